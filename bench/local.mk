@@ -1,0 +1,1 @@
+# bench/: benchmarks (make bench); not part of make check

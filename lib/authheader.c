@@ -1,0 +1,1 @@
+/* lib/authheader.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/config.c: placeholder, to be written */

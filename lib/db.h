@@ -1,0 +1,90 @@
+/*
+ * db.h - the users database: read side (libc only; linked into the NSS
+ * module, the PAM module and the tool).
+ *
+ * Owns: opening the database read-only with mmap after owner/mode checks,
+ * O(1) validation of the header and section bounds at open, bounds-checked
+ * O(1) hash lookups of users by name/uid and groups by name/gid, indexed
+ * enumeration, and a full integrity check for `doctor`. The binary format
+ * is described in db_format.h and doc/design.md. A database file holds
+ * public data only (what getent shows, plus the Jellyfin name and Id).
+ */
+#ifndef JFA_DB_H
+#define JFA_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+/* flags of a user record */
+#define JFA_DBU_ADMIN 0x1u    /* Jellyfin administrator */
+#define JFA_DBU_DISABLED 0x2u /* Policy.IsDisabled at last sync */
+#define JFA_DBU_HIDDEN 0x4u   /* Policy.IsHidden */
+#define JFA_DBU_NO_REMOTE 0x8u /* Policy.EnableRemoteAccess == false */
+
+struct jfa_db {
+    const unsigned char *base; /* NULL when closed */
+    size_t size;
+    dev_t dev;
+    ino_t ino;
+    struct timespec mtime;
+    off_t st_size;
+    /* validated section views, filled by jfa_db_open */
+    uint32_t n_users, n_groups;
+    uint64_t generation; /* sync time (unix seconds) */
+};
+
+struct jfa_db_user {
+    uint32_t uid, gid;
+    const char *name, *gecos, *home, *shell;
+    const char *jf_name; /* the Jellyfin spelling */
+    char jf_id[33];      /* 32 lowercase hex */
+    uint32_t flags;
+    uint32_t n_gids;     /* supplementary groups (not counting gid) */
+    const unsigned char *gids; /* n_gids little-endian u32 (use jfa_db_user_gid) */
+};
+
+struct jfa_db_group {
+    uint32_t gid;
+    const char *name;
+    uint32_t n_members;
+    uint32_t index; /* record index, for jfa_db_group_member */
+};
+
+/*
+ * Open and map path. require_root: the file must be owned by root (else it
+ * may also be owned by geteuid(), for tests and non-system databases); in
+ * both cases it must not be group/other writable and must not be a symlink.
+ * Returns 0, -ENOENT (absent), -EPERM (unsafe owner/mode/type), -EINVAL
+ * (bad magic, version or section bounds), or -errno.
+ */
+int jfa_db_open(struct jfa_db *db, const char *path, bool require_root);
+void jfa_db_close(struct jfa_db *db);
+/* Has the file at path been replaced or changed since db was opened? */
+bool jfa_db_stale(const struct jfa_db *db, const char *path);
+
+/* Lookups: 0 found, -ENOENT not found, -EINVAL corrupt record. */
+int jfa_db_user_by_name(const struct jfa_db *db, const char *name, struct jfa_db_user *out);
+int jfa_db_user_by_uid(const struct jfa_db *db, uint32_t uid, struct jfa_db_user *out);
+int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *out);
+uint32_t jfa_db_user_gid(const struct jfa_db_user *u, uint32_t i);
+int jfa_db_group_by_name(const struct jfa_db *db, const char *name, struct jfa_db_group *out);
+int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_group *out);
+int jfa_db_group_at(const struct jfa_db *db, uint32_t index, struct jfa_db_group *out);
+/* i-th member's login name of a group, or NULL if corrupt/out of range. */
+const char *jfa_db_group_member(const struct jfa_db *db, const struct jfa_db_group *g, uint32_t i);
+
+/* Full check (checksum, every record, every string, index consistency);
+ * 0 or -1 with a message in err. O(n): for doctor and tests, not for NSS. */
+int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen);
+
+/* Cheap syntactic filter: could `name` be in our database at all? (non-empty,
+ * <= 32 bytes, no ':', '/', '*', whitespace or control bytes). */
+bool jfa_db_name_plausible(const char *name);
+
+/* JELLYFIN_AUTH_DB via secure_getenv, else the compiled default. */
+const char *jfa_db_default_path(void);
+
+#endif

@@ -1,0 +1,1 @@
+/* lib/db_format.h: placeholder, to be written */

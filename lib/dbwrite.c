@@ -1,0 +1,1 @@
+/* lib/dbwrite.c: placeholder, to be written */

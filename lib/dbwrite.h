@@ -1,0 +1,39 @@
+/*
+ * dbwrite.h - the users database: write side (used only by jellyfin-auth).
+ *
+ * Owns: serialising users and groups into the binary format of db_format.h
+ * (string table, records, hash indexes, checksum) in memory. Writing the
+ * result to disk atomically is fileutil.h's job.
+ */
+#ifndef JFA_DBWRITE_H
+#define JFA_DBWRITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct jfa_dbw_user {
+    uint32_t uid, gid;
+    const char *name, *gecos, *home, *shell, *jf_name;
+    char jf_id[33];
+    uint32_t flags;        /* JFA_DBU_* */
+    const uint32_t *gids;  /* supplementary gids */
+    size_t n_gids;
+};
+
+struct jfa_dbw_group {
+    uint32_t gid;
+    const char *name;
+    const char *const *members; /* login names */
+    size_t n_members;
+};
+
+/*
+ * Build a database image. Names and ids must be unique (checked: -1 with a
+ * message on duplicates or invalid strings: ':' or '\n' in any field, names
+ * failing jfa_db_name_plausible). *out is malloc'd.
+ */
+int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
+                 const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                 unsigned char **out, size_t *out_len, char *err, size_t errlen);
+
+#endif

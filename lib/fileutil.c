@@ -1,0 +1,1 @@
+/* lib/fileutil.c: placeholder, to be written */

@@ -1,0 +1,40 @@
+/*
+ * fileutil.h - trusted file access.
+ *
+ * Owns: opening files we trust (O_NOFOLLOW, regular file, owner and mode
+ * checks), bounded whole-file reads, private directory creation, and atomic
+ * replacement (temp file in the same directory, fsync, rename, fsync dir).
+ */
+#ifndef JFA_FILEUTIL_H
+#define JFA_FILEUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Open path read-only with O_NOFOLLOW|O_CLOEXEC and check, on the open fd,
+ * that it is a regular file owned by root or by geteuid(), and that
+ * (st_mode & forbidden_mode) == 0 (e.g. 022 "not group/other writable",
+ * 077 "private"). Returns the fd, or -1 with a message naming path in err.
+ */
+int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
+
+/* Same checks, then read at most max bytes (more is an error). *out is
+ * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret). */
+int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out,
+                     size_t *len, char *err, size_t errlen);
+
+/* Check a directory: not a symlink, owned by root or geteuid(), and
+ * (mode & forbidden_mode) == 0. Returns 0, -1 (err filled), or -2 if absent. */
+int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
+
+/* mkdir -p of one level with `mode` if absent, then jfa_check_dir with
+ * forbidden = ~mode & 0777. */
+int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen);
+
+/* Replace path atomically with data, mode `mode`; never leaves a torn file. */
+int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                     size_t errlen);
+
+#endif

@@ -1,0 +1,1 @@
+/* lib/http.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/jellyfin.c: placeholder, to be written */

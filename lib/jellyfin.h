@@ -1,0 +1,59 @@
+/*
+ * jellyfin.h - the Jellyfin API client.
+ *
+ * Owns: the calls jellyfin-auth makes (AuthenticateByName, Sessions/Logout,
+ * Users/Password, Users, Users/Public, Users/Me, System/Info/Public,
+ * Auth/Keys) and the mapping of each answer to a jfa_status. Uses http.h
+ * for transport, authheader.h for identity and jfjson.h for decoding.
+ */
+#ifndef JFA_JELLYFIN_H
+#define JFA_JELLYFIN_H
+
+#include "config.h"
+#include "jfjson.h"
+#include "log.h"
+
+enum jfa_status {
+    JFA_OK = 0,
+    JFA_ERR_AUTH,        /* 401: bad user, password or token */
+    JFA_ERR_FORBIDDEN,   /* 403: disabled, locked out, remote access, schedule, limits */
+    JFA_ERR_BADREQ,      /* 400/415: our request is wrong -> configuration problem */
+    JFA_ERR_NOTFOUND,    /* 404 */
+    JFA_ERR_UNAVAILABLE, /* network error, deadline, 5xx on every url */
+    JFA_ERR_PROTOCOL,    /* unexpected status, malformed or oversized answer */
+    JFA_ERR_CONFIG,      /* refused by local policy (plain http, bad url) */
+    JFA_ERR_INTERNAL,    /* out of memory */
+};
+
+const char *jfa_status_str(enum jfa_status st);
+
+struct jfa_client {
+    const struct jfa_config *cfg;
+    const struct jfa_log *log;
+    const char *client;     /* "pam_jellyfin" or "jellyfin-auth" */
+    char device[256];       /* host name */
+    char device_id[33];
+    char err[JFA_ERRLEN];   /* detail of the last failure, safe to log */
+    long last_http_status;  /* status of the last answer, 0 if none */
+};
+
+/* Set up a client; user_key (Jellyfin user Id, or NULL for the tool's
+ * host-wide identity) feeds the DeviceId. Returns 0 or -1. */
+int jfa_client_init(struct jfa_client *c, const struct jfa_config *cfg, const struct jfa_log *log,
+                    const char *client, const char *user_key);
+
+enum jfa_status jfa_authenticate(struct jfa_client *c, const char *username,
+                                 const char *password, struct jfa_auth_result *out);
+enum jfa_status jfa_logout(struct jfa_client *c, const char *token);
+/* POST /Users/Password?userId=ID with CurrentPw/NewPw using the user's token. */
+enum jfa_status jfa_change_password(struct jfa_client *c, const char *token, const char *user_id,
+                                    const char *current_pw, const char *new_pw);
+enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_user *out);
+/* token NULL: GET /Users/Public; else GET /Users with it (API key or admin token). */
+enum jfa_status jfa_list_users(struct jfa_client *c, const char *token, struct jfa_user_list *out);
+enum jfa_status jfa_system_info(struct jfa_client *c, struct jfa_system_info *out);
+enum jfa_status jfa_create_api_key(struct jfa_client *c, const char *token, const char *app);
+enum jfa_status jfa_list_api_keys(struct jfa_client *c, const char *token,
+                                  struct jfa_api_key_list *out);
+
+#endif

@@ -1,0 +1,1 @@
+/* lib/jfjson.c: placeholder, to be written */

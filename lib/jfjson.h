@@ -1,0 +1,94 @@
+/*
+ * jfjson.h - decoding Jellyfin JSON answers into plain C structs (json-c).
+ *
+ * Owns: the C shapes of UserDto (with Policy), AuthenticationResult,
+ * PublicSystemInfo and the API key list, and their decoders. Tolerant of
+ * unknown fields, nulls and missing optionals (PascalCase or camelCase),
+ * strict on the type of every field we use: a wrong type is an error that
+ * names the field. GUIDs are normalised to 32 lowercase hex digits.
+ */
+#ifndef JFA_JFJSON_H
+#define JFA_JFJSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct jfa_policy {
+    bool is_administrator;
+    bool is_hidden;
+    bool is_disabled;
+    bool enable_remote_access;      /* default true when absent */
+    bool enable_all_devices;        /* default true when absent */
+    bool enable_user_preference_access;
+    int login_attempts_before_lockout; /* -1 none */
+    int invalid_login_attempt_count;
+    int max_active_sessions;
+    char *authentication_provider_id;  /* may be NULL */
+};
+
+struct jfa_user {
+    char *name;      /* stored spelling; never NULL after a successful decode */
+    char id[33];     /* N form, lowercase */
+    char *server_id; /* may be NULL */
+    bool has_password;
+    char *last_login_date; /* may be NULL */
+    struct jfa_policy policy;
+};
+
+struct jfa_auth_result {
+    struct jfa_user user;
+    char *access_token; /* never NULL after success */
+    char *server_id;
+    char session_id[33];
+};
+
+struct jfa_user_list {
+    struct jfa_user *users;
+    size_t n;
+};
+
+struct jfa_system_info {
+    char *server_name;
+    char *version;
+    char *product_name;
+    char id[33];
+    bool startup_wizard_completed;
+};
+
+struct jfa_api_key {
+    char *access_token;
+    char *app_name;
+    char *date_created;
+};
+
+struct jfa_api_key_list {
+    struct jfa_api_key *keys;
+    size_t n;
+};
+
+/* Each returns 0 or -1 with a message in err; out is zeroed first and is
+ * safe to free in both cases. */
+int jfa_json_user(const char *buf, size_t len, struct jfa_user *out, char *err, size_t errlen);
+int jfa_json_auth_result(const char *buf, size_t len, struct jfa_auth_result *out, char *err,
+                         size_t errlen);
+int jfa_json_user_list(const char *buf, size_t len, struct jfa_user_list *out, char *err,
+                       size_t errlen);
+int jfa_json_system_info(const char *buf, size_t len, struct jfa_system_info *out, char *err,
+                         size_t errlen);
+int jfa_json_api_keys(const char *buf, size_t len, struct jfa_api_key_list *out, char *err,
+                      size_t errlen);
+
+/* Normalise a GUID in any Guid.Parse form to 32 lowercase hex; 0 or -1. */
+int jfa_guid_normalize(const char *in, char out[33]);
+
+/* JSON bodies we send; malloc'd, NULL on failure. */
+char *jfa_json_authenticate_body(const char *username, const char *password);
+char *jfa_json_password_body(const char *current_pw, const char *new_pw);
+
+void jfa_user_free(struct jfa_user *u);
+void jfa_auth_result_free(struct jfa_auth_result *r); /* wipes the token */
+void jfa_user_list_free(struct jfa_user_list *l);
+void jfa_system_info_free(struct jfa_system_info *s);
+void jfa_api_key_list_free(struct jfa_api_key_list *l); /* wipes the keys */
+
+#endif

@@ -1,0 +1,1 @@
+/* lib/ledger.c: placeholder, to be written */

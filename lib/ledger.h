@@ -1,0 +1,1 @@
+/* lib/ledger.h: placeholder, to be written */

@@ -1,0 +1,29 @@
+# lib/: internal code shared by the modules and the tool.
+#  libjfacore: libc only (the NSS module links nothing else)
+#  libjfa:     network, JSON, config, files, state (PAM module and tool)
+#  libjfatool: sync-only code (admin tool and its tests)
+noinst_LTLIBRARIES += lib/libjfacore.la lib/libjfa.la lib/libjfatool.la
+
+lib_libjfacore_la_SOURCES = lib/db.c lib/db.h lib/db_format.h
+lib_libjfacore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
+
+lib_libjfa_la_SOURCES = \
+	lib/log.c lib/log.h \
+	lib/config.c lib/config.h \
+	lib/fileutil.c lib/fileutil.h \
+	lib/http.c lib/http.h \
+	lib/authheader.c lib/authheader.h \
+	lib/jfjson.c lib/jfjson.h \
+	lib/jellyfin.c lib/jellyfin.h \
+	lib/state.c lib/state.h
+lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
+	$(CRYPTO_CFLAGS) $(LIBCRYPT_CFLAGS)
+lib_libjfa_la_LIBADD = lib/libjfacore.la $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(LIBCRYPT_LIBS)
+
+lib_libjfatool_la_SOURCES = \
+	lib/dbwrite.c lib/dbwrite.h \
+	lib/namemap.c lib/namemap.h \
+	lib/ledger.c lib/ledger.h \
+	lib/sync.c lib/sync.h
+lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+lib_libjfatool_la_LIBADD = lib/libjfa.la

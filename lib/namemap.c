@@ -1,0 +1,1 @@
+/* lib/namemap.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/namemap.h: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/state.c: placeholder, to be written */

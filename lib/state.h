@@ -1,0 +1,1 @@
+/* lib/state.h: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/sync.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* lib/sync.h: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* nss_jellyfin/nss_common.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* nss_jellyfin/nss_common.h: placeholder, to be written */

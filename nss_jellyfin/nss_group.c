@@ -1,0 +1,1 @@
+/* nss_jellyfin/nss_group.c: placeholder, to be written */

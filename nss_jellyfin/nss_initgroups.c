@@ -1,0 +1,1 @@
+/* nss_jellyfin/nss_initgroups.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* nss_jellyfin/nss_passwd.c: placeholder, to be written */

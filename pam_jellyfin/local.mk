@@ -1,0 +1,13 @@
+# pam_jellyfin/: the PAM module. Exports only pam_sm_* (pam_jellyfin.map).
+pam_LTLIBRARIES += pam_jellyfin/pam_jellyfin.la
+pam_jellyfin_pam_jellyfin_la_SOURCES = \
+	pam_jellyfin/pam_common.c pam_jellyfin/pam_common.h \
+	pam_jellyfin/pam_auth.c \
+	pam_jellyfin/pam_account.c \
+	pam_jellyfin/pam_session.c \
+	pam_jellyfin/pam_password.c
+pam_jellyfin_pam_jellyfin_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS)
+pam_jellyfin_pam_jellyfin_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
+	-Wl,--version-script=$(srcdir)/pam_jellyfin/pam_jellyfin.map -Wl,-z,relro -Wl,-z,now
+pam_jellyfin_pam_jellyfin_la_LIBADD = lib/libjfa.la $(PAM_LIBS)
+EXTRA_DIST += pam_jellyfin/pam_jellyfin.map

@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_account.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_auth.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_common.c: placeholder, to be written */

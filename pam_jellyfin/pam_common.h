@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_common.h: placeholder, to be written */

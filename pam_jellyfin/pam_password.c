@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_password.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* pam_jellyfin/pam_session.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd.h: placeholder, to be written */

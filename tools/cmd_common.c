@@ -1,0 +1,1 @@
+/* tools/cmd_common.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd_doctor.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd_login.c: placeholder, to be written */

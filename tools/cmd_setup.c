@@ -1,0 +1,1 @@
+/* tools/cmd_setup.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd_status.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd_sync.c: placeholder, to be written */

@@ -1,0 +1,1 @@
+/* tools/cmd_users.c: placeholder, to be written */
