@@ -1,1 +1,19 @@
-# tests/core.mk
+# tests/core.mk - unit tests of the core library (log, config, fileutil).
+# The fuzz target tests/fuzz/fuzz_config.c is built by CI with clang, not here.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
+TESTS += tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
+
+tests_unit_test_log_SOURCES = tests/unit/test_log.c
+tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_log_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+
+tests_unit_test_config_SOURCES = tests/unit/test_config.c
+tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_config_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+
+tests_unit_test_fileutil_SOURCES = tests/unit/test_fileutil.c
+tests_unit_test_fileutil_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_fileutil_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+endif
+EXTRA_DIST += tests/fuzz/fuzz_config.c tests/fuzz/corpus/config
