@@ -1,1 +1,420 @@
-/* lib/state.c: placeholder, to be written */
+/*
+ * state.c - root-only runtime state of the PAM module (see state.h).
+ *
+ * Files are small "key=value" text records, one per line, after a version
+ * line. They are written with jfa_write_atomic (0600) and read with
+ * jfa_read_trusted (owner root or euid, no group/other bits, no symlink).
+ */
+#include "config.h"
+
+#include "state.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "fileutil.h"
+
+#define RECORD_MAX 4096
+#define PENDING_MAGIC "jellyfin-auth pending 1"
+#define VERIFIER_MAGIC "jellyfin-auth verifier 1"
+#define THROTTLE_MAGIC "jellyfin-auth throttle 1"
+
+/* Ids become file names: accept exactly 32 lowercase hex digits. */
+static bool id_ok(const char *id)
+{
+    size_t i;
+
+    if (id == NULL)
+        return false;
+    for (i = 0; id[i] != '\0'; i++) {
+        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+            return false;
+    }
+    return i == 32;
+}
+
+/* private_dir/sub/name, with sub created 0700 when create is set. */
+static int state_path(const char *private_dir, const char *sub, const char *name, bool create,
+                      char *out, size_t outlen, char *err, size_t errlen)
+{
+    char dir[PATH_MAX];
+    int n;
+
+    n = snprintf(dir, sizeof(dir), "%s/%s", private_dir, sub);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        snprintf(err, errlen, "%s: path too long", private_dir);
+        return -1;
+    }
+    if (create) {
+        if (jfa_ensure_dir(private_dir, 0700, err, errlen) != 0 ||
+            jfa_ensure_dir(dir, 0700, err, errlen) != 0)
+            return -1;
+    }
+    n = snprintf(out, outlen, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= outlen) {
+        snprintf(err, errlen, "%s: path too long", dir);
+        return -1;
+    }
+    return 0;
+}
+
+/* Read a record file; -ENOENT when absent, -1 on other errors. */
+static int read_record(const char *path, const char *magic, char **buf, char *err, size_t errlen)
+{
+    size_t len = 0;
+    size_t mlen = strlen(magic);
+
+    *buf = NULL;
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return -ENOENT;
+    if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
+        return -1;
+    if (len < mlen + 1 || memcmp(*buf, magic, mlen) != 0 || (*buf)[mlen] != '\n') {
+        snprintf(err, errlen, "%s: not a %s file", path, magic);
+        explicit_bzero(*buf, len);
+        free(*buf);
+        *buf = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Find "key=" at the start of a line after the magic line; returns the
+ * value (not terminated: ends at '\n') or NULL. */
+static const char *record_value(const char *buf, const char *key, size_t *vlen)
+{
+    size_t klen = strlen(key);
+    const char *p = strchr(buf, '\n');
+
+    while (p != NULL) {
+        p++;
+        if (strncmp(p, key, klen) == 0 && p[klen] == '=') {
+            const char *v = p + klen + 1;
+            const char *end = strchr(v, '\n');
+            *vlen = end != NULL ? (size_t)(end - v) : strlen(v);
+            return v;
+        }
+        p = strchr(p, '\n');
+    }
+    return NULL;
+}
+
+static bool record_u64(const char *buf, const char *key, uint64_t *out)
+{
+    size_t vlen;
+    const char *v = record_value(buf, key, &vlen);
+    char tmp[32];
+    char *end;
+
+    if (v == NULL || vlen == 0 || vlen >= sizeof(tmp))
+        return false;
+    memcpy(tmp, v, vlen);
+    tmp[vlen] = '\0';
+    errno = 0;
+    *out = strtoull(tmp, &end, 10);
+    return errno == 0 && *end == '\0' && tmp[0] != '-';
+}
+
+static bool record_str(const char *buf, const char *key, char *out, size_t outlen)
+{
+    size_t vlen;
+    const char *v = record_value(buf, key, &vlen);
+
+    if (v == NULL || vlen >= outlen)
+        return false;
+    memcpy(out, v, vlen);
+    out[vlen] = '\0';
+    return true;
+}
+
+static void free_secret(char *buf)
+{
+    if (buf != NULL) {
+        explicit_bzero(buf, strlen(buf));
+        free(buf);
+    }
+}
+
+int jfa_state_put_pending(const char *private_dir, const char *jf_id,
+                          const struct jfa_auth_record *rec, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char buf[RECORD_MAX];
+    int n, rc = -1;
+
+    if (!id_ok(jf_id) || strchr(rec->token, '\n') != NULL) {
+        snprintf(err, errlen, "invalid user id or token");
+        return -1;
+    }
+    if (state_path(private_dir, "pending", jf_id, true, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    n = snprintf(buf, sizeof(buf), "%s\ntoken=%s\nflags=%" PRIu32 "\ntime=%lld\n", PENDING_MAGIC,
+                 rec->token, rec->flags, (long long)rec->when);
+    if (n < 0 || (size_t)n >= sizeof(buf)) {
+        snprintf(err, errlen, "pending record too long");
+        goto out;
+    }
+    rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen);
+out:
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
+int jfa_state_get_pending(const char *private_dir, const char *jf_id, bool take,
+                          struct jfa_auth_record *rec, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char *buf = NULL;
+    uint64_t flags, when;
+    int rc;
+
+    memset(rec, 0, sizeof(*rec));
+    if (!id_ok(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    if (state_path(private_dir, "pending", jf_id, false, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    rc = read_record(path, PENDING_MAGIC, &buf, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!record_str(buf, "token", rec->token, sizeof(rec->token)) ||
+        !record_u64(buf, "flags", &flags) || !record_u64(buf, "time", &when)) {
+        snprintf(err, errlen, "%s: malformed pending record", path);
+        rc = -1;
+        goto out;
+    }
+    rec->flags = (uint32_t)flags;
+    rec->when = (time_t)when;
+    if (take && unlink(path) != 0) {
+        /* Someone else took it first: it is theirs. */
+        explicit_bzero(rec, sizeof(*rec));
+        rc = -ENOENT;
+    }
+out:
+    if (rc != 0)
+        explicit_bzero(rec, sizeof(*rec));
+    free_secret(buf);
+    return rc;
+}
+
+int jfa_state_put_verifier(const char *private_dir, const char *jf_id, const char *password,
+                           uint32_t flags, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    char buf[RECORD_MAX];
+    struct crypt_data *cd = NULL;
+    const char *hash;
+    int n, rc = -1;
+
+    if (!id_ok(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    if (state_path(private_dir, "verifiers", jf_id, true, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    cd = calloc(1, sizeof(*cd));
+    if (cd == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    /* yescrypt with libcrypt's default cost; the salt comes from the kernel. */
+    if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL) {
+        snprintf(err, errlen, "crypt_gensalt: %s", strerror(errno));
+        goto out;
+    }
+    hash = crypt_rn(password, salt, cd, sizeof(*cd));
+    if (hash == NULL || hash[0] == '*') {
+        snprintf(err, errlen, "crypt: cannot hash");
+        goto out;
+    }
+    n = snprintf(buf, sizeof(buf), "%s\nhash=%s\nflags=%" PRIu32 "\ntime=%lld\n", VERIFIER_MAGIC,
+                 hash, flags, (long long)time(NULL));
+    if (n < 0 || (size_t)n >= sizeof(buf)) {
+        snprintf(err, errlen, "verifier record too long");
+        goto out;
+    }
+    rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen);
+out:
+    explicit_bzero(buf, sizeof(buf));
+    explicit_bzero(cd, sizeof(*cd));
+    free(cd);
+    return rc;
+}
+
+int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const char *password,
+                             long max_age, uint32_t *flags, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char stored[256];
+    struct crypt_data *cd = NULL;
+    char *buf = NULL;
+    const char *hash;
+    uint64_t fl, when;
+    time_t now = time(NULL);
+    int rc;
+
+    if (!id_ok(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    if (max_age <= 0)
+        return -ENOENT;
+    if (state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    rc = read_record(path, VERIFIER_MAGIC, &buf, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!record_str(buf, "hash", stored, sizeof(stored)) || !record_u64(buf, "flags", &fl) ||
+        !record_u64(buf, "time", &when) || stored[0] != '$') {
+        snprintf(err, errlen, "%s: malformed verifier record", path);
+        rc = -1;
+        goto out;
+    }
+    if ((time_t)when > now || now - (time_t)when > max_age) {
+        rc = -ENOENT;
+        goto out;
+    }
+    cd = calloc(1, sizeof(*cd));
+    if (cd == NULL) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    hash = crypt_rn(password, stored, cd, sizeof(*cd));
+    if (hash == NULL || hash[0] == '*' || strlen(hash) != strlen(stored)) {
+        rc = 0;
+        goto out;
+    }
+    rc = CRYPTO_memcmp(hash, stored, strlen(stored)) == 0 ? 1 : 0;
+    if (rc == 1)
+        *flags = (uint32_t)fl;
+out:
+    if (cd != NULL) {
+        explicit_bzero(cd, sizeof(*cd));
+        free(cd);
+    }
+    explicit_bzero(stored, sizeof(stored));
+    free_secret(buf);
+    return rc;
+}
+
+int jfa_state_drop_verifier(const char *private_dir, const char *jf_id)
+{
+    char path[PATH_MAX];
+    char err[64];
+
+    if (!id_ok(jf_id) ||
+        state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, sizeof(err)))
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+/* Throttle keys may hold a host name: hash them into a file name. */
+static int throttle_path(const char *private_dir, const char *key, bool create, char *out,
+                         size_t outlen)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char name[2 * 16 + 1];
+    char err[64];
+    unsigned i;
+
+    if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+        return -1;
+    for (i = 0; i < 16; i++)
+        snprintf(name + 2 * i, 3, "%02x", md[i]);
+    return state_path(private_dir, "throttle", name, create, out, outlen, err, sizeof(err));
+}
+
+struct throttle_rec {
+    uint64_t count, last;
+};
+
+static void throttle_read(const char *path, struct throttle_rec *t)
+{
+    char *buf = NULL;
+    char err[64];
+
+    memset(t, 0, sizeof(*t));
+    if (read_record(path, THROTTLE_MAGIC, &buf, err, sizeof(err)) != 0)
+        return;
+    if (!record_u64(buf, "count", &t->count) || !record_u64(buf, "last", &t->last))
+        memset(t, 0, sizeof(*t));
+    free(buf);
+}
+
+/* Seconds the key must still wait, 0 if none. */
+static long throttle_wait(const struct jfa_config *cfg, const struct throttle_rec *t, time_t now)
+{
+    uint64_t over, delay;
+
+    if (cfg->throttle_failures == 0 || t->count < cfg->throttle_failures)
+        return 0;
+    if ((time_t)t->last > now || now - (time_t)t->last > cfg->throttle_window)
+        return 0;
+    over = t->count - cfg->throttle_failures;
+    delay = over >= 20 ? (uint64_t)cfg->throttle_max_delay : (uint64_t)JFA_THROTTLE_BASE << over;
+    if (delay > (uint64_t)cfg->throttle_max_delay)
+        delay = (uint64_t)cfg->throttle_max_delay;
+    if ((uint64_t)(now - (time_t)t->last) >= delay)
+        return 0;
+    return (long)(delay - (uint64_t)(now - (time_t)t->last));
+}
+
+int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                       time_t now, long *wait)
+{
+    char path[PATH_MAX];
+    struct throttle_rec t;
+
+    *wait = 0;
+    if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, false, path, sizeof(path)))
+        return 0;
+    throttle_read(path, &t);
+    *wait = throttle_wait(cfg, &t, now);
+    return *wait > 0 ? 1 : 0;
+}
+
+void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                          time_t now)
+{
+    char path[PATH_MAX];
+    char buf[128];
+    char err[JFA_ERRLEN];
+    struct throttle_rec t;
+    int n;
+
+    if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, true, path, sizeof(path)))
+        return;
+    throttle_read(path, &t);
+    if ((time_t)t.last > now || now - (time_t)t.last > cfg->throttle_window)
+        t.count = 0;
+    t.count++;
+    t.last = (uint64_t)now;
+    n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
+                 t.count, t.last);
+    if (n > 0 && (size_t)n < sizeof(buf))
+        (void)jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err));
+}
+
+void jfa_throttle_success(const char *private_dir, const char *key)
+{
+    char path[PATH_MAX];
+
+    if (throttle_path(private_dir, key, false, path, sizeof(path)) == 0)
+        (void)unlink(path);
+}

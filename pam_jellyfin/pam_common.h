@@ -1,1 +1,60 @@
-/* pam_jellyfin/pam_common.h: placeholder, to be written */
+/*
+ * pam_common.h - what the four PAM groups of pam_jellyfin share.
+ *
+ * Owns: module argument parsing, the per-call context (config, log sink
+ * routed to pam_syslog, the users database), the resolution of the login
+ * name to a Jellyfin user (refusing root, local accounts and anything not
+ * in our database), and the pam_set_data slot that carries the result of
+ * authentication to account and session management in the same process.
+ */
+#ifndef PAM_JELLYFIN_COMMON_H
+#define PAM_JELLYFIN_COMMON_H
+
+#include <stdbool.h>
+
+#include <security/pam_modules.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "state.h"
+
+#define JFA_PAM_CLIENT "pam_jellyfin"
+#define JFA_PAM_DATA_AUTH "jellyfin-auth-record"
+#define JFA_PAM_DATA_CHAUTHTOK "jellyfin-auth-chauthtok-token"
+#define JFA_PASSWORD_MAX 1024
+
+struct jfa_pam {
+    pam_handle_t *pamh;
+    struct jfa_log log;
+    struct jfa_config cfg;
+    bool cfg_loaded;
+    bool nullok;
+    const char *config_path; /* from config=, else NULL */
+    const char *user;        /* PAM_USER, owned by libpam */
+    char user_esc[128];      /* escaped for log lines */
+    struct jfa_db db;
+    struct jfa_db_user dbu; /* valid when have_user; strings point into db */
+    bool have_user;
+    char *private_dir;
+};
+
+/* Parse arguments and load the configuration. Returns PAM_SUCCESS or the
+ * code to return (the reason is logged). The context must be freed with
+ * jfa_pam_end whatever the result. */
+int jfa_pam_begin(struct jfa_pam *p, pam_handle_t *pamh, int flags, int argc, const char **argv);
+void jfa_pam_end(struct jfa_pam *p);
+
+/* Resolve PAM_USER to a user of our database that no other NSS source
+ * claims. PAM_SUCCESS, PAM_USER_UNKNOWN (not ours: logged), or an error. */
+int jfa_pam_resolve_user(struct jfa_pam *p);
+
+/* Keep a copy of rec in the PAM handle (wiped on pam_end). */
+int jfa_pam_keep_record(struct jfa_pam *p, const struct jfa_auth_record *rec);
+/* The record kept by this process, or NULL. */
+const struct jfa_auth_record *jfa_pam_kept_record(struct jfa_pam *p);
+
+/* Tell the user something through the conversation (errors only). */
+void jfa_pam_tell(struct jfa_pam *p, const char *msg);
+
+#endif

@@ -1,1 +1,102 @@
-/* pam_jellyfin/pam_session.c: placeholder, to be written */
+/*
+ * pam_session.c - the session group: pam_sm_open_session and
+ * pam_sm_close_session.
+ *
+ * Owns: the life of the Jellyfin token of a login. open_session takes the
+ * token that authentication obtained (from this process, or from the
+ * pending record when sshd authenticated in another process) and keeps it
+ * with the PAM handle; close_session logs it out with POST /Sessions/Logout.
+ * Each session holds only its own token, so concurrent sessions of one user
+ * never log each other out.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "jellyfin.h"
+#include "pam_common.h"
+
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct jfa_pam p;
+    struct jfa_auth_record rec;
+    const struct jfa_auth_record *kept;
+    char err[JFA_ERRLEN];
+    int rc;
+
+    memset(&rec, 0, sizeof(rec));
+    rc = jfa_pam_begin(&p, pamh, flags, argc, argv);
+    if (rc != PAM_SUCCESS)
+        goto out;
+    rc = jfa_pam_resolve_user(&p);
+    if (rc != PAM_SUCCESS) {
+        rc = rc == PAM_USER_UNKNOWN ? PAM_IGNORE : rc;
+        goto out;
+    }
+    /* The pending record is ours to take either way: it must not linger. */
+    if (jfa_state_get_pending(p.private_dir, p.dbu.jf_id, true, &rec, err, sizeof(err)) != 0)
+        memset(&rec, 0, sizeof(rec));
+    kept = jfa_pam_kept_record(&p);
+    if (kept != NULL && strcmp(kept->token, rec.token) != 0) {
+        /* Ours is the one this process obtained; the pending one, if any,
+         * belongs to nobody now: it was revoked by our own login. */
+        memcpy(&rec, kept, sizeof(rec));
+    }
+    if (rec.token[0] == '\0') {
+        jfa_logf(&p.log, LOG_DEBUG, "session of '%s' has no Jellyfin token to track",
+                 p.user_esc);
+        rc = PAM_SUCCESS;
+        goto out;
+    }
+    rc = jfa_pam_keep_record(&p, &rec);
+    if (rc == PAM_SUCCESS)
+        jfa_logf(&p.log, LOG_INFO, "session opened for '%s'", p.user_esc);
+out:
+    explicit_bzero(&rec, sizeof(rec));
+    jfa_pam_end(&p);
+    return rc;
+}
+
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct jfa_pam p;
+    struct jfa_client c;
+    const struct jfa_auth_record *kept;
+    enum jfa_status st;
+    int rc;
+
+    rc = jfa_pam_begin(&p, pamh, flags, argc, argv);
+    if (rc != PAM_SUCCESS)
+        goto out;
+    rc = jfa_pam_resolve_user(&p);
+    if (rc != PAM_SUCCESS) {
+        rc = rc == PAM_USER_UNKNOWN ? PAM_IGNORE : rc;
+        goto out;
+    }
+    rc = PAM_SUCCESS;
+    kept = jfa_pam_kept_record(&p);
+    if (kept == NULL || kept->token[0] == '\0') {
+        jfa_logf(&p.log, LOG_DEBUG, "no Jellyfin token to log out for '%s'", p.user_esc);
+        goto out;
+    }
+    if (jfa_client_init(&c, &p.cfg, &p.log, JFA_PAM_CLIENT, p.dbu.jf_id) != 0) {
+        rc = PAM_BUF_ERR;
+        goto out;
+    }
+    st = jfa_logout(&c, kept->token);
+    if (st == JFA_OK || st == JFA_ERR_AUTH)
+        jfa_logf(&p.log, LOG_INFO, "session closed for '%s'%s", p.user_esc,
+                 st == JFA_OK ? "" : " (token already revoked)");
+    else
+        jfa_logf(&p.log, LOG_WARNING, "cannot log out the Jellyfin session of '%s': %s",
+                 p.user_esc, c.err);
+    /* Forget the token: a second close must not reuse it. */
+    (void)pam_set_data(pamh, JFA_PAM_DATA_AUTH, NULL, NULL);
+out:
+    jfa_pam_end(&p);
+    return rc;
+}

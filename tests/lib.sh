@@ -1,0 +1,86 @@
+# tests/lib.sh - shared shell helpers for integration tests (sourced).
+#
+# Owns: scratch directories, test certificates, starting and stopping the
+# fake Jellyfin, writing test configs. Each test sources this file, calls
+# jfa_setup, and leaves through exit (the EXIT trap cleans up).
+# Exit codes follow automake: 0 pass, 1 fail, 77 skip, 99 hard error.
+
+set -u
+: "${top_srcdir:?run through make check}"
+: "${top_builddir:?run through make check}"
+: "${PYTHON3:=/usr/bin/python3}"
+
+JFA_FAKE="$top_srcdir/tests/fake-jellyfin/fake_jellyfin.py"
+JFA_TOOL="$top_builddir/tools/jellyfin-auth"
+JFA_PAM_SO="$top_builddir/pam_jellyfin/.libs/pam_jellyfin.so"
+JFA_NSS_SO="$top_builddir/nss_jellyfin/.libs/libnss_jellyfin.so.2"
+JFA_FAKE_PIDS=""
+# The system's multiarch library directory (pam_wrapper, nss_wrapper, ...).
+JFA_SYSLIBDIR=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+
+# jfa_preload SO...: an LD_PRELOAD value for programs we did not build; in
+# sanitizer builds (JFA_ASAN_PRELOAD set by tests/all.sh) the sanitizer
+# runtimes come first, as they must. Use with jfa_asan_env.
+jfa_preload() { echo "${JFA_ASAN_PRELOAD:+$JFA_ASAN_PRELOAD }$*"; }
+# Leak reports from programs we did not build are not ours to fix.
+jfa_asan_env() { echo "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"; }
+
+jfa_fail() { echo "FAIL: $*" >&2; exit 1; }
+jfa_skip() { echo "SKIP: $*" >&2; exit 77; }
+jfa_require_root() { [ "$(id -u)" = 0 ] || jfa_skip "needs root"; }
+
+jfa_cleanup() {
+    local p
+    for p in $JFA_FAKE_PIDS; do kill "$p" 2>/dev/null; done
+    for p in $JFA_FAKE_PIDS; do wait "$p" 2>/dev/null; done
+    [ -n "${W:-}" ] && [ -z "${JFA_KEEP:-}" ] && rm -rf "$W"
+}
+
+# jfa_setup: make $W (mode 0700) and install the cleanup trap.
+jfa_setup() {
+    W=$(mktemp -d "${TMPDIR:-/tmp}/jfa-test.XXXXXX") || exit 99
+    chmod 0700 "$W"
+    trap jfa_cleanup EXIT
+}
+
+# jfa_make_cert DIR [CN]: DIR/cert.pem, DIR/key.pem (SAN localhost, 127.0.0.1).
+jfa_make_cert() {
+    local dir=$1 cn=${2:-localhost}
+    mkdir -p "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+        -subj "/CN=$cn" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || exit 99
+    chmod 0600 "$dir/key.pem"
+}
+
+# jfa_start_fake NAME DATAFILE [extra fake args...]: starts the fake and sets
+# FAKE_PORT_<NAME> and FAKE_URL_<NAME> (http or https depending on --tls-cert).
+jfa_start_fake() {
+    local name=$1 data=$2 scheme=http port i
+    shift 2
+    case " $* " in *" --tls-cert "*) scheme=https ;; esac
+    rm -f "$W/fake-$name.port"
+    "$PYTHON3" "$JFA_FAKE" --data "$data" --port-file "$W/fake-$name.port" \
+        --log "$W/fake-$name.log" "$@" 2>>"$W/fake-$name.err" &
+    JFA_FAKE_PIDS="$JFA_FAKE_PIDS $!"
+    for i in $(seq 1 100); do
+        [ -s "$W/fake-$name.port" ] && break
+        sleep 0.1
+    done
+    [ -s "$W/fake-$name.port" ] || { cat "$W/fake-$name.err" >&2; exit 99; }
+    port=$(cat "$W/fake-$name.port")
+    eval "FAKE_PORT_$name=$port"
+    eval "FAKE_URL_$name=$scheme://127.0.0.1:$port"
+    [ "$scheme" = https ] && eval "FAKE_URL_$name=https://localhost:$port"
+    return 0
+}
+
+# jfa_fake_ctl URL METHOD PATH [JSON]: talk to the fake's /__fake/ control API.
+jfa_fake_ctl() {
+    local url=$1 method=$2 path=$3 body=${4:-}
+    if [ -n "$body" ]; then
+        curl -sk -X "$method" -H 'Content-Type: application/json' --data "$body" "$url$path"
+    else
+        curl -sk -X "$method" "$url$path"
+    fi
+}

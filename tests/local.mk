@@ -14,3 +14,4 @@ include $(srcdir)/tests/nss.mk
 include $(srcdir)/tests/sync.mk
 include $(srcdir)/tests/pam.mk
 include $(srcdir)/tests/fake.mk
+include $(srcdir)/tests/e2e.mk

@@ -1,1 +1,8 @@
 # tests/pam.mk
+# PAM module tests: integration under pam_wrapper/nss_wrapper with pamtester
+check_PROGRAMS += tests/unit/pam_sessions
+tests_unit_pam_sessions_SOURCES = tests/unit/pam_sessions.c
+tests_unit_pam_sessions_LDADD = $(PAM_LIBS)
+TESTS += tests/integration/pam-auth.sh tests/integration/pam-session.sh
+EXTRA_DIST += tests/integration/pam-common.sh tests/integration/pam-auth.sh \
+	tests/integration/pam-session.sh

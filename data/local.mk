@@ -1,0 +1,1 @@
+# data/: pam-auth-update profile and other installed data files
