@@ -1,1 +1,15 @@
-# tests/e2e.mk
+# tests/e2e.mk - end-to-end tests: the installed modules under real
+# daemons (sshd, vsftpd, su, pamtester) in a private mount namespace
+# (tests/e2e-lib.sh), the staged install, and the demo. All but
+# e2e-install.sh need root and skip (77) without it.
+E2E_TESTS = \
+	tests/integration/e2e-install.sh
+TESTS += $(E2E_TESTS)
+EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh
+
+# Used by the tests to learn where `make install` puts things.
+e2e-print-dirs:
+	@echo "prefix='$(prefix)' libdir='$(libdir)' pamdir='$(pamdir)' sbindir='$(sbindir)'"
+	@echo "sysconfdir='$(sysconfdir)' localstatedir='$(localstatedir)' mandir='$(mandir)'"
+	@echo "docdir='$(docdir)' pamconfigsdir='$(pamconfigsdir)' systemdunitdir='$(systemdunitdir)'"
+.PHONY: e2e-print-dirs

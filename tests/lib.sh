@@ -43,14 +43,49 @@ jfa_setup() {
     trap jfa_cleanup EXIT
 }
 
-# jfa_make_cert DIR [CN]: DIR/cert.pem, DIR/key.pem (SAN localhost, 127.0.0.1).
+# jfa_make_cert DIR [SAN]: DIR/cert.pem, DIR/key.pem, self-signed, valid for a
+# day, SAN "DNS:localhost,IP:127.0.0.1" unless given.
 jfa_make_cert() {
-    local dir=$1 cn=${2:-localhost}
+    local dir=$1 san=${2:-DNS:localhost,IP:127.0.0.1}
     mkdir -p "$dir"
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
-        -subj "/CN=$cn" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -subj "/CN=localhost" -addext "subjectAltName=$san" \
         -keyout "$dir/key.pem" -out "$dir/cert.pem" >/dev/null 2>&1 || exit 99
     chmod 0600 "$dir/key.pem"
+}
+
+# jfa_make_expired_cert DIR: like jfa_make_cert, but it expired in 2020.
+jfa_make_expired_cert() {
+    local dir=$1
+    mkdir -p "$dir/ca/newcerts"
+    : >"$dir/ca/index.txt"
+    echo 01 >"$dir/ca/serial"
+    printf '%s\n' '[ ca ]' 'default_ca = CA_default' '[ CA_default ]' "dir = $dir/ca" \
+        'database = $dir/index.txt' 'new_certs_dir = $dir/newcerts' 'serial = $dir/serial' \
+        'default_md = sha256' 'policy = policy_any' 'copy_extensions = copy' \
+        '[ policy_any ]' 'commonName = supplied' >"$dir/ca.cnf"
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$dir/key.pem" \
+        -out "$dir/csr.pem" >/dev/null 2>&1 &&
+        openssl ca -batch -config "$dir/ca.cnf" -selfsign -keyfile "$dir/key.pem" \
+            -in "$dir/csr.pem" -out "$dir/cert.pem" -startdate 20200101000000Z \
+            -enddate 20200102000000Z >/dev/null 2>&1 || exit 99
+    chmod 0600 "$dir/key.pem"
+}
+
+# jfa_free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+jfa_free_port() {
+    "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# jfa_elapsed CMD...: run CMD; sets RC and ELAPSED_MS; output in $W/elapsed.out.
+jfa_elapsed() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >"$W/elapsed.out" 2>&1
+    RC=$?
+    t1=$(date +%s%N)
+    ELAPSED_MS=$(((t1 - t0) / 1000000))
 }
 
 # jfa_start_fake NAME DATAFILE [extra fake args...]: starts the fake and sets

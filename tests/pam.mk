@@ -6,3 +6,7 @@ tests_unit_pam_sessions_LDADD = $(PAM_LIBS)
 TESTS += tests/integration/pam-auth.sh tests/integration/pam-session.sh
 EXTRA_DIST += tests/integration/pam-common.sh tests/integration/pam-auth.sh \
 	tests/integration/pam-session.sh
+TESTS += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
+	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
+EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
+	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh

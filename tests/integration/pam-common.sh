@@ -88,14 +88,15 @@ EOF
     write_services ""
 }
 
-# write_conf URL [extra lines...]
+# write_conf URL [extra lines...]; $CA_FILE and $TIMEOUT override the defaults
 write_conf() {
     local url=$1
     shift
     {
         echo "url = $url"
-        [ -f "$W/tls/cert.pem" ] && echo "ca_file = $W/tls/cert.pem"
-        echo "timeout = 3"
+        local ca=${CA_FILE:-$W/tls/cert.pem}
+        [ -f "$ca" ] && echo "ca_file = $ca"
+        echo "timeout = ${TIMEOUT:-3}"
         echo "state_dir = $W/state"
         echo "api_key_file = $W/api.key"
         for l in "$@"; do echo "$l"; done

@@ -1,0 +1,80 @@
+#!/bin/bash
+# pam-faults.sh - every network fault gives the right PAM result within the
+# deadline (checked loosely: under 3x the timeout, to stay robust on a
+# loaded machine), and TLS is always verified: wrong CA, wrong host name and
+# an expired certificate are refused; plain http only to loopback. Offline
+# logins are off here (pam-offline.sh covers them).
+. "$top_srcdir/tests/lib.sh"
+jfa_setup
+. "$top_srcdir/tests/integration/pam-common.sh"
+pam_fixture https
+conf() { TIMEOUT=2 write_conf "$@" "offline_max_age = 0"; }
+conf "$URL"
+LIMIT_MS=6000
+UNAVAIL="retrieve authentication info"
+
+# login EXPECT(ok|unavail|fail) WHAT: grace logs in, timed
+login() {
+    jfa_elapsed pam_env pamtester -v jellyfin grace authenticate <<<"$PW_GRACE"
+    OUT=$(cat "$W/elapsed.out")
+    echo "$OUT" >>"$W/module.log"
+    case $1 in
+    ok) expect_ok "$2" ;;
+    unavail) expect_err "$2" "$UNAVAIL" ;;
+    esac
+    [ "$ELAPSED_MS" -lt "$LIMIT_MS" ] || jfa_fail "$2 took ${ELAPSED_MS} ms (timeout 2 s)"
+}
+
+for mode in hang slow slow_body huge 500 502 503 malformed reset redirect; do
+    fake_fault "{\"mode\": \"$mode\", \"delay\": 10}"
+    login unavail "fault $mode"
+done
+fake_fault '{"mode": "none"}'
+login ok "no fault"
+
+# --- server down, and fail-over to a second url ---
+down="http://127.0.0.1:$(jfa_free_port)"
+conf "$down"
+login unavail "server down"
+conf "$down $URL"
+login ok "second url serves when the first is down"
+jfa_start_fake second "$W/users.json" --tls-cert "$W/tls/cert.pem" --tls-key "$W/tls/key.pem"
+jfa_fake_ctl "$FAKE_URL_second" POST /__fake/fault '{"mode": "503"}' >/dev/null
+conf "$FAKE_URL_second $URL"
+login ok "second url serves when the first answers 503"
+# no fail-over on 401: the second server must not be asked
+before=$(fake_get auth_requests)
+jfa_fake_ctl "$FAKE_URL_second" POST /__fake/fault '{"mode": "none"}' >/dev/null
+conf "$FAKE_URL_second $URL"
+pt "wrong" jellyfin grace authenticate
+expect_err "401 from the first url" "Authentication failure"
+[ "$(fake_get auth_requests)" = "$before" ] || jfa_fail "a 401 was retried on the second url"
+
+# --- TLS: wrong CA, wrong host name, expired certificate ---
+jfa_make_cert "$W/other"
+CA_FILE="$W/other/cert.pem" conf "$URL"
+login unavail "wrong CA"
+grep -qi "certificate" "$W/module.log" || jfa_fail "certificate error not logged"
+jfa_make_cert "$W/wronghost" "DNS:not-this-host.example"
+jfa_start_fake wronghost "$W/users.json" --tls-cert "$W/wronghost/cert.pem" \
+    --tls-key "$W/wronghost/key.pem"
+CA_FILE="$W/wronghost/cert.pem" conf "$FAKE_URL_wronghost"
+login unavail "wrong host name"
+jfa_make_expired_cert "$W/expired"
+jfa_start_fake expired "$W/users.json" --tls-cert "$W/expired/cert.pem" \
+    --tls-key "$W/expired/key.pem"
+CA_FILE="$W/expired/cert.pem" conf "$FAKE_URL_expired"
+login unavail "expired certificate"
+# https without a ca_file uses the system store, which does not know our CA
+CA_FILE=/nonexistent conf "$URL"
+login unavail "self-signed certificate without ca_file"
+
+# --- plain http: loopback allowed, anything else refused before connecting ---
+jfa_start_fake plain "$W/users.json"
+conf "$FAKE_URL_plain"
+login ok "plain http on loopback"
+conf "http://192.0.2.1:8096"
+login unavail "plain http to a non-loopback host"
+[ "$ELAPSED_MS" -lt 2000 ] || jfa_fail "plain http refusal tried to connect (${ELAPSED_MS} ms)"
+grep -q "allow_plain_http" "$W/module.log" || jfa_fail "plain http refusal does not name allow_plain_http"
+exit 0

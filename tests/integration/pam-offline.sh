@@ -1,0 +1,127 @@
+#!/bin/bash
+# pam-offline.sh - offline logins: a verifier is kept after each successful
+# online login and used only when the server is unreachable; 401/403 drop
+# it; a user disabled as last seen stays refused; expiry; online -> offline
+# -> online; a process that cannot read the state gets AUTHINFO_UNAVAIL.
+. "$top_srcdir/tests/lib.sh"
+jfa_setup
+. "$top_srcdir/tests/integration/pam-common.sh"
+pam_fixture https
+conf() { TIMEOUT=2 write_conf "$@" "offline_max_age = 1h"; }
+conf "$URL"
+UNAVAIL="retrieve authentication info"
+V=$W/state/private/verifiers
+
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "grace online"
+[ -f "$V/$ID_GRACE" ] || jfa_fail "no verifier after an online login"
+[ "$(stat -c %a "$V/$ID_GRACE")" = 600 ] || jfa_fail "verifier is not 0600"
+[ "$(stat -c %a "$V")" = 700 ] || jfa_fail "verifier dir is not 0700"
+grep -q '^hash=\$y\$' "$V/$ID_GRACE" || jfa_fail "verifier is not yescrypt"
+grep -qF -- "$PW_GRACE" "$V/$ID_GRACE" && jfa_fail "password in clear in the verifier"
+
+# --- server unreachable in three ways: offline login with the right password ---
+for mode in 503 hang reset; do
+    fake_fault "{\"mode\": \"$mode\"}"
+    pt "$PW_GRACE" jellyfin grace authenticate
+    expect_ok "offline login ($mode)"
+    pt "wrong-offline" jellyfin grace authenticate
+    expect_err "offline wrong password ($mode)" "Authentication failure"
+done
+grep -q "offline login for 'grace'" "$W/module.log" || jfa_fail "offline login not logged"
+fake_fault '{"mode": "none"}'
+conf "http://127.0.0.1:$(jfa_free_port)"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "offline login, connection refused"
+# offline sessions have no token: open/close work and send nothing
+pt "$PW_GRACE" jellyfin grace authenticate open_session close_session
+expect_ok "offline session"
+pt "$PW_ALICE" jellyfin alice authenticate
+expect_err "no verifier for alice" "$UNAVAIL"
+
+# --- never offline on a malformed answer (a hostile server must not force it) ---
+conf "$URL"
+fake_fault '{"mode": "malformed"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "malformed answer is not 'unreachable'" "$UNAVAIL"
+fake_fault '{"mode": "none"}'
+
+# --- a 401 deletes the verifier at once ---
+pt "wrong-online" jellyfin grace authenticate
+expect_err "grace wrong password online" "Authentication failure"
+[ -f "$V/$ID_GRACE" ] && jfa_fail "verifier kept after a 401"
+fake_fault '{"mode": "503"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "no offline login after a 401" "$UNAVAIL"
+fake_fault '{"mode": "none"}'
+
+# --- a 403 deletes it too ---
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "grace online again"
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"$PW_GRACE\", \"is_disabled\": true}]}" >/dev/null
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "grace disabled on the server" "expired\|Authentication failure"
+[ -f "$V/$ID_GRACE" ] && jfa_fail "verifier kept after a 403"
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"$PW_GRACE\", \"is_disabled\": false}]}" >/dev/null
+
+# --- disabled as last seen (by the last sync): refused offline ---
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "grace online, re-enabled"
+sed "s/^user grace \(.*\) $ID_GRACE 0 /user grace \1 $ID_GRACE 0x2 /" "$W/db.spec" >"$W/db2.spec"
+"$JFA_MKDB" "$W/db2.spec" "$W/state/users.db" || jfa_fail mkdb
+fake_fault '{"mode": "503"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "offline login of a user disabled at the last sync" "expired"
+"$JFA_MKDB" "$W/db.spec" "$W/state/users.db" || jfa_fail mkdb
+
+# --- online -> offline -> online with a new password ---
+fake_fault '{"mode": "none"}'
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"grace-new-pw\"}]}" >/dev/null
+pt "grace-new-pw" jellyfin grace authenticate
+expect_ok "online with the new password"
+fake_fault '{"mode": "503"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "offline with the old password" "Authentication failure"
+pt "grace-new-pw" jellyfin grace authenticate
+expect_ok "offline with the new password"
+fake_fault '{"mode": "none"}'
+pt "grace-new-pw" jellyfin grace authenticate
+expect_ok "back online"
+
+# --- expiry ---
+pt "grace-new-pw" jellyfin grace authenticate
+TIMEOUT=2 write_conf "$URL" "offline_max_age = 1"
+fake_fault '{"mode": "503"}'
+sleep 2
+pt "grace-new-pw" jellyfin grace authenticate
+expect_err "verifier older than offline_max_age" "$UNAVAIL"
+# offline_max_age = 0: nothing stored, nothing used
+TIMEOUT=2 write_conf "$URL" "offline_max_age = 0"
+fake_fault '{"mode": "none"}'
+rm -f "$V/$ID_ALICE"
+pt "$PW_ALICE" jellyfin alice authenticate
+expect_ok "alice online, offline disabled"
+[ -f "$V/$ID_ALICE" ] && jfa_fail "verifier stored with offline_max_age = 0"
+
+# --- a process that cannot read the private state: no crash, AUTHINFO_UNAVAIL ---
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+    conf "$URL"
+    pt "grace-new-pw" jellyfin grace authenticate
+    expect_ok "grace online before the unprivileged test"
+    fake_fault '{"mode": "503"}'
+    chmod 0755 "$W"
+    OUT=$(printf 'grace-new-pw\n' | pam_env setpriv --reuid=65534 --regid=65534 --clear-groups \
+        pamtester -v jellyfin grace authenticate 2>&1)
+    RC=$?
+    chmod 0700 "$W"
+    echo "$OUT" >>"$W/module.log"
+    expect_err "unprivileged offline login" "$UNAVAIL"
+fi
+
+for s in "$PW_GRACE" grace-new-pw wrong-offline wrong-online "$PW_ALICE"; do
+    grep -qF -- "$s" "$W/module.log" && jfa_fail "a password appears in the module log"
+done
+exit 0

@@ -1,0 +1,44 @@
+#!/bin/bash
+# pam-valgrind.sh - the PAM integration paths under valgrind: zero errors
+# (invalid reads/writes, uninitialised use, definite leaks) in pamtester
+# with pam_jellyfin.so loaded, over success, failure, fault, offline,
+# session and chauthtok paths.
+. "$top_srcdir/tests/lib.sh"
+[ -n "${VALGRIND:-}" ] || jfa_skip "valgrind not found"
+[ -n "${JFA_ASAN_PRELOAD:-}" ] && jfa_skip "sanitizer build: valgrind does not mix with ASan"
+jfa_setup
+. "$top_srcdir/tests/integration/pam-common.sh"
+pam_fixture https
+write_conf "$URL" "offline_max_age = 1h"
+
+n=0
+# vg INPUT OPS...: pamtester under valgrind; valgrind errors fail the test
+vg() {
+    local input=$1
+    shift
+    n=$((n + 1))
+    printf '%s\n' "$input" | pam_env "$VALGRIND" -q --error-exitcode=42 --keep-debuginfo=yes \
+        --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+        --log-file="$W/vg.$n.log" pamtester -v "$@" >"$W/vg.$n.out" 2>&1
+    RC=$?
+    [ "$RC" != 42 ] || { cat "$W/vg.$n.log" >&2; jfa_fail "valgrind errors in: $*"; }
+    [ -s "$W/vg.$n.log" ] && { cat "$W/vg.$n.log" >&2; jfa_fail "valgrind reported: $*"; }
+    return 0
+}
+
+vg "$PW_GRACE" jellyfin grace authenticate acct_mgmt open_session close_session
+[ "$RC" = 0 ] || jfa_fail "grace session under valgrind failed: $(cat "$W/vg.$n.out")"
+vg "wrong" jellyfin grace authenticate
+[ "$RC" != 0 ] || jfa_fail "wrong password accepted under valgrind"
+vg "$PW_BOB" jellyfin bob authenticate
+vg "x" jellyfin root authenticate
+vg "" -Irhost=203.0.113.1 jellyfin carol acct_mgmt
+vg "$(printf '%s\nvg-new-pass\nvg-new-pass' "$PW_ALICE")" jellyfin alice chauthtok
+[ "$RC" = 0 ] || jfa_fail "chauthtok under valgrind failed: $(cat "$W/vg.$n.out")"
+for mode in 503 malformed huge reset; do
+    fake_fault "{\"mode\": \"$mode\"}"
+    vg "$PW_GRACE" jellyfin grace authenticate
+done
+fake_fault '{"mode": "none"}'
+echo "$n valgrind runs, no errors"
+exit 0

@@ -1,0 +1,81 @@
+#!/bin/sh
+# sync-stability: UIDs come from the ledger. A rename keeps the UID; a
+# deleted user leaves a tombstone; a user recreated under the same name (new
+# Id) gets a new UID and the old one is never reused; deleting the database
+# but keeping the ledger reproduces the same UIDs; a lost ledger is rebuilt
+# from the database; a corrupt ledger stops the sync (file:line) and is
+# never reset.
+. "$top_srcdir/tests/lib.sh"
+jfa_setup
+. "$top_srcdir/tests/integration/sync-lib.sh"
+
+ID_A=a11ce000000000000000000000000001
+ID_B=b0b00000000000000000000000000002
+ID_B2=b0b20000000000000000000000000022
+ID_C=ca201000000000000000000000000003
+sync_fixture "[$(user_json Alice $ID_A), $(user_json bob $ID_B), $(user_json carol $ID_C)]"
+jf sync --quiet || jfa_fail "first sync"
+ua=$(uid_of alice); ub=$(uid_of bob); uc=$(uid_of carol)
+[ -n "$ua" ] && [ -n "$ub" ] && [ -n "$uc" ] || jfa_fail "users missing"
+[ "$ua" != "$ub" ] && [ "$ub" != "$uc" ] && [ "$ua" != "$uc" ] || jfa_fail "uids not distinct"
+
+# rename: same Id, new name, same uid
+fake_users '{"upsert": [{"id": "'$ID_A'", "name": "Alicia"}]}'
+out=$(jf sync) || jfa_fail "sync after rename"
+expect_in "$out" "^renamed  alice -> alicia (uid $ua)" "rename not reported"
+[ "$(uid_of alicia)" = "$ua" ] || jfa_fail "rename changed the uid"
+[ -z "$(uid_of alice)" ] || jfa_fail "old name still present"
+grep -q "^user $ID_A $ua active alicia " "$LEDGER" || jfa_fail "ledger not updated on rename"
+
+# delete: tombstone
+fake_users '{"delete": ["'$ID_B'"]}'
+out=$(jf sync) || jfa_fail "sync after delete"
+expect_in "$out" "^removed  bob (uid $ub)" "delete not reported"
+grep -q "^user $ID_B $ub deleted bob " "$LEDGER" || jfa_fail "no tombstone for bob"
+
+# recreate "bob" (new Id): new uid, old one not reused
+fake_users "{\"upsert\": [$(user_json bob $ID_B2)]}"
+out=$(jf sync) || jfa_fail "sync after recreate"
+ub2=$(uid_of bob)
+[ -n "$ub2" ] && [ "$ub2" != "$ub" ] || jfa_fail "recreated bob got uid $ub2 (old $ub)"
+grep -q "^user $ID_B $ub deleted " "$LEDGER" || jfa_fail "tombstone lost"
+
+# same UIDs from the ledger when the database is deleted
+jf users | grep '^[a-z]' | grep -v '^No sync' >"$W/before"
+rm -f "$DB" "$W/state/sync-report"
+jf sync --quiet || jfa_fail "sync without db"
+jf users | grep '^[a-z]' | grep -v '^No sync' >"$W/after"
+cmp -s "$W/before" "$W/after" || { diff "$W/before" "$W/after" >&2; jfa_fail "UIDs changed without the db"; }
+
+# a lost ledger is rebuilt from the database, keeping every UID
+mv "$LEDGER" "$W/ledger.saved"
+jf sync >"$W/out" 2>&1 || { cat "$W/out" >&2; jfa_fail "sync without ledger"; }
+expect_in "$(cat "$W/out")" "rebuilding it from the database" "no rebuild warning"
+jf users | grep '^[a-z]' | grep -v '^No sync' >"$W/after"
+cmp -s "$W/before" "$W/after" || jfa_fail "UIDs changed after the ledger rebuild"
+
+# a corrupt ledger: the sync stops with file:line, nothing is rewritten
+cp "$W/ledger.saved" "$LEDGER"
+chmod 0600 "$LEDGER"
+jf sync --quiet || jfa_fail "sync with the restored ledger"
+printf 'user zzz\n' >>"$LEDGER"
+cp "$LEDGER" "$W/ledger.corrupt"
+cp "$DB" "$W/db.before"
+fake_users "{\"upsert\": [$(user_json newbie 0e0e0000000000000000000000000009)]}"
+jf sync >"$W/out" 2>&1 && jfa_fail "sync accepted a corrupt ledger"
+expect_in "$(cat "$W/out")" "ledger:[0-9][0-9]*:" "error lacks file:line"
+cmp -s "$LEDGER" "$W/ledger.corrupt" || jfa_fail "corrupt ledger was rewritten"
+cmp -s "$DB" "$W/db.before" || jfa_fail "db changed despite the corrupt ledger"
+
+# an unsafe ledger (readable by others) is refused too
+cp "$W/ledger.saved" "$LEDGER"
+chmod 0644 "$LEDGER"
+jf sync >"$W/out" 2>&1 && jfa_fail "sync accepted a world-readable ledger"
+chmod 0600 "$LEDGER"
+
+# the generation grows with every sync
+g1=$(grep '^generation' "$W/state/sync-report")
+jf sync --quiet || jfa_fail "sync"
+g2=$(grep '^generation' "$W/state/sync-report")
+[ "${g2#generation }" -gt "${g1#generation }" ] || jfa_fail "generation did not grow ($g1, $g2)"
+exit 0
