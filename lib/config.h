@@ -1,0 +1,88 @@
+/*
+ * config.h - the jellyfin-auth.conf parser.
+ *
+ * Owns: the in-memory configuration, its defaults, the validation of every
+ * key, and the trusted read of the file (owner root or the running user, not
+ * writable by group or others, no symlink). Errors name the file and line.
+ */
+#ifndef JFA_CONFIG_H
+#define JFA_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JFA_MAX_URLS 8
+#define JFA_MAX_NETWORKS 32
+#define JFA_ERRLEN 512
+
+#define JFA_DEFAULT_CONF SYSCONFDIR "/jellyfin-auth.conf"
+#define JFA_DEFAULT_KEYFILE SYSCONFDIR "/jellyfin-auth.key"
+#define JFA_DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/jellyfin-auth"
+/* Where the NSS module looks; sync writes state_dir/users.db. */
+#define JFA_DEFAULT_DB JFA_DEFAULT_STATE_DIR "/users.db"
+
+/* An IPv4 or IPv6 network; v4 addresses are stored v4-mapped. */
+struct jfa_cidr {
+    unsigned char addr[16];
+    unsigned prefix; /* 0..128, counted on the 16-byte form */
+};
+
+struct jfa_config {
+    char *path;                /* the file that was read */
+    char *urls[JFA_MAX_URLS];  /* base URLs, no trailing slash */
+    size_t n_urls;
+    char *ca_file;             /* NULL: system CA store */
+    long timeout;              /* seconds, whole-request deadline; default 10 */
+    char *api_key_file;
+    char *state_dir;
+    uint32_t uid_min, uid_max;
+    char *home;                /* template, %u = login name, %% = % */
+    char *shell;
+    char *users_group;
+    char *admin_group;
+    long offline_max_age;      /* seconds; 0 disables offline logins */
+    struct jfa_cidr local_networks[JFA_MAX_NETWORKS];
+    size_t n_local_networks;
+    bool allow_plain_http;
+    /* login throttling (issue: protect Jellyfin's lockout) */
+    unsigned throttle_failures; /* failures before back-off starts; 0 = off */
+    long throttle_window;       /* seconds a failure is remembered */
+    long throttle_max_delay;    /* cap of the exponential back-off, seconds */
+};
+
+/* Fill cfg with the documented defaults (no URL). */
+void jfa_config_defaults(struct jfa_config *cfg);
+
+/*
+ * Parse a buffer as a config file named `name` (used in error messages).
+ * cfg must hold defaults. Returns 0, or -1 with "name:line: message" in err.
+ */
+int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const char *name,
+                     char *err, size_t errlen);
+
+/*
+ * Read and parse a config file with the trust checks described above, then
+ * check that at least one url is set. path NULL: jfa_config_path().
+ * Returns 0 or -1 with err filled. cfg is always safe to jfa_config_free().
+ */
+int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t errlen);
+
+void jfa_config_free(struct jfa_config *cfg);
+
+/* JELLYFIN_AUTH_CONF (secure_getenv) or JFA_DEFAULT_CONF. */
+const char *jfa_config_path(void);
+
+/* Parse "10.0.0.0/8", "::1", "192.168.1.5"; 0 or -1. */
+int jfa_cidr_parse(const char *s, struct jfa_cidr *out);
+/* Does the textual address `ip` fall in any of the networks? false if unparsable. */
+bool jfa_cidr_list_match(const struct jfa_cidr *nets, size_t n, const char *ip);
+
+/* Expand the home template for login name `user` into a malloc'd string. */
+char *jfa_config_home(const struct jfa_config *cfg, const char *user);
+
+/* state_dir/users.db, state_dir/private (malloc'd) */
+char *jfa_config_db_path(const struct jfa_config *cfg);
+char *jfa_config_private_dir(const struct jfa_config *cfg);
+
+#endif
