@@ -1,1 +1,13 @@
-# bench/: benchmarks (make bench); not part of make check
+# bench/: benchmarks (make bench); not part of make check.
+# `make bench` builds the benchmark, the module and the mkdb helper, then
+# runs bench/run.sh (root: private mount namespace against nss_files;
+# otherwise nss_wrapper, labelled as such). See bench/README.md.
+EXTRA_PROGRAMS = bench/nss_bench
+bench_nss_bench_SOURCES = bench/nss_bench.c
+bench_nss_bench_CFLAGS = $(AM_CFLAGS)
+CLEANFILES += bench/nss_bench$(EXEEXT)
+EXTRA_DIST += bench/run.sh bench/README.md
+
+bench: bench/nss_bench$(EXEEXT) tests/unit/mkdb$(EXEEXT) nss_jellyfin/libnss_jellyfin.la
+	$(SHELL) $(srcdir)/bench/run.sh $(abs_top_builddir) $(BENCH_SIZES)
+.PHONY: bench

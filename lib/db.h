@@ -19,9 +19,9 @@
 #include <time.h>
 
 /* flags of a user record */
-#define JFA_DBU_ADMIN 0x1u    /* Jellyfin administrator */
-#define JFA_DBU_DISABLED 0x2u /* Policy.IsDisabled at last sync */
-#define JFA_DBU_HIDDEN 0x4u   /* Policy.IsHidden */
+#define JFA_DBU_ADMIN 0x1u     /* Jellyfin administrator */
+#define JFA_DBU_DISABLED 0x2u  /* Policy.IsDisabled at last sync */
+#define JFA_DBU_HIDDEN 0x4u    /* Policy.IsHidden */
 #define JFA_DBU_NO_REMOTE 0x8u /* Policy.EnableRemoteAccess == false */
 
 struct jfa_db {
@@ -34,6 +34,10 @@ struct jfa_db {
     /* validated section views, filled by jfa_db_open */
     uint32_t n_users, n_groups;
     uint64_t generation; /* sync time (unix seconds) */
+    /* section offset/size, enum jfa_db_sec order (db_format.h), copied
+     * from the header and validated at open: lookups never re-read the
+     * header, so they trust only checked values */
+    uint64_t sec_off[9], sec_len[9];
 };
 
 struct jfa_db_user {
@@ -42,7 +46,7 @@ struct jfa_db_user {
     const char *jf_name; /* the Jellyfin spelling */
     char jf_id[33];      /* 32 lowercase hex */
     uint32_t flags;
-    uint32_t n_gids;     /* supplementary groups (not counting gid) */
+    uint32_t n_gids;           /* supplementary groups (not counting gid) */
     const unsigned char *gids; /* n_gids little-endian u32 (use jfa_db_user_gid) */
 };
 
@@ -86,5 +90,9 @@ bool jfa_db_name_plausible(const char *name);
 
 /* JELLYFIN_AUTH_DB via secure_getenv, else the compiled default. */
 const char *jfa_db_default_path(void);
+/* The compiled default alone (JFA_DEFAULT_DB): a database found there must
+ * be owned by root (added for the NSS module, which cannot include
+ * lib/config.h by that name). */
+const char *jfa_db_builtin_path(void);
 
 #endif

@@ -1,1 +1,173 @@
-/* lib/db_format.h: placeholder, to be written */
+/*
+ * db_format.h - the users database: on-disk binary layout (version 1).
+ *
+ * Owns: the byte layout shared by the writer (dbwrite.c) and the reader
+ * (db.c), and the hash functions both sides must agree on. libc only.
+ *
+ * All integers are little-endian, fixed width. Every section starts on an
+ * 8-byte boundary. Layout of a file:
+ *
+ *   header (JFA_DB_HDR_SIZE = 192 bytes)
+ *     0   char[8]  magic "JFAUSRDB"
+ *     8   u32      format version (JFA_DB_VERSION = 1)
+ *     12  u32      header size (192)
+ *     16  u64      total file size in bytes (must equal the real size)
+ *     24  u64      generation (sync time, unix seconds)
+ *     32  u32      number of user records
+ *     36  u32      number of group records
+ *     40  u64      FNV-1a 64 of bytes [header size, file size) (checked by
+ *                  jfa_db_verify only, never on the NSS path)
+ *     48  9 x {u64 offset, u64 size} section table, in enum jfa_db_sec order
+ *
+ *   STRINGS  NUL-terminated strings, deduplicated. A string is referenced
+ *            by {u32 offset, u32 length}; valid iff offset + length <
+ *            section size and the byte at offset + length is NUL (checked
+ *            at every use).
+ *   USERS    n_users records of 80 bytes (JFA_DB_USER_SIZE):
+ *     0 u32 uid, 4 u32 gid, 8 u32 flags (JFA_DBU_*), 12 u32 n_gids,
+ *     16 u32 first gid (index into GIDS, in u32 units), 20 u32 reserved (0),
+ *     24 name, 32 gecos, 40 home, 48 shell, 56 Jellyfin name: string refs,
+ *     64 u8[16] Jellyfin user Id (binary; shown as 32 lowercase hex).
+ *   GROUPS   n_groups records of 24 bytes (JFA_DB_GROUP_SIZE):
+ *     0 u32 gid, 4 u32 n_members, 8 u32 first member (index into MEMBERS,
+ *     in 8-byte units), 12 name string ref, 20 u32 reserved (0).
+ *   GIDS     u32 array: supplementary gids of users, concatenated.
+ *   MEMBERS  string-ref array ({u32 offset, u32 length}): login names of
+ *            group members, concatenated.
+ *   H_UNAME, H_UID, H_GNAME, H_GID: open-addressing hash indexes (linear
+ *            probing). Each is an array of u32 slots, slot count a power of
+ *            two >= 2 * records (minimum 8); a slot holds record index + 1,
+ *            0 = empty. Names hash with FNV-1a 32, ids with jfa_db_hash_id.
+ *            Lookups probe at most slot-count times, so a table without an
+ *            empty slot (hostile file) still terminates.
+ *
+ * Validation at open (O(1)): size >= header, magic, version, header size,
+ * declared size == real size, each section 8-aligned, inside the file and
+ * after the header, sections pairwise non-overlapping, record sections
+ * exactly count * record size, array sections a multiple of their element
+ * size, hash tables a power-of-two slot count greater than the record count.
+ * Everything else (string refs, gid/member ranges, hash entries) is checked
+ * where it is used.
+ */
+#ifndef JFA_DB_FORMAT_H
+#define JFA_DB_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define JFA_DB_MAGIC "JFAUSRDB"
+#define JFA_DB_MAGIC_LEN 8
+#define JFA_DB_VERSION 1u
+#define JFA_DB_HDR_SIZE 192u
+#define JFA_DB_USER_SIZE 80u
+#define JFA_DB_GROUP_SIZE 24u
+#define JFA_DB_STRREF_SIZE 8u
+#define JFA_DB_MIN_SLOTS 8u
+/* Largest file the reader maps (1 GiB: ~ several million users). */
+#define JFA_DB_MAX_FILE ((uint64_t)1 << 30)
+/* Longest string the writer accepts (gecos, home, shell). */
+#define JFA_DB_MAX_STR 4095u
+#define JFA_DB_NAME_MAX 32u
+
+/* header field offsets */
+#define JFA_DBH_MAGIC 0
+#define JFA_DBH_VERSION 8
+#define JFA_DBH_HDRSIZE 12
+#define JFA_DBH_FILESIZE 16
+#define JFA_DBH_GENERATION 24
+#define JFA_DBH_NUSERS 32
+#define JFA_DBH_NGROUPS 36
+#define JFA_DBH_CHECKSUM 40
+#define JFA_DBH_SECTIONS 48
+
+enum jfa_db_sec {
+    JFA_SEC_STRINGS = 0,
+    JFA_SEC_USERS,
+    JFA_SEC_GROUPS,
+    JFA_SEC_GIDS,
+    JFA_SEC_MEMBERS,
+    JFA_SEC_H_UNAME,
+    JFA_SEC_H_UID,
+    JFA_SEC_H_GNAME,
+    JFA_SEC_H_GID,
+    JFA_SEC_COUNT
+};
+
+/* user record field offsets */
+#define JFA_DBU_OFF_UID 0
+#define JFA_DBU_OFF_GID 4
+#define JFA_DBU_OFF_FLAGS 8
+#define JFA_DBU_OFF_NGIDS 12
+#define JFA_DBU_OFF_GIDX 16
+#define JFA_DBU_OFF_NAME 24
+#define JFA_DBU_OFF_GECOS 32
+#define JFA_DBU_OFF_HOME 40
+#define JFA_DBU_OFF_SHELL 48
+#define JFA_DBU_OFF_JFNAME 56
+#define JFA_DBU_OFF_JFID 64
+
+/* group record field offsets */
+#define JFA_DBG_OFF_GID 0
+#define JFA_DBG_OFF_NMEM 4
+#define JFA_DBG_OFF_MIDX 8
+#define JFA_DBG_OFF_NAME 12
+
+static inline uint32_t jfa_le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t jfa_le64(const unsigned char *p)
+{
+    return (uint64_t)jfa_le32(p) | (uint64_t)jfa_le32(p + 4) << 32;
+}
+
+static inline void jfa_put32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void jfa_put64(unsigned char *p, uint64_t v)
+{
+    jfa_put32(p, (uint32_t)v);
+    jfa_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* FNV-1a 32 over a name of len bytes. */
+static inline uint32_t jfa_db_hash_name(const char *s, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Integer mixer (lowbias32) for uids and gids. */
+static inline uint32_t jfa_db_hash_id(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return x;
+}
+
+/* FNV-1a 64: the file checksum. Any single changed byte changes it. */
+static inline uint64_t jfa_db_checksum(const unsigned char *p, size_t len)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+#endif

@@ -1,1 +1,274 @@
-/* nss_jellyfin/nss_common.c: placeholder, to be written */
+/*
+ * nss_common.c - shared state of libnss_jellyfin.so.2.
+ *
+ * Owns: the module's single mutex and everything it protects: the lookup
+ * mapping of the users database and the two enumeration cursors. The
+ * mapping is replaced (old one unmapped) only with the lock held, and every
+ * lookup copies its answer into the caller's buffer before unlocking, so no
+ * thread ever reads unmapped memory. pthread_atfork keeps the lock
+ * consistent across fork. Also: copying records into struct passwd/group.
+ * Enumerations hold a reference to the mapping they walk (see below).
+ * The module never writes a file and never touches the network.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "nss_common.h"
+
+static pthread_mutex_t jfa_nss_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t jfa_nss_once = PTHREAD_ONCE_INIT;
+
+/*
+ * All of the following only with jfa_nss_mutex held.
+ * Mappings are reference counted: the lookup slot holds one reference to
+ * the current mapping, each open enumeration one to the mapping it walks.
+ * At most three are alive at once (lookup + passwd walk + group walk), so a
+ * fixed pool suffices; a mapping is unmapped when its last holder lets go.
+ */
+struct mapping {
+    struct jfa_db db;
+    unsigned refs;
+};
+
+struct cursor_state {
+    struct jfa_nss_cursor pub;
+    struct mapping *map;
+    bool open;    /* set*ent/get*ent happened since the last end*ent */
+    int open_err; /* errno of a failed open, reported until end/set*ent */
+};
+
+static struct mapping pool[3];
+static struct mapping *lookup_map;
+static char lookup_path[PATH_MAX];
+static struct cursor_state cursors[2];
+/* The last database file that failed to open (bad header, unsafe mode...),
+ * so that lookups against a broken file cost one lstat, not a reopen. */
+static struct {
+    bool set;
+    int err;
+    struct stat st;
+    char path[PATH_MAX];
+} failed;
+
+static void map_release(struct mapping *m)
+{
+    if (m && --m->refs == 0)
+        jfa_db_close(&m->db);
+}
+
+static struct mapping *map_free_slot(void)
+{
+    for (size_t i = 0; i < sizeof(pool) / sizeof(pool[0]); i++)
+        if (pool[i].refs == 0)
+            return &pool[i];
+    return NULL; /* cannot happen: at most 2 cursors + the slot being refilled */
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&jfa_nss_mutex);
+}
+
+static void atfork_release(void)
+{
+    pthread_mutex_unlock(&jfa_nss_mutex);
+}
+
+static void register_atfork(void)
+{
+    /* If this fails the module still works; fork while another thread is
+     * inside a lookup could then leave the child's copy of the lock held. */
+    (void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+}
+
+void jfa_nss_lock(void)
+{
+    pthread_once(&jfa_nss_once, register_atfork);
+    pthread_mutex_lock(&jfa_nss_mutex);
+}
+
+void jfa_nss_unlock(void)
+{
+    pthread_mutex_unlock(&jfa_nss_mutex);
+}
+
+/* The compiled-in path must be root's; an override may be the caller's. */
+static int open_db(struct jfa_db *db, const char *path)
+{
+    return jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_mode == b->st_mode && a->st_uid == b->st_uid;
+}
+
+/* Lock held: the current mapping (reopened if the file was replaced). */
+static struct mapping *current_map(int *errnop)
+{
+    const char *path = jfa_db_default_path();
+    size_t len = strlen(path);
+    struct mapping *m;
+    struct stat st;
+    bool have_st;
+    int rc;
+
+    if (lookup_map && strcmp(path, lookup_path) == 0 && !jfa_db_stale(&lookup_map->db, path))
+        return lookup_map;
+    map_release(lookup_map);
+    lookup_map = NULL;
+    lookup_path[0] = '\0';
+    if (len >= sizeof(lookup_path)) {
+        *errnop = ENAMETOOLONG;
+        return NULL;
+    }
+    /* identity taken before the open: if the file changes in between, the
+     * next call sees a different identity and tries again */
+    have_st = lstat(path, &st) == 0;
+    if (have_st && failed.set && strcmp(path, failed.path) == 0 && same_file(&st, &failed.st)) {
+        *errnop = failed.err;
+        return NULL;
+    }
+    failed.set = false;
+    m = map_free_slot();
+    if (!m) {
+        *errnop = EAGAIN;
+        return NULL;
+    }
+    rc = open_db(&m->db, path);
+    if (rc != 0) {
+        if (have_st) {
+            failed.set = true;
+            failed.err = -rc;
+            failed.st = st;
+            memcpy(failed.path, path, len + 1);
+        }
+        *errnop = -rc;
+        return NULL;
+    }
+    m->refs = 1;
+    lookup_map = m;
+    memcpy(lookup_path, path, len + 1);
+    return m;
+}
+
+const struct jfa_db *jfa_nss_db(int *errnop)
+{
+    struct mapping *m = current_map(errnop);
+    return m ? &m->db : NULL;
+}
+
+struct jfa_nss_cursor *jfa_nss_cursor_get(enum jfa_nss_which w, int *errnop)
+{
+    struct cursor_state *c = &cursors[w];
+
+    if (!c->open) {
+        int err = 0;
+        struct mapping *m = current_map(&err);
+        c->open = true;
+        c->open_err = m ? 0 : err;
+        c->map = m;
+        c->pub.db = m ? &m->db : NULL;
+        c->pub.next = 0;
+        if (m)
+            m->refs++;
+    }
+    if (!c->map) {
+        *errnop = c->open_err ? c->open_err : EINVAL;
+        return NULL;
+    }
+    return &c->pub;
+}
+
+void jfa_nss_cursor_close(enum jfa_nss_which w)
+{
+    struct cursor_state *c = &cursors[w];
+
+    map_release(c->map);
+    memset(c, 0, sizeof(*c));
+}
+
+enum nss_status jfa_nss_status(int rc, int *errnop)
+{
+    if (rc == 0)
+        return NSS_STATUS_SUCCESS;
+    if (rc == -ENOENT) {
+        *errnop = ENOENT;
+        return NSS_STATUS_NOTFOUND;
+    }
+    *errnop = rc < 0 ? -rc : EINVAL;
+    return NSS_STATUS_UNAVAIL;
+}
+
+/* Append s to the buffer cursor; the caller has checked the space. */
+static char *put(char **p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *r = *p;
+    memcpy(r, s, n);
+    *p += n;
+    return r;
+}
+
+enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *pw, char *buf,
+                                    size_t buflen, int *errnop)
+{
+    size_t need = strlen(u->name) + strlen(u->gecos) + strlen(u->home) + strlen(u->shell) + 6;
+    char *p = buf;
+
+    if (!buf || need > buflen) {
+        *errnop = ERANGE;
+        return NSS_STATUS_TRYAGAIN;
+    }
+    pw->pw_name = put(&p, u->name);
+    pw->pw_passwd = put(&p, "x");
+    pw->pw_uid = u->uid;
+    pw->pw_gid = u->gid;
+    pw->pw_gecos = put(&p, u->gecos);
+    pw->pw_dir = put(&p, u->home);
+    pw->pw_shell = put(&p, u->shell);
+    return NSS_STATUS_SUCCESS;
+}
+
+enum nss_status jfa_nss_fill_group(const struct jfa_db *db, const struct jfa_db_group *g,
+                                   struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+    size_t pad =
+        (alignof(char *) - ((uintptr_t)buf & (alignof(char *) - 1))) & (alignof(char *) - 1);
+    size_t need = pad, strs = strlen(g->name) + 3;
+    char **mem;
+    char *p;
+
+    /* (n_members + 1) pointers: n_members <= file size / 8, no overflow */
+    need += ((size_t)g->n_members + 1) * sizeof(char *);
+    for (uint32_t i = 0; i < g->n_members; i++) {
+        const char *m = jfa_db_group_member(db, g, i);
+        if (!m) {
+            *errnop = EINVAL;
+            return NSS_STATUS_UNAVAIL;
+        }
+        strs += strlen(m) + 1;
+    }
+    need += strs;
+    if (!buf || need > buflen) {
+        *errnop = ERANGE;
+        return NSS_STATUS_TRYAGAIN;
+    }
+    mem = (char **)(void *)(buf + pad);
+    p = buf + pad + ((size_t)g->n_members + 1) * sizeof(char *);
+    gr->gr_name = put(&p, g->name);
+    gr->gr_passwd = put(&p, "x");
+    gr->gr_gid = g->gid;
+    for (uint32_t i = 0; i < g->n_members; i++)
+        mem[i] = put(&p, jfa_db_group_member(db, g, i));
+    mem[g->n_members] = NULL;
+    gr->gr_mem = mem;
+    return NSS_STATUS_SUCCESS;
+}

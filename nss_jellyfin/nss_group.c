@@ -1,1 +1,129 @@
-/* nss_jellyfin/nss_group.c: placeholder, to be written */
+/*
+ * nss_group.c - group entry points of libnss_jellyfin.so.2.
+ *
+ * Owns: getgrnam_r, getgrgid_r and the setgrent/getgrent_r/endgrent
+ * enumeration. Junk names and gid 0 are refused before the database is
+ * touched; records with gid 0 are never returned. Enumeration walks the
+ * mapping current at setgrent (or the first getgrent_r) and finishes
+ * over that file even if the database is replaced meanwhile.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "nss_common.h"
+
+static bool usable(const struct jfa_db_group *g)
+{
+    return g->gid != 0 && jfa_db_name_plausible(g->name) && strcmp(g->name, "root") != 0;
+}
+
+enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,
+                                         size_t buflen, int *errnop)
+{
+    enum nss_status st;
+    const struct jfa_db *db;
+    struct jfa_db_group g;
+    int rc;
+
+    if (!jfa_db_name_plausible(name) || strcmp(name, "root") == 0) {
+        *errnop = ENOENT;
+        return NSS_STATUS_NOTFOUND;
+    }
+    jfa_nss_lock();
+    db = jfa_nss_db(errnop);
+    if (!db) {
+        st = NSS_STATUS_UNAVAIL;
+        goto out;
+    }
+    rc = jfa_db_group_by_name(db, name, &g);
+    if (rc == 0 && !usable(&g))
+        rc = -ENOENT;
+    st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);
+out:
+    jfa_nss_unlock();
+    return st;
+}
+
+enum nss_status _nss_jellyfin_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
+                                         int *errnop)
+{
+    enum nss_status st;
+    const struct jfa_db *db;
+    struct jfa_db_group g;
+    int rc;
+
+    if (gid == 0) {
+        *errnop = ENOENT;
+        return NSS_STATUS_NOTFOUND;
+    }
+    jfa_nss_lock();
+    db = jfa_nss_db(errnop);
+    if (!db) {
+        st = NSS_STATUS_UNAVAIL;
+        goto out;
+    }
+    rc = jfa_db_group_by_gid(db, (uint32_t)gid, &g);
+    if (rc == 0 && !usable(&g))
+        rc = -ENOENT;
+    st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);
+out:
+    jfa_nss_unlock();
+    return st;
+}
+
+enum nss_status _nss_jellyfin_setgrent(void)
+{
+    enum nss_status st = NSS_STATUS_SUCCESS;
+    int err = 0;
+
+    jfa_nss_lock();
+    jfa_nss_cursor_close(JFA_NSS_GR);
+    if (!jfa_nss_cursor_get(JFA_NSS_GR, &err))
+        st = NSS_STATUS_UNAVAIL;
+    jfa_nss_unlock();
+    return st;
+}
+
+enum nss_status _nss_jellyfin_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
+{
+    enum nss_status st;
+    struct jfa_nss_cursor *c;
+
+    jfa_nss_lock();
+    c = jfa_nss_cursor_get(JFA_NSS_GR, errnop);
+    if (!c) {
+        st = NSS_STATUS_UNAVAIL;
+        goto out;
+    }
+    for (;;) {
+        struct jfa_db_group g;
+        if (c->next >= c->db->n_groups) {
+            *errnop = ENOENT;
+            st = NSS_STATUS_NOTFOUND;
+            break;
+        }
+        if (jfa_db_group_at(c->db, c->next, &g) != 0 || !usable(&g)) {
+            c->next++;
+            continue;
+        }
+        st = jfa_nss_fill_group(c->db, &g, gr, buf, buflen, errnop);
+        if (st == NSS_STATUS_UNAVAIL) { /* corrupt member list: skip the record */
+            c->next++;
+            continue;
+        }
+        if (st == NSS_STATUS_SUCCESS)
+            c->next++;
+        break;
+    }
+out:
+    jfa_nss_unlock();
+    return st;
+}
+
+enum nss_status _nss_jellyfin_endgrent(void)
+{
+    jfa_nss_lock();
+    jfa_nss_cursor_close(JFA_NSS_GR);
+    jfa_nss_unlock();
+    return NSS_STATUS_SUCCESS;
+}

@@ -1,0 +1,903 @@
+/*
+ * test_db.c - cmocka tests of the users database writer (dbwrite.c) and
+ * reader (db.c).
+ *
+ * Owns: round trips of every field, hits and misses, the empty database,
+ * 100k users, writer input checks (duplicates, bad strings), trust checks
+ * at open (owner/mode/symlink/FIFO), replacement detection, jfa_db_verify
+ * on flipped bytes, every truncation of a small database, a fixed-seed
+ * random corruption loop, and hand-made hostile files (offsets past the
+ * end, strings past the table, full hash tables, huge counts).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "db.h"
+#include "db_format.h"
+#include "dbwrite.h"
+
+static char tmpdir[64];
+static char dbpath[128];
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_db.XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(dbpath, sizeof(dbpath), "%s/users.db", tmpdir);
+    return 0;
+}
+
+static int teardown_dir(void **state)
+{
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+    int fd;
+    unlink(path);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    assert_int_equal(fchmod(fd, mode), 0);
+    close(fd);
+}
+
+/* ---- the fixture database ---- */
+
+static const uint32_t alice_gids[] = {100000, 100100};
+static const uint32_t bob_gids[] = {100000};
+static const char *const jf_members[] = {"alice", "bob"};
+static const char *const adm_members[] = {"alice"};
+static const char *const alice_members[] = {"alice"};
+
+static void fixture(struct jfa_dbw_user u[3], struct jfa_dbw_group g[4])
+{
+    memset(u, 0, 3 * sizeof(*u));
+    memset(g, 0, 4 * sizeof(*g));
+    u[0] = (struct jfa_dbw_user){.uid = 100001,
+                                 .gid = 100001,
+                                 .name = "alice",
+                                 .gecos = "Alice A,,,",
+                                 .home = "/home/alice",
+                                 .shell = "/bin/bash",
+                                 .jf_name = "Alice",
+                                 .flags = JFA_DBU_ADMIN,
+                                 .gids = alice_gids,
+                                 .n_gids = 2};
+    strcpy(u[0].jf_id, "0123456789abcdef0123456789ABCDEF");
+    u[1] = (struct jfa_dbw_user){.uid = 100002,
+                                 .gid = 100002,
+                                 .name = "bob",
+                                 .gecos = "",
+                                 .home = "/home/bob",
+                                 .shell = "/bin/sh",
+                                 .jf_name = "Bob Smith",
+                                 .flags = JFA_DBU_DISABLED | JFA_DBU_HIDDEN,
+                                 .gids = bob_gids,
+                                 .n_gids = 1};
+    strcpy(u[1].jf_id, "ffffffffffffffffffffffffffffffff");
+    u[2] = (struct jfa_dbw_user){.uid = 100003,
+                                 .gid = 100000,
+                                 .name = "carol.d-x_y@z",
+                                 .gecos = "Carol",
+                                 .home = "/home/carol",
+                                 .shell = "/bin/bash",
+                                 .jf_name = "carol.d-x_y@z",
+                                 .flags = JFA_DBU_NO_REMOTE};
+    strcpy(u[2].jf_id, "00000000000000000000000000000003");
+    g[0] = (struct jfa_dbw_group){
+        .gid = 100001, .name = "alice", .members = alice_members, .n_members = 1};
+    g[1] = (struct jfa_dbw_group){.gid = 100002, .name = "bob"};
+    g[2] = (struct jfa_dbw_group){
+        .gid = 100000, .name = "jellyfin", .members = jf_members, .n_members = 2};
+    g[3] = (struct jfa_dbw_group){
+        .gid = 100100, .name = "jfadmin", .members = adm_members, .n_members = 1};
+}
+
+static void build_fixture(unsigned char **img, size_t *len)
+{
+    struct jfa_dbw_user u[3];
+    struct jfa_dbw_group g[4];
+    char err[256];
+    fixture(u, g);
+    assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, img, len, err, sizeof(err)), 0);
+}
+
+static void open_image(struct jfa_db *db, const unsigned char *img, size_t len)
+{
+    write_file(dbpath, img, len, 0644);
+    assert_int_equal(jfa_db_open(db, dbpath, false), 0);
+}
+
+/* ---- round trip ---- */
+
+static void test_round_trip(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    char err[256];
+    (void)state;
+
+    build_fixture(&img, &len);
+    assert_int_equal(len % 8, 0);
+    open_image(&db, img, len);
+    assert_int_equal(db.n_users, 3);
+    assert_int_equal(db.n_groups, 4);
+    assert_int_equal(db.generation, 1700000000);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), 0);
+    assert_int_equal(u.uid, 100001);
+    assert_int_equal(u.gid, 100001);
+    assert_string_equal(u.name, "alice");
+    assert_string_equal(u.gecos, "Alice A,,,");
+    assert_string_equal(u.home, "/home/alice");
+    assert_string_equal(u.shell, "/bin/bash");
+    assert_string_equal(u.jf_name, "Alice");
+    assert_string_equal(u.jf_id, "0123456789abcdef0123456789abcdef");
+    assert_int_equal(u.flags, JFA_DBU_ADMIN);
+    assert_int_equal(u.n_gids, 2);
+    assert_int_equal(jfa_db_user_gid(&u, 0), 100000);
+    assert_int_equal(jfa_db_user_gid(&u, 1), 100100);
+    assert_int_equal(jfa_db_user_gid(&u, 2), 0);
+
+    assert_int_equal(jfa_db_user_by_uid(&db, 100002, &u), 0);
+    assert_string_equal(u.name, "bob");
+    assert_string_equal(u.gecos, "");
+    assert_string_equal(u.jf_name, "Bob Smith");
+    assert_string_equal(u.jf_id, "ffffffffffffffffffffffffffffffff");
+    assert_int_equal(u.flags, JFA_DBU_DISABLED | JFA_DBU_HIDDEN);
+    assert_int_equal(u.n_gids, 1);
+
+    assert_int_equal(jfa_db_user_by_name(&db, "carol.d-x_y@z", &u), 0);
+    assert_int_equal(u.uid, 100003);
+    assert_int_equal(u.n_gids, 0);
+    assert_int_equal(u.flags, JFA_DBU_NO_REMOTE);
+
+    assert_int_equal(jfa_db_group_by_name(&db, "jellyfin", &g), 0);
+    assert_int_equal(g.gid, 100000);
+    assert_int_equal(g.n_members, 2);
+    assert_string_equal(jfa_db_group_member(&db, &g, 0), "alice");
+    assert_string_equal(jfa_db_group_member(&db, &g, 1), "bob");
+    assert_null(jfa_db_group_member(&db, &g, 2));
+    assert_int_equal(jfa_db_group_by_gid(&db, 100100, &g), 0);
+    assert_string_equal(g.name, "jfadmin");
+    assert_int_equal(jfa_db_group_by_gid(&db, 100002, &g), 0);
+    assert_string_equal(g.name, "bob");
+    assert_int_equal(g.n_members, 0);
+
+    /* enumeration in stored order */
+    assert_int_equal(jfa_db_user_at(&db, 0, &u), 0);
+    assert_string_equal(u.name, "alice");
+    assert_int_equal(jfa_db_user_at(&db, 2, &u), 0);
+    assert_string_equal(u.name, "carol.d-x_y@z");
+    assert_int_equal(jfa_db_user_at(&db, 3, &u), -ENOENT);
+    assert_int_equal(jfa_db_group_at(&db, 3, &g), 0);
+    assert_string_equal(g.name, "jfadmin");
+    assert_int_equal(jfa_db_group_at(&db, 4, &g), -ENOENT);
+
+    jfa_db_close(&db);
+    assert_null(db.base);
+    free(img);
+}
+
+static void test_misses(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    (void)state;
+
+    build_fixture(&img, &len);
+    open_image(&db, img, len);
+    assert_int_equal(jfa_db_user_by_name(&db, "mallory", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name(&db, "Alice", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name(&db, "alic", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name(&db, "", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name(&db, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", &u),
+                     -ENOENT);
+    assert_int_equal(jfa_db_user_by_uid(&db, 0, &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100000, &u), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name(&db, "carol", &g), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(&db, 100003, &g), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(&db, 0, &g), -ENOENT);
+    jfa_db_close(&db);
+    /* a closed handle answers nothing */
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(&db, 100000, &g), -ENOENT);
+    free(img);
+}
+
+static void test_empty_db(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(jfa_db_build(NULL, 0, NULL, 0, 7, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_equal(db.n_users, 0);
+    assert_int_equal(db.n_groups, 0);
+    assert_int_equal(db.generation, 7);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_uid(&db, 1000, &u), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name(&db, "alice", &g), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(&db, 1000, &g), -ENOENT);
+    assert_int_equal(jfa_db_user_at(&db, 0, &u), -ENOENT);
+    assert_int_equal(jfa_db_group_at(&db, 0, &g), -ENOENT);
+    jfa_db_close(&db);
+    free(img);
+}
+
+static void test_100k(void **state)
+{
+    enum { N = 100000 };
+    struct jfa_dbw_user *users = calloc(N, sizeof(*users));
+    struct jfa_dbw_group *groups = calloc(N + 1, sizeof(*groups));
+    const char **members = calloc(N, sizeof(*members));
+    char(*names)[16] = calloc(N, sizeof(*names));
+    char(*homes)[32] = calloc(N, sizeof(*homes));
+    static const uint32_t common_gid[] = {60000};
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    char err[256];
+    (void)state;
+
+    assert_non_null(users);
+    assert_non_null(groups);
+    assert_non_null(members);
+    assert_non_null(names);
+    assert_non_null(homes);
+    for (uint32_t i = 0; i < N; i++) {
+        snprintf(names[i], sizeof(names[i]), "u%u", i);
+        snprintf(homes[i], sizeof(homes[i]), "/home/u%u", i);
+        users[i] = (struct jfa_dbw_user){.uid = 200000 + i,
+                                         .gid = 200000 + i,
+                                         .name = names[i],
+                                         .gecos = "bulk user",
+                                         .home = homes[i],
+                                         .shell = "/bin/bash",
+                                         .jf_name = names[i],
+                                         .gids = common_gid,
+                                         .n_gids = 1};
+        snprintf(users[i].jf_id, sizeof(users[i].jf_id), "%032x", i);
+        groups[i] = (struct jfa_dbw_group){.gid = 200000 + i, .name = names[i]};
+        members[i] = names[i];
+    }
+    groups[N] = (struct jfa_dbw_group){
+        .gid = 60000, .name = "everyone", .members = members, .n_members = N};
+    assert_int_equal(jfa_db_build(users, N, groups, N + 1, 1, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    for (uint32_t i = 0; i < N; i++) {
+        struct jfa_db_user u;
+        struct jfa_db_group g;
+        assert_int_equal(jfa_db_user_by_name(&db, names[i], &u), 0);
+        assert_int_equal(u.uid, 200000 + i);
+        assert_int_equal(jfa_db_user_by_uid(&db, 200000 + i, &u), 0);
+        assert_string_equal(u.home, homes[i]);
+        assert_int_equal(jfa_db_group_by_gid(&db, 200000 + i, &g), 0);
+        assert_string_equal(g.name, names[i]);
+    }
+    {
+        struct jfa_db_group g;
+        struct jfa_db_user u;
+        assert_int_equal(jfa_db_group_by_name(&db, "everyone", &g), 0);
+        assert_int_equal(g.n_members, N);
+        assert_string_equal(jfa_db_group_member(&db, &g, N - 1), names[N - 1]);
+        assert_int_equal(jfa_db_user_by_name(&db, "u100000", &u), -ENOENT);
+        assert_int_equal(jfa_db_user_by_uid(&db, 200000 + N, &u), -ENOENT);
+    }
+    jfa_db_close(&db);
+    free(img);
+    free(users);
+    free(groups);
+    free(members);
+    free(names);
+    free(homes);
+}
+
+/* ---- writer checks ---- */
+
+static void expect_build_fail(struct jfa_dbw_user *u, size_t nu, struct jfa_dbw_group *g, size_t ng,
+                              const char *needle)
+{
+    unsigned char *img = (unsigned char *)"x";
+    size_t len = 1;
+    char err[256] = "";
+    assert_int_equal(jfa_db_build(u, nu, g, ng, 0, &img, &len, err, sizeof(err)), -1);
+    assert_null(img);
+    assert_int_equal(len, 0);
+    if (!strstr(err, needle))
+        fail_msg("error \"%s\" does not mention \"%s\"", err, needle);
+}
+
+static void test_duplicates(void **state)
+{
+    struct jfa_dbw_user u[3];
+    struct jfa_dbw_group g[4];
+    (void)state;
+
+    fixture(u, g);
+    u[1].name = "alice";
+    expect_build_fail(u, 3, g, 4, "duplicate user name alice");
+    fixture(u, g);
+    u[2].uid = 100001;
+    expect_build_fail(u, 3, g, 4, "duplicate uid 100001");
+    fixture(u, g);
+    g[3].name = "jellyfin";
+    expect_build_fail(u, 3, g, 4, "duplicate group name jellyfin");
+    fixture(u, g);
+    g[1].gid = 100000;
+    expect_build_fail(u, 3, g, 4, "duplicate gid 100000");
+}
+
+static void test_invalid_input(void **state)
+{
+    struct jfa_dbw_user u[3];
+    struct jfa_dbw_group g[4];
+    static const char *const bad_members[] = {"alice", "a,b"};
+    static const uint32_t zero_gid[] = {0};
+    static const char *const bad_names[] = {
+        "",      "*",    "a b",
+        "a:b",   "a/b",  "a\tb",
+        "a\x01", "root", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 33 */,
+        "a,b"};
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        fixture(u, g);
+        u[0].name = bad_names[i];
+        expect_build_fail(u, 3, g, 4, "invalid login name");
+        fixture(u, g);
+        g[0].name = bad_names[i];
+        expect_build_fail(u, 3, g, 4, "invalid group name");
+    }
+    fixture(u, g);
+    u[0].name = NULL;
+    expect_build_fail(u, 3, g, 4, "invalid login name");
+    fixture(u, g);
+    u[0].gecos = "a:b";
+    expect_build_fail(u, 3, g, 4, "alice: gecos");
+    fixture(u, g);
+    u[0].home = "/home/a\nb";
+    expect_build_fail(u, 3, g, 4, "alice: gecos");
+    fixture(u, g);
+    u[0].shell = NULL;
+    expect_build_fail(u, 3, g, 4, "alice: gecos");
+    fixture(u, g);
+    u[0].jf_name = "x:y";
+    expect_build_fail(u, 3, g, 4, "alice: gecos");
+    fixture(u, g);
+    u[0].uid = 0;
+    expect_build_fail(u, 3, g, 4, "must not be 0");
+    fixture(u, g);
+    u[0].gid = 0;
+    expect_build_fail(u, 3, g, 4, "must not be 0");
+    fixture(u, g);
+    g[0].gid = 0;
+    expect_build_fail(u, 3, g, 4, "gid must not be 0");
+    fixture(u, g);
+    strcpy(u[0].jf_id, "0123456789abcdef0123456789abcdeg");
+    expect_build_fail(u, 3, g, 4, "not 32 hex");
+    fixture(u, g);
+    strcpy(u[0].jf_id, "0123");
+    expect_build_fail(u, 3, g, 4, "not 32 hex");
+    fixture(u, g);
+    u[0].flags = 0x100;
+    expect_build_fail(u, 3, g, 4, "unknown flags");
+    fixture(u, g);
+    u[0].gids = zero_gid;
+    u[0].n_gids = 1;
+    expect_build_fail(u, 3, g, 4, "supplementary gid 0");
+    fixture(u, g);
+    g[2].members = bad_members;
+    expect_build_fail(u, 3, g, 4, "member 1");
+}
+
+/* ---- trust checks at open, staleness ---- */
+
+static void test_open_trust(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    char link[160], fifo[160], dir[160];
+    (void)state;
+
+    build_fixture(&img, &len);
+    unlink(dbpath);
+    assert_int_equal(jfa_db_open(&db, dbpath, false), -ENOENT);
+    assert_null(db.base);
+    assert_int_equal(jfa_db_open(&db, NULL, false), -EINVAL);
+    assert_int_equal(jfa_db_open(&db, "", false), -EINVAL);
+
+    write_file(dbpath, img, len, 0664);
+    assert_int_equal(jfa_db_open(&db, dbpath, false), -EPERM);
+    write_file(dbpath, img, len, 0646);
+    assert_int_equal(jfa_db_open(&db, dbpath, false), -EPERM);
+    write_file(dbpath, img, len, 0600);
+    assert_int_equal(jfa_db_open(&db, dbpath, false), 0);
+    jfa_db_close(&db);
+    if (geteuid() != 0) { /* owned by us, not root */
+        assert_int_equal(jfa_db_open(&db, dbpath, true), -EPERM);
+    } else {
+        assert_int_equal(jfa_db_open(&db, dbpath, true), 0);
+        jfa_db_close(&db);
+        /* root requires root: a file owned by someone else is refused */
+        assert_int_equal(chown(dbpath, 1, 1), 0);
+        assert_int_equal(jfa_db_open(&db, dbpath, true), -EPERM);
+        assert_int_equal(jfa_db_open(&db, dbpath, false), -EPERM);
+    }
+
+    snprintf(link, sizeof(link), "%s/link.db", tmpdir);
+    unlink(link);
+    assert_int_equal(symlink(dbpath, link), 0);
+    assert_int_equal(jfa_db_open(&db, link, false), -EPERM);
+
+    snprintf(fifo, sizeof(fifo), "%s/fifo.db", tmpdir);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(jfa_db_open(&db, fifo, false), -EPERM); /* and does not block */
+
+    snprintf(dir, sizeof(dir), "%s/dir.db", tmpdir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(jfa_db_open(&db, dir, false), -EPERM);
+
+    write_file(dbpath, "", 0, 0644);
+    assert_int_equal(jfa_db_open(&db, dbpath, false), -EINVAL);
+    free(img);
+}
+
+static void test_stale(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    char tmp[160];
+    (void)state;
+
+    build_fixture(&img, &len);
+    open_image(&db, img, len);
+    assert_false(jfa_db_stale(&db, dbpath));
+    /* replaced by rename: new inode */
+    snprintf(tmp, sizeof(tmp), "%s/new.db", tmpdir);
+    write_file(tmp, img, len, 0644);
+    assert_int_equal(rename(tmp, dbpath), 0);
+    assert_true(jfa_db_stale(&db, dbpath));
+    jfa_db_close(&db);
+    assert_true(jfa_db_stale(&db, dbpath)); /* closed */
+    assert_int_equal(jfa_db_open(&db, dbpath, false), 0);
+    assert_false(jfa_db_stale(&db, dbpath));
+    unlink(dbpath);
+    assert_true(jfa_db_stale(&db, dbpath)); /* removed */
+    jfa_db_close(&db);
+    free(img);
+}
+
+static void test_names_and_path(void **state)
+{
+    (void)state;
+    assert_true(jfa_db_name_plausible("alice"));
+    assert_true(jfa_db_name_plausible("a.b-c_d@e+f'g"));
+    assert_true(jfa_db_name_plausible("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 32 */
+    assert_false(jfa_db_name_plausible("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    assert_false(jfa_db_name_plausible(NULL));
+    assert_false(jfa_db_name_plausible(""));
+    assert_false(jfa_db_name_plausible("*"));
+    assert_false(jfa_db_name_plausible("a*"));
+    assert_false(jfa_db_name_plausible("pam_unix_non_existent:"));
+    assert_false(jfa_db_name_plausible("a/b"));
+    assert_false(jfa_db_name_plausible("a b"));
+    assert_false(jfa_db_name_plausible("a\nb"));
+    assert_false(jfa_db_name_plausible("\x7f"));
+
+    setenv("JELLYFIN_AUTH_DB", "/x/y.db", 1);
+    assert_string_equal(jfa_db_default_path(), "/x/y.db");
+    setenv("JELLYFIN_AUTH_DB", "", 1);
+    assert_string_equal(jfa_db_default_path(), jfa_db_builtin_path());
+    unsetenv("JELLYFIN_AUTH_DB");
+    assert_string_equal(jfa_db_default_path(), jfa_db_builtin_path());
+    assert_non_null(strstr(jfa_db_builtin_path(), "/lib/jellyfin-auth/users.db"));
+}
+
+/* ---- corruption ---- */
+
+static void test_verify_flipped_byte(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    char err[256];
+    (void)state;
+
+    build_fixture(&img, &len);
+    for (size_t pos = JFA_DB_HDR_SIZE; pos < len; pos += 7) {
+        img[pos] ^= 0x20;
+        write_file(dbpath, img, len, 0644);
+        assert_int_equal(jfa_db_open(&db, dbpath, false), 0); /* checksum not checked at open */
+        err[0] = '\0';
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "checksum"));
+        jfa_db_close(&db);
+        img[pos] ^= 0x20;
+    }
+    free(img);
+}
+
+/* Run every read operation; check returned data is self-consistent. */
+static void exercise(const struct jfa_db *db)
+{
+    static const char *const names[] = {"alice",    "bob",     "carol.d-x_y@z",
+                                        "jellyfin", "jfadmin", "zed"};
+    static const uint32_t ids[] = {100000, 100001, 100002, 100003, 100100, 5};
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    char err[256];
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        int rc = jfa_db_user_by_name(db, names[i], &u);
+        assert_true(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+        if (rc == 0) {
+            assert_string_equal(u.name, names[i]);
+            for (uint32_t k = 0; k < u.n_gids; k++)
+                (void)jfa_db_user_gid(&u, k);
+            assert_true(strlen(u.gecos) + strlen(u.home) + strlen(u.shell) < db->size);
+            assert_int_equal(strlen(u.jf_id), 32);
+        }
+        rc = jfa_db_group_by_name(db, names[i], &g);
+        assert_true(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+        if (rc == 0) {
+            assert_string_equal(g.name, names[i]);
+            for (uint32_t k = 0; k < g.n_members; k++) {
+                const char *m = jfa_db_group_member(db, &g, k); /* NULL if corrupt */
+                if (m)
+                    assert_true(strlen(m) < db->size);
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        int rc = jfa_db_user_by_uid(db, ids[i], &u);
+        assert_true(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+        if (rc == 0)
+            assert_int_equal(u.uid, ids[i]);
+        rc = jfa_db_group_by_gid(db, ids[i], &g);
+        assert_true(rc == 0 || rc == -ENOENT || rc == -EINVAL);
+        if (rc == 0)
+            assert_int_equal(g.gid, ids[i]);
+    }
+    for (uint32_t i = 0; i < db->n_users + 1; i++) {
+        int rc = jfa_db_user_at(db, i, &u);
+        assert_true(rc == 0 || rc == -EINVAL || (rc == -ENOENT && i == db->n_users));
+        if (rc == 0)
+            assert_true(strlen(u.name) < db->size);
+    }
+    for (uint32_t i = 0; i < db->n_groups + 1; i++) {
+        int rc = jfa_db_group_at(db, i, &g);
+        assert_true(rc == 0 || rc == -EINVAL || (rc == -ENOENT && i == db->n_groups));
+        if (rc == 0) {
+            for (uint32_t k = 0; k < g.n_members && k < 64; k++)
+                (void)jfa_db_group_member(db, &g, k);
+            assert_null(jfa_db_group_member(db, &g, g.n_members));
+        }
+    }
+    (void)jfa_db_verify(db, err, sizeof(err));
+}
+
+static void test_truncations(void **state)
+{
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    (void)state;
+
+    build_fixture(&img, &len);
+    for (size_t n = 0; n < len; n++) {
+        struct jfa_db_user u;
+        write_file(dbpath, img, n, 0644);
+        assert_int_equal(jfa_db_open(&db, dbpath, false), -EINVAL);
+        assert_null(db.base);
+        assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), -ENOENT);
+    }
+    /* a prefix whose header is patched to claim the short size is still
+     * refused: sections then lie outside the file */
+    for (size_t n = JFA_DB_HDR_SIZE; n < len; n += 8) {
+        unsigned char *p = malloc(n);
+        assert_non_null(p);
+        memcpy(p, img, n);
+        jfa_put64(p + JFA_DBH_FILESIZE, n);
+        write_file(dbpath, p, n, 0644);
+        assert_int_equal(jfa_db_open(&db, dbpath, false), -EINVAL);
+        free(p);
+    }
+    free(img);
+}
+
+static void test_random_corruption(void **state)
+{
+    unsigned char *img, *work;
+    size_t len;
+    unsigned seed = 12345;
+    int opened = 0;
+    (void)state;
+
+    build_fixture(&img, &len);
+    work = malloc(len);
+    assert_non_null(work);
+    for (int iter = 0; iter < 10000; iter++) {
+        struct jfa_db db;
+        int nflips = 1 + rand_r(&seed) % 8;
+        memcpy(work, img, len);
+        for (int k = 0; k < nflips; k++) {
+            size_t pos = (size_t)rand_r(&seed) % len;
+            /* bias towards the header and records, where offsets live */
+            if (rand_r(&seed) % 3 == 0)
+                pos = (size_t)rand_r(&seed) %
+                      (JFA_DB_HDR_SIZE + 400 < len ? JFA_DB_HDR_SIZE + 400 : len);
+            switch (rand_r(&seed) % 4) {
+            case 0:
+                work[pos] ^= (unsigned char)(1u << (rand_r(&seed) % 8));
+                break;
+            case 1:
+                work[pos] = (unsigned char)rand_r(&seed);
+                break;
+            case 2:
+                work[pos] = 0xff;
+                break;
+            default:
+                work[pos] = 0;
+                break;
+            }
+        }
+        write_file(dbpath, work, len, 0644);
+        int rc = jfa_db_open(&db, dbpath, false);
+        assert_true(rc == 0 || rc == -EINVAL);
+        if (rc == 0) {
+            opened++;
+            exercise(&db);
+            jfa_db_close(&db);
+        }
+    }
+    /* most corruptions hit the body, which opens (lazy checks) */
+    assert_true(opened > 1000);
+    free(work);
+    free(img);
+}
+
+/* ---- hand-made hostile files ---- */
+
+static uint64_t sec_off(const unsigned char *img, int s)
+{
+    return jfa_le64(img + JFA_DBH_SECTIONS + 16 * s);
+}
+
+static uint64_t sec_len(const unsigned char *img, int s)
+{
+    return jfa_le64(img + JFA_DBH_SECTIONS + 16 * s + 8);
+}
+
+static int open_modified(const unsigned char *img, size_t len, struct jfa_db *db)
+{
+    write_file(dbpath, img, len, 0644);
+    return jfa_db_open(db, dbpath, false);
+}
+
+static void test_hostile_header(void **state)
+{
+    unsigned char *img, *w;
+    size_t len;
+    struct jfa_db db;
+    (void)state;
+
+    build_fixture(&img, &len);
+    w = malloc(len);
+    assert_non_null(w);
+#define RESET() memcpy(w, img, len)
+    RESET();
+    assert_int_equal(open_modified(w, len, &db), 0);
+    jfa_db_close(&db);
+
+    RESET();
+    w[0] = 'X';
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put32(w + JFA_DBH_VERSION, 2);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put32(w + JFA_DBH_HDRSIZE, 64);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put64(w + JFA_DBH_FILESIZE, len + 8);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    for (int s = 0; s < JFA_SEC_COUNT; s++) {
+        /* section pointing past the end */
+        RESET();
+        jfa_put64(w + JFA_DBH_SECTIONS + 16 * s, len + 8);
+        assert_int_equal(open_modified(w, len, &db), -EINVAL);
+        /* length past the end, including u64 wrap-around */
+        RESET();
+        jfa_put64(w + JFA_DBH_SECTIONS + 16 * s + 8, len);
+        assert_int_equal(open_modified(w, len, &db), -EINVAL);
+        RESET();
+        jfa_put64(w + JFA_DBH_SECTIONS + 16 * s + 8, UINT64_MAX - 4);
+        assert_int_equal(open_modified(w, len, &db), -EINVAL);
+        /* overlapping the header */
+        RESET();
+        jfa_put64(w + JFA_DBH_SECTIONS + 16 * s, 0);
+        assert_int_equal(open_modified(w, len, &db), -EINVAL);
+        /* misaligned */
+        RESET();
+        jfa_put64(w + JFA_DBH_SECTIONS + 16 * s, sec_off(img, s) + 4);
+        assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    }
+    /* overlapping sections: users on top of groups */
+    RESET();
+    jfa_put64(w + JFA_DBH_SECTIONS + 16 * JFA_SEC_USERS, sec_off(img, JFA_SEC_GROUPS));
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    /* huge counts */
+    RESET();
+    jfa_put32(w + JFA_DBH_NUSERS, UINT32_MAX);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put32(w + JFA_DBH_NGROUPS, 0x10000000);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    /* hash table not a power of two / too small for the records */
+    RESET();
+    jfa_put64(w + JFA_DBH_SECTIONS + 16 * JFA_SEC_H_UID + 8, sec_len(img, JFA_SEC_H_UID) - 4);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put64(w + JFA_DBH_SECTIONS + 16 * JFA_SEC_H_GID + 8, 4);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+    RESET();
+    jfa_put64(w + JFA_DBH_SECTIONS + 16 * JFA_SEC_MEMBERS + 8, sec_len(img, JFA_SEC_MEMBERS) - 4);
+    assert_int_equal(open_modified(w, len, &db), -EINVAL);
+#undef RESET
+    free(w);
+    free(img);
+}
+
+static void test_hostile_records(void **state)
+{
+    unsigned char *img, *w;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    uint64_t users, groups, stlen;
+    (void)state;
+
+    build_fixture(&img, &len);
+    w = malloc(len);
+    assert_non_null(w);
+    users = sec_off(img, JFA_SEC_USERS);
+    groups = sec_off(img, JFA_SEC_GROUPS);
+    stlen = sec_len(img, JFA_SEC_STRINGS);
+
+    /* alice's name ref past the string table: by-name lookups hit it */
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_NAME, (uint32_t)stlen);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_at(&db, 0, &u), -EINVAL);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), -EINVAL);
+    {
+        int rc = jfa_db_user_by_name(&db, "alice", &u);
+        assert_true(rc == -EINVAL || rc == -ENOENT);
+    }
+    jfa_db_close(&db);
+
+    /* string length running past the table, and a length wrapping u32 */
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_GECOS + 4, (uint32_t)stlen);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), -EINVAL);
+    jfa_db_close(&db);
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_HOME, 1);
+    jfa_put32(w + users + JFA_DBU_OFF_HOME + 4, UINT32_MAX);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), -EINVAL);
+    jfa_db_close(&db);
+
+    /* string ref not NUL-terminated at offset + length */
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_SHELL + 4, 2);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), -EINVAL);
+    jfa_db_close(&db);
+
+    /* gid list past the end */
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_NGIDS, 0x7fffffff);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), -EINVAL);
+    jfa_db_close(&db);
+    memcpy(w, img, len);
+    jfa_put32(w + users + JFA_DBU_OFF_GIDX, UINT32_MAX);
+    jfa_put32(w + users + JFA_DBU_OFF_NGIDS, 2);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), -EINVAL);
+    jfa_db_close(&db);
+
+    /* member list past the end (group record 2 = jellyfin) */
+    memcpy(w, img, len);
+    jfa_put32(w + groups + 2 * JFA_DB_GROUP_SIZE + JFA_DBG_OFF_NMEM, UINT32_MAX);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_group_by_name(&db, "jellyfin", &g), -EINVAL);
+    g.index = 2;
+    g.n_members = UINT32_MAX;
+    assert_null(jfa_db_group_member(&db, &g, 5));
+    g.index = 99;
+    assert_null(jfa_db_group_member(&db, &g, 0));
+    jfa_db_close(&db);
+
+    /* hash entries pointing past the records */
+    memcpy(w, img, len);
+    for (uint64_t i = 0; i < sec_len(img, JFA_SEC_H_UID); i += 4)
+        jfa_put32(w + sec_off(img, JFA_SEC_H_UID) + i, 1000);
+    assert_int_equal(open_modified(w, len, &db), 0);
+    assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), -EINVAL);
+    jfa_db_close(&db);
+
+    /* probe cycle: every slot full, all pointing at bob: a miss must end */
+    for (int s = JFA_SEC_H_UNAME; s <= JFA_SEC_H_GID; s++) {
+        memcpy(w, img, len);
+        for (uint64_t i = 0; i < sec_len(img, s); i += 4)
+            jfa_put32(w + sec_off(img, s) + i, 2);
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(jfa_db_user_by_name(&db, "nobody-here", &u),
+                         s == JFA_SEC_H_UNAME ? -ENOENT : -ENOENT);
+        assert_int_equal(jfa_db_user_by_uid(&db, 4242, &u), -ENOENT);
+        assert_int_equal(jfa_db_group_by_name(&db, "nobody-here", &g), -ENOENT);
+        assert_int_equal(jfa_db_group_by_gid(&db, 4242, &g), -ENOENT);
+        if (s == JFA_SEC_H_UNAME)
+            assert_int_equal(jfa_db_user_by_name(&db, "bob", &u), 0);
+        jfa_db_close(&db);
+    }
+    free(w);
+    free(img);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_misses),
+        cmocka_unit_test(test_empty_db),       cmocka_unit_test(test_100k),
+        cmocka_unit_test(test_duplicates),     cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_open_trust),     cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_names_and_path), cmocka_unit_test(test_verify_flipped_byte),
+        cmocka_unit_test(test_truncations),    cmocka_unit_test(test_random_corruption),
+        cmocka_unit_test(test_hostile_header), cmocka_unit_test(test_hostile_records),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
