@@ -185,6 +185,7 @@ out:
 struct body_buf {
     char *data;
     size_t len, cap;
+    size_t max; /* size cap of this answer */
     bool too_large;
     bool nomem;
 };
@@ -219,7 +220,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
     if (n == 0)
         return 0;
-    if (n > JFA_HTTP_MAX_BODY || b->len > JFA_HTTP_MAX_BODY - n) {
+    if (n > b->max || b->len > b->max - n) {
         b->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
@@ -301,7 +302,7 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
                                    struct jfa_http_response *resp, char *err, size_t errlen)
 {
     char errbuf[CURL_ERROR_SIZE];
-    struct body_buf body = {0};
+    struct body_buf body = {.max = req->max_body != 0 ? req->max_body : JFA_HTTP_MAX_BODY};
     enum attempt_result ar = ATTEMPT_INTERNAL;
     char *url = NULL;
     char *ctype = NULL;
@@ -357,7 +358,7 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
     }
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout * 1000L);
     SETOPT(CURLOPT_TIMEOUT_MS, timeout * 1000L);
-    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JFA_HTTP_MAX_BODY);
+    SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body.max);
     SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
     SETOPT(CURLOPT_WRITEDATA, &body);
     SETOPT(CURLOPT_ERRORBUFFER, errbuf);
@@ -390,7 +391,7 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
         goto out;
     }
     if (body.too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-        add_err(err, errlen, "%s: answer larger than %u bytes", base, JFA_HTTP_MAX_BODY);
+        add_err(err, errlen, "%s: answer larger than %zu bytes", base, body.max);
         ar = ATTEMPT_TOO_LARGE;
         goto out;
     }

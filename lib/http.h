@@ -17,6 +17,9 @@
 #include "log.h"
 
 #define JFA_HTTP_MAX_BODY (4u * 1024u * 1024u)
+/* Cap for the user list (GET /Users): a UserDto is about 2 KB, so this
+ * allows some 60,000 users. */
+#define JFA_HTTP_MAX_LIST_BODY (128u * 1024u * 1024u)
 
 struct jfa_http_request {
     const char *method;        /* "GET", "POST", "DELETE" */
@@ -24,22 +27,23 @@ struct jfa_http_request {
     const char *authorization; /* full header value, or NULL */
     const char *body;          /* JSON body or NULL; sent as application/json */
     size_t body_len;
+    size_t max_body; /* answer size cap; 0 = JFA_HTTP_MAX_BODY */
 };
 
 struct jfa_http_response {
-    long status;      /* HTTP status of the answer that was kept */
-    char *body;       /* NUL-terminated, malloc'd (may be empty) */
+    long status; /* HTTP status of the answer that was kept */
+    char *body;  /* NUL-terminated, malloc'd (may be empty) */
     size_t body_len;
     char *content_type; /* malloc'd or NULL */
-    const char *url;  /* the base url that answered (points into cfg) */
+    const char *url;    /* the base url that answered (points into cfg) */
 };
 
 enum jfa_http_result {
-    JFA_HTTP_OK = 0,          /* a status < 500 was received: see response.status */
-    JFA_HTTP_UNAVAILABLE,     /* every url failed: network error, deadline or 5xx */
-    JFA_HTTP_POLICY,          /* a url is refused by policy (plain http to non-loopback, bad scheme) */
-    JFA_HTTP_TOO_LARGE,       /* a response body exceeded JFA_HTTP_MAX_BODY */
-    JFA_HTTP_INTERNAL,        /* out of memory, curl init failure */
+    JFA_HTTP_OK = 0,      /* a status < 500 was received: see response.status */
+    JFA_HTTP_UNAVAILABLE, /* every url failed: network error, deadline or 5xx */
+    JFA_HTTP_POLICY,      /* a url is refused by policy (plain http to non-loopback, bad scheme) */
+    JFA_HTTP_TOO_LARGE,   /* a response body exceeded JFA_HTTP_MAX_BODY */
+    JFA_HTTP_INTERNAL,    /* out of memory, curl init failure */
 };
 
 /* One-time global init (curl_global_init); safe to call repeatedly. */

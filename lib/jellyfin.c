@@ -121,9 +121,10 @@ static enum jfa_status map_status(long status, enum expect ex)
  * One request: build the header (with the token when given), call, map.
  * On JFA_OK resp holds the answer (caller frees it); otherwise it is freed.
  */
-static enum jfa_status do_call(struct jfa_client *c, const char *method, const char *path,
-                               const char *token, const char *body, enum expect ex,
-                               struct jfa_http_response *resp)
+/* One call with an answer size cap (0: the transport's default). */
+static enum jfa_status do_call_max(struct jfa_client *c, const char *method, const char *path,
+                                   const char *token, const char *body, enum expect ex,
+                                   size_t max_body, struct jfa_http_response *resp)
 {
     struct jfa_http_request req = {0};
     char herr[JFA_ERRLEN];
@@ -146,6 +147,7 @@ static enum jfa_status do_call(struct jfa_client *c, const char *method, const c
     req.authorization = auth;
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
+    req.max_body = max_body;
 
     hr = jfa_http_call(c->cfg, c->log, &req, resp, herr, sizeof(herr));
     c->last_http_status = resp->status;
@@ -187,6 +189,13 @@ out:
     if (st != JFA_OK)
         jfa_http_response_free(resp);
     return st;
+}
+
+static enum jfa_status do_call(struct jfa_client *c, const char *method, const char *path,
+                               const char *token, const char *body, enum expect ex,
+                               struct jfa_http_response *resp)
+{
+    return do_call_max(c, method, path, token, body, ex, 0, resp);
 }
 
 /* Record a decoder failure for an answer that came back 200. */
@@ -292,7 +301,7 @@ enum jfa_status jfa_list_users(struct jfa_client *c, const char *token, struct j
     enum jfa_status st;
 
     memset(out, 0, sizeof(*out));
-    st = do_call(c, "GET", path, token, NULL, EXPECT_BODY, &resp);
+    st = do_call_max(c, "GET", path, token, NULL, EXPECT_BODY, JFA_HTTP_MAX_LIST_BODY, &resp);
     if (st != JFA_OK)
         return st;
     if (jfa_json_user_list(resp.body, resp.body_len, out, derr, sizeof(derr)) < 0)

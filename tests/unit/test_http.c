@@ -380,6 +380,22 @@ static void test_body_cap(void **state)
     jfa_http_response_free(&resp);
     /* an oversized answer is not a reason to ask the next url */
     assert_int_equal(net_server_count(&srv_b), nb);
+
+    /* a request may raise its own cap (the user list does) ... */
+    {
+        struct jfa_http_request req = {.method = "GET", .path = "/big", .max_body = 6u << 20};
+        snprintf(routes, sizeof(routes), "{\"*\": {\"size\": %u, \"nolength\": true}}",
+                 5u * 1024u * 1024u);
+        net_server_routes(&srv_a, routes);
+        assert_int_equal(jfa_http_call(&cfg, NULL, &req, &resp, err, sizeof(err)), JFA_HTTP_OK);
+        assert_int_equal(resp.body_len, 5u * 1024u * 1024u);
+        jfa_http_response_free(&resp);
+        /* ... and it is still a cap */
+        req.max_body = 1u << 20;
+        assert_int_equal(jfa_http_call(&cfg, NULL, &req, &resp, err, sizeof(err)),
+                         JFA_HTTP_TOO_LARGE);
+        jfa_http_response_free(&resp);
+    }
     net_cfg_free(&cfg);
 }
 
