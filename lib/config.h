@@ -29,19 +29,19 @@ struct jfa_cidr {
 };
 
 struct jfa_config {
-    char *path;                /* the file that was read */
-    char *urls[JFA_MAX_URLS];  /* base URLs, no trailing slash */
+    char *path;               /* the file that was read */
+    char *urls[JFA_MAX_URLS]; /* base URLs, no trailing slash */
     size_t n_urls;
-    char *ca_file;             /* NULL: system CA store */
-    long timeout;              /* seconds, whole-request deadline; default 10 */
+    char *ca_file; /* NULL: system CA store */
+    long timeout;  /* seconds, whole-request deadline; default 10 */
     char *api_key_file;
     char *state_dir;
     uint32_t uid_min, uid_max;
-    char *home;                /* template, %u = login name, %% = % */
+    char *home; /* template, %u = login name, %% = % */
     char *shell;
     char *users_group;
     char *admin_group;
-    long offline_max_age;      /* seconds; 0 disables offline logins */
+    long offline_max_age; /* seconds; 0 disables offline logins */
     struct jfa_cidr local_networks[JFA_MAX_NETWORKS];
     size_t n_local_networks;
     bool allow_plain_http;

@@ -15,8 +15,8 @@ struct jfa_dbw_user {
     uint32_t uid, gid;
     const char *name, *gecos, *home, *shell, *jf_name;
     char jf_id[33];
-    uint32_t flags;        /* JFA_DBU_* */
-    const uint32_t *gids;  /* supplementary gids */
+    uint32_t flags;       /* JFA_DBU_* */
+    const uint32_t *gids; /* supplementary gids */
     size_t n_gids;
 };
 

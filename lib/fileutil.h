@@ -22,8 +22,8 @@ int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t 
 
 /* Same checks, then read at most max bytes (more is an error). *out is
  * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret). */
-int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out,
-                     size_t *len, char *err, size_t errlen);
+int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out, size_t *len,
+                     char *err, size_t errlen);
 
 /* Check a directory: not a symlink, owned by root or geteuid(), and
  * (mode & forbidden_mode) == 0. Returns 0, -1 (err filled), or -2 if absent. */

@@ -30,11 +30,11 @@ const char *jfa_status_str(enum jfa_status st);
 struct jfa_client {
     const struct jfa_config *cfg;
     const struct jfa_log *log;
-    const char *client;     /* "pam_jellyfin" or "jellyfin-auth" */
-    char device[256];       /* host name */
+    const char *client; /* "pam_jellyfin" or "jellyfin-auth" */
+    char device[256];   /* host name */
     char device_id[33];
-    char err[JFA_ERRLEN];   /* detail of the last failure, safe to log */
-    long last_http_status;  /* status of the last answer, 0 if none */
+    char err[JFA_ERRLEN];  /* detail of the last failure, safe to log */
+    long last_http_status; /* status of the last answer, 0 if none */
 };
 
 /* Set up a client; user_key (Jellyfin user Id, or NULL for the tool's
@@ -42,8 +42,8 @@ struct jfa_client {
 int jfa_client_init(struct jfa_client *c, const struct jfa_config *cfg, const struct jfa_log *log,
                     const char *client, const char *user_key);
 
-enum jfa_status jfa_authenticate(struct jfa_client *c, const char *username,
-                                 const char *password, struct jfa_auth_result *out);
+enum jfa_status jfa_authenticate(struct jfa_client *c, const char *username, const char *password,
+                                 struct jfa_auth_result *out);
 enum jfa_status jfa_logout(struct jfa_client *c, const char *token);
 /* POST /Users/Password?userId=ID with CurrentPw/NewPw using the user's token. */
 enum jfa_status jfa_change_password(struct jfa_client *c, const char *token, const char *user_id,

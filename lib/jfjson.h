@@ -17,13 +17,13 @@ struct jfa_policy {
     bool is_administrator;
     bool is_hidden;
     bool is_disabled;
-    bool enable_remote_access;      /* default true when absent */
-    bool enable_all_devices;        /* default true when absent */
+    bool enable_remote_access; /* default true when absent */
+    bool enable_all_devices;   /* default true when absent */
     bool enable_user_preference_access;
     int login_attempts_before_lockout; /* -1 none */
     int invalid_login_attempt_count;
     int max_active_sessions;
-    char *authentication_provider_id;  /* may be NULL */
+    char *authentication_provider_id; /* may be NULL */
 };
 
 struct jfa_user {

@@ -66,8 +66,8 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
         !jfa_cidr_list_match(p.cfg.local_networks, p.cfg.n_local_networks, rhost)) {
         char esc[128];
         jfa_logf(&p.log, LOG_NOTICE,
-                 "'%s' may not log in from %s: Jellyfin denies this user remote access",
-                 p.user_esc, jfa_log_escape(esc, sizeof(esc), rhost));
+                 "'%s' may not log in from %s: Jellyfin denies this user remote access", p.user_esc,
+                 jfa_log_escape(esc, sizeof(esc), rhost));
         jfa_pam_tell(&p, "Your Jellyfin account may not log in from outside the local network.");
         rc = PAM_PERM_DENIED;
         goto out;

@@ -129,8 +129,9 @@ static int offline_login(struct jfa_pam *p, const char *password, const char *ho
                  p->user_esc);
         return PAM_ACCT_EXPIRED;
     }
-    jfa_logf(&p->log, LOG_NOTICE, "offline login for '%s': Jellyfin unreachable, password "
-                                  "matched the verifier of the last online login",
+    jfa_logf(&p->log, LOG_NOTICE,
+             "offline login for '%s': Jellyfin unreachable, password "
+             "matched the verifier of the last online login",
              p->user_esc);
     jfa_throttle_success(p->private_dir, p->dbu.jf_id);
     return remember(p, NULL, flags);
@@ -150,8 +151,9 @@ static int accepted(struct jfa_pam *p, struct jfa_client *c, struct jfa_auth_res
         return PAM_AUTH_ERR;
     }
     if (strcasecmp(res->user.name, p->dbu.jf_name) != 0)
-        jfa_logf(&p->log, LOG_NOTICE, "'%s' is now called '%s' in Jellyfin; run 'jellyfin-auth sync'",
-                 p->user_esc, jfa_log_escape(esc, sizeof(esc), res->user.name));
+        jfa_logf(&p->log, LOG_NOTICE,
+                 "'%s' is now called '%s' in Jellyfin; run 'jellyfin-auth sync'", p->user_esc,
+                 jfa_log_escape(esc, sizeof(esc), res->user.name));
     jfa_throttle_success(p->private_dir, p->dbu.jf_id);
     if (host_key[0] != '\0')
         jfa_throttle_success(p->private_dir, host_key);
@@ -240,8 +242,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         goto out;
     rc = pam_get_authtok(pamh, PAM_AUTHTOK, &password, NULL);
     if (rc != PAM_SUCCESS || password == NULL) {
-        jfa_logf(&p.log, LOG_INFO, "no password for '%s': %s", p.user_esc,
-                 pam_strerror(pamh, rc));
+        jfa_logf(&p.log, LOG_INFO, "no password for '%s': %s", p.user_esc, pam_strerror(pamh, rc));
         rc = rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
         goto out;
     }
@@ -252,8 +253,8 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         goto out;
     }
     if (strlen(password) > JFA_PASSWORD_MAX) {
-        jfa_logf(&p.log, LOG_NOTICE, "password for '%s' refused: longer than %d bytes",
-                 p.user_esc, JFA_PASSWORD_MAX);
+        jfa_logf(&p.log, LOG_NOTICE, "password for '%s' refused: longer than %d bytes", p.user_esc,
+                 JFA_PASSWORD_MAX);
         rc = PAM_AUTH_ERR;
         goto out;
     }

@@ -139,8 +139,7 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         return PAM_BUF_ERR;
     rc = jfa_db_open(&p->db, path, false);
     if (rc == -ENOENT) {
-        jfa_logf(&p->log, LOG_ERR, "users database %s is missing: run 'jellyfin-auth sync'",
-                 path);
+        jfa_logf(&p->log, LOG_ERR, "users database %s is missing: run 'jellyfin-auth sync'", path);
         rc = PAM_AUTHINFO_UNAVAIL;
         goto out;
     }

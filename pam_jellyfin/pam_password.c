@@ -37,8 +37,9 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
     memset(&res, 0, sizeof(res));
     st = jfa_authenticate(c, p->dbu.jf_name, old, &res);
     if (st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) != 0) {
-        jfa_logf(&p->log, LOG_ERR, "password change for '%s': the server answered for another "
-                                   "account",
+        jfa_logf(&p->log, LOG_ERR,
+                 "password change for '%s': the server answered for another "
+                 "account",
                  p->user_esc);
         (void)jfa_logout(c, res.access_token);
         rc = PAM_AUTH_ERR;
@@ -84,8 +85,8 @@ static int map_change(struct jfa_pam *p, struct jfa_client *c, enum jfa_status s
         jfa_pam_tell(p, "Jellyfin refused the password change.");
         return PAM_AUTHTOK_ERR;
     case JFA_ERR_BADREQ:
-        jfa_logf(&p->log, LOG_NOTICE, "Jellyfin rejected the new password of '%s': %s",
-                 p->user_esc, c->err);
+        jfa_logf(&p->log, LOG_NOTICE, "Jellyfin rejected the new password of '%s': %s", p->user_esc,
+                 c->err);
         jfa_pam_tell(p, "Jellyfin rejected the new password.");
         return PAM_AUTHTOK_ERR;
     case JFA_ERR_UNAVAILABLE:

@@ -47,8 +47,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         memcpy(&rec, kept, sizeof(rec));
     }
     if (rec.token[0] == '\0') {
-        jfa_logf(&p.log, LOG_DEBUG, "session of '%s' has no Jellyfin token to track",
-                 p.user_esc);
+        jfa_logf(&p.log, LOG_DEBUG, "session of '%s' has no Jellyfin token to track", p.user_esc);
         rc = PAM_SUCCESS;
         goto out;
     }
@@ -92,8 +91,8 @@ PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, con
         jfa_logf(&p.log, LOG_INFO, "session closed for '%s'%s", p.user_esc,
                  st == JFA_OK ? "" : " (token already revoked)");
     else
-        jfa_logf(&p.log, LOG_WARNING, "cannot log out the Jellyfin session of '%s': %s",
-                 p.user_esc, c.err);
+        jfa_logf(&p.log, LOG_WARNING, "cannot log out the Jellyfin session of '%s': %s", p.user_esc,
+                 c.err);
     /* Forget the token: a second close must not reuse it. */
     (void)pam_set_data(pamh, JFA_PAM_DATA_AUTH, NULL, NULL);
 out:
