@@ -96,6 +96,33 @@ fake_fault '{"mode": "none"}'
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "grace after the faults are cleared"
 
+# --- an unsafe users database is refused, not trusted ---
+chmod 0666 "$W/state/users.db"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "world-writable database" "retrieve authentication info"
+grep -q "refusing users database" "$W/module.log" || jfa_fail "unsafe database not logged"
+chmod 0644 "$W/state/users.db"
+if [ "$(id -u)" = 0 ]; then
+    chown 65534 "$W/state/users.db"
+    pt "$PW_GRACE" jellyfin grace authenticate
+    expect_err "database owned by another user" "retrieve authentication info"
+    chown 0 "$W/state/users.db"
+fi
+cp "$W/state/users.db" "$W/users.db.real"
+ln -sf "$W/users.db.real" "$W/state/users.db"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "database behind a symlink" "retrieve authentication info"
+head -c 100 "$W/users.db.real" >"$W/state/users.db"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "truncated database" "retrieve authentication info"
+rm -f "$W/state/users.db"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "missing database" "retrieve authentication info"
+grep -q "run 'jellyfin-auth sync'" "$W/module.log" || jfa_fail "missing database not explained"
+"$JFA_MKDB" "$W/db.spec" "$W/state/users.db" || jfa_fail mkdb
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "grace with the database restored"
+
 # --- no secret in any module output ---
 tokens=$(jfa_fake_ctl "$URL" GET /__fake/tokens | "$PYTHON3" -c '
 import json, sys
