@@ -1,1 +1,131 @@
-/* lib/ledger.h: placeholder, to be written */
+/*
+ * ledger.h - the UID/GID ledger (state_dir/private/ledger).
+ *
+ * Owns: the persistent record of every id jellyfin-auth ever handed out:
+ * one entry per Jellyfin user Id (uid, active or deleted, the login name it
+ * last held, first/last seen) and one per group the database defines (name,
+ * gid); the text format (versioned first line, one entry a line, strict
+ * parser whose errors name file:line); the deterministic allocator (SHA-256
+ * of the key, linear probe skipping reserved ranges, ledger entries and
+ * ids the caller reports as taken). A uid is never changed or reused: a
+ * deleted user keeps its entry as a tombstone.
+ *
+ * File format (version 1), sorted, one entry a line, fields separated by
+ * one space:
+ *   jellyfin-auth-ledger 1
+ *   group NAME GID FIRST_SEEN
+ *   user ID UID active|deleted NAME|- FIRST_SEEN LAST_SEEN
+ * ID is 32 lowercase hex digits; times are unix seconds; LAST_SEEN is the
+ * deletion time for a deleted user.
+ */
+#ifndef JFA_LEDGER_H
+#define JFA_LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "namemap.h"
+
+#define JFA_LEDGER_MAGIC "jellyfin-auth-ledger 1"
+#define JFA_LEDGER_MAX_FILE (256u * 1024u * 1024u)
+
+struct jfa_ledger_user {
+    char id[33];
+    uint32_t uid;
+    bool deleted;
+    char name[JFA_NAME_MAX + 1]; /* login name last held, "" if none */
+    int64_t first_seen;
+    int64_t last_seen; /* deletion time when deleted */
+};
+
+struct jfa_ledger_group {
+    char name[JFA_NAME_MAX + 1];
+    uint32_t gid;
+    int64_t first_seen;
+};
+
+struct jfa_ledger {
+    struct jfa_ledger_user *users;
+    size_t n_users, cap_users;
+    struct jfa_ledger_group *groups;
+    size_t n_groups, cap_groups;
+    /* private indexes (open addressing): ids in use, user index by Id */
+    uint32_t *id_slots;
+    size_t id_cap, id_count;
+    uint32_t *user_slots; /* user index + 1, 0 = empty */
+    size_t user_cap;
+};
+
+/* Called for each candidate id: true if it belongs to something outside
+ * the ledger (a local user or group). */
+typedef bool (*jfa_id_taken_fn)(void *ctx, uint32_t id);
+
+void jfa_ledger_init(struct jfa_ledger *l);
+void jfa_ledger_free(struct jfa_ledger *l);
+
+/* Parse text (name for messages). l must be freshly initialised.
+ * Returns 0, or -1 with "name:line: message" in err. */
+int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const char *name, char *err,
+                     size_t errlen);
+
+/* Serialise (groups by name, users by Id). malloc'd, NUL-terminated;
+ * NULL on out of memory. */
+char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len);
+
+/* Read with jfa_read_trusted(path, 077): 0 ok, 1 absent (l left empty),
+ * -1 error (unsafe file, parse error) with err filled. */
+int jfa_ledger_load(struct jfa_ledger *l, const char *path, char *err, size_t errlen);
+
+/* Write atomically, mode 0600. 0 or -1. */
+int jfa_ledger_save(const struct jfa_ledger *l, const char *path, char *err, size_t errlen);
+
+/* Index of the user entry with this Id, or -1. */
+ssize_t jfa_ledger_find_user(const struct jfa_ledger *l, const char *id);
+/* Index of the group entry with this name, or -1. */
+ssize_t jfa_ledger_find_group(const struct jfa_ledger *l, const char *name);
+/* Is id held by any entry (user active or deleted, or group)? */
+bool jfa_ledger_id_used(const struct jfa_ledger *l, uint32_t id);
+
+/* Is id in a range we never hand out (0-999, 60001-60577, 61184-65519,
+ * 65534, 65535, 524288-1879048191, >= 2^31)? */
+bool jfa_id_reserved(uint32_t id);
+
+/* The first candidate for a key: uid_min + (first 8 bytes of
+ * SHA-256("jellyfin-auth uid\0" + key), big-endian) mod (max - min + 1). */
+uint32_t jfa_ledger_hash(const char *key, uint32_t min, uint32_t max);
+
+/*
+ * Find a free id for key in [min, max]: the hash candidate, then +1 with
+ * wrap-around, skipping reserved ids, ids in the ledger and ids for which
+ * taken(ctx, id) is true. Does not add an entry. Returns 0, or -1 with err
+ * (range exhausted, bad range).
+ */
+int jfa_ledger_alloc(const struct jfa_ledger *l, const char *key, uint32_t min, uint32_t max,
+                     jfa_id_taken_fn taken, void *ctx, uint32_t *out, char *err, size_t errlen);
+
+/* Add entries (the id must be free; the Id / group name new). Return the
+ * new index, or -1 with err. name may be NULL or "" for none. */
+ssize_t jfa_ledger_add_user(struct jfa_ledger *l, const char *id, uint32_t uid, const char *name,
+                            int64_t now, char *err, size_t errlen);
+ssize_t jfa_ledger_add_group(struct jfa_ledger *l, const char *name, uint32_t gid, int64_t now,
+                             char *err, size_t errlen);
+
+/* Allocate and add in one step: user key is the Id, group key "group:"+name. */
+ssize_t jfa_ledger_alloc_user(struct jfa_ledger *l, const char *id, const char *name, uint32_t min,
+                              uint32_t max, jfa_id_taken_fn taken, void *ctx, int64_t now,
+                              char *err, size_t errlen);
+ssize_t jfa_ledger_alloc_group(struct jfa_ledger *l, const char *name, uint32_t min, uint32_t max,
+                               jfa_id_taken_fn taken, void *ctx, int64_t now, char *err,
+                               size_t errlen);
+
+/*
+ * Give names[i] to user entry idx[i] for i < n, taking each name from any
+ * other active entry that held it (it then holds none). The names must be
+ * distinct. 0, or -1 on out of memory.
+ */
+int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char *const *names,
+                            size_t n);
+
+#endif

@@ -1,1 +1,249 @@
-/* lib/namemap.c: placeholder, to be written */
+/*
+ * lib/namemap.c - Jellyfin user name -> POSIX login name.
+ *
+ * Owns: the mapping rules documented in namemap.h, doc/design.md and
+ * jellyfin-auth(8): strict UTF-8 decoding, A-Z lower-cased, [a-z0-9_.-]
+ * kept, space ' @ + turned into '_', Latin letters with diacritics
+ * (U+00C0-U+017F) folded to their base letters, anything else refused; the
+ * shape and length checks of the result; the reserved names; gecos
+ * sanitising. Pure code, no I/O.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "namemap.h"
+
+/*
+ * Base letters for U+00C0..U+017F (index cp - 0xC0). NULL: no mapping
+ * (U+00D7 multiplication sign, U+00F7 division sign).
+ */
+static const char *const fold_table[0x180 - 0xC0] = {
+    /* U+00C0 */ "a", "a", "a",  "a",  "a", "a", "ae", "c",
+    /* U+00C8 */ "e", "e", "e",  "e",  "i", "i", "i",  "i",
+    /* U+00D0 */ "d", "n", "o",  "o",  "o", "o", "o",  NULL,
+    /* U+00D8 */ "o", "u", "u",  "u",  "u", "y", "th", "ss",
+    /* U+00E0 */ "a", "a", "a",  "a",  "a", "a", "ae", "c",
+    /* U+00E8 */ "e", "e", "e",  "e",  "i", "i", "i",  "i",
+    /* U+00F0 */ "d", "n", "o",  "o",  "o", "o", "o",  NULL,
+    /* U+00F8 */ "o", "u", "u",  "u",  "u", "y", "th", "y",
+    /* U+0100 */ "a", "a", "a",  "a",  "a", "a", "c",  "c",
+    /* U+0108 */ "c", "c", "c",  "c",  "c", "c", "d",  "d",
+    /* U+0110 */ "d", "d", "e",  "e",  "e", "e", "e",  "e",
+    /* U+0118 */ "e", "e", "e",  "e",  "g", "g", "g",  "g",
+    /* U+0120 */ "g", "g", "g",  "g",  "h", "h", "h",  "h",
+    /* U+0128 */ "i", "i", "i",  "i",  "i", "i", "i",  "i",
+    /* U+0130 */ "i", "i", "ij", "ij", "j", "j", "k",  "k",
+    /* U+0138 */ "k", "l", "l",  "l",  "l", "l", "l",  "l",
+    /* U+0140 */ "l", "l", "l",  "n",  "n", "n", "n",  "n",
+    /* U+0148 */ "n", "n", "n",  "n",  "o", "o", "o",  "o",
+    /* U+0150 */ "o", "o", "oe", "oe", "r", "r", "r",  "r",
+    /* U+0158 */ "r", "r", "s",  "s",  "s", "s", "s",  "s",
+    /* U+0160 */ "s", "s", "t",  "t",  "t", "t", "t",  "t",
+    /* U+0168 */ "u", "u", "u",  "u",  "u", "u", "u",  "u",
+    /* U+0170 */ "u", "u", "u",  "u",  "w", "w", "y",  "y",
+    /* U+0178 */ "y", "z", "z",  "z",  "z", "z", "z",  "s",
+};
+
+static const char *const reserved_names[] = {
+    "root",    "daemon",     "bin",    "sys",    "sync",    "games",    "man",
+    "lp",      "mail",       "news",   "uucp",   "proxy",   "www-data", "backup",
+    "list",    "irc",        "gnats",  "nobody", "nogroup", "_apt",     "sshd",
+    "ftp",     "messagebus", "adm",    "admin",  "wheel",   "sudo",     "staff",
+    "users",   "operator",   "shadow", "utmp",   "tty",     "disk",     "kmem",
+    "dialout", "cdrom",      "floppy", "audio",  "video",   "plugdev",  "netdev",
+    "src",     "voice",      "tape",   "input",  "render",  "sgx",      "kvm",
+};
+
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_why(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (why == NULL || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+/*
+ * Decode one UTF-8 sequence at s (n bytes left). Returns its length and
+ * sets *cp, or 0 if invalid (overlong, surrogate, > U+10FFFF, truncated).
+ */
+static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    uint32_t c;
+    size_t len, i;
+
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+        c = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        c = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        c = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF ||
+        (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+bool jfa_name_valid(const char *name)
+{
+    size_t len = strlen(name), i;
+    bool all_digits = true;
+
+    if (len == 0 || len > JFA_NAME_MAX)
+        return false;
+    for (i = 0; i < len; i++) {
+        char ch = name[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  (i > 0 && (ch == '.' || ch == '-'));
+        if (!ok)
+            return false;
+        if (ch < '0' || ch > '9')
+            all_digits = false;
+    }
+    return !all_digits;
+}
+
+bool jfa_name_reserved(const char *name, const char *users_group, const char *admin_group)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
+        if (strcmp(name, reserved_names[i]) == 0)
+            return true;
+    if (strncmp(name, "systemd-", 8) == 0)
+        return true;
+    if (users_group != NULL && users_group[0] != '\0' && strcmp(name, users_group) == 0)
+        return true;
+    if (admin_group != NULL && admin_group[0] != '\0' && strcmp(name, admin_group) == 0)
+        return true;
+    return false;
+}
+
+enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
+                                  const char *admin_group, char out[JFA_NAME_MAX + 1], char *why,
+                                  size_t whylen)
+{
+    const unsigned char *s = (const unsigned char *)jf_name;
+    size_t n = strlen(jf_name), pos = 0, olen = 0, k;
+    bool too_long = false, all_digits = true;
+
+    out[0] = '\0';
+    if (n == 0) {
+        set_why(why, whylen, "empty name");
+        return JFA_NAME_EMPTY;
+    }
+    while (pos < n) {
+        uint32_t cp;
+        char one[2] = {0, 0};
+        const char *rep;
+        size_t used = utf8_decode(s + pos, n - pos, &cp);
+
+        if (used == 0) {
+            set_why(why, whylen, "invalid UTF-8 at byte %zu", pos);
+            out[olen < JFA_NAME_MAX ? olen : JFA_NAME_MAX] = '\0';
+            return JFA_NAME_BAD_UTF8;
+        }
+        pos += used;
+        if (cp >= 'A' && cp <= 'Z') {
+            one[0] = (char)(cp - 'A' + 'a');
+            rep = one;
+        } else if ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9') || cp == '_' || cp == '-' ||
+                   cp == '.') {
+            one[0] = (char)cp;
+            rep = one;
+        } else if (cp == ' ' || cp == '\'' || cp == '@' || cp == '+') {
+            rep = "_";
+        } else if (cp >= 0xC0 && cp < 0x180 && fold_table[cp - 0xC0] != NULL) {
+            rep = fold_table[cp - 0xC0];
+        } else {
+            if (cp < 0x20 || cp == 0x7f)
+                set_why(why, whylen, "cannot be mapped: control character U+%04X", (unsigned)cp);
+            else
+                set_why(why, whylen, "cannot be mapped: character U+%04X", (unsigned)cp);
+            return JFA_NAME_BAD_CHAR;
+        }
+        for (k = 0; rep[k] != '\0'; k++) {
+            if (rep[k] < '0' || rep[k] > '9')
+                all_digits = false;
+            if (olen < JFA_NAME_MAX)
+                out[olen] = rep[k];
+            else
+                too_long = true;
+            olen++;
+        }
+        out[olen < JFA_NAME_MAX ? olen : JFA_NAME_MAX] = '\0';
+    }
+    if (too_long) {
+        set_why(why, whylen, "mapped name is %zu bytes, more than %d", olen, JFA_NAME_MAX);
+        return JFA_NAME_TOO_LONG;
+    }
+    if (out[0] == '.' || out[0] == '-') {
+        set_why(why, whylen, "mapped name \"%s\" starts with '%c'", out, out[0]);
+        return JFA_NAME_BAD_FORM;
+    }
+    if (all_digits) {
+        set_why(why, whylen, "mapped name \"%s\" is all digits", out);
+        return JFA_NAME_ALL_DIGITS;
+    }
+    if (jfa_name_reserved(out, users_group, admin_group)) {
+        set_why(why, whylen, "mapped name \"%s\" is reserved", out);
+        return JFA_NAME_RESERVED;
+    }
+    if (why != NULL && whylen > 0)
+        why[0] = '\0';
+    return JFA_NAME_OK;
+}
+
+char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
+{
+    size_t i = 0, start, need;
+    unsigned char lead;
+
+    if (dstlen == 0)
+        return dst;
+    for (; src[i] != '\0' && i + 1 < dstlen; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = (ch < 0x20 || ch == 0x7f || ch == ':' || ch == ',') ? '_' : (char)ch;
+    }
+    dst[i] = '\0';
+    if (src[i] == '\0' || i == 0)
+        return dst;
+    /* truncated: do not leave half a UTF-8 sequence at the end */
+    start = i;
+    while (start > 0 && ((unsigned char)dst[start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return dst;
+    lead = (unsigned char)dst[start - 1];
+    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (need > 1 && i - (start - 1) < need)
+        dst[start - 1] = '\0';
+    return dst;
+}

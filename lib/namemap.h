@@ -1,1 +1,50 @@
-/* lib/namemap.h: placeholder, to be written */
+/*
+ * namemap.h - Jellyfin user name -> POSIX login name.
+ *
+ * Owns: the mapping rules (UTF-8 decode, ASCII lower-casing, the
+ * punctuation map, the Latin-1/Latin Extended-A diacritics table), the
+ * validity rules of a mapped name (^[a-z0-9_][a-z0-9_.-]*$, at most 32
+ * bytes, not all digits), the list of reserved names, and the gecos
+ * sanitiser. Pure functions: no I/O, no state. doc/design.md and
+ * jellyfin-auth(8) describe the rules; keep them in step.
+ */
+#ifndef JFA_NAMEMAP_H
+#define JFA_NAMEMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
+
+enum jfa_name_status {
+    JFA_NAME_OK = 0,
+    JFA_NAME_EMPTY,      /* empty Jellyfin name */
+    JFA_NAME_BAD_UTF8,   /* not valid UTF-8 */
+    JFA_NAME_BAD_CHAR,   /* a character with no mapping */
+    JFA_NAME_TOO_LONG,   /* mapped name longer than 32 bytes */
+    JFA_NAME_BAD_FORM,   /* starts with '.' or '-' */
+    JFA_NAME_ALL_DIGITS, /* mapped name is all digits */
+    JFA_NAME_RESERVED,   /* a system or configured group name */
+};
+
+/*
+ * Map a Jellyfin name to a login name in out (JFA_NAME_MAX + 1 bytes).
+ * users_group and admin_group (may be NULL) are reserved as well. On any
+ * status but JFA_NAME_OK, out holds what could be mapped (possibly "")
+ * and why (if not NULL) gets a one-line reason for `sync` and `users`.
+ */
+enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
+                                  const char *admin_group, char out[JFA_NAME_MAX + 1], char *why,
+                                  size_t whylen);
+
+/* Is this (already mapped) name reserved? */
+bool jfa_name_reserved(const char *name, const char *users_group, const char *admin_group);
+
+/* Does name match ^[a-z0-9_][a-z0-9_.-]*$, <= 32 bytes, not all digits? */
+bool jfa_name_valid(const char *name);
+
+/* Copy src into dst (dstlen > 0) replacing ':' ',' '\n' and control
+ * bytes (< 0x20, 0x7f) by '_'; truncated on a UTF-8 boundary. Returns dst. */
+char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src);
+
+#endif

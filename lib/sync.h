@@ -1,1 +1,129 @@
-/* lib/sync.h: placeholder, to be written */
+/*
+ * sync.h - directory sync: Jellyfin users -> users database.
+ *
+ * Owns: `jellyfin-auth sync` end to end: the API key file read, the user
+ * listing (GET /Users, or GET /Users/Public with a warning when there is no
+ * key file), the plan (name mapping, collisions, local-account checks, UID
+ * and GID allocation through the ledger, groups), the change report against
+ * the previous database, and the ordered, atomic writes (ledger, then
+ * users.db, then sync-report) under the sync lock. On any failure nothing is
+ * written. Also the sync-report file (omitted users, public names only)
+ * that `users` and `status` read, and small helpers the other commands
+ * share (API key read, shell check).
+ */
+#ifndef JFA_SYNC_H
+#define JFA_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "dbwrite.h"
+#include "jfjson.h"
+#include "ledger.h"
+#include "log.h"
+
+#define JFA_REPORT_MAGIC "jellyfin-auth-report 1"
+#define JFA_REPORT_MAX_FILE (64u * 1024u * 1024u)
+
+/* A Jellyfin user left out of the database, and why. */
+struct jfa_omission {
+    char id[33];
+    char *jf_name; /* as the server spells it */
+    char *reason;
+};
+
+/* state_dir/sync-report (mode 0644): the omissions of the last sync. */
+struct jfa_sync_report {
+    uint64_t generation; /* of the database written with it */
+    struct jfa_omission *items;
+    size_t n;
+};
+
+/*
+ * What the host already has, for the collision rules. Each returns 0 (no),
+ * 1 (yes) or -1 (lookup failed: the sync stops). Entries that equal our own
+ * previous database (the NSS module may be serving it) are not "local".
+ */
+struct jfa_local {
+    /* Is name a local user or group? *what: "a local account" / "a local group" */
+    int (*name_conflict)(void *ctx, const char *name, const char **what);
+    /* Is id a local uid or gid? */
+    int (*id_taken)(void *ctx, uint32_t id);
+    /* Is there a local group of that name? *gid gets its gid. */
+    int (*group_gid)(void *ctx, const char *name, uint32_t *gid);
+    void *ctx;
+};
+
+/* The database contents computed by jfa_sync_plan. */
+struct jfa_sync_plan {
+    struct jfa_dbw_user *users; /* sorted by name */
+    size_t n_users;
+    struct jfa_dbw_group *groups;
+    size_t n_groups;
+    struct jfa_omission *omitted; /* in server order */
+    size_t n_omitted;
+    uint32_t users_gid, admin_gid;             /* 0: none */
+    bool users_group_local, admin_group_local; /* gid from the host, not defined by us */
+    void *priv;                                /* storage */
+};
+
+/*
+ * Compute the database for `list` (the server's users): map names, apply
+ * the collision and local-account rules, update `ledger` in memory (new
+ * allocations, tombstones, reactivations, held names; the caller saves it
+ * only if it writes the database), and fill plan. Returns 0, or -1 with err
+ * (duplicate Id from the server, range exhausted, lookup failure, memory).
+ * On -1 the ledger may be half-updated: discard it.
+ */
+int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
+                  const struct jfa_user_list *list, const struct jfa_local *local, int64_t now,
+                  struct jfa_sync_plan *plan, char *err, size_t errlen);
+void jfa_sync_plan_free(struct jfa_sync_plan *plan);
+
+struct jfa_sync_options {
+    bool dry_run; /* compute and print, write nothing */
+    bool force;   /* allow replacing a populated database with an empty one */
+    bool quiet;   /* print nothing on stdout */
+    FILE *out;    /* change lines and summary (stdout when NULL) */
+};
+
+struct jfa_sync_summary {
+    size_t total; /* users in the new database */
+    size_t added, removed, renamed, disabled, enabled, omitted;
+    size_t listed;    /* users the server returned */
+    bool used_public; /* no key file: GET /Users/Public */
+    bool written;     /* files were replaced */
+};
+
+/* The whole sync; 0 on success, -1 with err (nothing written). */
+int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
+                 const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
+                 size_t errlen);
+
+/*
+ * Read the API key file (jfa_read_trusted, 077, root or euid, no symlink),
+ * trim whitespace, require 32 hex digits. 0 ok, 1 absent, -1 error (unsafe
+ * file, wrong content). key is wiped on error; the caller wipes it after use.
+ */
+int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen);
+
+/* The shell must be an absolute path to an executable regular file listed
+ * in /etc/shells. 0 or -1 with err. */
+int jfa_shell_check(const char *shell, char *err, size_t errlen);
+
+/* state_dir/sync-report, state_dir/private/ledger, state_dir/private/lock (malloc'd) */
+char *jfa_sync_report_path(const struct jfa_config *cfg);
+char *jfa_sync_ledger_path(const struct jfa_config *cfg);
+
+/* Serialise / write (atomic, 0644) / read (jfa_read_trusted 022) a report.
+ * read: 0, 1 absent, -1 error. */
+char *jfa_report_format(const struct jfa_omission *items, size_t n, uint64_t generation,
+                        size_t *len);
+int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, size_t errlen);
+void jfa_report_free(struct jfa_sync_report *rep);
+void jfa_omissions_free(struct jfa_omission *items, size_t n);
+
+#endif

@@ -1,1 +1,309 @@
-/* tools/cmd_common.c: placeholder, to be written */
+/*
+ * tools/cmd_common.c - helpers shared by the jellyfin-auth subcommands.
+ *
+ * Owns: common option handling, error and usage messages, the one-time
+ * configuration load, and terminal input (passwords read without echo from
+ * /dev/tty, or one line from stdin for scripts; never through stdio
+ * buffers, so no stray copy of a password is left behind).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmd.h"
+
+int tool_common_opt(struct tool *t, int opt, const char *arg)
+{
+    switch (opt) {
+    case TOOL_OPT_CONFIG:
+        t->config_path = arg;
+        return 1;
+    case TOOL_OPT_DEBUG:
+        t->debug = true;
+        t->log.debug = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int tool_usage_error(const struct tool *t, const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s %s: ", t->prog, cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nTry '%s %s --help'.\n", t->prog, cmd);
+    return EXIT_USAGE;
+}
+
+void tool_error(const struct tool *t, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", t->prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+const char *tool_config_path(const struct tool *t)
+{
+    return t->config_path != NULL ? t->config_path : jfa_config_path();
+}
+
+int tool_load_config(struct tool *t)
+{
+    char err[JFA_ERRLEN];
+
+    if (t->cfg_loaded)
+        return 0;
+    if (jfa_config_load(&t->cfg, tool_config_path(t), err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        jfa_config_free(&t->cfg);
+        return -1;
+    }
+    t->cfg_loaded = true;
+    return 0;
+}
+
+/* Read one line from fd byte by byte into buf. 0, or -1 (too long, EOF
+ * before anything, read error). */
+static int read_line_fd(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+    bool got = false;
+
+    for (;;) {
+        char ch;
+        ssize_t r = read(fd, &ch, 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got = true;
+        if (ch == '\n')
+            break;
+        if (n + 1 >= len) {
+            explicit_bzero(buf, len);
+            return -1;
+        }
+        buf[n++] = ch;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return got ? 0 : -1;
+}
+
+int tool_read_password(const char *prompt, bool from_stdin, char *buf, size_t len)
+{
+    struct termios old, quiet;
+    int fd, ret;
+    bool restore = false;
+
+    if (from_stdin) {
+        if (read_line_fd(STDIN_FILENO, buf, len) != 0) {
+            fprintf(stderr, "jellyfin-auth: no password on standard input (or too long)\n");
+            return -1;
+        }
+        return 0;
+    }
+    fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        fprintf(stderr,
+                "jellyfin-auth: no terminal to ask for the password; use --password-stdin\n");
+        return -1;
+    }
+    if (tcgetattr(fd, &old) == 0) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+        quiet.c_lflag |= ICANON;
+        restore = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        /* the prompt is a courtesy */
+    }
+    ret = read_line_fd(fd, buf, len);
+    if (restore)
+        tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+        /* ignore */
+    }
+    close(fd);
+    if (ret != 0)
+        fprintf(stderr, "jellyfin-auth: no password read (or too long)\n");
+    return ret;
+}
+
+int tool_read_line(const char *prompt, char *buf, size_t len)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY), ret;
+
+    if (fd < 0) {
+        fprintf(stderr, "jellyfin-auth: no terminal to ask on; pass the value as an option\n");
+        return -1;
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        /* ignore */
+    }
+    ret = read_line_fd(fd, buf, len);
+    close(fd);
+    return ret;
+}
+
+const char *tool_nsswitch_path(void)
+{
+    const char *p = secure_getenv("JELLYFIN_AUTH_NSSWITCH");
+    return p != NULL && p[0] != '\0' ? p : "/etc/nsswitch.conf";
+}
+
+/* If line (len bytes, no newline) is the passwd or group database line,
+ * return its name and set *svc_start / *svc_end to the service list (before
+ * any '#' comment, trailing blanks excluded). */
+static const char *ns_db_line(const char *line, size_t len, size_t *svc_start, size_t *svc_end)
+{
+    size_t i = 0, name_start, name_end, end;
+    static const char *const dbs[] = {"passwd", "group"};
+
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    name_start = i;
+    while (i < len && (isalnum((unsigned char)line[i]) || line[i] == '_'))
+        i++;
+    name_end = i;
+    while (i < len && (line[i] == ' ' || line[i] == '\t'))
+        i++;
+    if (i >= len || line[i] != ':')
+        return NULL;
+    for (size_t k = 0; k < 2; k++) {
+        if (name_end - name_start == strlen(dbs[k]) &&
+            memcmp(line + name_start, dbs[k], name_end - name_start) == 0) {
+            const char *hash = memchr(line + i + 1, '#', len - i - 1);
+            end = hash != NULL ? (size_t)(hash - line) : len;
+            while (end > i + 1 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
+                end--;
+            *svc_start = i + 1;
+            *svc_end = end;
+            return dbs[k];
+        }
+    }
+    return NULL;
+}
+
+/* Find the token "jellyfin" in [s, e) of line; its offset or -1. */
+static ssize_t ns_find_token(const char *line, size_t s, size_t e)
+{
+    size_t i = s;
+
+    while (i < e) {
+        size_t t;
+        while (i < e && (line[i] == ' ' || line[i] == '\t'))
+            i++;
+        t = i;
+        while (i < e && line[i] != ' ' && line[i] != '\t')
+            i++;
+        if (i - t == 8 && memcmp(line + t, "jellyfin", 8) == 0)
+            return (ssize_t)t;
+    }
+    return -1;
+}
+
+void tool_nsswitch_check(const char *text, bool *passwd, bool *group)
+{
+    const char *line = text;
+
+    *passwd = *group = false;
+    while (*line != '\0') {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line), s, e;
+        const char *db = ns_db_line(line, len, &s, &e);
+
+        if (db != NULL && ns_find_token(line, s, e) >= 0) {
+            if (strcmp(db, "passwd") == 0)
+                *passwd = true;
+            else
+                *group = true;
+        }
+        line += len + (nl ? 1 : 0);
+    }
+}
+
+char *tool_nsswitch_edit(const char *text, bool enable, bool *changed)
+{
+    size_t tlen = strlen(text), cap = tlen + 64, used = 0;
+    char *out, *lb = malloc(tlen + 16);
+    const char *line = text, *p;
+    bool seen_passwd = false, seen_group = false;
+
+    *changed = false;
+    for (p = text; *p != '\0'; p++)
+        if (*p == '\n')
+            cap += 9; /* at most " jellyfin" per line */
+    out = malloc(cap);
+    if (out == NULL || lb == NULL) {
+        free(out);
+        free(lb);
+        return NULL;
+    }
+    while (*line != '\0') {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line), s, e;
+        const char *db;
+        ssize_t tok;
+
+        memcpy(lb, line, len);
+        lb[len] = '\0';
+        db = ns_db_line(lb, len, &s, &e);
+        if (db != NULL) {
+            if (strcmp(db, "passwd") == 0)
+                seen_passwd = true;
+            else
+                seen_group = true;
+            tok = ns_find_token(lb, s, e);
+            if (enable && tok < 0) {
+                memmove(lb + e + 9, lb + e, len - e + 1);
+                memcpy(lb + e, " jellyfin", 9);
+                len += 9;
+                *changed = true;
+            }
+            while (!enable && tok >= 0) {
+                size_t from = (size_t)tok, to = (size_t)tok + 8;
+                /* drop the token and the blanks before it */
+                while (from > s && (lb[from - 1] == ' ' || lb[from - 1] == '\t'))
+                    from--;
+                memmove(lb + from, lb + to, len - to + 1);
+                len -= to - from;
+                e -= to - from;
+                *changed = true;
+                tok = ns_find_token(lb, s, e);
+            }
+        }
+        memcpy(out + used, lb, len);
+        used += len;
+        if (nl != NULL)
+            out[used++] = '\n';
+        line += (nl ? (size_t)(nl - line) + 1 : strlen(line));
+    }
+    if (enable && (!seen_passwd || !seen_group)) {
+        if (used > 0 && out[used - 1] != '\n')
+            out[used++] = '\n';
+        if (!seen_passwd)
+            used += (size_t)sprintf(out + used, "passwd: files jellyfin\n");
+        if (!seen_group)
+            used += (size_t)sprintf(out + used, "group: files jellyfin\n");
+        *changed = true;
+    }
+    out[used] = '\0';
+    free(lb);
+    return out;
+}

@@ -1,1 +1,271 @@
-/* tools/cmd_doctor.c: placeholder, to be written */
+/*
+ * tools/cmd_doctor.c - `jellyfin-auth doctor`: check the installation.
+ *
+ * Owns: the local health checks, each printed as OK / WARN / FAIL with a
+ * reason: configuration (parse, owner, mode), API key file (exists, owner,
+ * mode, content), state and private directory modes, users database
+ * (opens, full integrity check, owner root, not writable by others), ledger
+ * (parses), shell (executable, in /etc/shells), nsswitch.conf (jellyfin on
+ * passwd and group), PAM (a file in /etc/pam.d mentions pam_jellyfin.so),
+ * database age against the timer period. No network. Exit 1 on any FAIL.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "fileutil.h"
+#include "ledger.h"
+#include "sync.h"
+
+#define TIMER_PERIOD (5 * 60) /* OnUnitActiveSec of jellyfin-auth-sync.timer */
+
+struct doc {
+    int fails, warns;
+};
+
+static void report(struct doc *d, const char *level, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void report(struct doc *d, const char *level, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (strcmp(level, "FAIL") == 0)
+        d->fails++;
+    else if (strcmp(level, "WARN") == 0)
+        d->warns++;
+    printf("%-4s  %-10s ", level, what);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+}
+
+static void help(void)
+{
+    printf("Usage: jellyfin-auth doctor [--config PATH] [--debug]\n"
+           "Check the configuration, the API key file, the state directories, the users\n"
+           "database and ledger, the shell, nsswitch.conf and the PAM configuration.\n"
+           "Each check prints OK, WARN or FAIL with a reason; exit status 1 on any FAIL.\n"
+           "Makes no network request (see 'jellyfin-auth status').\n");
+}
+
+/* A file in the PAM directory that mentions pam_jellyfin.so, or NULL. */
+static char *pam_configured(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char *found = NULL;
+
+    if (d == NULL)
+        return NULL;
+    while (found == NULL && (e = readdir(d)) != NULL) {
+        char *path = NULL, line[1024];
+        FILE *f;
+        if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+            continue;
+        f = fopen(path, "re");
+        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+            char *hash = strchr(line, '#');
+            if (hash != NULL)
+                *hash = '\0';
+            if (strstr(line, "pam_jellyfin.so") != NULL) {
+                found = path;
+                path = NULL;
+                break;
+            }
+        }
+        if (f != NULL)
+            fclose(f);
+        free(path);
+    }
+    closedir(d);
+    return found;
+}
+
+static void check_file_mode(struct doc *d, const char *what, const char *path, mode_t forbidden,
+                            bool want_root)
+{
+    struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        report(d, "FAIL", what, "%s: %s", path, strerror(errno));
+        return;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        report(d, "FAIL", what, "%s: not a regular file", path);
+        return;
+    }
+    if (st.st_mode & forbidden) {
+        report(d, "FAIL", what, "%s: mode %04o (must have none of %04o)", path,
+               (unsigned)(st.st_mode & 07777), (unsigned)forbidden);
+        return;
+    }
+    if (st.st_uid != 0 && want_root)
+        report(d, "WARN", what, "%s: owned by uid %u, not root", path, (unsigned)st.st_uid);
+    else
+        report(d, "OK", what, "%s: mode %04o, owner uid %u", path, (unsigned)(st.st_mode & 07777),
+               (unsigned)st.st_uid);
+}
+
+int cmd_doctor(struct tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    struct doc d = {0, 0};
+    char err[JFA_ERRLEN], key[33];
+    char *db_path = NULL, *priv = NULL, *ledger_path = NULL, *text = NULL, *pam = NULL;
+    const char *pam_dir, *ns;
+    struct jfa_db db;
+    struct jfa_ledger ledger;
+    size_t len = 0;
+    int opt, r;
+
+    memset(&db, 0, sizeof(db));
+    jfa_ledger_init(&ledger);
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (tool_common_opt(t, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            help();
+            return EXIT_OK;
+        }
+        return tool_usage_error(t, "doctor", "invalid option");
+    }
+    if (optind < argc)
+        return tool_usage_error(t, "doctor", "unexpected argument '%s'", argv[optind]);
+
+    /* configuration */
+    if (jfa_config_load(&t->cfg, tool_config_path(t), err, sizeof(err)) != 0) {
+        report(&d, "FAIL", "config", "%s", err);
+        printf("\nFAIL: nothing else can be checked without a configuration\n");
+        return EXIT_FAIL;
+    }
+    t->cfg_loaded = true;
+    check_file_mode(&d, "config", tool_config_path(t), 022, true);
+
+    /* API key */
+    r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
+    explicit_bzero(key, sizeof(key));
+    if (r == 1)
+        report(&d, "FAIL", "api key",
+               "%s: absent (sync lists public users only); run 'jellyfin-auth setup'",
+               t->cfg.api_key_file);
+    else if (r < 0)
+        report(&d, "FAIL", "api key", "%s", err);
+    else
+        check_file_mode(&d, "api key", t->cfg.api_key_file, 077, true);
+
+    /* directories */
+    priv = jfa_config_private_dir(&t->cfg);
+    db_path = jfa_config_db_path(&t->cfg);
+    ledger_path = jfa_sync_ledger_path(&t->cfg);
+    if (priv == NULL || db_path == NULL || ledger_path == NULL) {
+        report(&d, "FAIL", "memory", "out of memory");
+        goto out;
+    }
+    r = jfa_check_dir(t->cfg.state_dir, 022, err, sizeof(err));
+    if (r == 0)
+        report(&d, "OK", "state dir", "%s", t->cfg.state_dir);
+    else
+        report(&d, "FAIL", "state dir", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+    r = jfa_check_dir(priv, 077, err, sizeof(err));
+    if (r == 0)
+        report(&d, "OK", "private", "%s", priv);
+    else
+        report(&d, "FAIL", "private", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+
+    /* database */
+    r = jfa_db_open(&db, db_path, geteuid() == 0);
+    if (r == 0) {
+        if (jfa_db_verify(&db, err, sizeof(err)) != 0) {
+            report(&d, "FAIL", "database", "%s: %s", db_path, err);
+        } else {
+            long long age = (long long)time(NULL) - (long long)db.generation;
+            check_file_mode(&d, "database", db_path, 022, true);
+            report(&d, "OK", "integrity", "%s: %" PRIu32 " users, %" PRIu32 " groups", db_path,
+                   db.n_users, db.n_groups);
+            if (age > 3 * TIMER_PERIOD)
+                report(&d, "WARN", "db age",
+                       "last sync %lld s ago (timer period %d s): is "
+                       "jellyfin-auth-sync.timer enabled?",
+                       age, TIMER_PERIOD);
+            else
+                report(&d, "OK", "db age", "last sync %lld s ago", age);
+        }
+        jfa_db_close(&db);
+    } else {
+        report(&d, "FAIL", "database", "%s: %s", db_path,
+               r == -ENOENT   ? "absent; run 'jellyfin-auth sync'"
+               : r == -EPERM  ? "unsafe owner, mode or file type"
+               : r == -EINVAL ? "corrupt (bad header or sections); run 'jellyfin-auth sync'"
+                              : strerror(-r));
+    }
+
+    /* ledger */
+    r = jfa_ledger_load(&ledger, ledger_path, err, sizeof(err));
+    if (r == 0)
+        report(&d, "OK", "ledger", "%s: %zu users, %zu groups", ledger_path, ledger.n_users,
+               ledger.n_groups);
+    else if (r == 1)
+        report(&d, "WARN", "ledger", "%s: absent (first sync not done yet?)", ledger_path);
+    else
+        report(&d, "FAIL", "ledger", "%s", err);
+
+    /* shell */
+    if (jfa_shell_check(t->cfg.shell, err, sizeof(err)) == 0)
+        report(&d, "OK", "shell", "%s", t->cfg.shell);
+    else
+        report(&d, "FAIL", "shell", "%s", err);
+
+    /* nsswitch.conf */
+    ns = tool_nsswitch_path();
+    if (jfa_read_trusted(ns, 022, 1u << 20, &text, &len, err, sizeof(err)) != 0) {
+        report(&d, "FAIL", "nsswitch", "%s", err);
+    } else {
+        bool p, g;
+        tool_nsswitch_check(text, &p, &g);
+        if (p && g)
+            report(&d, "OK", "nsswitch", "%s: jellyfin on passwd and group", ns);
+        else
+            report(&d, "FAIL", "nsswitch",
+                   "%s: jellyfin missing on %s (run 'jellyfin-auth setup --enable')", ns,
+                   !p && !g ? "passwd and group"
+                   : !p     ? "passwd"
+                            : "group");
+    }
+
+    /* PAM */
+    pam_dir = secure_getenv("JELLYFIN_AUTH_PAM_DIR");
+    if (pam_dir == NULL || pam_dir[0] == '\0')
+        pam_dir = "/etc/pam.d";
+    pam = pam_configured(pam_dir);
+    if (pam != NULL)
+        report(&d, "OK", "pam", "%s uses pam_jellyfin.so", pam);
+    else
+        report(&d, "FAIL", "pam",
+               "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
+               pam_dir);
+
+out:
+    printf("\n%d failed, %d warnings\n", d.fails, d.warns);
+    jfa_ledger_free(&ledger);
+    free(text);
+    free(pam);
+    free(db_path);
+    free(priv);
+    free(ledger_path);
+    return d.fails ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,1 +1,145 @@
-/* tools/cmd_login.c: placeholder, to be written */
+/*
+ * tools/cmd_login.c - `jellyfin-auth login USER`: try a login as PAM would.
+ *
+ * Owns: the troubleshooting login: map the login name through the users
+ * database (a name that is not ours is never sent to Jellyfin), read the
+ * password (no echo, or --password-stdin), authenticate with the PAM
+ * module's client name and per-user DeviceId, print the mapping and the
+ * server's answer class, and log the session token out again.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "jellyfin.h"
+
+static void help(void)
+{
+    printf("Usage: jellyfin-auth login [--password-stdin] [--config PATH] [--debug] USER\n"
+           "Authenticate USER (a login name from the users database) against Jellyfin the\n"
+           "way pam_jellyfin does (same client name and DeviceId), print the mapped user\n"
+           "and the server's answer, then log the new session out. For troubleshooting.\n\n"
+           "  --password-stdin  read the password from the first line of standard input\n\n"
+           "Exit status: 0 if the server accepted the password, 1 otherwise.\n");
+}
+
+int cmd_login(struct tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"password-stdin", no_argument, NULL, 'p'},
+        TOOL_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_client c;
+    struct jfa_auth_result res;
+    char pw[TOOL_PASSWORD_MAX], esc[256], *db_path = NULL, jf_id[33];
+    const char *user;
+    char *jf_name = NULL;
+    bool from_stdin = false, have_db = false;
+    enum jfa_status st;
+    int opt, r, ret = EXIT_FAIL;
+
+    memset(&db, 0, sizeof(db));
+    memset(&res, 0, sizeof(res));
+    memset(pw, 0, sizeof(pw));
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (tool_common_opt(t, opt, optarg))
+            continue;
+        switch (opt) {
+        case 'p':
+            from_stdin = true;
+            break;
+        case 'h':
+            help();
+            return EXIT_OK;
+        default:
+            return tool_usage_error(t, "login", "invalid option");
+        }
+    }
+    if (optind + 1 != argc)
+        return tool_usage_error(t, "login", "expected exactly one USER");
+    user = argv[optind];
+    if (tool_load_config(t) != 0)
+        return EXIT_FAIL;
+    db_path = jfa_config_db_path(&t->cfg);
+    if (db_path == NULL)
+        goto out;
+    r = jfa_db_open(&db, db_path, false);
+    if (r != 0) {
+        tool_error(t, "%s: %s", db_path,
+                   r == -ENOENT ? "no users database; run 'jellyfin-auth sync'" : strerror(-r));
+        goto out;
+    }
+    have_db = true;
+    if (!jfa_db_name_plausible(user) || jfa_db_user_by_name(&db, user, &u) != 0) {
+        struct passwd *pw_local = getpwnam(user);
+        if (pw_local != NULL)
+            printf("mapped:   \"%s\" is not a Jellyfin user here (a local account, uid %u): "
+                   "PAM never sends it to Jellyfin\n",
+                   jfa_log_escape(esc, sizeof(esc), user), (unsigned)pw_local->pw_uid);
+        else
+            printf("mapped:   \"%s\" is not in the users database (run 'jellyfin-auth sync'; "
+                   "see 'jellyfin-auth users' for users left out)\n",
+                   jfa_log_escape(esc, sizeof(esc), user));
+        goto out;
+    }
+    jf_name = strdup(u.jf_name);
+    memcpy(jf_id, u.jf_id, sizeof(jf_id));
+    if (jf_name == NULL)
+        goto out;
+    printf("mapped:   %s uid %" PRIu32 " -> Jellyfin \"%s\" (Id %s)%s%s\n", u.name, u.uid,
+           jfa_log_escape(esc, sizeof(esc), jf_name), jf_id,
+           (u.flags & JFA_DBU_ADMIN) ? ", administrator" : "",
+           (u.flags & JFA_DBU_DISABLED) ? ", DISABLED at last sync" : "");
+    if (tool_read_password("Jellyfin password: ", from_stdin, pw, sizeof(pw)) != 0)
+        goto out;
+    if (pw[0] == '\0') {
+        printf("answer:   refused locally: empty password (pam_jellyfin refuses it unless "
+               "nullok)\n");
+        goto out;
+    }
+    if (jfa_client_init(&c, &t->cfg, &t->log, "pam_jellyfin", jf_id) != 0) {
+        tool_error(t, "cannot set up the Jellyfin client");
+        goto out;
+    }
+    st = jfa_authenticate(&c, jf_name, pw, &res);
+    explicit_bzero(pw, sizeof(pw));
+    printf("answer:   %s (HTTP %ld)%s%s\n", jfa_status_str(st), c.last_http_status,
+           st != JFA_OK && c.err[0] ? ": " : "", st != JFA_OK ? c.err : "");
+    if (st == JFA_ERR_AUTH)
+        printf("          the server refused the name or password (401)\n");
+    else if (st == JFA_ERR_FORBIDDEN)
+        printf("          the account may not log in now (403): disabled, locked out, remote "
+               "access, schedule or device/session limits\n");
+    else if (st == JFA_ERR_UNAVAILABLE)
+        printf("          the server is unavailable: PAM would try offline verification\n");
+    if (st != JFA_OK)
+        goto out;
+    printf("user:     \"%s\" (Id %s)%s%s\n",
+           jfa_log_escape(esc, sizeof(esc), res.user.name ? res.user.name : ""), res.user.id,
+           res.user.policy.is_administrator ? ", administrator" : "",
+           res.user.policy.is_disabled ? ", disabled" : "");
+    if (strcmp(res.user.id, jf_id) != 0)
+        printf("warning:  the server answered for a different user Id than the database holds; "
+               "run 'jellyfin-auth sync'\n");
+    if (res.access_token != NULL) {
+        st = jfa_logout(&c, res.access_token);
+        printf("logout:   %s\n", jfa_status_str(st));
+    }
+    ret = strcmp(res.user.id, jf_id) == 0 ? EXIT_OK : EXIT_FAIL;
+out:
+    explicit_bzero(pw, sizeof(pw));
+    jfa_auth_result_free(&res);
+    if (have_db)
+        jfa_db_close(&db);
+    free(jf_name);
+    free(db_path);
+    return ret;
+}

@@ -1,1 +1,119 @@
-/* tools/cmd_users.c: placeholder, to be written */
+/*
+ * tools/cmd_users.c - `jellyfin-auth users`: what the users database holds.
+ *
+ * Owns: the table of mapped users (login name, UID, Jellyfin name, admin,
+ * disabled) read from the database (works as non-root: the database and
+ * the sync report hold public data only), followed by the Jellyfin users
+ * left out at the last sync and why (state_dir/sync-report).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "db.h"
+#include "sync.h"
+
+/* Print s left-aligned in width columns, counting UTF-8 characters. */
+static void print_padded(const char *s, int width)
+{
+    int chars = 0;
+
+    for (const char *p = s; *p != '\0'; p++)
+        if (((unsigned char)*p & 0xC0) != 0x80)
+            chars++;
+    fputs(s, stdout);
+    for (; chars < width; chars++)
+        putchar(' ');
+}
+
+static void help(void)
+{
+    printf("Usage: jellyfin-auth users [--config PATH] [--debug]\n"
+           "List the users in the users database (login name, UID, Jellyfin name, admin,\n"
+           "disabled), then the Jellyfin users the last sync left out, with the reason.\n");
+}
+
+int cmd_users(struct tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    struct jfa_db db;
+    struct jfa_sync_report rep;
+    char *db_path = NULL, *rep_path = NULL, err[JFA_ERRLEN], esc[512];
+    int opt, r, ret = EXIT_FAIL;
+    uint32_t i;
+    bool have_db = false, have_rep = false;
+
+    memset(&db, 0, sizeof(db));
+    memset(&rep, 0, sizeof(rep));
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (tool_common_opt(t, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            help();
+            return EXIT_OK;
+        }
+        return tool_usage_error(t, "users", "invalid option");
+    }
+    if (optind < argc)
+        return tool_usage_error(t, "users", "unexpected argument '%s'", argv[optind]);
+    if (tool_load_config(t) != 0)
+        return EXIT_FAIL;
+    db_path = jfa_config_db_path(&t->cfg);
+    rep_path = jfa_sync_report_path(&t->cfg);
+    if (db_path == NULL || rep_path == NULL) {
+        tool_error(t, "out of memory");
+        goto out;
+    }
+    r = jfa_db_open(&db, db_path, false);
+    if (r == -ENOENT) {
+        tool_error(t, "%s: no users database yet; run 'jellyfin-auth sync'", db_path);
+        goto out;
+    }
+    if (r != 0) {
+        tool_error(t, "%s: cannot open the users database: %s", db_path, strerror(-r));
+        goto out;
+    }
+    have_db = true;
+    printf("%-32s %10s  %-32s %-5s %s\n", "LOGIN", "UID", "JELLYFIN NAME", "ADMIN", "DISABLED");
+    for (i = 0; i < db.n_users; i++) {
+        struct jfa_db_user u;
+        if (jfa_db_user_at(&db, i, &u) != 0) {
+            tool_error(t, "%s: record %" PRIu32 " is corrupt", db_path, i);
+            goto out;
+        }
+        printf("%-32s %10" PRIu32 "  ", u.name, u.uid);
+        print_padded(jfa_log_escape(esc, sizeof(esc), u.jf_name), 32);
+        printf(" %-5s %s\n", (u.flags & JFA_DBU_ADMIN) ? "yes" : "no",
+               (u.flags & JFA_DBU_DISABLED) ? "yes" : "no");
+    }
+    printf("%" PRIu32 " users\n", db.n_users);
+    r = jfa_report_read(rep_path, &rep, err, sizeof(err));
+    if (r < 0) {
+        tool_error(t, "%s", err);
+        goto out;
+    }
+    have_rep = r == 0;
+    if (have_rep) {
+        printf("\nLeft out at the last sync: %zu%s\n", rep.n,
+               rep.generation != db.generation ? " (report from a different sync than the "
+                                                 "database)"
+                                               : "");
+        for (size_t k = 0; k < rep.n; k++)
+            printf("  \"%s\" (Id %s): %s\n", jfa_log_escape(esc, sizeof(esc), rep.items[k].jf_name),
+                   rep.items[k].id, rep.items[k].reason);
+    } else {
+        printf("\nNo sync report (%s): users left out are unknown\n", rep_path);
+    }
+    ret = EXIT_OK;
+out:
+    if (have_db)
+        jfa_db_close(&db);
+    jfa_report_free(&rep);
+    free(db_path);
+    free(rep_path);
+    return ret;
+}

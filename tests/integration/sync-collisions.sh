@@ -30,7 +30,17 @@ jfw() {
         "$JFA_TOOL" "$@"
 }
 
-out=$(jfw sync) || jfa_fail "sync failed"
+# both ways of knowing the host: one listing (the default here), and one
+# NSS query per name and id
+for lookup in each list; do
+    if [ $lookup = each ]; then
+        out=$(JELLYFIN_AUTH_SYNC_LOOKUP=each jfw --debug sync --dry-run 2>"$W/err") ||
+            jfa_fail "per-name sync failed"
+        expect_in "$(cat "$W/err")" "per-name NSS lookups" "per-name mode not used"
+    else
+        out=$(jfw --debug sync 2>"$W/err") || jfa_fail "sync failed"
+        expect_in "$(cat "$W/err")" "enumerated once" "listing mode not used"
+    fi
 expect_in "$out" "omitted  \"John\" (Id $ID_J1): login name \"john\" is claimed by 2" "John"
 expect_in "$out" "omitted  \"Jöhn\" (Id $ID_J2): login name \"john\" is claimed by 2" "Jöhn"
 expect_in "$out" "omitted  \"root\" (Id $ID_R): mapped name \"root\" is reserved" "root"
@@ -40,7 +50,8 @@ expect_in "$out" "omitted  \"localguy\" (Id $ID_L): login name \"localguy\" is a
     "local account"
 expect_in "$out" "omitted  \"LocalGrp\" (Id $ID_G): login name \"localgrp\" is a local group" \
     "local group"
-expect_in "$out" "^sync: 1 users in the database .* 7 left out" "summary"
+expect_in "$out" "^sync: 1 users in the database .* 7 left out" "summary ($lookup)"
+done
 users=$(jf users)
 expect_in "$users" "Left out at the last sync: 7" "users lists the omissions"
 expect_in "$users" "\"Jöhn\" (Id $ID_J2): login name \"john\" is claimed by 2" "users reason"
@@ -63,6 +74,12 @@ if [ -f "$JFA_NSS_SO" ]; then
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
         JELLYFIN_AUTH_DB="$DB" "$JFA_TOOL" sync) || jfa_fail "sync through our NSS module"
     expect_not_in "$out" "omitted  \"alice\"" "alice (ours) taken for a local account"
+    out=$(LD_PRELOAD="$NSS_WRAPPER_SO" NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+        NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
+        JELLYFIN_AUTH_DB="$DB" JELLYFIN_AUTH_SYNC_LOOKUP=each "$JFA_TOOL" sync --dry-run) ||
+        jfa_fail "per-name sync through our NSS module"
+    expect_not_in "$out" "omitted  \"alice\"" "per-name: alice (ours) taken for a local account"
+    expect_not_in "$out" "^removed" "per-name: our own users removed when NSS serves them"
     expect_not_in "$out" "^removed" "our own users removed when NSS serves them"
     [ -n "$(uid_of alice)" ] || jfa_fail "alice lost"
     grep -q '^group jellyfin-users ' "$LEDGER" || jfa_fail "our users_group taken for a local one"

@@ -1,0 +1,454 @@
+/*
+ * tests/unit/test_ledger.c - unit tests of lib/ledger.c.
+ *
+ * Owns: the ledger text format (round trip, every parse error with its
+ * line), the pinned hash scheme, allocation (collisions in a tiny range,
+ * tombstones never reused, reserved ranges skipped, huge reserved ranges
+ * skipped fast, ids taken locally, wrap-around, exhaustion), name hand-over
+ * between entries, and load/save with the trust rules.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ledger.h"
+
+#define ID1 "a11ce000000000000000000000000001"
+#define ID2 "b0b00000000000000000000000000002"
+#define ID3 "ca201000000000000000000000000003"
+#define ID4 "da7e0000000000000000000000000004"
+
+static int parse(struct jfa_ledger *l, const char *text, char *err, size_t errlen)
+{
+    jfa_ledger_init(l);
+    return jfa_ledger_parse(l, text, strlen(text), "ledger", err, errlen);
+}
+
+static void test_round_trip(void **state)
+{
+    struct jfa_ledger l, m;
+    char err[256], *a, *b;
+    size_t alen, blen;
+    ssize_t i;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_group(&l, "jellyfin-users", 3000, 10, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&l, ID2, 2001, "bob", 11, err, sizeof(err)) >= 0);
+    i = jfa_ledger_add_user(&l, ID1, 2000, "alice", 12, err, sizeof(err));
+    assert_true(i >= 0);
+    l.users[i].last_seen = 99;
+    i = jfa_ledger_add_user(&l, ID3, 2002, NULL, 13, err, sizeof(err));
+    l.users[i].deleted = true;
+    l.users[i].last_seen = 50;
+    a = jfa_ledger_format(&l, &alen);
+    assert_non_null(a);
+    assert_string_equal(a, "jellyfin-auth-ledger 1\n"
+                           "group jellyfin-users 3000 10\n"
+                           "user " ID1 " 2000 active alice 12 99\n"
+                           "user " ID2 " 2001 active bob 11 11\n"
+                           "user " ID3 " 2002 deleted - 13 50\n");
+    assert_int_equal(parse(&m, a, err, sizeof(err)), 0);
+    b = jfa_ledger_format(&m, &blen);
+    assert_string_equal(a, b);
+    assert_int_equal(alen, blen);
+    i = jfa_ledger_find_user(&m, ID3);
+    assert_true(i >= 0);
+    assert_true(m.users[i].deleted);
+    assert_int_equal(m.users[i].uid, 2002);
+    assert_true(jfa_ledger_id_used(&m, 2002));
+    assert_true(jfa_ledger_id_used(&m, 3000));
+    assert_false(jfa_ledger_id_used(&m, 2003));
+    assert_int_equal(jfa_ledger_find_group(&m, "jellyfin-users"), 0);
+    assert_int_equal(jfa_ledger_find_user(&m, ID4), -1);
+    free(a);
+    free(b);
+    jfa_ledger_free(&l);
+    jfa_ledger_free(&m);
+}
+
+static void expect_error(const char *text, const char *where)
+{
+    struct jfa_ledger l;
+    char err[256];
+
+    err[0] = '\0';
+    if (parse(&l, text, err, sizeof(err)) == 0)
+        fail_msg("accepted: %s", text);
+    if (strstr(err, where) == NULL)
+        fail_msg("error \"%s\" does not name \"%s\"", err, where);
+    jfa_ledger_free(&l);
+}
+
+#define HDR "jellyfin-auth-ledger 1\n"
+#define U1 "user " ID1 " 2000 active alice 1 2\n"
+
+static void test_parse_errors(void **state)
+{
+    (void)state;
+    expect_error("", "ledger:");
+    expect_error("jellyfin-auth-ledger 2\n", "ledger:1:");
+    expect_error("garbage\n" U1, "ledger:1:");
+    expect_error(HDR U1 "user " ID2 " 2000 active bob 1 2\n", "ledger:3:"); /* uid reused */
+    expect_error(HDR U1 "user " ID1 " 2001 active bob 1 2\n", "ledger:3:"); /* Id twice */
+    expect_error(HDR "user " ID1 " 0 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " -5 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 4294967296 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 02000 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " abc active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user A11CE000000000000000000000000001 2000 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user a11ce 2000 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 2000 gone alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 2000 active Alice 1 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 2000 active alice 1\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 2000 active alice 1 2 3\n", "ledger:2:");
+    expect_error(HDR "user " ID1 " 2000 active alice x 2\n", "ledger:2:");
+    expect_error(HDR "user " ID1 "  2000 active alice 1 2\n", "ledger:2:");
+    expect_error(HDR U1 "group users 2000 1\n", "ledger:3:"); /* gid = a uid */
+    expect_error(HDR "group Bad 3000 1\n", "ledger:2:");
+    expect_error(HDR "group g 3000\n", "ledger:2:");
+    expect_error(HDR "group g 3000 1\ngroup g 3001 1\n", "ledger:3:");
+    expect_error(HDR "frob x\n", "ledger:2:");
+    expect_error(HDR "\n", "ledger:2:");
+    expect_error(HDR U1 "user " ID2 " 2001 active alice 1 2\n", "alice"); /* name twice */
+    expect_error(HDR "user " ID1 " 2000 active alice 1 2", "truncated");  /* no final newline */
+    {
+        /* a NUL byte */
+        struct jfa_ledger l;
+        char err[256];
+        static const char text[] = HDR "user \0";
+        jfa_ledger_init(&l);
+        assert_int_equal(jfa_ledger_parse(&l, text, sizeof(text) - 1, "ledger", err, sizeof(err)),
+                         -1);
+        jfa_ledger_free(&l);
+    }
+}
+
+static void test_parse_ok_cases(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+
+    (void)state;
+    /* a deleted entry may keep a name an active one holds now */
+    assert_int_equal(parse(&l, HDR U1 "user " ID2 " 2001 deleted alice 1 2\n", err, sizeof(err)),
+                     0);
+    jfa_ledger_free(&l);
+    /* header only: an empty ledger */
+    assert_int_equal(parse(&l, HDR, err, sizeof(err)), 0);
+    assert_int_equal(l.n_users, 0);
+    jfa_ledger_free(&l);
+}
+
+/* The hash scheme is part of the on-disk contract: pin it. Values from
+ * Python: min + int.from_bytes(sha256(b"jellyfin-auth uid\0" + key)[:8],
+ * "big") % (max - min + 1). */
+static void test_hash_pinned(void **state)
+{
+    (void)state;
+    assert_int_equal(jfa_ledger_hash(ID1, 1879048192u, 2147352575u), 2014792917u);
+    assert_int_equal(jfa_ledger_hash("group:jellyfin-users", 1879048192u, 2147352575u),
+                     2116252090u);
+    assert_int_equal(jfa_ledger_hash(ID1, 5000, 5000), 5000);
+}
+
+static void test_reserved(void **state)
+{
+    static const uint32_t yes[] = {0,     1,     999,    60001,      60577,       61184,      65519,
+                                   65534, 65535, 524288, 1879048191, 2147483648u, 4294967295u};
+    static const uint32_t no[] = {1000,  60000, 60578,  61183,       65520,
+                                  65533, 65536, 524287, 1879048192u, 2147483647u};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(jfa_id_reserved(yes[i]));
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        assert_false(jfa_id_reserved(no[i]));
+}
+
+static void test_tiny_range(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    static const char *const ids[] = {ID1, ID2, ID3};
+    bool seen[3] = {false, false, false};
+    size_t i;
+    uint32_t out;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    for (i = 0; i < 3; i++) {
+        ssize_t k = jfa_ledger_alloc_user(&l, ids[i], NULL, 100000, 100002, NULL, NULL, 1, err,
+                                          sizeof(err));
+        assert_true(k >= 0);
+        assert_true(l.users[k].uid >= 100000 && l.users[k].uid <= 100002);
+        assert_false(seen[l.users[k].uid - 100000]);
+        seen[l.users[k].uid - 100000] = true;
+    }
+    /* exhausted: a clear error, nothing added */
+    err[0] = '\0';
+    assert_true(
+        jfa_ledger_alloc_user(&l, ID4, NULL, 100000, 100002, NULL, NULL, 1, err, sizeof(err)) < 0);
+    assert_non_null(strstr(err, "no free id"));
+    assert_int_equal(l.n_users, 3);
+    assert_int_equal(jfa_ledger_alloc(&l, ID4, 100000, 100002, NULL, NULL, &out, err, sizeof(err)),
+                     -1);
+    jfa_ledger_free(&l);
+}
+
+static void test_tombstone_never_reused(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    ssize_t a, b;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    a = jfa_ledger_alloc_user(&l, ID1, "alice", 100000, 100001, NULL, NULL, 1, err, sizeof(err));
+    assert_true(a >= 0);
+    l.users[a].deleted = true; /* alice was deleted */
+    /* a new user (new Id, even with the same name) gets the other id */
+    b = jfa_ledger_alloc_user(&l, ID2, "alice", 100000, 100001, NULL, NULL, 2, err, sizeof(err));
+    assert_true(b >= 0);
+    assert_int_not_equal(l.users[a].uid, l.users[b].uid);
+    /* and then the range is full: the tombstone's id is never handed out */
+    assert_true(
+        jfa_ledger_alloc_user(&l, ID3, NULL, 100000, 100001, NULL, NULL, 3, err, sizeof(err)) < 0);
+    /* adding a used id directly is refused too */
+    assert_true(jfa_ledger_add_user(&l, ID3, l.users[a].uid, NULL, 3, err, sizeof(err)) < 0);
+    jfa_ledger_free(&l);
+}
+
+static void test_reserved_skipped(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    uint32_t out;
+    int n = 0;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    /* [65530, 65540] minus 65534, 65535: 9 usable ids */
+    for (;;) {
+        char id[33];
+        snprintf(id, sizeof(id), "%032x", n + 1);
+        if (jfa_ledger_alloc(&l, id, 65530, 65540, NULL, NULL, &out, err, sizeof(err)) != 0)
+            break;
+        assert_false(jfa_id_reserved(out));
+        assert_true(jfa_ledger_add_user(&l, id, out, NULL, 1, err, sizeof(err)) >= 0);
+        n++;
+        assert_true(n < 20);
+    }
+    assert_int_equal(n, 9);
+    jfa_ledger_free(&l);
+
+    /* [59999, 60002]: 60001-60577 is systemd's; 2 usable */
+    jfa_ledger_init(&l);
+    assert_int_equal(
+        jfa_ledger_alloc_user(&l, ID1, NULL, 59999, 60002, NULL, NULL, 1, err, sizeof(err)), 0);
+    assert_true(
+        jfa_ledger_alloc_user(&l, ID2, NULL, 59999, 60002, NULL, NULL, 1, err, sizeof(err)) >= 0);
+    assert_true(
+        jfa_ledger_alloc_user(&l, ID3, NULL, 59999, 60002, NULL, NULL, 1, err, sizeof(err)) < 0);
+    jfa_ledger_free(&l);
+}
+
+static bool taken_all(void *ctx, uint32_t id)
+{
+    (*(uint64_t *)ctx)++;
+    (void)id;
+    return true;
+}
+
+static void test_huge_reserved_fast(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    uint32_t out;
+    uint64_t calls = 0;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    /* a range that is almost all the nspawn block: only 524280-524287 and
+     * 1879048192-1879048200 are usable; exhaustion must be found without
+     * walking 1.35e9 reserved ids one by one */
+    assert_int_equal(
+        jfa_ledger_alloc(&l, ID1, 524280, 1879048200u, taken_all, &calls, &out, err, sizeof(err)),
+        -1);
+    assert_int_equal(calls, 8 + 9);
+    assert_int_equal(
+        jfa_ledger_alloc(&l, ID1, 524280, 1879048200u, NULL, NULL, &out, err, sizeof(err)), 0);
+    assert_false(jfa_id_reserved(out));
+    jfa_ledger_free(&l);
+}
+
+static uint32_t taken_one;
+
+static bool taken_that(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id == taken_one;
+}
+
+static bool taken_all_but_min(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id != 100000;
+}
+
+static void test_taken_and_wrap(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    uint32_t first, out;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    first = jfa_ledger_hash(ID1, 100000, 100999);
+    assert_int_equal(jfa_ledger_alloc(&l, ID1, 100000, 100999, NULL, NULL, &out, err, sizeof(err)),
+                     0);
+    assert_int_equal(out, first);
+    taken_one = first; /* a local account has it: probe +1 (with wrap) */
+    assert_int_equal(
+        jfa_ledger_alloc(&l, ID1, 100000, 100999, taken_that, NULL, &out, err, sizeof(err)), 0);
+    assert_int_equal(out, first == 100999 ? 100000 : first + 1);
+    /* only the lowest id is free: found by wrapping around */
+    assert_int_equal(
+        jfa_ledger_alloc(&l, ID1, 100000, 100999, taken_all_but_min, NULL, &out, err, sizeof(err)),
+        0);
+    assert_int_equal(out, 100000);
+    /* a bad range */
+    assert_int_equal(jfa_ledger_alloc(&l, ID1, 200, 100, NULL, NULL, &out, err, sizeof(err)), -1);
+    jfa_ledger_free(&l);
+}
+
+/* Same set of Ids allocated in ascending Id order gives the same result
+ * however the caller received them (sync sorts by Id before allocating). */
+static void test_determinism(void **state)
+{
+    struct jfa_ledger a, b;
+    char err[256], *ta, *tb;
+    char ids[40][33];
+    int i;
+
+    (void)state;
+    for (i = 0; i < 40; i++)
+        snprintf(ids[i], sizeof(ids[i]), "%08x%024x", (unsigned)(i * 2654435761u), i);
+    jfa_ledger_init(&a);
+    jfa_ledger_init(&b);
+    /* a tiny range forces collisions and probing */
+    for (i = 0; i < 40; i++)
+        assert_true(jfa_ledger_alloc_user(&a, ids[i], NULL, 100000, 100049, NULL, NULL, 1, err,
+                                          sizeof(err)) >= 0);
+    for (i = 0; i < 40; i++)
+        assert_true(jfa_ledger_alloc_user(&b, ids[i], NULL, 100000, 100049, NULL, NULL, 1, err,
+                                          sizeof(err)) >= 0);
+    ta = jfa_ledger_format(&a, NULL);
+    tb = jfa_ledger_format(&b, NULL);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    jfa_ledger_free(&a);
+    jfa_ledger_free(&b);
+}
+
+static void test_assign_names(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    ssize_t a, b, c;
+    size_t idx[2];
+    const char *names[2];
+
+    (void)state;
+    jfa_ledger_init(&l);
+    a = jfa_ledger_add_user(&l, ID1, 2000, "john", 1, err, sizeof(err));
+    b = jfa_ledger_add_user(&l, ID2, 2001, "jack", 1, err, sizeof(err));
+    c = jfa_ledger_add_user(&l, ID3, 2002, NULL, 1, err, sizeof(err));
+    assert_true(a >= 0 && b >= 0 && c >= 0);
+    /* swap-like: c takes "john" from a, a takes "jack" from b */
+    idx[0] = (size_t)c;
+    names[0] = "john";
+    idx[1] = (size_t)a;
+    names[1] = "jack";
+    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 2), 0);
+    assert_string_equal(l.users[c].name, "john");
+    assert_string_equal(l.users[a].name, "jack");
+    assert_string_equal(l.users[b].name, "");
+    jfa_ledger_free(&l);
+}
+
+static void test_load_save(void **state)
+{
+    struct jfa_ledger l, m;
+    char dir[] = "/tmp/test_ledger.XXXXXX", path[256], err[512];
+    int fd;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/ledger", dir);
+    jfa_ledger_init(&m);
+    assert_int_equal(jfa_ledger_load(&m, path, err, sizeof(err)), 1); /* absent */
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_user(&l, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_save(&l, path, err, sizeof(err)), 0);
+    {
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+    }
+    assert_int_equal(jfa_ledger_load(&m, path, err, sizeof(err)), 0);
+    assert_int_equal(m.n_users, 1);
+    assert_int_equal(m.users[0].uid, 2000);
+    jfa_ledger_free(&m);
+    /* group/other readable: refused, not silently reset */
+    assert_int_equal(chmod(path, 0644), 0);
+    jfa_ledger_init(&m);
+    assert_int_equal(jfa_ledger_load(&m, path, err, sizeof(err)), -1);
+    jfa_ledger_free(&m);
+    assert_int_equal(chmod(path, 0600), 0);
+    /* corrupt: the error names the file and line */
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "bogus\n", 6), 6);
+    close(fd);
+    jfa_ledger_init(&m);
+    assert_int_equal(jfa_ledger_load(&m, path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ":3:"));
+    assert_non_null(strstr(err, path));
+    jfa_ledger_free(&m);
+    jfa_ledger_free(&l);
+    unlink(path);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_ok_cases),
+        cmocka_unit_test(test_hash_pinned),
+        cmocka_unit_test(test_reserved),
+        cmocka_unit_test(test_tiny_range),
+        cmocka_unit_test(test_tombstone_never_reused),
+        cmocka_unit_test(test_reserved_skipped),
+        cmocka_unit_test(test_huge_reserved_fast),
+        cmocka_unit_test(test_taken_and_wrap),
+        cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_assign_names),
+        cmocka_unit_test(test_load_save),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
