@@ -15,7 +15,8 @@ EXTRA_DIST += nss_jellyfin/nss_jellyfin.map
 install-exec-hook: nss-install-hook
 nss-install-hook:
 	rm -f $(DESTDIR)$(libdir)/libnss_jellyfin.la $(DESTDIR)$(libdir)/libnss_jellyfin.so
-	rm -f $(DESTDIR)$(pamdir)/pam_jellyfin.la
+	rm -f $(DESTDIR)$(pamexecdir)/pam_jellyfin.la
 uninstall-hook: nss-uninstall-hook
 nss-uninstall-hook:
 	rm -f $(DESTDIR)$(libdir)/libnss_jellyfin.so.2 $(DESTDIR)$(libdir)/libnss_jellyfin.so.2.0.0
+	rm -f $(DESTDIR)$(pamexecdir)/pam_jellyfin.so

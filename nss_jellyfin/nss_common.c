@@ -228,7 +228,10 @@ enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *
         return NSS_STATUS_TRYAGAIN;
     }
     pw->pw_name = put(&p, u->name);
-    pw->pw_passwd = put(&p, "x");
+    /* "*", not "x": there is no shadow entry, and pam_unix treats an "x"
+     * without one as an error (PAM_AUTHINFO_UNAVAIL) in the account stack
+     * instead of stepping aside for pam_jellyfin. SSSD does the same. */
+    pw->pw_passwd = put(&p, "*");
     pw->pw_uid = u->uid;
     pw->pw_gid = u->gid;
     pw->pw_gecos = put(&p, u->gecos);
@@ -264,7 +267,7 @@ enum nss_status jfa_nss_fill_group(const struct jfa_db *db, const struct jfa_db_
     mem = (char **)(void *)(buf + pad);
     p = buf + pad + ((size_t)g->n_members + 1) * sizeof(char *);
     gr->gr_name = put(&p, g->name);
-    gr->gr_passwd = put(&p, "x");
+    gr->gr_passwd = put(&p, "*");
     gr->gr_gid = g->gid;
     for (uint32_t i = 0; i < g->n_members; i++)
         mem[i] = put(&p, jfa_db_group_member(db, g, i));

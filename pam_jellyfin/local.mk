@@ -1,5 +1,8 @@
 # pam_jellyfin/: the PAM module. Exports only pam_sm_* (pam_jellyfin.map).
-pam_LTLIBRARIES += pam_jellyfin/pam_jellyfin.la
+# "exec" in the name: installed with install-exec, before install-exec-hook
+# removes the .la files
+pamexecdir = $(pamdir)
+pamexec_LTLIBRARIES = pam_jellyfin/pam_jellyfin.la
 pam_jellyfin_pam_jellyfin_la_SOURCES = \
 	pam_jellyfin/pam_common.c pam_jellyfin/pam_common.h \
 	pam_jellyfin/pam_auth.c \

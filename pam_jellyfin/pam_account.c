@@ -48,8 +48,10 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
     int rc;
 
     rc = jfa_pam_begin(&p, pamh, flags, argc, argv);
-    if (rc != PAM_SUCCESS)
+    if (rc != PAM_SUCCESS) {
+        rc = rc == PAM_AUTHINFO_UNAVAIL ? jfa_pam_unconfigured(&p) : rc;
         goto out;
+    }
     rc = jfa_pam_resolve_user(&p);
     if (rc != PAM_SUCCESS)
         goto out;

@@ -83,9 +83,9 @@ static bool in_passwd_file(const char *name)
 }
 
 /*
- * Does an NSS source other than ours answer for this name? Either the files
- * source lists it, or getpwnam answers with an entry that differs from our
- * database entry (an earlier source in nsswitch.conf took the name).
+ * Does an NSS source other than ours answer for this name, with an entry
+ * that differs from our database entry (an earlier source in nsswitch.conf
+ * took the name)? /etc/passwd itself was checked before.
  */
 static bool is_local_account(const struct jfa_pam *p)
 {
@@ -95,8 +95,6 @@ static bool is_local_account(const struct jfa_pam *p)
     bool local = false;
     int rc;
 
-    if (in_passwd_file(p->user))
-        return true;
     for (;;) {
         char *nbuf = realloc(buf, buflen);
         if (nbuf == NULL)
@@ -132,6 +130,11 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
     }
     if (strcmp(p->user, "root") == 0) {
         jfa_logf(&p->log, LOG_NOTICE, "refusing root: never a Jellyfin user");
+        return PAM_USER_UNKNOWN;
+    }
+    /* Before anything can fail: a local account is never ours. */
+    if (in_passwd_file(p->user)) {
+        jfa_logf(&p->log, LOG_INFO, "'%s' is a local account: not for Jellyfin", p->user_esc);
         return PAM_USER_UNKNOWN;
     }
     path = jfa_config_db_path(&p->cfg);
@@ -176,6 +179,29 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
 out:
     free(path);
     return rc;
+}
+
+int jfa_pam_unconfigured(struct jfa_pam *p)
+{
+    struct jfa_db db;
+    struct jfa_db_user u;
+    int rc;
+
+    memset(&db, 0, sizeof(db));
+    if (pam_get_user(p->pamh, &p->user, NULL) != PAM_SUCCESS || p->user == NULL)
+        return PAM_AUTHINFO_UNAVAIL;
+    jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
+    if (!jfa_db_name_plausible(p->user) || strcmp(p->user, "root") == 0 || in_passwd_file(p->user))
+        return PAM_USER_UNKNOWN;
+    if (jfa_db_open(&db, jfa_db_builtin_path(), true) != 0)
+        return PAM_AUTHINFO_UNAVAIL;
+    rc = jfa_db_user_by_name(&db, p->user, &u);
+    jfa_db_close(&db);
+    if (rc == -ENOENT)
+        return PAM_USER_UNKNOWN;
+    jfa_logf(&p->log, LOG_ERR, "refusing Jellyfin user '%s' while the configuration is unusable",
+             p->user_esc);
+    return PAM_PERM_DENIED;
 }
 
 static void cleanup_record(pam_handle_t *pamh, void *data, int error_status)

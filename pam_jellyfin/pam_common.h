@@ -49,6 +49,11 @@ void jfa_pam_end(struct jfa_pam *p);
  * claims. PAM_SUCCESS, PAM_USER_UNKNOWN (not ours: logged), or an error. */
 int jfa_pam_resolve_user(struct jfa_pam *p);
 
+/* The configuration could not be loaded: decide without it. Local
+ * accounts and root: PAM_USER_UNKNOWN; users of the default database:
+ * PAM_PERM_DENIED (fail closed); no usable database: PAM_AUTHINFO_UNAVAIL. */
+int jfa_pam_unconfigured(struct jfa_pam *p);
+
 /* Keep a copy of rec in the PAM handle (wiped on pam_end). */
 int jfa_pam_keep_record(struct jfa_pam *p, const struct jfa_auth_record *rec);
 /* The record kept by this process, or NULL. */

@@ -120,10 +120,10 @@ EOS
     unshare -m --propagation private sh "$W/sys.sh" >"$W/sys.txt" 2>&1 ||
         { cat "$W/sys.txt"; jfa_fail "system-level getent"; }
     cat >"$W/sys.want" <<'EOS'
-alice:x:100001:100001:Alice A,,,:/home/alice:/bin/bash
-bob:x:100002:100002::/home/bob:/bin/sh
-jellyfin:x:100000:alice,bob
-jfadmin:x:100100:alice
+alice:*:100001:100001:Alice A,,,:/home/alice:/bin/bash
+bob:*:100002:100002::/home/bob:/bin/sh
+jellyfin:*:100000:alice,bob
+jfadmin:*:100100:alice
 alice                 100001 100000 100100 100500
 bob                   100002 100000
 carol                 100003

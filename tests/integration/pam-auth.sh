@@ -86,6 +86,15 @@ expect_err "carol authenticates remotely, account refuses" "denied"
 pt "" jellyfin nosuchuser acct_mgmt
 expect_err "account for a user not ours" "not known"
 
+# --- account with an unusable configuration: local accounts are unaffected ---
+echo "account required $JFA_PAM_SO config=$W/no-such.conf" >"$W/services/jellyfin-noconf"
+pt "" jellyfin-noconf root acct_mgmt
+expect_err "root, no config" "not known"
+local_name=$(head -n 1 /etc/passwd | cut -d: -f1)
+pt "" jellyfin-noconf "$local_name" acct_mgmt
+expect_err "local '$local_name', no config" "not known"
+grep -q "no-such.conf" "$W/module.log" || jfa_fail "the unusable configuration is not logged"
+
 # --- server-side failures -> PAM_AUTHINFO_UNAVAIL ---
 for mode in 500 503 malformed wrong_types empty redirect reset; do
     fake_fault "{\"mode\": \"$mode\"}"

@@ -42,7 +42,7 @@ head -1 "$LEDGER" | grep -qx 'jellyfin-auth-ledger 1' || jfa_fail "ledger header
 if have_nss; then
     uid_a=$(uid_of alice)
     pw=$(nss_getent passwd alice) || jfa_fail "getent passwd alice"
-    [ "$pw" = "alice:x:$uid_a:$uid_a:Alice:/home/alice:/bin/sh" ] || jfa_fail "passwd line: $pw"
+    [ "$pw" = "alice:*:$uid_a:$uid_a:Alice:/home/alice:/bin/sh" ] || jfa_fail "passwd line: $pw"
     pw=$(nss_getent passwd "$uid_a") || jfa_fail "getent passwd by uid"
     gr=$(nss_getent group jellyfin-users) || jfa_fail "getent group jellyfin-users"
     for u in alice bob carol john_doe; do
@@ -51,7 +51,7 @@ if have_nss; then
     gr=$(nss_getent group jellyfin-admins) || jfa_fail "getent group jellyfin-admins"
     expect_in "$gr" ":alice$" "admin group members"
     gr=$(nss_getent group alice) || jfa_fail "private group"
-    [ "$gr" = "alice:x:$uid_a:" ] || jfa_fail "private group line: $gr"
+    [ "$gr" = "alice:*:$uid_a:" ] || jfa_fail "private group line: $gr"
     gecos=$(nss_getent passwd john_doe | cut -d: -f5)
     [ "$gecos" = "Jöhn Doe" ] || jfa_fail "gecos: $gecos"
 fi

@@ -66,8 +66,8 @@ static void failf(const char *what, const char *detail)
 /* version v (0 = 'a', 1 = 'b'): every string names the version and uid */
 static void build(int v)
 {
-    static char names[NUSERS][16], gecos[NUSERS][48], homes[NUSERS][48], mem[NGROUPS][3][16],
-        gnames[NGROUPS][16];
+    static char names[NUSERS][32], gecos[NUSERS][48], homes[NUSERS][48], mem[NGROUPS][3][32],
+        gnames[NGROUPS][32];
     static const char *memp[NGROUPS][3];
     static struct jfa_dbw_user u[NUSERS];
     static struct jfa_dbw_group g[NGROUPS];
