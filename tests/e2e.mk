@@ -3,9 +3,15 @@
 # (tests/e2e-lib.sh), the staged install, and the demo. All but
 # e2e-install.sh need root and skip (77) without it.
 E2E_TESTS = \
-	tests/integration/e2e-install.sh
+	tests/integration/e2e-install.sh \
+	tests/integration/e2e-pamtester.sh \
+	tests/integration/e2e-ssh.sh \
+	tests/integration/e2e-su.sh \
+	tests/integration/e2e-ftp.sh \
+	tests/integration/e2e-smb.sh \
+	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh
+EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-syslog.py demo/run.sh
 
 # Used by the tests to learn where `make install` puts things.
 e2e-print-dirs:
