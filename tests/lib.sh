@@ -22,8 +22,14 @@ JFA_SYSLIBDIR=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-g
 # sanitizer builds (JFA_ASAN_PRELOAD set by tests/all.sh) the sanitizer
 # runtimes come first, as they must. Use with jfa_asan_env.
 jfa_preload() { echo "${JFA_ASAN_PRELOAD:+$JFA_ASAN_PRELOAD }$*"; }
-# Leak reports from programs we did not build are not ours to fix.
-jfa_asan_env() { echo "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1"; }
+# Settings for sanitizer builds, as words for env(1) (unquoted): leak
+# reports from programs we did not build are not ours to fix, and the cwrap
+# wrappers must not dlopen libc with RTLD_DEEPBIND under ASan.
+jfa_asan_env() {
+    [ -n "${JFA_ASAN_PRELOAD:-}" ] || return 0
+    echo "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UID_WRAPPER_DISABLE_DEEPBIND=1" \
+        "NSS_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DISABLE_DEEPBIND=1"
+}
 
 jfa_fail() { echo "FAIL: $*" >&2; exit 1; }
 jfa_skip() { echo "SKIP: $*" >&2; exit 77; }

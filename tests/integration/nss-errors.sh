@@ -48,7 +48,7 @@ expect() {
 nwrap() {
     db=$1
     shift
-    env LD_PRELOAD="$WRAPPER" NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+    env LD_PRELOAD="$(jfa_preload "$WRAPPER")" $(jfa_asan_env) NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
         JELLYFIN_AUTH_DB="$db" "$@"
 }

@@ -4,6 +4,7 @@
 # uninitialised memory or leak fails the test. Skips without valgrind.
 . "$top_srcdir/tests/lib.sh"
 [ -n "${VALGRIND:-}" ] || jfa_skip "valgrind not found"
+[ -n "${JFA_ASAN_PRELOAD:-}" ] && jfa_skip "sanitizer build: valgrind does not mix with ASan"
 jfa_setup
 VG="$VALGRIND --quiet --error-exitcode=3 --leak-check=full --errors-for-leak-kinds=definite --keep-debuginfo=yes"
 U="$top_builddir/tests/unit"

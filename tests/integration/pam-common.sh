@@ -131,7 +131,7 @@ pt() {
 
 # pam_env CMD...: run under pam_wrapper and nss_wrapper.
 pam_env() {
-    env LD_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" "$(jfa_asan_env)" \
+    env LD_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
         PAM_WRAPPER=1 \
         PAM_WRAPPER_SERVICE_DIR="$W/services" PAM_WRAPPER_DEBUGLEVEL=2 \
         NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \

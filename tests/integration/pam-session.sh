@@ -37,6 +37,8 @@ expect_ok "auth only"
 # --- two overlapping sessions ---
 cat >"$W/hook.sh" <<HOOK
 #!/bin/bash
+# the hook only talks to the fake: no wrappers or sanitizer runtimes here
+unset LD_PRELOAD
 n=\$(curl -sk "$URL/__fake/state" | "$PYTHON3" -c '
 import json, sys
 print(sum(1 for d in json.load(sys.stdin)["devices"] if d["user_id"] == sys.argv[1]))' "$ID_ALICE")
@@ -46,7 +48,7 @@ closed2) [ "\$n" = 0 ] ;;
 esac || { echo "hook \$1: \$n tokens" >&2; exit 1; }
 HOOK
 chmod +x "$W/hook.sh"
-pam_env "$top_builddir/tests/unit/pam_sessions" jellyfin alice "$PW_ALICE" "$W/hook.sh" \
+pam_env "$top_builddir/tests/unit/pam_sessions" jellyfin alice "$PW_ALICE" "env -u LD_PRELOAD $W/hook.sh" \
     >>"$W/module.log" 2>&1 || jfa_fail "overlapping sessions: $(tail -5 "$W/module.log")"
 
 # --- chauthtok: wrong current password, policy refusal, success ---

@@ -26,8 +26,8 @@ sync_fixture "[$(user_json John $ID_J1), $(user_json 'Jöhn' $ID_J2),
 printf 'localguy:x:4000:4000:Local:/home/localguy:/bin/sh\n' >"$W/passwd"
 printf 'localgrp:x:4001:\nlocalguy:x:4000:\n' >"$W/group"
 jfw() {
-    LD_PRELOAD="$NSS_WRAPPER_SO" NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
-        "$JFA_TOOL" "$@"
+    env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) NSS_WRAPPER_PASSWD="$W/passwd" \
+        NSS_WRAPPER_GROUP="$W/group" "$JFA_TOOL" "$@"
 }
 
 # both ways of knowing the host: one listing (the default here), and one
@@ -70,11 +70,13 @@ expect_in "$out" "omitted  \"Jöhn\" (Id $ID_J2): login name \"john\" is held by
 
 # our own entries served back through NSS are ours, not local accounts
 if [ -f "$JFA_NSS_SO" ]; then
-    out=$(LD_PRELOAD="$NSS_WRAPPER_SO" NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+    out=$(env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
+        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
         JELLYFIN_AUTH_DB="$DB" "$JFA_TOOL" sync) || jfa_fail "sync through our NSS module"
     expect_not_in "$out" "omitted  \"alice\"" "alice (ours) taken for a local account"
-    out=$(LD_PRELOAD="$NSS_WRAPPER_SO" NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+    out=$(env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
+        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
         JELLYFIN_AUTH_DB="$DB" JELLYFIN_AUTH_SYNC_LOOKUP=each "$JFA_TOOL" sync --dry-run) ||
         jfa_fail "per-name sync through our NSS module"

@@ -81,7 +81,8 @@ have_nss() { [ -f "$NSS_WRAPPER_SO" ] && [ -f "$JFA_NSS_SO" ]; }
 nss_getent() {
     : >"$W/nw-passwd"
     : >"$W/nw-group"
-    LD_PRELOAD="$NSS_WRAPPER_SO" NSS_WRAPPER_PASSWD="$W/nw-passwd" NSS_WRAPPER_GROUP="$W/nw-group" \
+    env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
+        NSS_WRAPPER_PASSWD="$W/nw-passwd" NSS_WRAPPER_GROUP="$W/nw-group" \
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
         JELLYFIN_AUTH_DB="$DB" getent "$@"
 }

@@ -105,8 +105,8 @@ static void check_notfound(const char *name)
 static void check_passwd_sizes(void)
 {
     struct passwd pw;
-    /* alice:x:100001:100001:Alice A,,,:/home/alice:/bin/bash */
-    size_t need = sizeof("alice") + sizeof("x") + sizeof("Alice A,,,") + sizeof("/home/alice") +
+    /* alice:*:100001:100001:Alice A,,,:/home/alice:/bin/bash */
+    size_t need = sizeof("alice") + sizeof("*") + sizeof("Alice A,,,") + sizeof("/home/alice") +
                   sizeof("/bin/bash");
     for (size_t n = 0; n <= need; n++) {
         int e = 0;
@@ -126,7 +126,7 @@ static void check_passwd_sizes(void)
             CHECK(st == NSS_STATUS_SUCCESS && strcmp(pw.pw_name, "alice") == 0 &&
                       pw.pw_uid == 100001 && pw.pw_gid == 100001 &&
                       strcmp(pw.pw_gecos, "Alice A,,,") == 0 &&
-                      strcmp(pw.pw_shell, "/bin/bash") == 0 && strcmp(pw.pw_passwd, "x") == 0,
+                      strcmp(pw.pw_shell, "/bin/bash") == 0 && strcmp(pw.pw_passwd, "*") == 0,
                   "uid buflen %zu: %d", n, st);
         free(buf);
     }
