@@ -10,3 +10,5 @@ TESTS += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
 EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
+TESTS += tests/integration/pam-load.sh
+EXTRA_DIST += tests/integration/pam-load.sh
