@@ -1492,7 +1492,7 @@ def _matches(wanted, actual):
 # Faults
 
 
-FAULT_MODES = frozenset({"hang", "slow", "slow_body", "500", "502", "503", "malformed",
+FAULT_MODES = frozenset({"hang", "slow", "slow_body", "400", "500", "502", "503", "malformed",
                          "wrong_types", "huge", "reset", "redirect", "empty"})
 FAULT_KEYS = frozenset({"mode", "count", "paths", "delay"})
 
@@ -1776,7 +1776,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         fault = app.faults.take(request.path)
         if fault is None:
             self._answer(request, app.api.handle(request))
-        elif fault.mode in ("500", "502", "503"):
+        elif fault.mode in ("400", "500", "502", "503"):
             self._send_status_fault(request, fault)
         else:  # the _fault_<mode> methods below
             getattr(self, "_fault_" + fault.mode)(request, fault)
@@ -1879,7 +1879,9 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def _send_status_fault(self, request, fault):
         status = int(fault.mode)
-        if status == 500:
+        # 400 is what a proxy that eats the Authorization header causes
+        # (jellyfin#13511): the four client fields are missing.
+        if status in (400, 500):
             self._send(status, ERROR_TEXT.encode(), "text/plain")
         else:
             self._send(status)

@@ -101,6 +101,10 @@ for mode in 500 503 malformed wrong_types empty redirect reset; do
     pt "$PW_GRACE" jellyfin grace authenticate
     expect_err "fault $mode" "retrieve authentication info"
 done
+fake_fault '{"mode": "400"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "400: our request rejected" "retrieve authentication info"
+grep -q "rejected our request as malformed" "$W/module.log" || jfa_fail "400 not explained in the log"
 fake_fault '{"mode": "none"}'
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "grace after the faults are cleared"
