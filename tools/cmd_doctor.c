@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,49 @@ static void help(void)
            "Makes no network request (see 'jellyfin-auth status').\n");
 }
 
+/* Does the file mention pam_jellyfin.so outside a comment? */
+static bool file_mentions_module(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char line[1024];
+    bool found = false;
+
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        found = strstr(line, "pam_jellyfin.so") != NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* On Debian's layout (common-* files), each of auth, account and session
+ * must use the module: a missing account line would let disabled users in
+ * with SSH keys, a missing session line leaves tokens behind. */
+static void check_pam_common(struct doc *d, const char *dir)
+{
+    static const char *const files[] = {"common-auth", "common-account", "common-session",
+                                        "common-password"};
+    char path[PATH_MAX];
+    size_t i;
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        if (access(path, F_OK) != 0)
+            continue;
+        if (file_mentions_module(path))
+            report(d, "OK", "pam", "%s uses pam_jellyfin.so", path);
+        else
+            report(d, i < 3 ? "WARN" : "OK", "pam", "%s does not use pam_jellyfin.so%s", path,
+                   i == 1   ? ": disabled Jellyfin users are not refused for key logins"
+                   : i == 2 ? ": Jellyfin tokens are not logged out"
+                   : i == 3 ? " (passwd will not change Jellyfin passwords)"
+                            : "");
+    }
+}
+
 /* A file in the PAM directory that mentions pam_jellyfin.so, or NULL. */
 static char *pam_configured(const char *dir)
 {
@@ -73,24 +117,13 @@ static char *pam_configured(const char *dir)
     if (d == NULL)
         return NULL;
     while (found == NULL && (e = readdir(d)) != NULL) {
-        char *path = NULL, line[1024];
-        FILE *f;
+        char *path = NULL;
         if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
             continue;
-        f = fopen(path, "re");
-        while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-            char *hash = strchr(line, '#');
-            if (hash != NULL)
-                *hash = '\0';
-            if (strstr(line, "pam_jellyfin.so") != NULL) {
-                found = path;
-                path = NULL;
-                break;
-            }
-        }
-        if (f != NULL)
-            fclose(f);
-        free(path);
+        if (file_mentions_module(path))
+            found = path;
+        else
+            free(path);
     }
     closedir(d);
     return found;
@@ -176,6 +209,11 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
         report(&d, "FAIL", "memory", "out of memory");
         goto out;
     }
+    if (strcmp(t->cfg.state_dir, JFA_DEFAULT_STATE_DIR) != 0)
+        report(&d, "WARN", "state dir",
+               "%s is not %s: the NSS module reads only %s, so users written elsewhere are "
+               "invisible to the system",
+               t->cfg.state_dir, JFA_DEFAULT_STATE_DIR, JFA_DEFAULT_DB);
     r = jfa_check_dir(t->cfg.state_dir, 022, err, sizeof(err));
     if (r == 0)
         report(&d, "OK", "state dir", "%s", t->cfg.state_dir);
@@ -252,9 +290,10 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     if (pam_dir == NULL || pam_dir[0] == '\0')
         pam_dir = "/etc/pam.d";
     pam = pam_configured(pam_dir);
-    if (pam != NULL)
+    if (pam != NULL) {
         report(&d, "OK", "pam", "%s uses pam_jellyfin.so", pam);
-    else
+        check_pam_common(&d, pam_dir);
+    } else
         report(&d, "FAIL", "pam",
                "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
                pam_dir);

@@ -416,8 +416,10 @@ int cmd_setup(struct tool *t, int argc, char **argv)
                "        passwd:         files jellyfin\n"
                "        group:          files jellyfin\n");
     printf("  - enable the PAM module:  pam-auth-update --enable jellyfin\n"
-           "    (or add to /etc/pam.d/common-auth:  auth [success=1 default=ignore] "
-           "pam_jellyfin.so)\n"
+           "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
+           "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
+           "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
+           "     common-session:  session optional pam_jellyfin.so)\n"
            "  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n"
            "  - check everything:       jellyfin-auth doctor\n");
     ret = EXIT_OK;

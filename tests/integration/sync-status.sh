@@ -43,6 +43,16 @@ for check in config "api key" database; do
     fi
 done
 expect_in "$out" "^0 failed" "doctor summary"
+# only common-auth wired: warnings name what is missing; the state dir is not
+# where the NSS module looks
+printf 'account required pam_unix.so\n' >"$W/pam.d/common-account"
+printf 'session required pam_unix.so\n' >"$W/pam.d/common-session"
+out=$(jf doctor) || { echo "$out" >&2; jfa_fail "doctor failed with warnings only"; }
+expect_in "$out" "^WARN  pam .*common-account does not use pam_jellyfin.so: disabled" "doctor: account"
+expect_in "$out" "^WARN  pam .*common-session does not use pam_jellyfin.so: Jellyfin tokens" \
+    "doctor: session"
+expect_in "$out" "^WARN  state dir .*the NSS module reads only" "doctor: state dir elsewhere"
+rm -f "$W/pam.d/common-account" "$W/pam.d/common-session"
 
 # doctor: each problem is a FAIL with a reason
 chmod 0640 "$W/etc/jellyfin-auth.key"
