@@ -63,20 +63,6 @@ static void free_field(char **field)
     *field = NULL;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* ---- CIDR ---------------------------------------------------------- */
 
 static void cidr_mask(struct jfa_cidr *c)
@@ -983,11 +969,11 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL || (buf == NULL && len > 0)) {
-        set_err(err, errlen, "%s: invalid arguments", c.name);
+        jfa_set_err(err, errlen, "%s: invalid arguments", c.name);
         return -1;
     }
     if (!defaults_present(cfg)) {
-        set_err(err, errlen, "%s: configuration not initialised with defaults", c.name);
+        jfa_set_err(err, errlen, "%s: configuration not initialised with defaults", c.name);
         return -1;
     }
     /* tolerate a UTF-8 byte order mark */
@@ -1081,7 +1067,7 @@ int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t 
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL) {
-        set_err(err, errlen, "invalid arguments");
+        jfa_set_err(err, errlen, "invalid arguments");
         return -1;
     }
     jfa_config_defaults(cfg);
@@ -1089,7 +1075,7 @@ int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t 
         path = jfa_config_path();
     cfg->path = strdup(path);
     if (cfg->path == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        jfa_set_err(err, errlen, "%s: out of memory", path);
         goto out;
     }
     if (jfa_read_trusted(path, 022, CONF_MAX_SIZE, &buf, &len, err, errlen) != 0)
@@ -1097,7 +1083,7 @@ int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t 
     if (jfa_config_parse(cfg, buf, len, path, err, errlen) != 0)
         goto out;
     if (cfg->n_urls == 0) {
-        set_err(err, errlen, "%s: no url set", path);
+        jfa_set_err(err, errlen, "%s: no url set", path);
         goto out;
     }
     ret = 0;

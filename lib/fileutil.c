@@ -27,20 +27,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
+#include "log.h"
 
 /* "group/other writable", "other readable/executable", ... for the bits in `bad`. */
 static void describe_bits(mode_t bad, char *buf, size_t buflen)
@@ -81,11 +68,11 @@ static int check_owner_mode(const char *path, const struct stat *st, mode_t forb
 
     if (st->st_uid != 0 && st->st_uid != euid) {
         if (euid == 0)
-            set_err(err, errlen, "%s: owned by uid %lu, expected root", path,
-                    (unsigned long)st->st_uid);
+            jfa_set_err(err, errlen, "%s: owned by uid %lu, expected root", path,
+                        (unsigned long)st->st_uid);
         else
-            set_err(err, errlen, "%s: owned by uid %lu, expected root or uid %lu", path,
-                    (unsigned long)st->st_uid, (unsigned long)euid);
+            jfa_set_err(err, errlen, "%s: owned by uid %lu, expected root or uid %lu", path,
+                        (unsigned long)st->st_uid, (unsigned long)euid);
         return -1;
     }
     bad = st->st_mode & forbidden & 07777;
@@ -93,8 +80,8 @@ static int check_owner_mode(const char *path, const struct stat *st, mode_t forb
         char what[64];
 
         describe_bits(bad, what, sizeof(what));
-        set_err(err, errlen, "%s: mode %04o is too open (%s)", path,
-                (unsigned)(st->st_mode & 07777), what);
+        jfa_set_err(err, errlen, "%s: mode %04o is too open (%s)", path,
+                    (unsigned)(st->st_mode & 07777), what);
         return -1;
     }
     return 0;
@@ -106,23 +93,23 @@ int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t 
     int fd = -1, flags;
 
     if (path == NULL || path[0] == '\0') {
-        set_err(err, errlen, "empty file name");
+        jfa_set_err(err, errlen, "empty file name");
         goto fail;
     }
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ELOOP)
-            set_err(err, errlen, "%s: is a symbolic link", path);
+            jfa_set_err(err, errlen, "%s: is a symbolic link", path);
         else
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         goto fail;
     }
     if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
         goto fail;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, errlen, "%s: not a regular file", path);
+        jfa_set_err(err, errlen, "%s: not a regular file", path);
         goto fail;
     }
     if (check_owner_mode(path, &st, forbidden_mode, err, errlen) != 0)
@@ -166,18 +153,18 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
     if (len != NULL)
         *len = 0;
     if (out == NULL || max >= SIZE_MAX - 1) {
-        set_err(err, errlen, "%s: invalid read request", path ? path : "(null)");
+        jfa_set_err(err, errlen, "%s: invalid read request", path ? path : "(null)");
         return -1;
     }
     fd = jfa_open_trusted(path, forbidden_mode, err, errlen);
     if (fd < 0)
         return -1;
     if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
         goto out;
     }
     if (st.st_size > 0 && (unsigned long long)st.st_size > max) {
-        set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+        jfa_set_err(err, errlen, "%s: larger than %zu bytes", path, max);
         goto out;
     }
     /* room for the expected size, one byte to detect growth, and the NUL */
@@ -186,7 +173,7 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
         cap = max + 2;
     buf = grow_secret(NULL, 0, cap);
     if (buf == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        jfa_set_err(err, errlen, "%s: out of memory", path);
         goto out;
     }
     for (;;) {
@@ -200,12 +187,12 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
                 ncap = max + 2;
             if (ncap <= cap) {
                 /* cap == max + 2 and used == max + 1: too large */
-                set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+                jfa_set_err(err, errlen, "%s: larger than %zu bytes", path, max);
                 goto out;
             }
             nb = grow_secret(buf, used, ncap);
             if (nb == NULL) {
-                set_err(err, errlen, "%s: out of memory", path);
+                jfa_set_err(err, errlen, "%s: out of memory", path);
                 goto out;
             }
             buf = nb;
@@ -215,14 +202,14 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            set_err(err, errlen, "%s: read: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: read: %s", path, strerror(errno));
             goto out;
         }
         if (n == 0)
             break;
         used += (size_t)n;
         if (used > max) {
-            set_err(err, errlen, "%s: larger than %zu bytes", path, max);
+            jfa_set_err(err, errlen, "%s: larger than %zu bytes", path, max);
             goto out;
         }
     }
@@ -247,43 +234,43 @@ int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t err
     int fd = -1, ret = -1;
 
     if (path == NULL || path[0] == '\0') {
-        set_err(err, errlen, "empty directory name");
+        jfa_set_err(err, errlen, "empty directory name");
         return -1;
     }
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT) {
-            set_err(err, errlen, "%s: does not exist", path);
+            jfa_set_err(err, errlen, "%s: does not exist", path);
             return -2;
         }
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     if (S_ISLNK(st.st_mode)) {
-        set_err(err, errlen, "%s: is a symbolic link", path);
+        jfa_set_err(err, errlen, "%s: is a symbolic link", path);
         return -1;
     }
     if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s: not a directory", path);
+        jfa_set_err(err, errlen, "%s: not a directory", path);
         return -1;
     }
     /* check the object we can hold on to, not the name */
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ELOOP)
-            set_err(err, errlen, "%s: is a symbolic link", path);
+            jfa_set_err(err, errlen, "%s: is a symbolic link", path);
         else if (errno == ENOENT) {
-            set_err(err, errlen, "%s: does not exist", path);
+            jfa_set_err(err, errlen, "%s: does not exist", path);
             ret = -2;
         } else
-            set_err(err, errlen, "%s: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (fstat(fd, &st) != 0) {
-        set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISDIR(st.st_mode)) {
-        set_err(err, errlen, "%s: not a directory", path);
+        jfa_set_err(err, errlen, "%s: not a directory", path);
         goto out;
     }
     if (check_owner_mode(path, &st, forbidden_mode, err, errlen) != 0)
@@ -302,14 +289,14 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
     int fd, rc;
 
     if (path == NULL || path[0] == '\0') {
-        set_err(err, errlen, "empty directory name");
+        jfa_set_err(err, errlen, "empty directory name");
         return -1;
     }
     mode &= 07777;
     if (mkdir(path, mode) != 0) {
         if (errno == EEXIST)
             return jfa_check_dir(path, forbidden, err, errlen);
-        set_err(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
         return -1;
     }
     /* We created it: set the exact mode, whatever the umask was. The umask
@@ -318,7 +305,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
      * mode through /proc/self/fd; without /proc, fall back to the name. */
     fd = open(path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
@@ -326,7 +313,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
     if (rc != 0 && errno == ENOENT)
         rc = chmod(path, mode);
     if (rc != 0) {
-        set_err(err, errlen, "%s: chmod %04o: %s", path, (unsigned)mode, strerror(errno));
+        jfa_set_err(err, errlen, "%s: chmod %04o: %s", path, (unsigned)mode, strerror(errno));
         close(fd);
         return -1;
     }
@@ -364,7 +351,7 @@ static int fsync_parent(const char *path, char *err, size_t errlen)
     int fd = -1, ret = -1;
 
     if (dir == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        jfa_set_err(err, errlen, "%s: out of memory", path);
         return -1;
     }
     slash = strrchr(dir, '/');
@@ -376,11 +363,11 @@ static int fsync_parent(const char *path, char *err, size_t errlen)
         *slash = '\0';
     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "%s: open directory %s: %s", path, dir, strerror(errno));
+        jfa_set_err(err, errlen, "%s: open directory %s: %s", path, dir, strerror(errno));
         goto out;
     }
     if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
-        set_err(err, errlen, "%s: fsync of directory %s: %s", path, dir, strerror(errno));
+        jfa_set_err(err, errlen, "%s: fsync of directory %s: %s", path, dir, strerror(errno));
         goto out;
     }
     ret = 0;
@@ -401,13 +388,13 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     bool tmp_exists = false;
 
     if (path == NULL || path[0] == '\0' || (data == NULL && len > 0)) {
-        set_err(err, errlen, "invalid atomic write request");
+        jfa_set_err(err, errlen, "invalid atomic write request");
         return -1;
     }
     plen = strlen(path);
     tmp = malloc(plen + sizeof(suffix));
     if (tmp == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        jfa_set_err(err, errlen, "%s: out of memory", path);
         return -1;
     }
     memcpy(tmp, path, plen);
@@ -416,30 +403,31 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     /* mkostemp opens with O_CREAT|O_EXCL (never follows a symlink), mode 0600 */
     fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
-        set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: cannot create temporary file: %s", path, strerror(errno));
         goto out;
     }
     tmp_exists = true;
     if (fchmod(fd, mode & 07777) != 0) {
-        set_err(err, errlen, "%s: chmod %04o: %s", tmp, (unsigned)(mode & 07777), strerror(errno));
+        jfa_set_err(err, errlen, "%s: chmod %04o: %s", tmp, (unsigned)(mode & 07777),
+                    strerror(errno));
         goto out;
     }
     if (write_all(fd, data, len) != 0) {
-        set_err(err, errlen, "%s: write: %s", tmp, strerror(errno));
+        jfa_set_err(err, errlen, "%s: write: %s", tmp, strerror(errno));
         goto out;
     }
     if (fsync(fd) != 0) {
-        set_err(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        jfa_set_err(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        set_err(err, errlen, "%s: close: %s", tmp, strerror(errno));
+        jfa_set_err(err, errlen, "%s: close: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) != 0) {
-        set_err(err, errlen, "%s: rename from %s: %s", path, tmp, strerror(errno));
+        jfa_set_err(err, errlen, "%s: rename from %s: %s", path, tmp, strerror(errno));
         goto out;
     }
     tmp_exists = false;

@@ -35,6 +35,7 @@
 #include <curl/curl.h>
 
 #include "http.h"
+#include "log.h"
 
 #ifndef JFA_VERSION
 #error "JFA_VERSION must be defined by the build (see lib/local.mk)"
@@ -58,20 +59,6 @@ int jfa_http_global_init(void)
     if (pthread_once(&global_once, global_init_once) != 0)
         return -1;
     return global_rc == CURLE_OK ? 0 : -1;
-}
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
 }
 
 /* Append "; text" (or "text" when err is empty) to err, truncating. */
@@ -131,34 +118,34 @@ bool jfa_http_url_allowed(const struct jfa_config *cfg, const char *url, char *e
     bool ok = false;
 
     if (url == NULL || url[0] == '\0') {
-        set_err(err, errlen, "empty url");
+        jfa_set_err(err, errlen, "empty url");
         goto out;
     }
     u = curl_url();
     if (u == NULL) {
-        set_err(err, errlen, "%s: out of memory", url);
+        jfa_set_err(err, errlen, "%s: out of memory", url);
         goto out;
     }
     /* no CURLU_GUESS_SCHEME, no CURLU_DEFAULT_SCHEME: a scheme is required */
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        set_err(err, errlen, "%s: not a valid absolute url", url);
+        jfa_set_err(err, errlen, "%s: not a valid absolute url", url);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK || scheme == NULL) {
-        set_err(err, errlen, "%s: url has no scheme", url);
+        jfa_set_err(err, errlen, "%s: url has no scheme", url);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || host == NULL || host[0] == '\0') {
-        set_err(err, errlen, "%s: url has no host", url);
+        jfa_set_err(err, errlen, "%s: url has no host", url);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
-        set_err(err, errlen, "%s: credentials in the url are not allowed", url);
+        jfa_set_err(err, errlen, "%s: credentials in the url are not allowed", url);
         goto out;
     }
     if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK) {
-        set_err(err, errlen, "%s: a base url may not have a query or fragment", url);
+        jfa_set_err(err, errlen, "%s: a base url may not have a query or fragment", url);
         goto out;
     }
     if (strcasecmp(scheme, "https") == 0) {
@@ -167,12 +154,12 @@ bool jfa_http_url_allowed(const struct jfa_config *cfg, const char *url, char *e
         if (host_is_loopback(host) || (cfg != NULL && cfg->allow_plain_http))
             ok = true;
         else
-            set_err(err, errlen,
-                    "%s: plain http to a non-loopback host is refused "
-                    "(use https, or set allow_plain_http = yes)",
-                    url);
+            jfa_set_err(err, errlen,
+                        "%s: plain http to a non-loopback host is refused "
+                        "(use https, or set allow_plain_http = yes)",
+                        url);
     } else {
-        set_err(err, errlen, "%s: scheme %s is not allowed (http or https only)", url, scheme);
+        jfa_set_err(err, errlen, "%s: scheme %s is not allowed (http or https only)", url, scheme);
     }
 out:
     curl_free(part);
@@ -186,6 +173,7 @@ struct body_buf {
     char *data;
     size_t len, cap;
     size_t max; /* size cap of this answer */
+    CURL *h;    /* the transfer, for the announced length */
     bool too_large;
     bool nomem;
 };
@@ -213,6 +201,26 @@ static int body_reserve(struct body_buf *b, size_t need)
     return 0;
 }
 
+/*
+ * Before the first byte is stored: when the server announced the length (and
+ * it is within the cap), allocate exactly that once. A 20 MB user list then
+ * costs no growth copies, wipes or page faults on discarded blocks. Only a
+ * hint: a missing, wrong or compressed-size length just means growing later.
+ */
+static void body_presize(struct body_buf *b)
+{
+    curl_off_t cl = -1;
+
+    if (b->data != NULL || b->h == NULL)
+        return;
+    if (curl_easy_getinfo(b->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) != CURLE_OK || cl <= 0 ||
+        (unsigned long long)cl > b->max || (unsigned long long)cl <= JFA_BODY_INITIAL)
+        return;
+    b->data = malloc((size_t)cl + 1);
+    if (b->data != NULL)
+        b->cap = (size_t)cl + 1;
+}
+
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct body_buf *b = userdata;
@@ -224,6 +232,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         b->too_large = true;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
     }
+    body_presize(b);
     if (body_reserve(b, b->len + n) < 0) {
         b->nomem = true;
         return 0;
@@ -326,6 +335,7 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
         add_err(err, errlen, "%s: curl_easy_init failed", base);
         goto out;
     }
+    body.h = h;
 
 #define SETOPT(opt, val)                                                                           \
     do {                                                                                           \
@@ -447,25 +457,25 @@ enum jfa_http_result jfa_http_call(const struct jfa_config *cfg, const struct jf
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL || req == NULL || req->method == NULL || req->path == NULL) {
-        set_err(err, errlen, "internal error: bad http request");
+        jfa_set_err(err, errlen, "internal error: bad http request");
         goto out;
     }
     if (req->path[0] != '/' || strpbrk(req->path, " \r\n") != NULL) {
-        set_err(err, errlen, "internal error: bad request path");
+        jfa_set_err(err, errlen, "internal error: bad request path");
         goto out;
     }
     if (jfa_http_global_init() < 0) {
-        set_err(err, errlen, "curl_global_init failed");
+        jfa_set_err(err, errlen, "curl_global_init failed");
         goto out;
     }
     if (cfg->n_urls == 0) {
-        set_err(err, errlen, "no url configured");
+        jfa_set_err(err, errlen, "no url configured");
         res = JFA_HTTP_POLICY;
         goto out;
     }
     headers = build_headers(req);
     if (headers == NULL) {
-        set_err(err, errlen, "cannot build request headers");
+        jfa_set_err(err, errlen, "cannot build request headers");
         goto out;
     }
 

@@ -18,23 +18,10 @@
 #include <openssl/evp.h>
 
 #include "fileutil.h"
+#include "log.h"
 #include "ledger.h"
 
 #define HASH_PREFIX "jellyfin-auth uid" /* followed by a NUL byte in the hash input */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 void jfa_ledger_init(struct jfa_ledger *l)
 {
@@ -171,19 +158,19 @@ ssize_t jfa_ledger_add_user(struct jfa_ledger *l, const char *id, uint32_t uid, 
     struct jfa_ledger_user *u;
 
     if (!valid_id(id)) {
-        set_err(err, errlen, "invalid user Id");
+        jfa_set_err(err, errlen, "invalid user Id");
         return -1;
     }
     if (uid == 0 || jfa_ledger_id_used(l, uid)) {
-        set_err(err, errlen, "id %" PRIu32 " is already in the ledger", uid);
+        jfa_set_err(err, errlen, "id %" PRIu32 " is already in the ledger", uid);
         return -1;
     }
     if (jfa_ledger_find_user(l, id) >= 0) {
-        set_err(err, errlen, "user Id %s is already in the ledger", id);
+        jfa_set_err(err, errlen, "user Id %s is already in the ledger", id);
         return -1;
     }
     if (name != NULL && name[0] != '\0' && !jfa_name_valid(name)) {
-        set_err(err, errlen, "invalid login name");
+        jfa_set_err(err, errlen, "invalid login name");
         return -1;
     }
     if (l->n_users == l->cap_users) {
@@ -218,7 +205,7 @@ ssize_t jfa_ledger_add_user(struct jfa_ledger *l, const char *id, uint32_t uid, 
     userix_put(l->user_slots, l->user_cap, l->users, l->n_users);
     return (ssize_t)l->n_users++;
 oom:
-    set_err(err, errlen, "out of memory");
+    jfa_set_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -228,15 +215,15 @@ ssize_t jfa_ledger_add_group(struct jfa_ledger *l, const char *name, uint32_t gi
     struct jfa_ledger_group *g;
 
     if (!jfa_name_valid(name)) {
-        set_err(err, errlen, "invalid group name");
+        jfa_set_err(err, errlen, "invalid group name");
         return -1;
     }
     if (gid == 0 || jfa_ledger_id_used(l, gid)) {
-        set_err(err, errlen, "id %" PRIu32 " is already in the ledger", gid);
+        jfa_set_err(err, errlen, "id %" PRIu32 " is already in the ledger", gid);
         return -1;
     }
     if (jfa_ledger_find_group(l, name) >= 0) {
-        set_err(err, errlen, "group %s is already in the ledger", name);
+        jfa_set_err(err, errlen, "group %s is already in the ledger", name);
         return -1;
     }
     if (l->n_groups == l->cap_groups) {
@@ -256,7 +243,7 @@ ssize_t jfa_ledger_add_group(struct jfa_ledger *l, const char *name, uint32_t gi
     g->first_seen = now;
     return (ssize_t)l->n_groups++;
 oom:
-    set_err(err, errlen, "out of memory");
+    jfa_set_err(err, errlen, "out of memory");
     return -1;
 }
 
@@ -390,7 +377,7 @@ int jfa_ledger_alloc(const struct jfa_ledger *l, const char *key, uint32_t min, 
     uint32_t cand;
 
     if (max < min || min == 0) {
-        set_err(err, errlen, "invalid id range %" PRIu32 "-%" PRIu32, min, max);
+        jfa_set_err(err, errlen, "invalid id range %" PRIu32 "-%" PRIu32, min, max);
         return -1;
     }
     range = (uint64_t)max - min + 1;
@@ -412,10 +399,10 @@ int jfa_ledger_alloc(const struct jfa_ledger *l, const char *key, uint32_t min, 
         tried++;
         cand = cand == max ? min : cand + 1;
     }
-    set_err(err, errlen,
-            "no free id left in uid_min-uid_max (%" PRIu32 "-%" PRIu32
-            "): every id is reserved, in the ledger or used locally; widen the range",
-            min, max);
+    jfa_set_err(err, errlen,
+                "no free id left in uid_min-uid_max (%" PRIu32 "-%" PRIu32
+                "): every id is reserved, in the ledger or used locally; widen the range",
+                min, max);
     return -1;
 }
 
@@ -517,7 +504,7 @@ static int check_active_names(const struct jfa_ledger *l, const char *name, char
     int ret = 0;
 
     if (names == NULL) {
-        set_err(err, errlen, "%s: out of memory", name);
+        jfa_set_err(err, errlen, "%s: out of memory", name);
         return -1;
     }
     for (i = 0; i < l->n_users; i++)
@@ -526,7 +513,8 @@ static int check_active_names(const struct jfa_ledger *l, const char *name, char
     qsort(names, n, sizeof(*names), cmp_name_ptr);
     for (i = 1; i < n; i++) {
         if (strcmp(names[i - 1], names[i]) == 0) {
-            set_err(err, errlen, "%s: login name %s is held by two active users", name, names[i]);
+            jfa_set_err(err, errlen, "%s: login name %s is held by two active users", name,
+                        names[i]);
             ret = -1;
             break;
         }
@@ -544,18 +532,18 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
     char sub[256];
 
     if (memchr(buf, '\0', len) != NULL) {
-        set_err(err, errlen, "%s: contains a NUL byte", name);
+        jfa_set_err(err, errlen, "%s: contains a NUL byte", name);
         return -1;
     }
     copy = malloc(len + 1);
     if (copy == NULL) {
-        set_err(err, errlen, "%s: out of memory", name);
+        jfa_set_err(err, errlen, "%s: out of memory", name);
         return -1;
     }
     memcpy(copy, buf, len);
     copy[len] = '\0';
     if (len == 0 || copy[len - 1] != '\n') {
-        set_err(err, errlen, "%s: truncated (no final newline)", name);
+        jfa_set_err(err, errlen, "%s: truncated (no final newline)", name);
         goto out;
     }
     for (line = copy; *line != '\0'; line = next) {
@@ -567,15 +555,15 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
         lineno++;
         if (lineno == 1) {
             if (strcmp(line, JFA_LEDGER_MAGIC) != 0) {
-                set_err(err, errlen, "%s:1: not a version 1 ledger (expected \"%s\")", name,
-                        JFA_LEDGER_MAGIC);
+                jfa_set_err(err, errlen, "%s:1: not a version 1 ledger (expected \"%s\")", name,
+                            JFA_LEDGER_MAGIC);
                 goto out;
             }
             continue;
         }
         nf = split_fields(line, f, 8);
         if (nf < 1) {
-            set_err(err, errlen, "%s:%zu: malformed line", name, lineno);
+            jfa_set_err(err, errlen, "%s:%zu: malformed line", name, lineno);
             goto out;
         }
         if (strcmp(f[0], "user") == 0) {
@@ -585,16 +573,16 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             ssize_t idx;
 
             if (nf != 7) {
-                set_err(err, errlen, "%s:%zu: a user entry has 7 fields, found %d", name, lineno,
-                        nf);
+                jfa_set_err(err, errlen, "%s:%zu: a user entry has 7 fields, found %d", name,
+                            lineno, nf);
                 goto out;
             }
             if (!valid_id(f[1])) {
-                set_err(err, errlen, "%s:%zu: invalid user Id", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid user Id", name, lineno);
                 goto out;
             }
             if (parse_u32(f[2], &uid) != 0 || uid == 0) {
-                set_err(err, errlen, "%s:%zu: invalid uid", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid uid", name, lineno);
                 goto out;
             }
             if (strcmp(f[3], "active") == 0) {
@@ -602,21 +590,21 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             } else if (strcmp(f[3], "deleted") == 0) {
                 deleted = true;
             } else {
-                set_err(err, errlen, "%s:%zu: state must be active or deleted", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: state must be active or deleted", name, lineno);
                 goto out;
             }
             if (strcmp(f[4], "-") != 0 && !jfa_name_valid(f[4])) {
-                set_err(err, errlen, "%s:%zu: invalid login name", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid login name", name, lineno);
                 goto out;
             }
             if (parse_time(f[5], &first) != 0 || parse_time(f[6], &last) != 0) {
-                set_err(err, errlen, "%s:%zu: invalid time", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid time", name, lineno);
                 goto out;
             }
             idx = jfa_ledger_add_user(l, f[1], uid, strcmp(f[4], "-") == 0 ? NULL : f[4], first,
                                       sub, sizeof(sub));
             if (idx < 0) {
-                set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
+                jfa_set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
                 goto out;
             }
             l->users[idx].deleted = deleted;
@@ -626,33 +614,33 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             int64_t first;
 
             if (nf != 4) {
-                set_err(err, errlen, "%s:%zu: a group entry has 4 fields, found %d", name, lineno,
-                        nf);
+                jfa_set_err(err, errlen, "%s:%zu: a group entry has 4 fields, found %d", name,
+                            lineno, nf);
                 goto out;
             }
             if (!jfa_name_valid(f[1])) {
-                set_err(err, errlen, "%s:%zu: invalid group name", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid group name", name, lineno);
                 goto out;
             }
             if (parse_u32(f[2], &gid) != 0 || gid == 0) {
-                set_err(err, errlen, "%s:%zu: invalid gid", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid gid", name, lineno);
                 goto out;
             }
             if (parse_time(f[3], &first) != 0) {
-                set_err(err, errlen, "%s:%zu: invalid time", name, lineno);
+                jfa_set_err(err, errlen, "%s:%zu: invalid time", name, lineno);
                 goto out;
             }
             if (jfa_ledger_add_group(l, f[1], gid, first, sub, sizeof(sub)) < 0) {
-                set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
+                jfa_set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
                 goto out;
             }
         } else {
-            set_err(err, errlen, "%s:%zu: unknown entry type", name, lineno);
+            jfa_set_err(err, errlen, "%s:%zu: unknown entry type", name, lineno);
             goto out;
         }
     }
     if (lineno == 0) {
-        set_err(err, errlen, "%s: empty file", name);
+        jfa_set_err(err, errlen, "%s: empty file", name);
         goto out;
     }
     if (check_active_names(l, name, err, errlen) != 0)
@@ -734,7 +722,7 @@ int jfa_ledger_save(const struct jfa_ledger *l, const char *path, char *err, siz
     int ret;
 
     if (buf == NULL) {
-        set_err(err, errlen, "%s: out of memory", path);
+        jfa_set_err(err, errlen, "%s: out of memory", path);
         return -1;
     }
     ret = jfa_write_atomic(path, buf, len, 0600, err, errlen);

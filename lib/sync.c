@@ -31,26 +31,13 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "log.h"
 #include "fileutil.h"
 #include "http.h"
 #include "jellyfin.h"
 #include "sync.h"
 
 #define LOCK_WAIT_MS 120000 /* wait at most 2 minutes for another sync */
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static char *path_join(const char *dir, const char *name)
 {
@@ -100,7 +87,7 @@ int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size
 
     memset(key, 0, 33);
     if (lstat(cfg->api_key_file, &st) != 0 && errno == ENOENT) {
-        set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
+        jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
         return 1;
     }
     if (jfa_read_trusted(cfg->api_key_file, 077, 4096, &buf, &len, err, errlen) != 0)
@@ -112,15 +99,15 @@ int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size
            (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\n' || buf[b - 1] == '\r'))
         b--;
     if (b - a != 32) {
-        set_err(err, errlen, "%s: the API key must be 32 hex digits (found %zu characters)",
-                cfg->api_key_file, b - a);
+        jfa_set_err(err, errlen, "%s: the API key must be 32 hex digits (found %zu characters)",
+                    cfg->api_key_file, b - a);
         goto out;
     }
     memcpy(key, buf + a, 32);
     key[32] = '\0';
     if (!is_hex32(key)) {
         explicit_bzero(key, 33);
-        set_err(err, errlen, "%s: the API key must be 32 hex digits", cfg->api_key_file);
+        jfa_set_err(err, errlen, "%s: the API key must be 32 hex digits", cfg->api_key_file);
         goto out;
     }
     ret = 0;
@@ -138,20 +125,20 @@ int jfa_shell_check(const char *shell, char *err, size_t errlen)
     bool listed = false;
 
     if (shell == NULL || shell[0] != '/') {
-        set_err(err, errlen, "shell %s: must be an absolute path", shell ? shell : "(none)");
+        jfa_set_err(err, errlen, "shell %s: must be an absolute path", shell ? shell : "(none)");
         return -1;
     }
     if (stat(shell, &st) != 0) {
-        set_err(err, errlen, "shell %s: %s", shell, strerror(errno));
+        jfa_set_err(err, errlen, "shell %s: %s", shell, strerror(errno));
         return -1;
     }
     if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
-        set_err(err, errlen, "shell %s: not an executable file", shell);
+        jfa_set_err(err, errlen, "shell %s: not an executable file", shell);
         return -1;
     }
     f = fopen("/etc/shells", "re");
     if (f == NULL) {
-        set_err(err, errlen, "shell %s: cannot read /etc/shells: %s", shell, strerror(errno));
+        jfa_set_err(err, errlen, "shell %s: cannot read /etc/shells: %s", shell, strerror(errno));
         return -1;
     }
     while (fgets(line, sizeof(line), f) != NULL) {
@@ -163,7 +150,7 @@ int jfa_shell_check(const char *shell, char *err, size_t errlen)
     }
     fclose(f);
     if (!listed) {
-        set_err(err, errlen, "shell %s: not listed in /etc/shells", shell);
+        jfa_set_err(err, errlen, "shell %s: not listed in /etc/shells", shell);
         return -1;
     }
     return 0;
@@ -299,7 +286,7 @@ int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, si
     if (jfa_read_trusted(path, 022, JFA_REPORT_MAX_FILE, &buf, &len, err, errlen) != 0)
         return -1;
     if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL) {
-        set_err(err, errlen, "%s: truncated or not text", path);
+        jfa_set_err(err, errlen, "%s: truncated or not text", path);
         goto out;
     }
     for (line = buf; *line != '\0'; line = next) {
@@ -308,7 +295,7 @@ int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, si
         lineno++;
         if (lineno == 1) {
             if (strcmp(line, JFA_REPORT_MAGIC) != 0) {
-                set_err(err, errlen, "%s:1: not a version 1 sync report", path);
+                jfa_set_err(err, errlen, "%s:1: not a version 1 sync report", path);
                 goto out;
             }
         } else if (lineno == 2) {
@@ -353,16 +340,16 @@ int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, si
         }
     }
     if (lineno < 2) {
-        set_err(err, errlen, "%s: truncated", path);
+        jfa_set_err(err, errlen, "%s: truncated", path);
         goto out;
     }
     ret = 0;
     goto out;
 bad:
-    set_err(err, errlen, "%s:%zu: malformed line", path, lineno);
+    jfa_set_err(err, errlen, "%s:%zu: malformed line", path, lineno);
     goto out;
 oom:
-    set_err(err, errlen, "%s: out of memory", path);
+    jfa_set_err(err, errlen, "%s: out of memory", path);
 out:
     if (ret != 0)
         jfa_report_free(rep);
@@ -480,7 +467,7 @@ static int plan_group(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         return 0;
     r = local->group_gid(local->ctx, name, gid);
     if (r < 0) {
-        set_err(err, errlen, "group %s: local lookup failed", name);
+        jfa_set_err(err, errlen, "group %s: local lookup failed", name);
         return -1;
     }
     if (r == 1) {
@@ -493,11 +480,11 @@ static int plan_group(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         li = jfa_ledger_alloc_group(ledger, name, cfg->uid_min, cfg->uid_max, taken_cb, &tc, now,
                                     sub, sizeof(sub));
         if (tc.failed) {
-            set_err(err, errlen, "group %s: local id lookup failed", name);
+            jfa_set_err(err, errlen, "group %s: local id lookup failed", name);
             return -1;
         }
         if (li < 0) {
-            set_err(err, errlen, "group %s: %s", name, sub);
+            jfa_set_err(err, errlen, "group %s: %s", name, sub);
             return -1;
         }
     }
@@ -559,8 +546,8 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     qsort(order, n, sizeof(*order), cmp_by_id);
     for (i = 1; i < n; i++) {
         if (strcmp(st->c[order[i - 1]].u->id, st->c[order[i]].u->id) == 0) {
-            set_err(err, errlen, "the server listed user Id %s twice; refusing to sync",
-                    st->c[order[i]].u->id);
+            jfa_set_err(err, errlen, "the server listed user Id %s twice; refusing to sync",
+                        st->c[order[i]].u->id);
             goto out;
         }
     }
@@ -608,7 +595,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             continue;
         r = local->name_conflict(local->ctx, c->name, &what);
         if (r < 0) {
-            set_err(err, errlen, "local lookup of \"%s\" failed; refusing to sync", c->name);
+            jfa_set_err(err, errlen, "local lookup of \"%s\" failed; refusing to sync", c->name);
             goto out;
         }
         if (r == 1 && omit(c, "login name \"%s\" is %s", c->name, what) != 0)
@@ -667,12 +654,12 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         c->lidx = jfa_ledger_alloc_user(ledger, c->u->id, NULL, cfg->uid_min, cfg->uid_max,
                                         taken_cb, &tc, now, sub, sizeof(sub));
         if (tc.failed) {
-            set_err(err, errlen, "local uid/gid lookup failed; refusing to sync");
+            jfa_set_err(err, errlen, "local uid/gid lookup failed; refusing to sync");
             goto out;
         }
         if (c->lidx < 0) {
-            set_err(err, errlen, "cannot allocate a uid for Jellyfin user Id %s: %s", c->u->id,
-                    sub);
+            jfa_set_err(err, errlen, "cannot allocate a uid for Jellyfin user Id %s: %s", c->u->id,
+                        sub);
             goto out;
         }
     }
@@ -795,7 +782,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     ret = 0;
     goto out;
 oom:
-    set_err(err, errlen, "out of memory");
+    jfa_set_err(err, errlen, "out of memory");
 out:
     free(order);
     free(inc);
@@ -1200,25 +1187,25 @@ static int take_lock(const char *priv, const struct jfa_log *log, int *fd_out, c
     int fd, waited = 0, ret = -1;
 
     if (path == NULL) {
-        set_err(err, errlen, "out of memory");
+        jfa_set_err(err, errlen, "out of memory");
         return -1;
     }
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        set_err(err, errlen, "%s: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         goto out;
     }
     while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            set_err(err, errlen, "%s: lock: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: lock: %s", path, strerror(errno));
             close(fd);
             goto out;
         }
         if (waited == 0)
             jfa_logf(log, LOG_INFO, "waiting for another sync to finish");
         if (waited >= LOCK_WAIT_MS) {
-            set_err(err, errlen, "%s: another sync has held the lock for %d s", path,
-                    LOCK_WAIT_MS / 1000);
+            jfa_set_err(err, errlen, "%s: another sync has held the lock for %d s", path,
+                        LOCK_WAIT_MS / 1000);
             close(fd);
             goto out;
         }
@@ -1269,7 +1256,7 @@ static int seed_ledger(struct jfa_ledger *l, const struct jfa_db *db, const stru
             continue;
         if (jfa_ledger_add_user(l, u.jf_id, u.uid, jfa_name_valid(u.name) ? u.name : NULL, now, sub,
                                 sizeof(sub)) < 0) {
-            set_err(err, errlen, "rebuilding the ledger from the database: %s", sub);
+            jfa_set_err(err, errlen, "rebuilding the ledger from the database: %s", sub);
             return -1;
         }
     }
@@ -1279,7 +1266,7 @@ static int seed_ledger(struct jfa_ledger *l, const struct jfa_db *db, const stru
         if (g != NULL && g[0] != '\0' && jfa_db_group_by_name(db, g, &dg) == 0 &&
             jfa_ledger_find_group(l, g) < 0 &&
             jfa_ledger_add_group(l, g, dg.gid, now, sub, sizeof(sub)) < 0) {
-            set_err(err, errlen, "rebuilding the ledger from the database: %s", sub);
+            jfa_set_err(err, errlen, "rebuilding the ledger from the database: %s", sub);
             return -1;
         }
     }
@@ -1297,7 +1284,7 @@ static int fetch_users(const struct jfa_config *cfg, const struct jfa_log *log,
     *used_public = false;
     r = jfa_api_key_read(cfg, key, sub, sizeof(sub));
     if (r < 0) {
-        set_err(err, errlen, "%s", sub);
+        jfa_set_err(err, errlen, "%s", sub);
         return -1;
     }
     if (r == 1) {
@@ -1310,7 +1297,7 @@ static int fetch_users(const struct jfa_config *cfg, const struct jfa_log *log,
             cfg->api_key_file);
     }
     if (jfa_client_init(&c, cfg, log, "jellyfin-auth", NULL) != 0) {
-        set_err(err, errlen, "cannot set up the Jellyfin client");
+        jfa_set_err(err, errlen, "cannot set up the Jellyfin client");
         goto out;
     }
     st = jfa_list_users(&c, r == 0 ? key : NULL, list);
@@ -1319,10 +1306,10 @@ static int fetch_users(const struct jfa_config *cfg, const struct jfa_log *log,
         if (st == JFA_ERR_AUTH || st == JFA_ERR_FORBIDDEN)
             hint = " (the API key was refused: create a new one with `jellyfin-auth setup`)";
         if (c.err[0] != '\0')
-            set_err(err, errlen, "listing users failed: %s%s", c.err, hint);
+            jfa_set_err(err, errlen, "listing users failed: %s%s", c.err, hint);
         else
-            set_err(err, errlen, "listing users (%s) failed: %s%s",
-                    r == 0 ? "GET /Users" : "GET /Users/Public", jfa_status_str(st), hint);
+            jfa_set_err(err, errlen, "listing users (%s) failed: %s%s",
+                        r == 0 ? "GET /Users" : "GET /Users/Public", jfa_status_str(st), hint);
         goto out;
     }
     ret = 0;
@@ -1395,7 +1382,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     memset(&db, 0, sizeof(db));
     jfa_ledger_init(&ledger);
     if (db_path == NULL || priv == NULL || ledger_path == NULL || report_path == NULL) {
-        set_err(err, errlen, "out of memory");
+        jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
     if (jfa_shell_check(cfg->shell, err, errlen) != 0)
@@ -1405,7 +1392,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     if (!opt->dry_run) {
         if (jfa_ensure_dir(cfg->state_dir, 0755, sub, sizeof(sub)) != 0 ||
             jfa_ensure_dir(priv, 0700, sub, sizeof(sub)) != 0) {
-            set_err(err, errlen, "state directory: %s", sub);
+            jfa_set_err(err, errlen, "state directory: %s", sub);
             goto out;
         }
         if (take_lock(priv, log, &lock_fd, err, errlen) != 0)
@@ -1418,8 +1405,8 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     /* the ledger, then the previous database */
     r = jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub));
     if (r < 0) {
-        set_err(err, errlen, "ledger: %s (fix or restore it; it is never reset automatically)",
-                sub);
+        jfa_set_err(err, errlen, "ledger: %s (fix or restore it; it is never reset automatically)",
+                    sub);
         goto out;
     }
     r = jfa_db_open(&db, db_path, geteuid() == 0);
@@ -1449,7 +1436,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
 
     /* the plan */
     if (host_init(&host, have_db ? &db : NULL, log) != 0) {
-        set_err(err, errlen, "cannot list the local users and groups: %s", strerror(errno));
+        jfa_set_err(err, errlen, "cannot list the local users and groups: %s", strerror(errno));
         goto out;
     }
     phase_end(&pc, log, "local users and groups");
@@ -1457,11 +1444,11 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         goto out;
     phase_end(&pc, log, "plan");
     if (plan.n_users == 0 && have_db && db.n_users > 0 && !opt->force) {
-        set_err(err, errlen,
-                "refusing to replace a database of %" PRIu32
-                " users with an empty one (the server listed %zu users, %zu left out); "
-                "use --force if this is intended",
-                db.n_users, list.n, plan.n_omitted);
+        jfa_set_err(err, errlen,
+                    "refusing to replace a database of %" PRIu32
+                    " users with an empty one (the server listed %zu users, %zu left out); "
+                    "use --force if this is intended",
+                    db.n_users, list.n, plan.n_omitted);
         goto out;
     }
 
@@ -1469,7 +1456,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     if (have_db) {
         prev = calloc(db.n_users + 1, sizeof(*prev));
         if (prev == NULL) {
-            set_err(err, errlen, "out of memory");
+            jfa_set_err(err, errlen, "out of memory");
             goto out;
         }
         for (i = 0; i < db.n_users; i++) {
@@ -1538,12 +1525,12 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         generation = db.generation + 1;
     if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups, generation, &img,
                      &img_len, sub, sizeof(sub)) != 0) {
-        set_err(err, errlen, "building the database: %s", sub);
+        jfa_set_err(err, errlen, "building the database: %s", sub);
         goto out;
     }
     report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
     if (report == NULL) {
-        set_err(err, errlen, "out of memory");
+        jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
     phase_end(&pc, log, "changes, database image and report");
@@ -1551,16 +1538,16 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         /* ledger first: a crash after it leaves unused ledger entries at
          * worst, never a database with ids the ledger does not know */
         if (jfa_ledger_save(&ledger, ledger_path, sub, sizeof(sub)) != 0) {
-            set_err(err, errlen, "writing the ledger: %s", sub);
+            jfa_set_err(err, errlen, "writing the ledger: %s", sub);
             goto out;
         }
         if (jfa_write_atomic(db_path, img, img_len, 0644, sub, sizeof(sub)) != 0) {
-            set_err(err, errlen, "writing the database: %s", sub);
+            jfa_set_err(err, errlen, "writing the database: %s", sub);
             goto out;
         }
         sum->written = true;
         if (jfa_write_atomic(report_path, report, report_len, 0644, sub, sizeof(sub)) != 0) {
-            set_err(err, errlen, "writing the sync report: %s", sub);
+            jfa_set_err(err, errlen, "writing the sync report: %s", sub);
             goto out;
         }
         phase_end(&pc, log, "writing ledger, database and report");

@@ -19,9 +19,9 @@ targets() {
     cat <<'LIST'
 fuzz_config|lib/config.c lib/log.c lib/fileutil.c|
 fuzz_db|lib/db.c lib/dbwrite.c|
-fuzz_json|lib/jfjson.c|-ljson-c
+fuzz_json|lib/jfjson.c lib/log.c|-ljson-c
 fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c|-lcrypto
-fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c|-lcrypto
+fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c|-lcrypto
 fuzz_namemap|lib/namemap.c|
 LIST
 }
