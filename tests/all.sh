@@ -45,7 +45,7 @@ configure_args="--enable-werror --prefix=/usr --sysconfdir=/etc --localstatedir=
  --libdir=/usr/lib/x86_64-linux-gnu --with-pamdir=/usr/lib/x86_64-linux-gnu/security"
 
 step "autoreconf"
-autoreconf -fi >/dev/null || exit 1
+mkdir -p m4 && autoreconf -fi >/dev/null || exit 1
 
 step "build and make check (gcc, -Werror)"
 rm -rf "$OUT" && mkdir -p "$OUT/gcc"
