@@ -6,9 +6,12 @@
  * checking what a successful decode promises (name and token present, ids
  * 32 lowercase hex or empty). Also round-trips the password bodies: split
  * the input at its first NUL into two strings, serialise them, parse the
- * result back with json-c and demand the same bytes.
+ * result back with json-c and demand the same bytes. The streaming user-list
+ * decoder must agree with the whole-document reference (tests/unit/
+ * jfjson_ref.h) on every input: same verdict, same users field by field,
+ * and a refusal must carry a "Users..." message.
  *
- * Build: clang -g -fsanitize=fuzzer,address,undefined -Ilib -I$builddir \
+ * Build: clang -g -fsanitize=fuzzer,address,undefined -Ilib -Itests/unit \
  *        tests/fuzz/fuzz_json.c lib/jfjson.c -ljson-c -o fuzz_json
  */
 #include <stdint.h>
@@ -18,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "jfjson.h"
+#include "jfjson_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,10 +91,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *str, *second;
     struct jfa_user u;
     struct jfa_auth_result r;
-    struct jfa_user_list l;
+    struct jfa_user_list l, ref;
     struct jfa_system_info s;
     struct jfa_api_key_list k;
     char guid[33];
+    int rc;
 
     if (jfa_json_user(buf, size, &u, err, sizeof(err)) == 0)
         check_user(&u);
@@ -104,11 +109,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     jfa_auth_result_free(&r);
 
-    if (jfa_json_user_list(buf, size, &l, err, sizeof(err)) == 0) {
+    err[0] = '\0';
+    rc = jfa_json_user_list(buf, size, &l, err, sizeof(err));
+    if (rc == 0) {
         for (size_t i = 0; i < l.n; i++)
             check_user(&l.users[i]);
+    } else if (strncmp(err, "Users", 5) != 0 || l.n != 0 || l.users != NULL) {
+        abort();
     }
+    if (!jfa_ref_lists_agree(rc, &l, jfa_ref_user_list(buf, size, &ref), &ref))
+        abort();
     jfa_user_list_free(&l);
+    jfa_user_list_free(&ref);
 
     if (jfa_json_system_info(buf, size, &s, err, sizeof(err)) == 0)
         check_id(s.id, 1);

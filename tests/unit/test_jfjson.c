@@ -5,13 +5,18 @@
  * and UserDto built from the field lists in jellyfin-api.md, camelCase,
  * missing optionals, unknown fields, nulls), refusing wrong types with the
  * field named, GUID forms, nesting and truncation limits, user and API key
- * lists, system info, and the password-bearing request bodies.
+ * lists, system info, and the password-bearing request bodies. The
+ * streaming user-list decoder is checked against the whole-document
+ * reference in jfjson_ref.h: 1000 generated users of varied shapes, broken
+ * lists (with the old messages), whitespace, duplicate keys and nesting
+ * edges, and 600 mutations of a small list.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "jfjson.h"
+#include "jfjson_ref.h"
 
 #define UID1 "4f2a9c0e8b1d4e6fa3c57d9e0b1a2c3d"
 #define UID2 "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
@@ -344,6 +350,399 @@ static void test_user_list(void **state)
     jfa_user_list_free(&l);
 }
 
+/*
+ * The streaming list decoder against the whole-document reference
+ * (tests/unit/jfjson_ref.h). gen_users writes n users of varied shapes:
+ * PascalCase or camelCase, every GUID form, nulls, missing optionals, unknown
+ * nested fields, duplicate keys, escapes, and whitespace between all tokens.
+ * expect[] (if not NULL) receives what some fields must decode to.
+ */
+struct gen_expect {
+    char name[32];
+    bool disabled; /* Policy.IsDisabled as decoded (last duplicate wins) */
+    int max_sessions;
+    bool no_policy; /* Policy absent or null: every default */
+};
+
+static uint32_t gen_rand(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return (*s >> 16) & 0x7fff;
+}
+
+static const char *gen_ws(uint32_t *s)
+{
+    static const char *const ws[] = {"", " ", "\n", "\t", "\r\n", "  \n\t"};
+
+    return ws[gen_rand(s) % 6];
+}
+
+/* The same GUID in one of the five forms Guid.Parse accepts (i < 4096). */
+static void gen_id(char *id, size_t size, unsigned form, unsigned a, size_t i)
+{
+    switch (form) {
+    case 0:
+        snprintf(id, size, "%08x4e5f607182%03zx4b5c6d7e8f9", a, i);
+        break;
+    case 1:
+        snprintf(id, size, "%08X4E5F607182%03zX4B5C6D7E8F9", a, i);
+        break;
+    case 2:
+        snprintf(id, size, "%08x-4e5f-6071-8293-a4b5c6d%05zx", a, i);
+        break;
+    case 3:
+        snprintf(id, size, "{%08x-4E5F-6071-8293-A4B5C6D%05zX}", a, i);
+        break;
+    default:
+        snprintf(id, size, "(%08x-4e5f-6071-8293-a4b5c6d%05zx)", a, i);
+        break;
+    }
+}
+
+static char *gen_users(size_t n, uint32_t seed, struct gen_expect *expect, size_t *lenp)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    uint32_t s = seed;
+
+    assert_non_null(f);
+    fprintf(f, "%s[", gen_ws(&s));
+    for (size_t i = 0; i < n; i++) {
+        bool camel = gen_rand(&s) % 2;
+        unsigned sh = gen_rand(&s) % 4;
+        char id[64];
+        bool dis = false;
+        int maxs = 0;
+
+        gen_id(id, sizeof(id), gen_rand(&s) % 5, (unsigned)gen_rand(&s) * 7919u, i);
+        if (i > 0)
+            fprintf(f, "%s,", gen_ws(&s));
+        fprintf(f, "%s{%s\"%s\"%s:%s", gen_ws(&s), gen_ws(&s), camel ? "name" : "Name", gen_ws(&s),
+                gen_ws(&s));
+        switch (i % 4) {
+        case 0:
+            fprintf(f, "\"user%05zu\"", i);
+            if (expect != NULL)
+                snprintf(expect[i].name, sizeof(expect[i].name), "user%05zu", i);
+            break;
+        case 1:
+            fprintf(f, "\"J\\u00f6rg-%05zu\"", i);
+            if (expect != NULL)
+                snprintf(expect[i].name, sizeof(expect[i].name), "J\xc3\xb6rg-%05zu", i);
+            break;
+        case 2:
+            fprintf(f, "\"J\xc3\xb6rg \\\"q\\/%05zu\"", i);
+            if (expect != NULL)
+                snprintf(expect[i].name, sizeof(expect[i].name), "J\xc3\xb6rg \"q/%05zu", i);
+            break;
+        default:
+            fprintf(f, "\"\\ud83d\\ude00%05zu\"", i);
+            if (expect != NULL)
+                snprintf(expect[i].name, sizeof(expect[i].name), "\xf0\x9f\x98\x80%05zu", i);
+            break;
+        }
+        fprintf(f, ",%s\"%s\":\"%s\"", gen_ws(&s), camel ? "id" : "Id", id);
+        switch (gen_rand(&s) % 4) {
+        case 0:
+            fprintf(f, ",\"ServerId\":\"" SRV "\"");
+            break;
+        case 1:
+            fprintf(f, ",\"serverId\":null");
+            break;
+        case 2:
+            fprintf(f, ",\"ServerId\":\"not-a-guid\"");
+            break;
+        default:
+            break;
+        }
+        switch (gen_rand(&s) % 4) {
+        case 0:
+            fprintf(f, ",\"HasPassword\":true");
+            break;
+        case 1:
+            fprintf(f, ",\"hasPassword\":false");
+            break;
+        case 2:
+            fprintf(f, ",\"HasPassword\":null");
+            break;
+        default:
+            break;
+        }
+        if (gen_rand(&s) % 2)
+            fprintf(f, ",\"LastLoginDate\":\"2026-11-%02zuT21:04:05Z\"", 1 + i % 28);
+        else if (gen_rand(&s) % 2)
+            fprintf(f, ",\"lastLoginDate\":null");
+        /* unknown fields of every type, nested */
+        fprintf(f,
+                ",\"Configuration\":{\"A\":[1,-0,1.5e3,12345678901234,true,null,\"x\\n\"],"
+                "\"B\":{\"C\":[[],{}],\"D\":-1.25E-2}},\"PrimaryImageTag\":null%s",
+                gen_ws(&s));
+        if (sh == 0) {
+            /* no Policy at all: defaults */
+        } else if (sh == 1) {
+            fprintf(f, ",\"Policy\":null");
+        } else {
+            bool admin = gen_rand(&s) % 2;
+
+            dis = gen_rand(&s) % 2;
+            maxs = (int)(gen_rand(&s) % 1000);
+            fprintf(f,
+                    ",%s\"%s\":%s{\"%s\":%s,\"IsHidden\":%s,\"%s\":%s,\"EnabledDevices\":[],"
+                    "\"MaxActiveSessions\":%d,\"LoginAttemptsBeforeLockout\":%d,"
+                    "\"InvalidLoginAttemptCount\":%u,\"EnableRemoteAccess\":%s,"
+                    "\"enableAllDevices\":%s,\"EnableUserPreferenceAccess\":%s,"
+                    "\"AuthenticationProviderId\":%s,\"AccessSchedules\":[{\"x\":1}]",
+                    gen_ws(&s), camel ? "policy" : "Policy", gen_ws(&s),
+                    camel ? "isAdministrator" : "IsAdministrator", admin ? "true" : "false",
+                    gen_rand(&s) % 2 ? "true" : "false", camel ? "isDisabled" : "IsDisabled",
+                    dis ? "false" : "true", maxs, (int)(gen_rand(&s) % 7) - 1, gen_rand(&s) % 5,
+                    gen_rand(&s) % 2 ? "true" : "false", gen_rand(&s) % 2 ? "true" : "false",
+                    gen_rand(&s) % 2 ? "true" : "false",
+                    gen_rand(&s) % 2 ? "null" : "\"Jellyfin.Server.Implementations.Users.X\"");
+            /* a duplicate of the same spelling: the later value wins */
+            fprintf(f, ",\"%s\":%s}", camel ? "isDisabled" : "IsDisabled", dis ? "true" : "false");
+        }
+        fprintf(f, "%s}", gen_ws(&s));
+        if (expect != NULL) {
+            expect[i].disabled = dis;
+            expect[i].max_sessions = maxs;
+            expect[i].no_policy = sh < 2;
+        }
+    }
+    fprintf(f, "%s]%s", gen_ws(&s), gen_ws(&s));
+    assert_int_equal(fclose(f), 0);
+    *lenp = len;
+    return buf;
+}
+
+static void test_user_list_matches_reference(void **state)
+{
+    enum { N = 1000 };
+    struct gen_expect *ex = calloc(N, sizeof(*ex));
+    struct jfa_user_list l, r;
+    size_t len;
+    char *doc;
+    int rc, rrc;
+
+    (void)state;
+    assert_non_null(ex);
+    doc = gen_users(N, 42, ex, &len);
+    err[0] = '\0';
+    rc = jfa_json_user_list(doc, len, &l, err, sizeof(err));
+    if (rc != 0)
+        fail_msg("%s", err);
+    rrc = jfa_ref_user_list(doc, len, &r);
+    assert_int_equal(rrc, 0);
+    assert_int_equal(l.n, N);
+    assert_true(jfa_ref_lists_agree(rc, &l, rrc, &r));
+    for (size_t i = 0; i < N; i++) {
+        assert_string_equal(l.users[i].name, ex[i].name);
+        assert_int_equal(strlen(l.users[i].id), 32);
+        assert_int_equal(l.users[i].policy.is_disabled, ex[i].disabled);
+        assert_int_equal(l.users[i].policy.max_active_sessions, ex[i].max_sessions);
+    }
+    /* defaults when Policy is absent or null */
+    for (size_t i = 0; i < N; i++) {
+        const struct jfa_policy *p = &l.users[i].policy;
+
+        if (!ex[i].no_policy)
+            continue;
+        assert_false(p->is_administrator);
+        assert_false(p->is_hidden);
+        assert_false(p->is_disabled);
+        assert_true(p->enable_remote_access);
+        assert_true(p->enable_all_devices);
+        assert_true(p->enable_user_preference_access);
+        assert_int_equal(p->login_attempts_before_lockout, -1);
+        assert_int_equal(p->invalid_login_attempt_count, 0);
+        assert_null(p->authentication_provider_id);
+    }
+    jfa_user_list_free(&l);
+    jfa_user_list_free(&r);
+    free(doc);
+    free(ex);
+}
+
+/* Every kind of broken list is refused with the whole-document message. */
+static void test_user_list_stream_errors(void **state)
+{
+    static const struct {
+        const char *doc;
+        const char *msg;
+    } cases[] = {
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}", "Users: truncated JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"},", "Users: truncated JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"", "Users: truncated JSON"},
+        {"[", "Users: truncated JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"},]", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}{}]", "Users: invalid JSON"},
+        {"[,{\"Name\":\"x\",\"Id\":\"" UID1 "\"}]", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}] x", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}][]", "Users: invalid JSON"},
+        {"[]\v", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}/* c */]", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\",}]", "Users: invalid JSON"},
+        {"[{\"Name\":\"\xff\",\"Id\":\"" UID1 "\"}]", "Users: invalid JSON"},
+        {"[{\"Name\":\"x\\u0000y\",\"Id\":\"" UID1 "\"}]", "Users[0].Name: contains a NUL"},
+        {"[{\"Name\":\"\",\"Id\":\"" UID1 "\"}]", "Users[0].Name: empty"},
+        {"[{\"Id\":\"" UID1 "\"}]", "Users[0].Name: missing"},
+        {"[{\"Name\":\"x\",\"Id\":\"zz\"}]", "Users[0].Id: not a GUID"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"},{\"Name\":\"y\",\"Id\":\"" UID2
+         "\",\"Policy\":{\"IsDisabled\":1}}]",
+         "Users[1].Policy.IsDisabled: expected a boolean"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"Policy\":{\"MaxActiveSessions\":1.5}}]",
+         "Users[0].Policy.MaxActiveSessions: expected an integer"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1
+         "\",\"Policy\":{\"InvalidLoginAttemptCount\":4294967296}}]",
+         "Users[0].Policy.InvalidLoginAttemptCount: integer out of range"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"Policy\":[]}]",
+         "Users[0].Policy: expected an object"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"},\"y\"]", "Users[1]: expected an object"},
+        {"[{\"Name\":\"x\",\"Id\":\"" UID1 "\"},null]", "Users[1]: missing"},
+        {"[true]", "Users[0]: expected an object"},
+        {"[12]", "Users[0]: expected an object"},
+        {"\"[]\"", "Users: expected a JSON array"},
+        {"null", "Users: expected a JSON array"},
+        {" x[]", "Users: invalid JSON"},
+        {"", "Users: empty body"},
+    };
+    struct jfa_user_list l, r;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = strlen(cases[i].doc);
+
+        err[0] = '\0';
+        if (jfa_json_user_list(cases[i].doc, len, &l, err, sizeof(err)) != -1)
+            fail_msg("case %zu accepted", i);
+        if (strstr(err, cases[i].msg) == NULL)
+            fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, cases[i].msg);
+        assert_int_equal(l.n, 0);
+        assert_null(l.users);
+        assert_int_equal(jfa_ref_user_list(cases[i].doc, len, &r), -1);
+    }
+    /* a raw NUL byte, even after a complete array */
+    assert_int_equal(jfa_json_user_list(LIT("[]\0"), &l, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "NUL byte in body"));
+    assert_int_equal(jfa_json_user_list(NULL, 0, &l, err, sizeof(err)), -1);
+}
+
+/* Shapes at the edges: whitespace kinds, nesting limit, sizes. */
+static void test_user_list_stream_edges(void **state)
+{
+    static const char *const docs[] = {
+        "[]",
+        " \t\r\n[ \t\r\n] \t\r\n",
+        "[]\v\f",
+        "\v[]",
+        "\f[]",
+        "[\v]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}\v]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}\f,{\"Name\":\"y\",\"Id\":\"" UID2 "\"}]",
+        "[ {\"Name\":\"x\",\"Id\":\"" UID1 "\"} , {\"Name\":\"y\",\"Id\":\"" UID2 "\"} ]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"Name\":\"y\",\"name\":\"z\"}]",
+        "[{\"name\":\"x\",\"NAME\":\"y\",\"Id\":\"" UID1 "\"}]",
+        "[{\"Name\":null,\"name\":\"y\",\"Id\":\"" UID1 "\"}]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"Policy\":null,\"policy\":{\"IsHidden\":true}}]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"policy\":{\"IsHidden\":true},\"Policy\":null}]",
+        "[\xef\xbb\xbf]",
+        "[{'Name':\"x\",\"Id\":\"" UID1 "\"}]", /* json-c takes single quotes */
+        "[{\"Name\":'x',\"Id\":\"" UID1 "\"}, {\"Name\":\"y\",\"Id\":'" UID2 "'}]",
+        "\xef\xbb\xbf[]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\"}]\r\n",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"N\":1e400}]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"N\":-}]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"N\":NaN}]",
+        "[{\"Name\":\"x\",\"Id\":\"" UID1 "\",\"N\":99999999999999999999999}]",
+    };
+    struct jfa_user_list l, r;
+    char deep[512];
+    int last = -2, flips = 0;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        size_t len = strlen(docs[i]);
+        int rc = jfa_json_user_list(docs[i], len, &l, err, sizeof(err));
+        int rrc = jfa_ref_user_list(docs[i], len, &r);
+
+        if (!jfa_ref_lists_agree(rc, &l, rrc, &r))
+            fail_msg("doc %zu: list %d, reference %d (%s)", i, rc, rrc, rc ? err : "");
+        jfa_user_list_free(&l);
+        jfa_user_list_free(&r);
+    }
+    /* nesting: the limit counts the array level, as the whole-document parse did */
+    for (int d = 20; d <= 40; d++) {
+        size_t n =
+            (size_t)snprintf(deep, sizeof(deep), "[{\"Name\":\"a\",\"Id\":\"%s\",\"x\":", UID1);
+        int rc, rrc;
+
+        for (int i = 0; i < d; i++)
+            deep[n++] = '[';
+        for (int i = 0; i < d; i++)
+            deep[n++] = ']';
+        deep[n++] = '}';
+        deep[n++] = ']';
+        deep[n] = '\0';
+        rc = jfa_json_user_list(deep, n, &l, err, sizeof(err));
+        rrc = jfa_ref_user_list(deep, n, &r);
+        if (!jfa_ref_lists_agree(rc, &l, rrc, &r))
+            fail_msg("depth %d: list %d, reference %d", d, rc, rrc);
+        if (rc != last)
+            flips++;
+        last = rc;
+        jfa_user_list_free(&l);
+        jfa_user_list_free(&r);
+    }
+    assert_int_equal(flips, 2); /* accepted up to the limit, refused beyond */
+    assert_int_equal(last, -1);
+}
+
+/* Mutations of a small valid list: the decoder and the reference agree. */
+static void test_user_list_stream_mutations(void **state)
+{
+    struct jfa_user_list l, r;
+    size_t len;
+    char *doc = gen_users(12, 7, NULL, &len);
+    char *m = malloc(len);
+    uint32_t s = 99;
+    static const char repl[] = "[]{},:\"\\ \n\v0-1.eEtrufalsn\xc3\xff\x80u";
+
+    (void)state;
+    assert_non_null(m);
+    for (int k = 0; k < 600; k++) {
+        size_t mlen = len;
+        int rc, rrc;
+
+        memcpy(m, doc, len);
+        switch (k % 3) {
+        case 0: /* cut short */
+            mlen = (size_t)gen_rand(&s) * 31u % len;
+            break;
+        case 1: /* one byte replaced */
+            m[(size_t)gen_rand(&s) * 31u % len] = repl[gen_rand(&s) % (sizeof(repl) - 1)];
+            break;
+        default: { /* one byte removed */
+            size_t at = (size_t)gen_rand(&s) * 31u % len;
+
+            memmove(m + at, m + at + 1, len - at - 1);
+            mlen = len - 1;
+            break;
+        }
+        }
+        rc = jfa_json_user_list(m, mlen, &l, err, sizeof(err));
+        rrc = jfa_ref_user_list(m, mlen, &r);
+        if (!jfa_ref_lists_agree(rc, &l, rrc, &r))
+            fail_msg("mutation %d: list %d, reference %d", k, rc, rrc);
+        if (rc != 0 && strncmp(err, "Users", 5) != 0)
+            fail_msg("mutation %d: message \"%s\"", k, err);
+        jfa_user_list_free(&l);
+        jfa_user_list_free(&r);
+    }
+    free(m);
+    free(doc);
+}
+
 static void test_system_info(void **state)
 {
     struct jfa_system_info s;
@@ -525,6 +924,10 @@ int main(void)
         cmocka_unit_test(test_auth_result_wrong_types),
         cmocka_unit_test(test_malformed_documents),
         cmocka_unit_test(test_user_list),
+        cmocka_unit_test(test_user_list_matches_reference),
+        cmocka_unit_test(test_user_list_stream_errors),
+        cmocka_unit_test(test_user_list_stream_edges),
+        cmocka_unit_test(test_user_list_stream_mutations),
         cmocka_unit_test(test_system_info),
         cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_guid_normalize),
