@@ -72,6 +72,19 @@ cp "$W/ledger.saved" "$LEDGER"
 chmod 0644 "$LEDGER"
 jf sync >"$W/out" 2>&1 && jfa_fail "sync accepted a world-readable ledger"
 chmod 0600 "$LEDGER"
+# ... and so is a ledger behind a symlink, and a private dir open to others
+mv "$LEDGER" "$W/ledger.real"
+ln -s "$W/ledger.real" "$LEDGER"
+cp "$DB" "$W/db.before"
+jf sync >"$W/out" 2>&1 && jfa_fail "sync followed a symlinked ledger"
+expect_in "$(cat "$W/out")" "symbolic link" "symlinked ledger error"
+cmp -s "$DB" "$W/db.before" || jfa_fail "db changed despite the symlinked ledger"
+rm -f "$LEDGER"
+mv "$W/ledger.real" "$LEDGER"
+chmod 0755 "$(dirname "$LEDGER")"
+jf sync >"$W/out" 2>&1 && jfa_fail "sync accepted a private dir open to others"
+chmod 0700 "$(dirname "$LEDGER")"
+jf sync --quiet || jfa_fail "sync after the private dir was repaired"
 
 # the generation grows with every sync
 g1=$(grep '^generation' "$W/state/sync-report")
