@@ -275,3 +275,24 @@ enum nss_status jfa_nss_fill_group(const struct jfa_db *db, const struct jfa_db_
     gr->gr_mem = mem;
     return NSS_STATUS_SUCCESS;
 }
+
+enum nss_status jfa_nss_setent(enum jfa_nss_which w)
+{
+    enum nss_status st = NSS_STATUS_SUCCESS;
+    int err = 0;
+
+    jfa_nss_lock();
+    jfa_nss_cursor_close(w);
+    if (!jfa_nss_cursor_get(w, &err))
+        st = NSS_STATUS_UNAVAIL;
+    jfa_nss_unlock();
+    return st;
+}
+
+enum nss_status jfa_nss_endent(enum jfa_nss_which w)
+{
+    jfa_nss_lock();
+    jfa_nss_cursor_close(w);
+    jfa_nss_unlock();
+    return NSS_STATUS_SUCCESS;
+}

@@ -42,6 +42,10 @@ struct jfa_nss_cursor *jfa_nss_cursor_get(enum jfa_nss_which w, int *errnop);
 /* Lock held: drop the cursor's mapping reference; the next get*ent starts
  * again at record 0 of the then-current database. */
 void jfa_nss_cursor_close(enum jfa_nss_which w);
+/* setpwent/setgrent and endpwent/endgrent: (re)start or drop a cursor,
+ * taking the lock. */
+enum nss_status jfa_nss_setent(enum jfa_nss_which w);
+enum nss_status jfa_nss_endent(enum jfa_nss_which w);
 
 /* Copy u into pw/buf. SUCCESS, or TRYAGAIN with *errnop = ERANGE. */
 enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *pw, char *buf,

@@ -73,15 +73,7 @@ out:
 
 enum nss_status _nss_jellyfin_setgrent(void)
 {
-    enum nss_status st = NSS_STATUS_SUCCESS;
-    int err = 0;
-
-    jfa_nss_lock();
-    jfa_nss_cursor_close(JFA_NSS_GR);
-    if (!jfa_nss_cursor_get(JFA_NSS_GR, &err))
-        st = NSS_STATUS_UNAVAIL;
-    jfa_nss_unlock();
-    return st;
+    return jfa_nss_setent(JFA_NSS_GR);
 }
 
 enum nss_status _nss_jellyfin_getgrent_r(struct group *gr, char *buf, size_t buflen, int *errnop)
@@ -122,8 +114,5 @@ out:
 
 enum nss_status _nss_jellyfin_endgrent(void)
 {
-    jfa_nss_lock();
-    jfa_nss_cursor_close(JFA_NSS_GR);
-    jfa_nss_unlock();
-    return NSS_STATUS_SUCCESS;
+    return jfa_nss_endent(JFA_NSS_GR);
 }

@@ -76,15 +76,7 @@ out:
 
 enum nss_status _nss_jellyfin_setpwent(void)
 {
-    enum nss_status st = NSS_STATUS_SUCCESS;
-    int err = 0;
-
-    jfa_nss_lock();
-    jfa_nss_cursor_close(JFA_NSS_PW);
-    if (!jfa_nss_cursor_get(JFA_NSS_PW, &err))
-        st = NSS_STATUS_UNAVAIL;
-    jfa_nss_unlock();
-    return st;
+    return jfa_nss_setent(JFA_NSS_PW);
 }
 
 enum nss_status _nss_jellyfin_getpwent_r(struct passwd *pw, char *buf, size_t buflen, int *errnop)
@@ -122,8 +114,5 @@ out:
 
 enum nss_status _nss_jellyfin_endpwent(void)
 {
-    jfa_nss_lock();
-    jfa_nss_cursor_close(JFA_NSS_PW);
-    jfa_nss_unlock();
-    return NSS_STATUS_SUCCESS;
+    return jfa_nss_endent(JFA_NSS_PW);
 }
