@@ -86,11 +86,12 @@ if [ -n "${JELLYFIN_URL:-}" ]; then
     : "${JELLYFIN_PASSWORD:?set JELLYFIN_PASSWORD with JELLYFIN_URL}"
     say "jellyfin-auth setup against $JELLYFIN_URL"
     note "Creates an API key with the administrator's login, writes /etc/jellyfin-auth.conf" \
-        "and /etc/jellyfin-auth.key (0600), and runs the first sync."
+        "and /etc/jellyfin-auth.key (0600), runs the first sync, and (--enable) wires" \
+        "nsswitch.conf and PAM (pam-auth-update)."
     ca=()
     [ -n "${JELLYFIN_CA_FILE:-}" ] && ca=(--ca-file "$JELLYFIN_CA_FILE")
     printf '%s\n' "$JELLYFIN_PASSWORD" | jellyfin-auth setup --url "$JELLYFIN_URL" \
-        --user "$JELLYFIN_ADMIN" --password-stdin "${ca[@]}" 2>&1 | sed 's/^/  /'
+        --user "$JELLYFIN_ADMIN" --password-stdin --enable "${ca[@]}" 2>&1 | sed 's/^/  /'
     [ "${PIPESTATUS[1]}" = 0 ] || e2e_fail "jellyfin-auth setup failed"
     USER1=${JELLYFIN_DEMO_USER:-$JELLYFIN_ADMIN}
     PW1=${JELLYFIN_DEMO_PASSWORD:-}

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +47,9 @@ static void help(void)
            "  --state-dir DIR    state directory (default %s)\n"
            "  --force            rewrite the configuration and create a new key\n"
            "  --enable           also add 'jellyfin' to passwd: and group: in nsswitch.conf\n"
-           "  --disable          only remove 'jellyfin' from nsswitch.conf, then stop\n",
+           "                     and run 'pam-auth-update --enable jellyfin'\n"
+           "  --disable          only undo --enable (nsswitch.conf, pam-auth-update\n"
+           "                     --remove jellyfin), then stop\n",
            JFA_DEFAULT_KEYFILE, JFA_DEFAULT_STATE_DIR);
 }
 
@@ -54,6 +57,48 @@ struct setup_opts {
     const char *url, *user, *ca_file, *key_file, *state_dir;
     bool password_stdin, force, enable, disable;
 };
+
+/*
+ * Wire PAM the Debian way: pam-auth-update --enable/--remove jellyfin
+ * (JELLYFIN_AUTH_PAM_AUTH_UPDATE, read with secure_getenv, overrides the
+ * path for tests). Where the tool or our profile is missing, say how to do
+ * it by hand and succeed: PAM files are the administrator's to edit.
+ */
+static int pam_apply(const struct tool *t, bool enable)
+{
+    const char *cmd = secure_getenv("JELLYFIN_AUTH_PAM_AUTH_UPDATE");
+    char *argv[] = {"pam-auth-update", enable ? "--enable" : "--remove", "jellyfin", NULL};
+    int status = 0;
+    pid_t pid;
+
+    if (cmd == NULL || cmd[0] == '\0')
+        cmd = "/usr/sbin/pam-auth-update";
+    if (access(cmd, X_OK) != 0) {
+        printf("%s not found: %s pam_jellyfin.so by hand (see pam_jellyfin(8))\n", cmd,
+               enable ? "add" : "remove");
+        return 0;
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        tool_error(t, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        setenv("DEBIAN_FRONTEND", "noninteractive", 1);
+        execv(cmd, argv);
+        _exit(127);
+    }
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        tool_error(t, "%s %s jellyfin failed (exit %d): PAM is unchanged", cmd, argv[1],
+                   WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return -1;
+    }
+    printf("PAM: %s %s jellyfin done\n", cmd, argv[1]);
+    return 0;
+}
 
 /* Edit nsswitch.conf: enable or disable our service. 0 or -1. */
 static int nsswitch_apply(const struct tool *t, bool enable)
@@ -325,7 +370,7 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     if (o.enable && o.disable)
         return tool_usage_error(t, "setup", "--enable and --disable exclude each other");
     if (o.disable)
-        return nsswitch_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
+        return nsswitch_apply(t, false) == 0 && pam_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
 
     /* 1. the configuration: keep an existing one unless --force */
     cfg_path = tool_config_path(t);
@@ -408,19 +453,19 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     }
 
     /* 5. NSS and PAM wiring */
-    if (o.enable && nsswitch_apply(t, true) != 0)
+    if (o.enable && (nsswitch_apply(t, true) != 0 || pam_apply(t, true) != 0))
         goto out;
     printf("\nNext steps:\n");
     if (!o.enable)
         printf("  - add 'jellyfin' to /etc/nsswitch.conf (or run 'jellyfin-auth setup --enable'):\n"
                "        passwd:         files jellyfin\n"
-               "        group:          files jellyfin\n");
-    printf("  - enable the PAM module:  pam-auth-update --enable jellyfin\n"
-           "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
-           "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
-           "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
-           "     common-session:  session optional pam_jellyfin.so)\n"
-           "  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n"
+               "        group:          files jellyfin\n"
+               "  - enable the PAM module:  pam-auth-update --enable jellyfin\n"
+               "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
+               "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
+               "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
+               "     common-session:  session optional pam_jellyfin.so)\n");
+    printf("  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n"
            "  - check everything:       jellyfin-auth doctor\n");
     ret = EXIT_OK;
 out:

@@ -57,5 +57,6 @@ expect_out 'uid=[0-9]+\(erin\)' "ssh erin id"
 expect_out 'pamtester: successfully authenticated' "PAM login of erin"
 grep -qF 'admin-pw' "$W/demo.out" && jfa_fail "the demo printed the administrator password"
 expect_out '^  API key ".*" created' "setup created an API key with the admin login"
+expect_out '^  PAM: .*pam-auth-update --enable jellyfin done' "setup --enable ran pam-auth-update"
 echo "PASS: demo/run.sh with the fake and with JELLYFIN_URL"
 exit 0

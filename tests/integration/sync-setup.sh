@@ -82,6 +82,11 @@ hosts:          files dns
 EOF
 chmod 0640 "$NS"
 cp "$NS" "$W/ns.orig"
+# PAM wiring goes through pam-auth-update: a stub records the calls (the
+# real one would change this machine's /etc/pam.d)
+printf '#!/bin/sh\necho "$DEBIAN_FRONTEND $*" >>"%s/pam-auth-update.calls"\n' "$W" >"$W/pau"
+chmod 0755 "$W/pau"
+export JELLYFIN_AUTH_PAM_AUTH_UPDATE="$W/pau"
 "$JFA_TOOL" setup --enable </dev/null >"$W/out" 2>&1 || { cat "$W/out" >&2; jfa_fail "setup --enable"; }
 grep -qx 'passwd:         files systemd jellyfin' "$NS" || { cat "$NS" >&2; jfa_fail "passwd line"; }
 grep -qx 'group:          files systemd jellyfin # trailing comment' "$NS" || jfa_fail "group line"
@@ -99,6 +104,17 @@ cmp -s "$NS" "$W/ns.orig" || { diff "$W/ns.orig" "$NS" >&2; jfa_fail "--disable 
 "$JFA_TOOL" setup --disable >"$W/out" 2>&1 || jfa_fail "second --disable"
 cmp -s "$NS" "$W/ns.orig" || jfa_fail "--disable is not idempotent"
 cmp -s "$NS.jellyfin-auth.bak" "$W/ns.orig" || jfa_fail "backup rewritten"
+printf 'noninteractive --enable jellyfin\nnoninteractive --enable jellyfin\nnoninteractive --remove jellyfin\nnoninteractive --remove jellyfin\n' >"$W/pau.want"
+diff -u "$W/pau.want" "$W/pam-auth-update.calls" || jfa_fail "pam-auth-update calls"
+# a failing pam-auth-update is an error that says PAM is unchanged
+printf '#!/bin/sh\nexit 3\n' >"$W/pau"
+"$JFA_TOOL" setup --disable >"$W/out" 2>&1 && jfa_fail "--disable with a failing pam-auth-update"
+expect_in "$(cat "$W/out")" "failed (exit 3): PAM is unchanged" "pam-auth-update failure message"
+# no pam-auth-update (not Debian): a hint, not an error
+JELLYFIN_AUTH_PAM_AUTH_UPDATE="$W/none" "$JFA_TOOL" setup --disable >"$W/out" 2>&1 ||
+    jfa_fail "--disable without pam-auth-update"
+expect_in "$(cat "$W/out")" "not found: remove pam_jellyfin.so by hand" "no pam-auth-update hint"
+printf '#!/bin/sh\nexit 0\n' >"$W/pau"
 "$JFA_TOOL" setup --enable --disable >/dev/null 2>&1
 [ $? = 2 ] || jfa_fail "--enable --disable is not a usage error"
 # lines missing altogether are added
