@@ -96,7 +96,7 @@ write_conf() {
         echo "url = $url"
         local ca=${CA_FILE:-$W/tls/cert.pem}
         [ -f "$ca" ] && echo "ca_file = $ca"
-        echo "timeout = ${TIMEOUT:-3}"
+        echo "timeout = ${TIMEOUT:-10}"
         echo "state_dir = $W/state"
         echo "api_key_file = $W/api.key"
         for l in "$@"; do echo "$l"; done

@@ -9,7 +9,8 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-write_conf "$URL" "offline_max_age = 1h"
+# valgrind makes the TLS handshake slow: a generous deadline
+TIMEOUT=60 write_conf "$URL" "offline_max_age = 1h"
 
 n=0
 # vg INPUT OPS...: pamtester under valgrind; valgrind errors fail the test
