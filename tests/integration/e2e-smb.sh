@@ -3,9 +3,9 @@
 # use NTLM and never hand PAM a clear-text password, so pam_jellyfin cannot
 # check them; what works is NSS (Samba sees the Jellyfin users, their UIDs
 # and groups) plus a separate SMB password set with smbpasswd, as the
-# README's Samba section describes. Root only (namespace); skipped when
-# Samba (samba, samba-common-bin: large, not installed by install-deps.sh)
-# is absent.
+# README's Samba section describes. Root only (namespace). Samba (samba,
+# samba-common-bin) is installed by scripts/install-deps.sh; the test skips
+# where it is absent.
 #
 # Owns: the documented Samba procedure works for a Jellyfin user and is
 # refused for a name NSS does not know.
