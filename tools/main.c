@@ -17,7 +17,7 @@ static const struct {
     int (*fn)(struct tool *t, int argc, char **argv);
     const char *what;
 } commands[] = {
-    {"setup", cmd_setup, "create the API key and config, run the first sync, wire NSS"},
+    {"setup", cmd_setup, "create the API key and config, run the first sync, wire NSS and PAM"},
     {"status", cmd_status, "check the server, the API key and the last sync"},
     {"sync", cmd_sync, "update the users database from Jellyfin"},
     {"users", cmd_users, "list the mapped users and the users left out"},
