@@ -12,3 +12,11 @@ EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
 TESTS += tests/integration/pam-load.sh
 EXTRA_DIST += tests/integration/pam-load.sh
+if HAVE_CMOCKA
+# lib/state.c: throttle timeline with an injected clock, pending records, verifiers
+check_PROGRAMS += tests/unit/test_state
+TESTS += tests/unit/test_state
+tests_unit_test_state_SOURCES = tests/unit/test_state.c
+tests_unit_test_state_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_state_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+endif

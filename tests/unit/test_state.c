@@ -1,0 +1,369 @@
+/*
+ * tests/unit/test_state.c - unit tests for lib/state.c.
+ *
+ * Owns: the throttle timeline with an injected clock (threshold, 10 s /
+ * 20 s / 40 s back-off, the throttle_max_delay cap, window expiry, a clock
+ * that went backwards, success clearing, independent keys, turned off),
+ * the pending record (peek, take once, malformed, bad ids) and the offline
+ * verifier (match, mismatch, expiry, drop, no plaintext on disk), and the
+ * modes of what state.c creates. The integration test pam-throttle.sh
+ * checks the same rules through pamtester, where wall time is not ours to
+ * choose; this file pins them to the second.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "fileutil.h"
+#include "state.h"
+
+#define ID_A "0123456789abcdef0123456789abcdef"
+#define ID_B "fedcba9876543210fedcba9876543210"
+#define T0 ((time_t)1900000000)
+
+struct fx {
+    char dir[64];
+    char priv[128];
+    char err[512];
+    struct jfa_config cfg;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return -1;
+    snprintf(f->dir, sizeof(f->dir), "/tmp/jfa-state.XXXXXX");
+    if (mkdtemp(f->dir) == NULL) {
+        free(f);
+        return -1;
+    }
+    snprintf(f->priv, sizeof(f->priv), "%s/private", f->dir);
+    jfa_config_defaults(&f->cfg);
+    f->cfg.throttle_failures = 3;
+    f->cfg.throttle_window = 900;
+    f->cfg.throttle_max_delay = 3600;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    jfa_config_free(&f->cfg);
+    free(f);
+    return 0;
+}
+
+/* The seconds a key must still wait at `now`, 0 when allowed. */
+static long wait_at(struct fx *f, const char *key, time_t now)
+{
+    long wait = -1;
+    int rc = jfa_throttle_check(&f->cfg, f->priv, key, now, &wait);
+
+    assert_true(rc == 0 || rc == 1);
+    assert_int_equal(rc == 1, wait > 0);
+    return wait;
+}
+
+static void fail_n(struct fx *f, const char *key, int n, time_t now)
+{
+    for (int i = 0; i < n; i++)
+        jfa_throttle_failure(&f->cfg, f->priv, key, now);
+}
+
+static void test_throttle_threshold(void **state)
+{
+    struct fx *f = *state;
+
+    assert_int_equal(wait_at(f, ID_A, T0), 0); /* nothing recorded */
+    fail_n(f, ID_A, 2, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 0); /* below the threshold */
+    fail_n(f, ID_A, 1, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 10);
+    assert_int_equal(wait_at(f, ID_A, T0 + 9), 1);
+    assert_int_equal(wait_at(f, ID_A, T0 + 10), 0);
+}
+
+static void test_throttle_backoff_doubles(void **state)
+{
+    struct fx *f = *state;
+    time_t t = T0;
+    long expect = 10;
+
+    fail_n(f, ID_A, 3, t);
+    /* Each failure let through after the wait doubles the next wait. */
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(wait_at(f, ID_A, t), expect);
+        assert_int_equal(wait_at(f, ID_A, t + expect - 1), 1);
+        assert_int_equal(wait_at(f, ID_A, t + expect), 0);
+        t += expect;
+        fail_n(f, ID_A, 1, t);
+        expect *= 2;
+    }
+    assert_int_equal(wait_at(f, ID_A, t), 640);
+}
+
+static void test_throttle_cap(void **state)
+{
+    struct fx *f = *state;
+
+    f->cfg.throttle_max_delay = 60;
+    fail_n(f, ID_A, 3 + 3, T0); /* 80 s uncapped */
+    assert_int_equal(wait_at(f, ID_A, T0), 60);
+    fail_n(f, ID_A, 100, T0); /* far past any shift width */
+    assert_int_equal(wait_at(f, ID_A, T0), 60);
+    assert_int_equal(wait_at(f, ID_A, T0 + 60), 0);
+}
+
+static void test_throttle_window(void **state)
+{
+    struct fx *f = *state;
+
+    f->cfg.throttle_max_delay = 86400;
+    fail_n(f, ID_A, 20, T0);
+    assert_true(wait_at(f, ID_A, T0 + 900) > 0);
+    /* Past the window from the last failure, the record is forgotten... */
+    assert_int_equal(wait_at(f, ID_A, T0 + 901), 0);
+    /* ...and a new failure starts counting from one. */
+    fail_n(f, ID_A, 1, T0 + 901);
+    assert_int_equal(wait_at(f, ID_A, T0 + 901), 0);
+    fail_n(f, ID_A, 2, T0 + 902);
+    assert_int_equal(wait_at(f, ID_A, T0 + 902), 10);
+}
+
+static void test_throttle_clock_backwards(void **state)
+{
+    struct fx *f = *state;
+
+    /* A clock set back must not lock a user out until it catches up. */
+    fail_n(f, ID_A, 3, T0);
+    assert_int_equal(wait_at(f, ID_A, T0 - 3600), 0);
+    fail_n(f, ID_A, 1, T0 - 3600);
+    assert_int_equal(wait_at(f, ID_A, T0 - 3600), 0);
+}
+
+static void test_throttle_success_and_keys(void **state)
+{
+    struct fx *f = *state;
+
+    fail_n(f, ID_A, 3, T0);
+    fail_n(f, "host:198.51.100.7", 3, T0);
+    assert_int_equal(wait_at(f, ID_B, T0), 0);
+    assert_int_equal(wait_at(f, "host:198.51.100.8", T0), 0);
+    assert_int_equal(wait_at(f, "host:198.51.100.7", T0), 10);
+    jfa_throttle_success(f->priv, ID_A);
+    assert_int_equal(wait_at(f, ID_A, T0), 0);
+    assert_int_equal(wait_at(f, "host:198.51.100.7", T0), 10);
+    fail_n(f, ID_A, 2, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 0); /* counting starts over */
+}
+
+static void test_throttle_off(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    struct stat st;
+
+    f->cfg.throttle_failures = 0;
+    fail_n(f, ID_A, 50, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 0);
+    snprintf(path, sizeof(path), "%s/throttle", f->priv);
+    assert_int_equal(stat(path, &st), -1); /* nothing written */
+}
+
+static void test_throttle_files(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    struct stat st;
+
+    fail_n(f, "host:evil\n/../../x", 1, T0);
+    snprintf(path, sizeof(path), "%s/throttle", f->priv);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    assert_int_equal(lstat(f->priv, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    /* The key is hashed: one plain 32-hex-digit file, 0600. */
+    snprintf(path, sizeof(path),
+             "find '%s/throttle' -type f -perm 0600 -regextype egrep "
+             "-regex '.*/[0-9a-f]{32}' | grep -c . | grep -qx 1",
+             f->priv);
+    assert_int_equal(system(path), 0);
+}
+
+static void test_throttle_bad_record(void **state)
+{
+    struct fx *f = *state;
+    char cmd[512];
+
+    fail_n(f, ID_A, 3, T0);
+    /* A record that is not ours reads as none, and the next failure
+     * replaces it with a good one. */
+    snprintf(cmd, sizeof(cmd), "for x in '%s'/throttle/*; do echo garbage >\"$x\"; done", f->priv);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(wait_at(f, ID_A, T0), 0);
+    fail_n(f, ID_A, 3, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 10);
+}
+
+static void test_pending(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_auth_record in = {.flags = 5, .when = T0}, out;
+    char path[256];
+    struct stat st;
+
+    snprintf(in.token, sizeof(in.token), "0123456789abcdef0123456789abcdef");
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, false, &out, f->err, sizeof(f->err)),
+                     -ENOENT);
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    /* peek leaves it, take removes it, a second take finds nothing */
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, false, &out, f->err, sizeof(f->err)), 0);
+    assert_string_equal(out.token, in.token);
+    assert_int_equal(out.flags, 5);
+    assert_int_equal(out.when, T0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), 0);
+    assert_string_equal(out.token, in.token);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)),
+                     -ENOENT);
+    assert_string_equal(out.token, "");
+    /* another user's record is another file */
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_B, false, &out, f->err, sizeof(f->err)),
+                     -ENOENT);
+}
+
+static void test_pending_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_auth_record in = {.flags = 1, .when = T0}, out;
+    char path[256];
+    const char *bad_ids[] = {"", "../../../../etc/passwd", ID_A "0",
+                             "0123456789ABCDEF0123456789abcdef",
+                             "0123456789abcdef0123456789abcde/"};
+
+    for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+        assert_int_equal(jfa_state_put_pending(f->priv, bad_ids[i], &in, f->err, sizeof(f->err)),
+                         -1);
+        assert_int_equal(
+            jfa_state_get_pending(f->priv, bad_ids[i], false, &out, f->err, sizeof(f->err)), -1);
+    }
+    snprintf(in.token, sizeof(in.token), "abc\nflags=1");
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), -1);
+    /* malformed and foreign records are errors that name the file */
+    snprintf(in.token, sizeof(in.token), "abc");
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
+    assert_int_equal(jfa_write_atomic(path, "jellyfin-auth pending 1\ntoken=x\n", 32, 0600, f->err,
+                                      sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, path));
+    assert_int_equal(jfa_write_atomic(path, "hello\n", 6, 0600, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, path));
+    /* group-writable: refused, not trusted */
+    assert_int_equal(chmod(path, 0620), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
+}
+
+static void test_verifier(void **state)
+{
+    struct fx *f = *state;
+    char path[256], cmd[512];
+    uint32_t flags = 0;
+    struct stat st;
+
+    assert_int_equal(
+        jfa_state_check_verifier(f->priv, ID_A, "pw", 3600, &flags, f->err, sizeof(f->err)),
+        -ENOENT);
+    assert_int_equal(
+        jfa_state_put_verifier(f->priv, ID_A, "correct horse", 3, f->err, sizeof(f->err)), 0);
+    snprintf(path, sizeof(path), "%s/verifiers/%s", f->priv, ID_A);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    snprintf(cmd, sizeof(cmd), "grep -q 'correct horse' '%s'", path);
+    assert_int_not_equal(system(cmd), 0); /* no plaintext */
+    snprintf(cmd, sizeof(cmd), "grep -q '^hash=\\$y\\$' '%s'", path);
+    assert_int_equal(system(cmd), 0); /* yescrypt */
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
+                                              sizeof(f->err)),
+                     1);
+    assert_int_equal(flags, 3);
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horsE", 3600, &flags, f->err,
+                                              sizeof(f->err)),
+                     0);
+    assert_int_equal(
+        jfa_state_check_verifier(f->priv, ID_A, "", 3600, &flags, f->err, sizeof(f->err)), 0);
+    /* offline logins off: nothing is consulted */
+    assert_int_equal(
+        jfa_state_check_verifier(f->priv, ID_A, "correct horse", 0, &flags, f->err, sizeof(f->err)),
+        -ENOENT);
+    /* too old: move its time back two hours */
+    snprintf(cmd, sizeof(cmd), "sed -i \"s/^time=.*/time=$(( $(date +%%s) - 7200 ))/\" '%s'", path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
+                                              sizeof(f->err)),
+                     -ENOENT);
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 10800, &flags, f->err,
+                                              sizeof(f->err)),
+                     1);
+    /* a new password replaces the old verifier; drop removes it */
+    assert_int_equal(
+        jfa_state_put_verifier(f->priv, ID_A, "battery staple", 0, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
+                                              sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_drop_verifier(f->priv, ID_A), 0);
+    assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "battery staple", 3600, &flags, f->err,
+                                              sizeof(f->err)),
+                     -ENOENT);
+    assert_int_equal(jfa_state_drop_verifier(f->priv, "not-an-id"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_throttle_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_backoff_doubles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_clock_backwards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_success_and_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_bad_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
