@@ -357,22 +357,39 @@ static void throttle_read(const char *path, struct throttle_rec *t)
     free(buf);
 }
 
-/* Seconds the key must still wait, 0 if none. */
-static long throttle_wait(const struct jfa_config *cfg, const struct throttle_rec *t, time_t now)
+/* The back-off after t->count failures: 0 below the threshold, then base,
+ * 2 * base, 4 * base ... capped at throttle_max_delay. */
+static uint64_t throttle_delay(const struct jfa_config *cfg, const struct throttle_rec *t)
 {
     uint64_t over, delay;
 
     if (cfg->throttle_failures == 0 || t->count < cfg->throttle_failures)
         return 0;
-    if ((time_t)t->last > now || now - (time_t)t->last > cfg->throttle_window)
-        return 0;
     over = t->count - cfg->throttle_failures;
     delay = over >= 20 ? (uint64_t)cfg->throttle_max_delay : (uint64_t)JFA_THROTTLE_BASE << over;
-    if (delay > (uint64_t)cfg->throttle_max_delay)
-        delay = (uint64_t)cfg->throttle_max_delay;
-    if ((uint64_t)(now - (time_t)t->last) >= delay)
+    return delay > (uint64_t)cfg->throttle_max_delay ? (uint64_t)cfg->throttle_max_delay : delay;
+}
+
+/* A record is forgotten throttle_window after its back-off has run out (a
+ * clock set back forgets it too): a window shorter than the delay must not
+ * reset the count while the back-off still runs. */
+static bool throttle_expired(const struct jfa_config *cfg, const struct throttle_rec *t, time_t now)
+{
+    if ((time_t)t->last > now)
+        return true;
+    return (uint64_t)(now - (time_t)t->last) >
+           throttle_delay(cfg, t) + (uint64_t)cfg->throttle_window;
+}
+
+/* Seconds the key must still wait, 0 if none. */
+static long throttle_wait(const struct jfa_config *cfg, const struct throttle_rec *t, time_t now)
+{
+    uint64_t delay = throttle_delay(cfg, t), since;
+
+    if (delay == 0 || throttle_expired(cfg, t, now))
         return 0;
-    return (long)(delay - (uint64_t)(now - (time_t)t->last));
+    since = (uint64_t)(now - (time_t)t->last);
+    return since >= delay ? 0 : (long)(delay - since);
 }
 
 int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, const char *key,
@@ -401,7 +418,7 @@ void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir,
     if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, true, path, sizeof(path)))
         return;
     throttle_read(path, &t);
-    if ((time_t)t.last > now || now - (time_t)t.last > cfg->throttle_window)
+    if (throttle_expired(cfg, &t, now))
         t.count = 0;
     t.count++;
     t.last = (uint64_t)now;

@@ -84,6 +84,16 @@ jfa_free_port() {
     "$PYTHON3" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# jfa_elapsed CMD...: run CMD; sets RC and ELAPSED_MS; output in $W/elapsed.out.
+jfa_elapsed() {
+    local t0 t1
+    t0=$(date +%s%N)
+    "$@" >"$W/elapsed.out" 2>&1
+    RC=$?
+    t1=$(date +%s%N)
+    ELAPSED_MS=$(((t1 - t0) / 1000000))
+}
+
 # jfa_start_fake NAME DATAFILE [extra fake args...]: starts the fake and sets
 # FAKE_PORT_<NAME> and FAKE_URL_<NAME> (http or https depending on --tls-cert).
 jfa_start_fake() {

@@ -3,12 +3,11 @@
  *
  * Owns: the throttle timeline with an injected clock (threshold, 10 s /
  * 20 s / 40 s back-off, the throttle_max_delay cap, window expiry, a clock
- * that went backwards, success clearing, independent keys, turned off),
- * the pending record (peek, take once, malformed, bad ids) and the offline
- * verifier (match, mismatch, expiry, drop, no plaintext on disk), and the
- * modes of what state.c creates. The integration test pam-throttle.sh
- * checks the same rules through pamtester, where wall time is not ours to
- * choose; this file pins them to the second.
+ * that went backwards, a window shorter than the delay, success clearing, independent keys, turned
+ * off), the pending record (peek, take once, malformed, bad ids) and the offline verifier (match,
+ * mismatch, expiry, drop, no plaintext on disk), and the modes of what state.c creates. The
+ * integration test pam-throttle.sh checks the same rules through pamtester, where wall time is not
+ * ours to choose; this file pins them to the second.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -142,16 +141,40 @@ static void test_throttle_window(void **state)
 {
     struct fx *f = *state;
 
-    f->cfg.throttle_max_delay = 86400;
-    fail_n(f, ID_A, 20, T0);
-    assert_true(wait_at(f, ID_A, T0 + 900) > 0);
-    /* Past the window from the last failure, the record is forgotten... */
-    assert_int_equal(wait_at(f, ID_A, T0 + 901), 0);
-    /* ...and a new failure starts counting from one. */
+    /* Below the threshold a failure is remembered for the window... */
+    fail_n(f, ID_A, 2, T0);
+    fail_n(f, ID_A, 1, T0 + 900);
+    assert_int_equal(wait_at(f, ID_A, T0 + 900), 10);
+    /* ...after which counting starts again from one. */
+    jfa_throttle_success(f->priv, ID_A);
+    fail_n(f, ID_A, 2, T0);
     fail_n(f, ID_A, 1, T0 + 901);
     assert_int_equal(wait_at(f, ID_A, T0 + 901), 0);
-    fail_n(f, ID_A, 2, T0 + 902);
-    assert_int_equal(wait_at(f, ID_A, T0 + 902), 10);
+    fail_n(f, ID_A, 1, T0 + 901);
+    assert_int_equal(wait_at(f, ID_A, T0 + 901), 0);
+    fail_n(f, ID_A, 1, T0 + 901);
+    assert_int_equal(wait_at(f, ID_A, T0 + 901), 10);
+}
+
+static void test_throttle_window_shorter_than_delay(void **state)
+{
+    struct fx *f = *state;
+    time_t t = T0;
+
+    /* At the 1 h cap with a 15 min window, waiting must not reset the
+     * count: one try per hour, not three fresh ones. */
+    fail_n(f, ID_A, 20, t);
+    assert_int_equal(wait_at(f, ID_A, t + 3599), 1);
+    assert_int_equal(wait_at(f, ID_A, t + 3600), 0);
+    t += 3600 + 900; /* the window after the delay: still remembered */
+    fail_n(f, ID_A, 1, t);
+    assert_int_equal(wait_at(f, ID_A, t), 3600);
+    t += 3600 + 901; /* past it: forgotten */
+    assert_int_equal(wait_at(f, ID_A, t), 0);
+    fail_n(f, ID_A, 2, t);
+    assert_int_equal(wait_at(f, ID_A, t), 0);
+    fail_n(f, ID_A, 1, t);
+    assert_int_equal(wait_at(f, ID_A, t), 10);
 }
 
 static void test_throttle_clock_backwards(void **state)
@@ -355,6 +378,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_throttle_backoff_doubles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_window_shorter_than_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_clock_backwards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_success_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_off, setup, teardown),
