@@ -219,6 +219,7 @@ void jfa_config_defaults(struct jfa_config *cfg)
     cfg->throttle_failures = 5;
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
+    cfg->lockout_guard = true;
 }
 
 void jfa_config_free(struct jfa_config *cfg)
@@ -834,7 +835,7 @@ static int h_local_networks(struct parse_ctx *c, bool first_time)
     return 0;
 }
 
-static int h_allow_plain_http(struct parse_ctx *c)
+static int parse_bool(struct parse_ctx *c, bool *out)
 {
     static const char *const yes[] = {"yes", "true", "1", "on"};
     static const char *const no[] = {"no", "false", "0", "off"};
@@ -842,15 +843,25 @@ static int h_allow_plain_http(struct parse_ctx *c)
 
     for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         if (strcasecmp(c->value, yes[i]) == 0) {
-            c->cfg->allow_plain_http = true;
+            *out = true;
             return 0;
         }
         if (strcasecmp(c->value, no[i]) == 0) {
-            c->cfg->allow_plain_http = false;
+            *out = false;
             return 0;
         }
     }
     return bad_value(c, "expected yes or no");
+}
+
+static int h_allow_plain_http(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->allow_plain_http);
+}
+
+static int h_lockout_guard(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->lockout_guard);
 }
 
 static int h_throttle_failures(struct parse_ctx *c)
@@ -891,6 +902,7 @@ enum key_id {
     K_THROTTLE_FAILURES,
     K_THROTTLE_WINDOW,
     K_THROTTLE_MAX_DELAY,
+    K_LOCKOUT_GUARD,
     K_COUNT
 };
 
@@ -918,6 +930,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_THROTTLE_FAILURES] = {"throttle_failures", h_throttle_failures, false},
     [K_THROTTLE_WINDOW] = {"throttle_window", h_throttle_window, false},
     [K_THROTTLE_MAX_DELAY] = {"throttle_max_delay", h_throttle_max_delay, false},
+    [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

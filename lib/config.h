@@ -49,6 +49,7 @@ struct jfa_config {
     unsigned throttle_failures; /* failures before back-off starts; 0 = off */
     long throttle_window;       /* seconds a failure is remembered */
     long throttle_max_delay;    /* cap of the exponential back-off, seconds */
+    bool lockout_guard;         /* never send the password that would lock a user out */
 };
 
 /* Fill cfg with the documented defaults (no URL). */

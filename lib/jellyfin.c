@@ -276,14 +276,23 @@ enum jfa_status jfa_change_password(struct jfa_client *c, const char *token, con
     return st;
 }
 
-enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_user *out)
+enum jfa_status jfa_get_user(struct jfa_client *c, const char *token, const char *user_id,
+                             struct jfa_user *out)
 {
-    static const char path[] = "/Users/Me";
     struct jfa_http_response resp;
+    char path[64];
     char derr[JFA_ERRLEN];
     enum jfa_status st;
 
     memset(out, 0, sizeof(*out));
+    if (user_id == NULL)
+        snprintf(path, sizeof(path), "/Users/Me");
+    else if (strlen(user_id) == 32 && strspn(user_id, "0123456789abcdef") == 32)
+        snprintf(path, sizeof(path), "/Users/%s", user_id);
+    else {
+        snprintf(c->err, sizeof(c->err), "not a Jellyfin user Id");
+        return JFA_ERR_INTERNAL;
+    }
     st = do_call(c, "GET", path, token, NULL, EXPECT_BODY, &resp);
     if (st != JFA_OK)
         return st;
@@ -291,6 +300,11 @@ enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_u
         st = decode_failed(c, "GET", path, &resp, derr);
     jfa_http_response_free(&resp);
     return st;
+}
+
+enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_user *out)
+{
+    return jfa_get_user(c, token, NULL, out);
 }
 
 enum jfa_status jfa_list_users(struct jfa_client *c, const char *token, struct jfa_user_list *out)

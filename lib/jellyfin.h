@@ -2,7 +2,7 @@
  * jellyfin.h - the Jellyfin API client.
  *
  * Owns: the calls jellyfin-auth makes (AuthenticateByName, Sessions/Logout,
- * Users/Password, Users, Users/Public, Users/Me, System/Info/Public,
+ * Users/Password, Users, Users/Public, Users/Me, Users/{Id}, System/Info/Public,
  * Auth/Keys) and the mapping of each answer to a jfa_status. Uses http.h
  * for transport, authheader.h for identity and jfjson.h for decoding.
  */
@@ -49,6 +49,9 @@ enum jfa_status jfa_logout(struct jfa_client *c, const char *token);
 enum jfa_status jfa_change_password(struct jfa_client *c, const char *token, const char *user_id,
                                     const char *current_pw, const char *new_pw);
 enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_user *out);
+/* GET /Users/{user_id} (32 lowercase hex digits) with a token or API key. */
+enum jfa_status jfa_get_user(struct jfa_client *c, const char *token, const char *user_id,
+                             struct jfa_user *out);
 /* token NULL: GET /Users/Public; else GET /Users with it (API key or admin token). */
 enum jfa_status jfa_list_users(struct jfa_client *c, const char *token, struct jfa_user_list *out);
 enum jfa_status jfa_system_info(struct jfa_client *c, struct jfa_system_info *out);

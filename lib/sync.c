@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "db.h"
 #include "log.h"
 #include "fileutil.h"
@@ -64,58 +65,7 @@ char *jfa_sync_ledger_path(const struct jfa_config *cfg)
     return p;
 }
 
-static bool is_hex32(const char *s)
-{
-    size_t i;
-
-    for (i = 0; i < 32; i++) {
-        char ch = s[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F')))
-            return false;
-    }
-    return s[32] == '\0';
-}
-
-/* ---- API key and shell --------------------------------------------------- */
-
-int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen)
-{
-    struct stat st;
-    char *buf = NULL;
-    size_t len = 0, a = 0, b;
-    int ret = -1;
-
-    memset(key, 0, 33);
-    if (lstat(cfg->api_key_file, &st) != 0 && errno == ENOENT) {
-        jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
-        return 1;
-    }
-    if (jfa_read_trusted(cfg->api_key_file, 077, 4096, &buf, &len, err, errlen) != 0)
-        return -1;
-    b = len;
-    while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n' || buf[a] == '\r'))
-        a++;
-    while (b > a &&
-           (buf[b - 1] == ' ' || buf[b - 1] == '\t' || buf[b - 1] == '\n' || buf[b - 1] == '\r'))
-        b--;
-    if (b - a != 32) {
-        jfa_set_err(err, errlen, "%s: the API key must be 32 hex digits (found %zu characters)",
-                    cfg->api_key_file, b - a);
-        goto out;
-    }
-    memcpy(key, buf + a, 32);
-    key[32] = '\0';
-    if (!is_hex32(key)) {
-        explicit_bzero(key, 33);
-        jfa_set_err(err, errlen, "%s: the API key must be 32 hex digits", cfg->api_key_file);
-        goto out;
-    }
-    ret = 0;
-out:
-    explicit_bzero(buf, len);
-    free(buf);
-    return ret;
-}
+/* ---- shell ----------------------------------------------------------------- */
 
 int jfa_shell_check(const char *shell, char *err, size_t errlen)
 {
@@ -530,7 +480,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         c->u = &list->users[i];
         order[i] = i;
         c->lidx = -1;
-        if (c->u->name == NULL || !is_hex32(c->u->id)) {
+        if (c->u->name == NULL || !jfa_hex32(c->u->id)) {
             if (omit(c, "the server sent no valid Id or name") != 0)
                 goto oom;
             continue;
@@ -773,7 +723,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         if (c->reason == NULL)
             continue;
         o = &plan->omitted[plan->n_omitted++];
-        snprintf(o->id, sizeof(o->id), "%s", is_hex32(c->u->id) ? c->u->id : "-");
+        snprintf(o->id, sizeof(o->id), "%s", jfa_hex32(c->u->id) ? c->u->id : "-");
         o->jf_name = strdup(c->u->name ? c->u->name : "");
         o->reason = strdup(c->reason);
         if (o->jf_name == NULL || o->reason == NULL)

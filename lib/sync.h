@@ -103,13 +103,6 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                  const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
                  size_t errlen);
 
-/*
- * Read the API key file (jfa_read_trusted, 077, root or euid, no symlink),
- * trim whitespace, require 32 hex digits. 0 ok, 1 absent, -1 error (unsafe
- * file, wrong content). key is wiped on error; the caller wipes it after use.
- */
-int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen);
-
 /* The shell must be an absolute path to an executable regular file listed
  * in /etc/shells. 0 or -1 with err. */
 int jfa_shell_check(const char *shell, char *err, size_t errlen);

@@ -19,6 +19,7 @@
 
 #include "jellyfin.h"
 #include "pam_common.h"
+#include "pam_lockout.h"
 
 #define HOST_KEY_MAX 300
 
@@ -179,6 +180,13 @@ static int online_login(struct jfa_pam *p, const char *password, const char *hos
     memset(&res, 0, sizeof(res));
     if (jfa_client_init(&c, &p->cfg, &p->log, JFA_PAM_CLIENT, p->dbu.jf_id) != 0)
         return PAM_BUF_ERR;
+    rc = jfa_pam_lockout_guard(p, &c);
+    if (rc == PAM_AUTHINFO_UNAVAIL) {
+        jfa_logf(&p->log, LOG_WARNING, "Jellyfin unreachable: %s", c.err);
+        return offline_login(p, password, host_key);
+    }
+    if (rc != PAM_SUCCESS)
+        return rc;
     st = jfa_authenticate(&c, p->dbu.jf_name, password, &res);
     switch (st) {
     case JFA_OK:

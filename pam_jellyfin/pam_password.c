@@ -17,6 +17,7 @@
 
 #include "jellyfin.h"
 #include "pam_common.h"
+#include "pam_lockout.h"
 
 static void cleanup_token(pam_handle_t *pamh, void *data, int error_status)
 {
@@ -35,6 +36,16 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
     int rc;
 
     memset(&res, 0, sizeof(res));
+    /* A wrong current password counts toward Jellyfin's lockout too. */
+    rc = jfa_pam_lockout_guard(p, c);
+    if (rc == PAM_AUTHINFO_UNAVAIL) {
+        jfa_logf(&p->log, LOG_WARNING, "password change for '%s': Jellyfin unreachable: %s",
+                 p->user_esc, c->err);
+        jfa_pam_tell(p, "The Jellyfin server cannot be reached; try again later.");
+        return PAM_TRY_AGAIN;
+    }
+    if (rc != PAM_SUCCESS)
+        return rc;
     st = jfa_authenticate(c, p->dbu.jf_name, old, &res);
     if (st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) != 0) {
         jfa_logf(&p->log, LOG_ERR,

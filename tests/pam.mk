@@ -7,9 +7,11 @@ TESTS += tests/integration/pam-auth.sh tests/integration/pam-session.sh
 EXTRA_DIST += tests/integration/pam-common.sh tests/integration/pam-auth.sh \
 	tests/integration/pam-session.sh
 TESTS += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
-	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
+	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh \
+	tests/integration/pam-lockout.sh
 EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
-	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh
+	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh \
+	tests/integration/pam-lockout.sh
 TESTS += tests/integration/pam-load.sh
 EXTRA_DIST += tests/integration/pam-load.sh
 if HAVE_CMOCKA

@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "cmd.h"
 #include "db.h"
 #include "fileutil.h"

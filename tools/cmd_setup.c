@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "authheader.h"
 #include "cmd.h"
 #include "fileutil.h"

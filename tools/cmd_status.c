@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "apikey.h"
 #include "cmd.h"
 #include "db.h"
 #include "jellyfin.h"

@@ -2,7 +2,8 @@
 # pam-valgrind.sh - the PAM integration paths under valgrind: zero errors
 # (invalid reads/writes, uninitialised use, definite leaks) in pamtester
 # with pam_jellyfin.so loaded, over success, failure, fault, offline,
-# session and chauthtok paths.
+# session, chauthtok and lockout-guard paths (the API key is installed, so
+# every login reads the user's counter first).
 . "$top_srcdir/tests/lib.sh"
 [ -n "${VALGRIND:-}" ] || jfa_skip "valgrind not found"
 [ -n "${JFA_ASAN_PRELOAD:-}" ] && jfa_skip "sanitizer build: valgrind does not mix with ASan"
@@ -11,6 +12,8 @@ jfa_setup
 pam_fixture https
 # valgrind makes the TLS handshake slow: a generous deadline
 TIMEOUT=60 write_conf "$URL" "offline_max_age = 1h"
+printf '%s\n' "$API_KEY" >"$W/api.key"
+chmod 0600 "$W/api.key"
 
 n=0
 # vg INPUT OPS...: pamtester under valgrind; valgrind errors fail the test
@@ -41,5 +44,12 @@ for mode in 503 malformed huge reset; do
     vg "$PW_GRACE" jellyfin grace authenticate
 done
 fake_fault '{"mode": "none"}'
+# the lockout guard refuses: one more failure would disable grace
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"$PW_GRACE\", \"login_attempts_before_lockout\": 3, \"invalid_login_attempt_count\": 2}]}" >/dev/null
+before=$(fake_get auth_requests)
+vg "wrong" jellyfin grace authenticate
+[ "$RC" != 0 ] && [ "$(fake_get auth_requests)" = "$before" ] ||
+    jfa_fail "lockout guard did not refuse under valgrind"
 echo "$n valgrind runs, no errors"
 exit 0

@@ -105,6 +105,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.throttle_failures, 5);
     assert_int_equal(cfg.throttle_window, 900);
     assert_int_equal(cfg.throttle_max_delay, 3600);
+    assert_true(cfg.lockout_guard);
     assert_int_equal(jfa_cidr_parse("127.0.0.0/8", &c), 0);
     assert_memory_equal(&cfg.local_networks[0], &c, sizeof(c));
     /* the default networks cover loopback and private ranges */
@@ -161,7 +162,8 @@ static void test_all_keys_valid(void **state)
                                "allow_plain_http = yes\n"
                                "throttle_failures = 3\n"
                                "throttle_window = 10m\n"
-                               "throttle_max_delay = 2h\n";
+                               "throttle_max_delay = 2h\n"
+                               "lockout_guard = no\n";
 
     (void)state;
     if (parse_text(&cfg, text) != 0)
@@ -189,6 +191,7 @@ static void test_all_keys_valid(void **state)
     assert_int_equal(cfg.throttle_failures, 3);
     assert_int_equal(cfg.throttle_window, 600);
     assert_int_equal(cfg.throttle_max_delay, 7200);
+    assert_false(cfg.lockout_guard);
     jfa_config_free(&cfg);
 }
 
@@ -450,6 +453,13 @@ static void test_bools(void **state)
     }
     bad("allow_plain_http = maybe\n", 1, "allow_plain_http", "\"maybe\"", "yes or no", NULL);
     bad("allow_plain_http = 2\n", 1, "allow_plain_http", NULL);
+    assert_int_equal(parse_text(&cfg, "lockout_guard = off\n"), 0);
+    assert_false(cfg.lockout_guard);
+    jfa_config_free(&cfg);
+    assert_int_equal(parse_text(&cfg, "lockout_guard = On\n"), 0);
+    assert_true(cfg.lockout_guard);
+    jfa_config_free(&cfg);
+    bad("lockout_guard = sometimes\n", 1, "lockout_guard", "\"sometimes\"", "yes or no", NULL);
 }
 
 static void test_local_networks(void **state)

@@ -271,6 +271,24 @@ static void test_token_calls(void **state)
     assert_int_equal(jfa_get_me(&c, TOKEN, &u), JFA_ERR_BADREQ);
     assert_null(u.name);
 
+    /* Users/{Id}: the policy counters the lockout guard reads */
+    answer(&srv_a, 200,
+           "{\\\"Name\\\":\\\"Alice\\\",\\\"Id\\\":\\\"" UID1 "\\\",\\\"Policy\\\":{"
+           "\\\"LoginAttemptsBeforeLockout\\\":3,\\\"InvalidLoginAttemptCount\\\":2}}");
+    assert_int_equal(jfa_get_user(&c, TOKEN, UID1, &u), JFA_OK);
+    assert_int_equal(u.policy.login_attempts_before_lockout, 3);
+    assert_int_equal(u.policy.invalid_login_attempt_count, 2);
+    jfa_user_free(&u);
+    req = net_server_last(&srv_a);
+    assert_string_equal(net_req_str(req, "path"), "/Users/" UID1);
+    json_object_put(req);
+    answer(&srv_a, 404, "");
+    assert_int_equal(jfa_get_user(&c, TOKEN, UID1, &u), JFA_ERR_NOTFOUND);
+    /* an Id that is not 32 lowercase hex digits never reaches a path */
+    assert_int_equal(jfa_get_user(&c, TOKEN, "../Me", &u), JFA_ERR_INTERNAL);
+    assert_int_equal(jfa_get_user(&c, TOKEN, "4F2A9C0E8B1D4E6FA3C57D9E0B1A2C3D", &u),
+                     JFA_ERR_INTERNAL);
+
     /* Users with a token, Users/Public without */
     answer(&srv_a, 200, "[{\\\"Name\\\":\\\"Alice\\\",\\\"Id\\\":\\\"" UID1 "\\\"}]");
     assert_int_equal(jfa_list_users(&c, TOKEN, &l), JFA_OK);
