@@ -6,7 +6,8 @@
 # Owns: what an SSH user sees (uid, groups, home creation, SFTP), every
 # refusal an SSH login must meet (wrong password, disabled account with a
 # password or a public key, unknown user, local account with its Jellyfin
-# password, root), and the Jellyfin logout when the session ends.
+# password, root), the Jellyfin logout when the session ends, and that
+# password spraying over SSH never gets an account disabled in Jellyfin.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -91,6 +92,37 @@ OUT=$(SSHPASS=$E2E_PW_alice timeout 30 sshpass -e sftp -P "$SSH_PORT" -o StrictH
 printf '%s' "$OUT" | grep -q hello.txt || e2e_fail "sftp ls does not show hello.txt: $OUT"
 [ "$(cat "$W/got.txt" 2>/dev/null)" = sftp-data ] || e2e_fail "sftp get returned the wrong data"
 e2e_poll 10 e2e_no_devices alice || e2e_fail "alice's token survived the SFTP session"
+
+# 7. spraying over SSH never gets an account disabled in Jellyfin. Jellyfin
+# disables bob at his 3rd failure in a row; the lockout guard sends 2.
+bob_set() {
+    jfa_fake_ctl "$FAKE_URL_main" POST /__fake/users "$("$PYTHON3" -c '
+import json, sys
+u = {"name": "bob", "id": sys.argv[1], "password": sys.argv[2]}
+u.update(json.loads(sys.argv[3]))
+print(json.dumps({"upsert": [u]}))' "$E2E_ID_bob" "$E2E_PW_bob" "$1")" >/dev/null ||
+        e2e_fail "cannot update bob in the fake"
+}
+bob_get() {
+    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state | "$PYTHON3" -c '
+import json, sys
+print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == "bob"][0][sys.argv[1]]))' "$1"
+}
+bob_set '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0}'
+for i in 1 2 3 4 5 6; do
+    e2e_ssh bob "spray-$i" password echo LOGGED-IN
+    [ "$RC" != 0 ] || e2e_fail "bob logged in with spray-$i"
+done
+e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
+[ "$RC" != 0 ] || e2e_fail "bob's right password was sent one failure from the lockout"
+[ "$(bob_get is_disabled)" = false ] || e2e_fail "spraying over SSH got bob disabled in Jellyfin"
+[ "$(bob_get invalid_login_attempt_count)" = 2 ] ||
+    e2e_fail "Jellyfin counted $(bob_get invalid_login_attempt_count) failures, expected 2"
+# a reset in Jellyfin (a login through Jellyfin itself, or an admin) lets him in
+bob_set '{"invalid_login_attempt_count": 0}'
+e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
+[ "$RC" = 0 ] || e2e_fail "bob cannot log in after the reset: $OUT"
+e2e_poll 10 e2e_no_devices bob || e2e_fail "bob's token survived his session"
 
 e2e_nosecret
 echo "PASS: ssh and sftp end to end"
