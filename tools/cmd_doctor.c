@@ -201,6 +201,15 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
         report(&d, "FAIL", "api key", "%s", err);
     else
         check_file_mode(&d, "api key", t->cfg.api_key_file, 077, true);
+    if (!t->cfg.lockout_guard)
+        report(&d, "WARN", "lockout guard",
+               "off (lockout_guard = no): SSH logins may get accounts disabled in Jellyfin");
+    else if (r == 0)
+        report(&d, "OK", "lockout guard",
+               "on: the PAM module reads Jellyfin's failed-login counts with the API key");
+    else
+        report(&d, "WARN", "lockout guard",
+               "skipped without a usable API key: throttling is the only protection");
 
     /* directories */
     priv = jfa_config_private_dir(&t->cfg);

@@ -31,7 +31,7 @@ mkdir -p "$W/pam.d"
 printf 'auth [success=1 default=ignore] pam_jellyfin.so\n' >"$W/pam.d/common-auth"
 export JELLYFIN_AUTH_NSSWITCH="$W/ns" JELLYFIN_AUTH_PAM_DIR="$W/pam.d"
 out=$(jf doctor) || { echo "$out" >&2; jfa_fail "doctor failed on a good setup"; }
-for check in "state dir" private integrity "db age" ledger shell nsswitch pam; do
+for check in "state dir" private integrity "db age" ledger shell nsswitch pam "lockout guard"; do
     expect_in "$out" "^OK    $check " "doctor: $check not OK"
 done
 # files owned by the running user: OK as root, a WARN naming the owner otherwise
@@ -54,10 +54,17 @@ expect_in "$out" "^WARN  pam .*common-session does not use pam_jellyfin.so: Jell
 expect_in "$out" "^WARN  state dir .*the NSS module reads only" "doctor: state dir elsewhere"
 rm -f "$W/pam.d/common-account" "$W/pam.d/common-session"
 
+cp "$JELLYFIN_AUTH_CONF" "$W/conf.good"
+echo "lockout_guard = no" >>"$JELLYFIN_AUTH_CONF"
+out=$(jf doctor) || { echo "$out" >&2; jfa_fail "doctor failed with the guard off"; }
+expect_in "$out" "^WARN  lockout guard .*off" "doctor: lockout guard off"
+cp "$W/conf.good" "$JELLYFIN_AUTH_CONF"
+
 # doctor: each problem is a FAIL with a reason
 chmod 0640 "$W/etc/jellyfin-auth.key"
 out=$(jf doctor) && jfa_fail "doctor ok with a group-readable key"
 expect_in "$out" "^FAIL  api key" "doctor: key mode"
+expect_in "$out" "^WARN  lockout guard .*without a usable API key" "doctor: guard without key"
 chmod 0600 "$W/etc/jellyfin-auth.key"
 printf 'passwd: files\ngroup: files jellyfin\n' >"$W/ns"
 out=$(jf doctor) && jfa_fail "doctor ok without jellyfin on passwd"
