@@ -292,7 +292,7 @@ MaxAuthTries 3
 Subsystem sftp internal-sftp
 EOF
     e2e_bg /usr/sbin/sshd -D -f "$W/ssh/sshd_config" -E "$W/sshd.log"
-    e2e_poll 10 e2e_port_open "$SSH_PORT" || e2e_fail "sshd did not start on port $SSH_PORT"
+    e2e_poll 30 e2e_port_open "$SSH_PORT" || e2e_fail "sshd did not start on port $SSH_PORT"
 }
 
 # e2e_ssh USER PASSWORD METHOD CMD...: one login with sshpass; sets OUT, RC.

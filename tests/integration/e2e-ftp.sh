@@ -43,7 +43,7 @@ xferlog_file=$W/vsftpd.xfer
 syslog_enable=NO
 EOF
 e2e_bg /usr/sbin/vsftpd "$W/vsftpd.conf"
-e2e_poll 10 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
+e2e_poll 30 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
 
 # ftp USER PASSWORD PATH: curl with the credentials on a private config
 # file (not the command line); sets OUT, RC.
@@ -62,7 +62,7 @@ echo "file for bob over ftp" >/home/bob/note.txt
 chown bob:bob /home/bob/note.txt
 ftp bob "$E2E_PW_bob" note.txt
 [ "$RC" = 0 ] && [ "$OUT" = "file for bob over ftp" ] || e2e_fail "bob cannot fetch note.txt: $OUT"
-e2e_poll 10 e2e_no_devices bob || e2e_fail "bob's token survived the FTP session"
+e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived the FTP session"
 
 # alice's password has spaces, quotes and a comma.
 ftp alice "$E2E_PW_alice" ""

@@ -47,7 +47,7 @@ refused() {
 
 pt "$E2E_PW_alice" alice authenticate acct_mgmt open_session close_session
 ok "alice: authenticate, acct_mgmt, open_session, close_session"
-e2e_poll 5 e2e_no_devices alice || e2e_fail "close_session did not log alice's token out"
+e2e_poll 30 e2e_no_devices alice || e2e_fail "close_session did not log alice's token out"
 [ -d /home/alice ] || e2e_fail "open_session did not create /home/alice (pam_mkhomedir)"
 
 pt "$E2E_PW_bob" bob authenticate acct_mgmt

@@ -40,7 +40,7 @@ case "$OUT" in *groups=*jellyfin-admins*) ;; *) e2e_fail "admin alice is not in 
 case "$OUT" in *"pwd=/home/alice mode=700"*) ;; *) e2e_fail "alice's home not created private: $OUT" ;; esac
 [ "$(stat -c %u /home/alice)" = "$uid" ] || e2e_fail "/home/alice is not owned by alice"
 # The session's Jellyfin token is logged out when the session closes.
-e2e_poll 10 e2e_no_devices alice ||
+e2e_poll 30 e2e_no_devices alice ||
     e2e_fail "alice's Jellyfin token survived the end of the SSH session"
 
 # 2. bob (not an admin), keyboard-interactive; the token lives as long as
@@ -49,12 +49,16 @@ e2e_ssh bob "$E2E_PW_bob" keyboard-interactive 'id -Gn'
 [ "$RC" = 0 ] || e2e_fail "bob cannot log in with keyboard-interactive: $OUT"
 case "$OUT" in *jellyfin-users*) ;; *) e2e_fail "bob is not in jellyfin-users: $OUT" ;; esac
 case "$OUT" in *jellyfin-admins*) e2e_fail "bob is in jellyfin-admins: $OUT" ;; esac
-(e2e_ssh bob "$E2E_PW_bob" keyboard-interactive 'touch in-session; sleep 3') &
+# The session lasts until the test releases it (at most 30 s), so a slow
+# machine cannot end it before the check.
+(e2e_ssh bob "$E2E_PW_bob" keyboard-interactive \
+    'touch in-session; for i in $(seq 300); do [ -e release ] && break; sleep 0.1; done') &
 long=$!
-e2e_poll 10 test -e /home/bob/in-session || e2e_fail "bob's long session did not start"
+e2e_poll 30 test -e /home/bob/in-session || e2e_fail "bob's long session did not start"
 [ "$(e2e_fake_devices bob)" = 1 ] || e2e_fail "bob has no Jellyfin token during his session"
+touch /home/bob/release
 wait "$long"
-e2e_poll 10 e2e_no_devices bob || e2e_fail "bob's token survived his session"
+e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived his session"
 
 # 3. refusals
 refused alice 'wrong password' password "wrong password"
@@ -91,7 +95,7 @@ OUT=$(SSHPASS=$E2E_PW_alice timeout 30 sshpass -e sftp -P "$SSH_PORT" -o StrictH
     -b "$W/sftp.batch" alice@127.0.0.1 2>&1) || e2e_fail "sftp as alice failed: $OUT"
 printf '%s' "$OUT" | grep -q hello.txt || e2e_fail "sftp ls does not show hello.txt: $OUT"
 [ "$(cat "$W/got.txt" 2>/dev/null)" = sftp-data ] || e2e_fail "sftp get returned the wrong data"
-e2e_poll 10 e2e_no_devices alice || e2e_fail "alice's token survived the SFTP session"
+e2e_poll 30 e2e_no_devices alice || e2e_fail "alice's token survived the SFTP session"
 
 # 7. spraying over SSH never gets an account disabled in Jellyfin. Jellyfin
 # disables bob at his 3rd failure in a row; the lockout guard sends 2.
@@ -122,7 +126,7 @@ e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 bob_set '{"invalid_login_attempt_count": 0}'
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" = 0 ] || e2e_fail "bob cannot log in after the reset: $OUT"
-e2e_poll 10 e2e_no_devices bob || e2e_fail "bob's token survived his session"
+e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived his session"
 
 e2e_nosecret
 echo "PASS: ssh and sftp end to end"

@@ -46,7 +46,7 @@ su_as alice "$E2E_PW_alice"
 printf '%s' "$OUT" | grep -q "SU-UID=$uid SU-HOME=/home/alice" ||
     e2e_fail "su to alice did not give uid $uid and /home/alice: $OUT"
 [ -d /home/alice ] || e2e_fail "su did not create /home/alice"
-e2e_poll 10 e2e_no_devices alice || e2e_fail "alice's token survived the su session"
+e2e_poll 30 e2e_no_devices alice || e2e_fail "alice's token survived the su session"
 
 # su_refused TARGET PASSWORD: su must fail and give no shell.
 su_refused() {
