@@ -1,12 +1,9 @@
 /*
- * pam_lockout.c - the lockout guard of pam_jellyfin.
+ * pam_lockout.c - the lockout guard in pam_jellyfin.
  *
- * Owns: the decision, before a password is sent to Jellyfin, whether that
- * password could be the failure that makes Jellyfin disable the account
- * (Policy.LoginAttemptsBeforeLockout; the server's counter only resets on a
- * successful login, so local back-off alone cannot stop a slow spraying
- * campaign). It reads the user's live counter with the API key; without a
- * readable key (an unprivileged caller, no key installed) it steps aside
+ * Owns: turning lib/lockout.c's decision into a PAM result and log lines,
+ * before authenticate and chauthtok send a password. The guard needs the
+ * root-only API key; where the module does not run as root it steps aside
  * and local throttling is the only protection.
  */
 #ifndef _GNU_SOURCE
@@ -15,55 +12,37 @@
 
 #include "pam_lockout.h"
 
-#include <string.h>
 #include <syslog.h>
 
 #include <security/pam_ext.h>
 
-#include "apikey.h"
+#include "lockout.h"
 
 int jfa_pam_lockout_guard(struct jfa_pam *p, struct jfa_client *c)
 {
-    char key[33], err[JFA_ERRLEN];
-    struct jfa_user u;
-    enum jfa_status st;
-    int limit, count, r, rc = PAM_SUCCESS;
+    struct jfa_lockout_info info;
+    char why[JFA_ERRLEN];
 
-    if (!p->cfg.lockout_guard)
-        return PAM_SUCCESS;
-    r = jfa_api_key_read(&p->cfg, key, err, sizeof(err));
-    if (r != 0) {
-        jfa_logf(&p->log, r == 1 ? LOG_DEBUG : LOG_INFO, "lockout guard skipped: %s", err);
-        return PAM_SUCCESS;
-    }
-    st = jfa_get_user(c, key, p->dbu.jf_id, &u);
-    explicit_bzero(key, sizeof(key));
-    switch (st) {
-    case JFA_OK:
-        break;
-    case JFA_ERR_UNAVAILABLE:
-        return PAM_AUTHINFO_UNAVAIL;
-    default:
-        jfa_logf(&p->log, LOG_WARNING,
-                 "lockout guard skipped: cannot read '%s' from Jellyfin with the API key: %s: %s",
-                 p->user_esc, jfa_status_str(st), c->err);
-        return PAM_SUCCESS;
-    }
-    limit = u.policy.login_attempts_before_lockout;
-    count = u.policy.invalid_login_attempt_count;
-    if (limit == 1) {
-        /* Guarding would mean never asking: every SSH login would fail. */
-        jfa_logf(&p->log, LOG_NOTICE,
-                 "lockout guard skipped: Jellyfin disables '%s' at the first failed login",
-                 p->user_esc);
-    } else if (limit >= 2 && !u.policy.is_disabled && count >= limit - 1) {
+    switch (jfa_lockout_check(c, p->dbu.jf_id, &info, why, sizeof(why))) {
+    case JFA_LOCKOUT_REFUSE:
         jfa_logf(&p->log, LOG_NOTICE,
                  "'%s' has %d failed logins and Jellyfin disables the account at %d: the password "
                  "was not sent (a login through Jellyfin itself, or an administrator, resets the "
                  "count)",
-                 p->user_esc, count, limit);
-        rc = PAM_AUTH_ERR;
+                 p->user_esc, info.count, info.limit);
+        return PAM_AUTH_ERR;
+    case JFA_LOCKOUT_UNREACHABLE:
+        return PAM_AUTHINFO_UNAVAIL;
+    case JFA_LOCKOUT_NO_KEY:
+        jfa_logf(&p->log, LOG_DEBUG, "lockout guard skipped: %s", why);
+        return PAM_SUCCESS;
+    case JFA_LOCKOUT_SKIPPED:
+        jfa_logf(&p->log, info.limit == 1 ? LOG_NOTICE : LOG_WARNING,
+                 "lockout guard skipped for '%s': %s", p->user_esc, why);
+        return PAM_SUCCESS;
+    case JFA_LOCKOUT_SEND:
+    case JFA_LOCKOUT_OFF:
+    default:
+        return PAM_SUCCESS;
     }
-    jfa_user_free(&u);
-    return rc;
 }

@@ -2,7 +2,8 @@
  * tools/cmd_login.c - `jellyfin-auth login USER`: try a login as PAM would.
  *
  * Owns: the troubleshooting login: map the login name through the users
- * database (a name that is not ours is never sent to Jellyfin), read the
+ * database (a name that is not ours is never sent to Jellyfin), show the
+ * lockout guard's view (and stop where the module would not send), read the
  * password (no echo, or --password-stdin), authenticate with the PAM
  * module's client name and per-user DeviceId, print the mapping and the
  * server's answer class, and log the session token out again.
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +19,53 @@
 #include "cmd.h"
 #include "db.h"
 #include "jellyfin.h"
+#include "lockout.h"
 
 static void help(void)
 {
     printf("Usage: jellyfin-auth login [--password-stdin] [--config PATH] [--debug] USER\n"
            "Authenticate USER (a login name from the users database) against Jellyfin the\n"
            "way pam_jellyfin does (same client name and DeviceId), print the mapped user\n"
-           "and the server's answer, then log the new session out. For troubleshooting.\n\n"
+           "and the server's answer, then log the new session out. For troubleshooting.\n"
+           "Before asking for the password it shows the lockout guard's view (failed logins\n"
+           "and Jellyfin's limit) and stops where pam_jellyfin would not send a password.\n\n"
            "  --password-stdin  read the password from the first line of standard input\n\n"
            "Exit status: 0 if the server accepted the password, 1 otherwise.\n");
+}
+
+/* The lockout guard's view, as pam_jellyfin would see it; false when
+ * pam_jellyfin would not send a password now. */
+static bool lockout_line(struct jfa_client *c, const char *jf_id)
+{
+    struct jfa_lockout_info info;
+    char why[JFA_ERRLEN];
+
+    switch (jfa_lockout_check(c, jf_id, &info, why, sizeof(why))) {
+    case JFA_LOCKOUT_REFUSE:
+        printf("lockout:  %d failed logins, and Jellyfin disables the account at %d: "
+               "pam_jellyfin does not send a password now (lockout_guard); a login through "
+               "Jellyfin itself, or an administrator, resets the count\n",
+               info.count, info.limit);
+        return false;
+    case JFA_LOCKOUT_SEND:
+        if (info.limit < 0)
+            printf("lockout:  none set in Jellyfin for this user\n");
+        else
+            printf("lockout:  %d failed logins, Jellyfin disables the account at %d\n", info.count,
+                   info.limit);
+        return true;
+    case JFA_LOCKOUT_OFF:
+        printf("lockout:  not checked (lockout_guard = no)\n");
+        return true;
+    case JFA_LOCKOUT_UNREACHABLE:
+        printf("lockout:  not checked: the server is unavailable: %s\n", c->err);
+        return true;
+    case JFA_LOCKOUT_NO_KEY:
+    case JFA_LOCKOUT_SKIPPED:
+    default:
+        printf("lockout:  not checked: %s\n", why);
+        return true;
+    }
 }
 
 int cmd_login(struct tool *t, int argc, char **argv)
@@ -98,15 +138,17 @@ int cmd_login(struct tool *t, int argc, char **argv)
            jfa_log_escape(esc, sizeof(esc), jf_name), jf_id,
            (u.flags & JFA_DBU_ADMIN) ? ", administrator" : "",
            (u.flags & JFA_DBU_DISABLED) ? ", DISABLED at last sync" : "");
+    if (jfa_client_init(&c, &t->cfg, &t->log, "pam_jellyfin", jf_id) != 0) {
+        tool_error(t, "cannot set up the Jellyfin client");
+        goto out;
+    }
+    if (!lockout_line(&c, jf_id))
+        goto out;
     if (tool_read_password("Jellyfin password: ", from_stdin, pw, sizeof(pw)) != 0)
         goto out;
     if (pw[0] == '\0') {
         printf("answer:   refused locally: empty password (pam_jellyfin refuses it unless "
                "nullok)\n");
-        goto out;
-    }
-    if (jfa_client_init(&c, &t->cfg, &t->log, "pam_jellyfin", jf_id) != 0) {
-        tool_error(t, "cannot set up the Jellyfin client");
         goto out;
     }
     st = jfa_authenticate(&c, jf_name, pw, &res);

@@ -71,7 +71,7 @@ pt "$(printf '%s\nnew-pass-1\nnew-pass-1' "$PW_GRACE")" jellyfin grace chauthtok
 set_grace '"login_attempts_before_lockout": 1, "invalid_login_attempt_count": 0'
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "limit 1"
-grep -q "lockout guard skipped: Jellyfin disables 'grace' at the first failed login" \
+grep -q "lockout guard skipped for 'grace': Jellyfin disables the account at the first failed login" \
     "$W/module.log" || jfa_fail "limit 1 not logged"
 
 # --- no lockout configured: nothing to guard ---
@@ -91,7 +91,7 @@ fake_fault '{"mode": "none"}'
 printf "%s\n" "deadbeef${API_KEY:8}" >"$W/api.key"
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "API key refused"
-grep -q "lockout guard skipped: cannot read 'grace' from Jellyfin with the API key" \
+grep -q "lockout guard skipped for 'grace': cannot read the user from Jellyfin with the API key" \
     "$W/module.log" || jfa_fail "refused API key not logged"
 # an unsafe key file is not used
 printf '%s\n' "$API_KEY" >"$W/api.key"
@@ -99,7 +99,7 @@ chmod 0644 "$W/api.key"
 set_grace '"invalid_login_attempt_count": 2'
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "world-readable key file is not used"
-grep -q "lockout guard skipped: .*api.key" "$W/module.log" || jfa_fail "unsafe key file not logged"
+grep -q "lockout guard skipped for 'grace': .*api.key" "$W/module.log" || jfa_fail "unsafe key file not logged"
 chmod 0600 "$W/api.key"
 
 # --- lockout_guard = no: the password is sent, and Jellyfin disables grace ---

@@ -94,6 +94,7 @@ jf doctor >/dev/null || jfa_fail "doctor not ok after the repairs"
 # login: as PAM would
 out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login"; }
 expect_in "$out" "^mapped:   alice uid [0-9]* -> Jellyfin \"Alice\" (Id $ID_A), administrator" "login mapping"
+expect_in "$out" "^lockout:  none set in Jellyfin" "login: lockout line"
 expect_in "$out" "^logout:   " "login did not log out"
 out=$(printf 'wrong\n' | jf login --password-stdin alice) && jfa_fail "login with a wrong password"
 expect_in "$out" "HTTP 401" "wrong password class"
@@ -105,6 +106,20 @@ out=$(printf 'x\n' | jf login --password-stdin nosuchuser) && jfa_fail "login of
 expect_in "$out" "not in the users database" "unknown user"
 out=$(printf '\n' | jf login --password-stdin alice) && jfa_fail "login with an empty password"
 expect_in "$out" "empty password" "empty password"
+# the lockout guard's view; nothing is sent where pam_jellyfin would not send
+fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"login_attempts_before_lockout\": 3, \"invalid_login_attempt_count\": 1}]}"
+out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login 1 of 3"; }
+expect_in "$out" "^lockout:  1 failed logins, Jellyfin disables the account at 3" "login: counts"
+fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"invalid_login_attempt_count\": 2}]}"
+out=$(printf 'alice pw\n' | jf login --password-stdin alice) && jfa_fail "login sent at 2 of 3"
+expect_in "$out" "^lockout:  2 failed logins, and Jellyfin disables the account at 3: pam_jellyfin does not send" \
+    "login: guard refusal"
+expect_not_in "$out" "^answer:" "login sent a password one failure from the lockout"
+echo "lockout_guard = no" >>"$JELLYFIN_AUTH_CONF"
+out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login, guard off"; }
+expect_in "$out" "^lockout:  not checked (lockout_guard = no)" "login: guard off"
+write_conf
+fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"login_attempts_before_lockout\": -1, \"invalid_login_attempt_count\": 0}]}"
 state=$(jfa_fake_ctl "$FAKE" GET /__fake/state)
 expect_in "$state" '"devices": \[\]' "login left a token on the server"
 

@@ -8,7 +8,7 @@
  * versions (temp file + rename). Every field of every answer encodes its
  * version, so a torn read (fields from two files) is detected. Then it
  * forks 20 times while the lookups run; each child must do a lookup and
- * exit 0 within 5 seconds (a lock left held across fork would hang it).
+ * exit 0 within 30 seconds (a lock left held across fork would hang it).
  * Exit 0 on success, 1 on any failure.
  */
 #ifndef _GNU_SOURCE
@@ -304,7 +304,7 @@ int main(int argc, char **argv)
             char buf[4096];
             struct passwd pw;
             int e = 0;
-            alarm(5);
+            alarm(30);
             _exit(getpwnam_r_("u7", &pw, buf, sizeof(buf), &e) == NSS_STATUS_SUCCESS &&
                           pw.pw_uid == 300007
                       ? 0
