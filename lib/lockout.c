@@ -18,6 +18,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "apikey.h"
 #include "log.h"
@@ -40,7 +41,8 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
     r = jfa_api_key_read(c->cfg, key, err, sizeof(err));
     if (r != 0) {
         jfa_set_err(why, whylen, "%s", err);
-        return r == 1 ? JFA_LOCKOUT_NO_KEY : JFA_LOCKOUT_SKIPPED;
+        /* Only root can read it: elsewhere that is expected, not a fault. */
+        return r == 1 || geteuid() != 0 ? JFA_LOCKOUT_NO_KEY : JFA_LOCKOUT_SKIPPED;
     }
     st = jfa_get_user(c, key, jf_id, &u);
     explicit_bzero(key, sizeof(key));

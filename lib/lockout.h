@@ -12,7 +12,7 @@ enum jfa_lockout {
     JFA_LOCKOUT_SEND,        /* the password may be sent */
     JFA_LOCKOUT_REFUSE,      /* one more failure would disable the account */
     JFA_LOCKOUT_OFF,         /* lockout_guard = no: nothing was checked */
-    JFA_LOCKOUT_NO_KEY,      /* no API key file: nothing was checked */
+    JFA_LOCKOUT_NO_KEY,      /* no API key file, or not root: nothing was checked */
     JFA_LOCKOUT_SKIPPED,     /* could not check (why says why); send it */
     JFA_LOCKOUT_UNREACHABLE, /* the server cannot be reached (c->err) */
 };

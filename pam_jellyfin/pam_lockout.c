@@ -34,7 +34,7 @@ int jfa_pam_lockout_guard(struct jfa_pam *p, struct jfa_client *c)
     case JFA_LOCKOUT_UNREACHABLE:
         return PAM_AUTHINFO_UNAVAIL;
     case JFA_LOCKOUT_NO_KEY:
-        jfa_logf(&p->log, LOG_DEBUG, "lockout guard skipped: %s", why);
+        jfa_logf(&p->log, LOG_DEBUG, "lockout guard skipped for '%s': %s", p->user_esc, why);
         return PAM_SUCCESS;
     case JFA_LOCKOUT_SKIPPED:
         jfa_logf(&p->log, info.limit == 1 ? LOG_NOTICE : LOG_WARNING,
