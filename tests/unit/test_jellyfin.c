@@ -5,7 +5,9 @@
  * 500/503, undecodable and oversized answers, local policy), the request
  * each call sends (method, path, Authorization header with and without a
  * token, body), URL fail-over through the client, and that c->err never
- * carries a password or token. Runs tests/unit/net_server.py, not the fake.
+ * carries a password or token; and the lockout guard's decision
+ * (lib/lockout.c) at every boundary. Runs tests/unit/net_server.py, not
+ * the fake.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -13,11 +15,13 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +29,7 @@
 #include "authheader.h"
 #include "http.h"
 #include "jellyfin.h"
+#include "lockout.h"
 #include "net_testutil.h"
 
 #define UID1 "4f2a9c0e8b1d4e6fa3c57d9e0b1a2c3d"
@@ -402,12 +407,112 @@ static void test_failover_and_local_failures(void **state)
     close(fd);
 }
 
+/* A user answer with the lockout fields, escaped for the routes file. */
+static void answer_user(int limit, int count, bool disabled)
+{
+    char body[512];
+
+    snprintf(body, sizeof(body),
+             "{\\\"Name\\\":\\\"Alice\\\",\\\"Id\\\":\\\"" UID1 "\\\",\\\"Policy\\\":{"
+             "\\\"LoginAttemptsBeforeLockout\\\":%d,\\\"InvalidLoginAttemptCount\\\":%d,"
+             "\\\"IsDisabled\\\":%s}}",
+             limit, count, disabled ? "true" : "false");
+    answer(&srv_a, 200, body);
+}
+
+static enum jfa_lockout check(struct jfa_client *c, struct jfa_lockout_info *info, char *why,
+                              size_t whylen)
+{
+    enum jfa_lockout r = jfa_lockout_check(c, UID1, info, why, whylen);
+
+    assert_null(strstr(why, TOKEN)); /* the key never reaches a message */
+    return r;
+}
+
+static void test_lockout_decision(void **state)
+{
+    const char *urls[] = {srv_a.url};
+    struct jfa_config cfg;
+    struct jfa_client c;
+    struct jfa_lockout_info info;
+    struct json_object *req;
+    char why[JFA_ERRLEN], key_path[512], hdr_token[64];
+    FILE *f;
+
+    (void)state;
+    client(&c, &cfg, urls, 1);
+    snprintf(key_path, sizeof(key_path), "%s/api.key", net_scratch());
+    cfg.api_key_file = strdup(key_path);
+    assert_non_null(cfg.api_key_file);
+
+    /* off: nothing is read or asked */
+    cfg.lockout_guard = false;
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_OFF);
+    cfg.lockout_guard = true;
+    /* no key file */
+    unlink(key_path);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_NO_KEY);
+    assert_non_null(strstr(why, key_path));
+    f = fopen(key_path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", TOKEN);
+    fclose(f);
+    assert_int_equal(chmod(key_path, 0600), 0);
+
+    /* below the limit: send; the request reads the user with the key */
+    answer_user(3, 1, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SEND);
+    assert_int_equal(info.count, 1);
+    assert_int_equal(info.limit, 3);
+    req = net_server_last(&srv_a);
+    assert_string_equal(net_req_str(req, "method"), "GET");
+    assert_string_equal(net_req_str(req, "path"), "/Users/" UID1);
+    snprintf(hdr_token, sizeof(hdr_token), "Token=\"%s\"", TOKEN);
+    assert_non_null(strstr(net_req_header(req, "authorization"), hdr_token));
+    json_object_put(req);
+    /* one failure from the limit: refuse */
+    answer_user(3, 2, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_REFUSE);
+    answer_user(5, 7, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_REFUSE);
+    answer_user(5, 3, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SEND);
+    /* already disabled: the server answers 403 whatever the password */
+    answer_user(3, 2, true);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SEND);
+    /* no lockout in Jellyfin */
+    answer_user(-1, 50, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SEND);
+    /* a limit of 1 is not guarded */
+    answer_user(1, 0, false);
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SKIPPED);
+    assert_non_null(strstr(why, "first failed login"));
+    /* a refused key, an undecodable answer: skipped, with the reason */
+    answer(&srv_a, 401, "");
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SKIPPED);
+    assert_non_null(strstr(why, "API key"));
+    answer(&srv_a, 200, "[]");
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SKIPPED);
+    assert_int_equal(info.count, -1);
+    /* unreachable: the caller goes offline */
+    answer(&srv_a, 503, "");
+    assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_UNREACHABLE);
+    /* an unsafe key file is not used (a fault as root, expected elsewhere) */
+    answer_user(3, 2, false);
+    assert_int_equal(chmod(key_path, 0644), 0);
+    assert_int_equal(check(&c, &info, why, sizeof(why)),
+                     geteuid() == 0 ? JFA_LOCKOUT_SKIPPED : JFA_LOCKOUT_NO_KEY);
+    unlink(key_path);
+    net_cfg_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_client_init),     cmocka_unit_test(test_status_strings),
-        cmocka_unit_test(test_authenticate_ok), cmocka_unit_test(test_authenticate_status_mapping),
-        cmocka_unit_test(test_token_calls),     cmocka_unit_test(test_failover_and_local_failures),
+        cmocka_unit_test(test_client_init),      cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_authenticate_ok),  cmocka_unit_test(test_authenticate_status_mapping),
+        cmocka_unit_test(test_token_calls),      cmocka_unit_test(test_failover_and_local_failures),
+        cmocka_unit_test(test_lockout_decision),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
