@@ -44,8 +44,11 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
         jfa_pam_tell(p, "The Jellyfin server cannot be reached; try again later.");
         return PAM_TRY_AGAIN;
     }
-    if (rc != PAM_SUCCESS)
+    if (rc != PAM_SUCCESS) {
+        jfa_pam_tell(p, "One more wrong password would make Jellyfin disable this account; log "
+                        "in through Jellyfin first.");
         return rc;
+    }
     st = jfa_authenticate(c, p->dbu.jf_name, old, &res);
     if (st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) != 0) {
         jfa_logf(&p->log, LOG_ERR,

@@ -66,6 +66,8 @@ expect_err "two failures elsewhere" "Authentication failure"
 pt "$(printf '%s\nnew-pass-1\nnew-pass-1' "$PW_GRACE")" jellyfin grace chauthtok
 [ "$RC" != 0 ] || jfa_fail "chauthtok one failure from the lockout succeeded"
 [ "$(asked)" = 0 ] || jfa_fail "chauthtok sent the current password one failure from the lockout"
+printf '%s' "$OUT" | grep -q "would make Jellyfin disable this account" ||
+    jfa_fail "passwd does not tell the user why: $OUT"
 
 # --- an account Jellyfin disables at the first failure: the guard steps aside ---
 set_grace '"login_attempts_before_lockout": 1, "invalid_login_attempt_count": 0'
