@@ -503,6 +503,7 @@ static void test_lockout_decision(void **state)
     assert_int_equal(check(&c, &info, why, sizeof(why)),
                      geteuid() == 0 ? JFA_LOCKOUT_SKIPPED : JFA_LOCKOUT_NO_KEY);
     unlink(key_path);
+    free(cfg.api_key_file); /* net_cfg_free owns only what net_cfg set */
     net_cfg_free(&cfg);
 }
 
