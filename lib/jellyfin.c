@@ -287,7 +287,7 @@ enum jfa_status jfa_get_user(struct jfa_client *c, const char *token, const char
     memset(out, 0, sizeof(*out));
     if (user_id == NULL)
         snprintf(path, sizeof(path), "/Users/Me");
-    else if (strlen(user_id) == 32 && strspn(user_id, "0123456789abcdef") == 32)
+    else if (jfa_guid_is_n(user_id))
         snprintf(path, sizeof(path), "/Users/%s", user_id);
     else {
         snprintf(c->err, sizeof(c->err), "not a Jellyfin user Id");

@@ -279,6 +279,18 @@ static int hexval(int c)
     return -1;
 }
 
+bool jfa_guid_is_n(const char *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return false;
+    for (i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return s[32] == '\0';
+}
+
 int jfa_guid_normalize(const char *in, char out[33])
 {
     /* positions of dashes in the D form */

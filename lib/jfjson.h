@@ -80,6 +80,8 @@ int jfa_json_api_keys(const char *buf, size_t len, struct jfa_api_key_list *out,
 
 /* Normalise a GUID in any Guid.Parse form to 32 lowercase hex; 0 or -1. */
 int jfa_guid_normalize(const char *in, char out[33]);
+/* s is already in that form (what we store and put in paths); NULL is not. */
+bool jfa_guid_is_n(const char *s);
 
 /* JSON bodies we send; malloc'd, NULL on failure. */
 char *jfa_json_authenticate_body(const char *username, const char *password);

@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "fileutil.h"
+#include "jfjson.h"
 #include "log.h"
 #include "ledger.h"
 
@@ -142,22 +143,12 @@ ssize_t jfa_ledger_find_group(const struct jfa_ledger *l, const char *name)
 
 /* ---- entries ---------------------------------------------------------- */
 
-static bool valid_id(const char *id)
-{
-    size_t i;
-
-    for (i = 0; i < 32; i++)
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-            return false;
-    return id[32] == '\0';
-}
-
 ssize_t jfa_ledger_add_user(struct jfa_ledger *l, const char *id, uint32_t uid, const char *name,
                             int64_t now, char *err, size_t errlen)
 {
     struct jfa_ledger_user *u;
 
-    if (!valid_id(id)) {
+    if (!jfa_guid_is_n(id)) {
         jfa_set_err(err, errlen, "invalid user Id");
         return -1;
     }
@@ -577,7 +568,7 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
                             lineno, nf);
                 goto out;
             }
-            if (!valid_id(f[1])) {
+            if (!jfa_guid_is_n(f[1])) {
                 jfa_set_err(err, errlen, "%s:%zu: invalid user Id", name, lineno);
                 goto out;
             }

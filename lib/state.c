@@ -23,27 +23,15 @@
 #include <openssl/evp.h>
 
 #include "fileutil.h"
+#include "jfjson.h"
 
 #define RECORD_MAX 4096
 #define PENDING_MAGIC "jellyfin-auth pending 1"
 #define VERIFIER_MAGIC "jellyfin-auth verifier 1"
 #define THROTTLE_MAGIC "jellyfin-auth throttle 1"
 
-/* Ids become file names: accept exactly 32 lowercase hex digits. */
-static bool id_ok(const char *id)
-{
-    size_t i;
-
-    if (id == NULL)
-        return false;
-    for (i = 0; id[i] != '\0'; i++) {
-        if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-            return false;
-    }
-    return i == 32;
-}
-
-/* private_dir/sub/name, with sub created 0700 when create is set. */
+/* private_dir/sub/name, with sub created 0700 when create is set. Ids
+ * become names only after jfa_guid_is_n (32 lowercase hex digits). */
 static int state_path(const char *private_dir, const char *sub, const char *name, bool create,
                       char *out, size_t outlen, char *err, size_t errlen)
 {
@@ -152,7 +140,7 @@ int jfa_state_put_pending(const char *private_dir, const char *jf_id,
     char buf[RECORD_MAX];
     int n, rc = -1;
 
-    if (!id_ok(jf_id) || strchr(rec->token, '\n') != NULL) {
+    if (!jfa_guid_is_n(jf_id) || strchr(rec->token, '\n') != NULL) {
         snprintf(err, errlen, "invalid user id or token");
         return -1;
     }
@@ -179,7 +167,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id, bool take,
     int rc;
 
     memset(rec, 0, sizeof(*rec));
-    if (!id_ok(jf_id)) {
+    if (!jfa_guid_is_n(jf_id)) {
         snprintf(err, errlen, "invalid user id");
         return -1;
     }
@@ -218,7 +206,7 @@ int jfa_state_put_verifier(const char *private_dir, const char *jf_id, const cha
     const char *hash;
     int n, rc = -1;
 
-    if (!id_ok(jf_id)) {
+    if (!jfa_guid_is_n(jf_id)) {
         snprintf(err, errlen, "invalid user id");
         return -1;
     }
@@ -265,7 +253,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
     time_t now = time(NULL);
     int rc;
 
-    if (!id_ok(jf_id)) {
+    if (!jfa_guid_is_n(jf_id)) {
         snprintf(err, errlen, "invalid user id");
         return -1;
     }
@@ -315,7 +303,7 @@ int jfa_state_drop_verifier(const char *private_dir, const char *jf_id)
     char path[PATH_MAX];
     char err[64];
 
-    if (!id_ok(jf_id) ||
+    if (!jfa_guid_is_n(jf_id) ||
         state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, sizeof(err)))
         return -1;
     if (unlink(path) != 0 && errno != ENOENT)

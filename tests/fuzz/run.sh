@@ -21,7 +21,7 @@ fuzz_config|lib/config.c lib/log.c lib/fileutil.c|
 fuzz_db|lib/db.c lib/dbwrite.c|
 fuzz_json|lib/jfjson.c lib/log.c|-ljson-c
 fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c|-lcrypto
-fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c|-lcrypto
+fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c lib/jfjson.c|-lcrypto -ljson-c
 fuzz_namemap|lib/namemap.c|
 LIST
 }
