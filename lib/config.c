@@ -626,26 +626,34 @@ static bool is_sep(char ch)
     return is_ws(ch) || ch == ',';
 }
 
+/* The next item of a comma- or space-separated list, advancing *p past
+ * it; NULL at the end. */
+static const char *next_item(const char **p, size_t *len)
+{
+    const char *start;
+
+    while (is_sep(**p))
+        (*p)++;
+    if (**p == '\0')
+        return NULL;
+    start = *p;
+    while (**p != '\0' && !is_sep(**p))
+        (*p)++;
+    *len = (size_t)(*p - start);
+    return start;
+}
+
 static int h_url(struct parse_ctx *c)
 {
     struct jfa_config *cfg = c->cfg;
-    const char *p = c->value;
-    size_t count = 0;
+    const char *p = c->value, *start;
+    size_t count = 0, len;
 
-    while (*p != '\0') {
-        const char *start, *why = NULL;
+    while ((start = next_item(&p, &len)) != NULL) {
+        const char *why = NULL;
         char *u;
         char tok[160];
-        size_t len;
 
-        while (is_sep(*p))
-            p++;
-        if (*p == '\0')
-            break;
-        start = p;
-        while (*p != '\0' && !is_sep(*p))
-            p++;
-        len = (size_t)(p - start);
         count++;
         if (cfg->n_urls >= JFA_MAX_URLS)
             return perr(c, "%s: too many urls (at most %d)", c->key, JFA_MAX_URLS);
@@ -792,25 +800,15 @@ static int h_offline_max_age(struct parse_ctx *c)
 static int h_local_networks(struct parse_ctx *c, bool first_time)
 {
     struct jfa_config *cfg = c->cfg;
-    const char *p = c->value;
-    size_t count = 0;
+    const char *p = c->value, *start;
+    size_t count = 0, len;
 
     if (first_time)
         cfg->n_local_networks = 0;
-    while (*p != '\0') {
-        const char *start;
+    while ((start = next_item(&p, &len)) != NULL) {
         char tok[96], esc[128];
-        size_t len;
         struct jfa_cidr net;
 
-        while (is_sep(*p))
-            p++;
-        if (*p == '\0')
-            break;
-        start = p;
-        while (*p != '\0' && !is_sep(*p))
-            p++;
-        len = (size_t)(p - start);
         count++;
         if (len >= sizeof(tok)) {
             memcpy(tok, start, sizeof(tok) - 1);
