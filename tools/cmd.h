@@ -45,6 +45,11 @@ struct tool {
 /* Handle a common option: 1 handled, 0 not a common option. */
 int tool_common_opt(struct tool *t, int opt, const char *arg);
 
+/* Parse the options of a command that takes only the common ones and no
+ * argument. -1 to go on; else the exit status to return (EXIT_OK after
+ * --help, EXIT_USAGE after an error). */
+int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv);
+
 /* Print "jellyfin-auth CMD: message" and a hint to stderr; returns EXIT_USAGE. */
 int tool_usage_error(const struct tool *t, const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -33,6 +33,25 @@ int tool_common_opt(struct tool *t, int opt, const char *arg)
     }
 }
 
+int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
+{
+    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        if (tool_common_opt(t, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            help();
+            return EXIT_OK;
+        }
+        return tool_usage_error(t, cmd, "invalid option");
+    }
+    if (optind < argc)
+        return tool_usage_error(t, cmd, "unexpected argument '%s'", argv[optind]);
+    return -1;
+}
+
 int tool_usage_error(const struct tool *t, const char *cmd, const char *fmt, ...)
 {
     va_list ap;

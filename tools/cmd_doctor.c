@@ -157,7 +157,6 @@ static void check_file_mode(struct doc *d, const char *what, const char *path, m
 
 int cmd_doctor(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     struct doc d = {0, 0};
     char err[JFA_ERRLEN], key[33];
     char *db_path = NULL, *priv = NULL, *ledger_path = NULL, *text = NULL, *pam = NULL;
@@ -165,21 +164,13 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     struct jfa_db db;
     struct jfa_ledger ledger;
     size_t len = 0;
-    int opt, r;
+    int r;
 
     memset(&db, 0, sizeof(db));
     jfa_ledger_init(&ledger);
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        return tool_usage_error(t, "doctor", "invalid option");
-    }
-    if (optind < argc)
-        return tool_usage_error(t, "doctor", "unexpected argument '%s'", argv[optind]);
+    r = tool_parse_plain(t, "doctor", help, argc, argv);
+    if (r >= 0)
+        return r;
 
     /* configuration */
     if (jfa_config_load(&t->cfg, tool_config_path(t), err, sizeof(err)) != 0) {

@@ -31,7 +31,6 @@ static void help(void)
 
 int cmd_status(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     struct jfa_client c;
     struct jfa_system_info info;
     struct jfa_user_list list = {0};
@@ -40,23 +39,15 @@ int cmd_status(struct tool *t, int argc, char **argv)
     char key[33], err[JFA_ERRLEN], esc1[256], esc2[128];
     char *db_path = NULL, *rep_path = NULL;
     enum jfa_status st;
-    int opt, r;
+    int r;
     bool ok = true;
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
     memset(&info, 0, sizeof(info));
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        return tool_usage_error(t, "status", "invalid option");
-    }
-    if (optind < argc)
-        return tool_usage_error(t, "status", "unexpected argument '%s'", argv[optind]);
+    r = tool_parse_plain(t, "status", help, argc, argv);
+    if (r >= 0)
+        return r;
     if (tool_load_config(t) != 0) {
         printf("config:   FAIL (%s)\n", tool_config_path(t));
         return EXIT_FAIL;

@@ -39,27 +39,18 @@ static void help(void)
 
 int cmd_users(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     struct jfa_db db;
     struct jfa_sync_report rep;
     char *db_path = NULL, *rep_path = NULL, err[JFA_ERRLEN], esc[512];
-    int opt, r, ret = EXIT_FAIL;
+    int r, ret = EXIT_FAIL;
     uint32_t i;
     bool have_db = false, have_rep = false;
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        return tool_usage_error(t, "users", "invalid option");
-    }
-    if (optind < argc)
-        return tool_usage_error(t, "users", "unexpected argument '%s'", argv[optind]);
+    r = tool_parse_plain(t, "users", help, argc, argv);
+    if (r >= 0)
+        return r;
     if (tool_load_config(t) != 0)
         return EXIT_FAIL;
     db_path = jfa_config_db_path(&t->cfg);
