@@ -14,6 +14,7 @@
 #include <pwd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "db.h"
 
@@ -77,6 +78,14 @@ JFA_NSS_EXPORT enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gi
                                                             long int *start, long int *size,
                                                             gid_t **groupsp, long int limit,
                                                             int *errnop);
+
+/* A name that can be ours: plausible (jfa_db_name_plausible) and never
+ * root. Checked on queries before the database is touched, and on records
+ * before they are returned. */
+static inline bool jfa_nss_name_ours(const char *name)
+{
+    return jfa_db_name_plausible(name) && strcmp(name, "root") != 0;
+}
 
 /* Map a lookup result (0, -ENOENT, -EINVAL) to an NSS status. */
 enum nss_status jfa_nss_status(int rc, int *errnop);

@@ -8,13 +8,12 @@
  * over that file even if the database is replaced meanwhile.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "nss_common.h"
 
 static bool usable(const struct jfa_db_group *g)
 {
-    return g->gid != 0 && jfa_db_name_plausible(g->name) && strcmp(g->name, "root") != 0;
+    return g->gid != 0 && jfa_nss_name_ours(g->name);
 }
 
 enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,
@@ -25,7 +24,7 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
     struct jfa_db_group g;
     int rc;
 
-    if (!jfa_db_name_plausible(name) || strcmp(name, "root") == 0) {
+    if (!jfa_nss_name_ours(name)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }

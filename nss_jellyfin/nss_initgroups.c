@@ -52,7 +52,7 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
     struct jfa_db_user u;
     int rc;
 
-    if (!jfa_db_name_plausible(user) || strcmp(user, "root") == 0) {
+    if (!jfa_nss_name_ours(user)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }

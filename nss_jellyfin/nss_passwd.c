@@ -10,14 +10,12 @@
  * the new one.
  */
 #include <errno.h>
-#include <string.h>
 
 #include "nss_common.h"
 
 static bool usable(const struct jfa_db_user *u)
 {
-    return u->uid != 0 && u->gid != 0 && jfa_db_name_plausible(u->name) &&
-           strcmp(u->name, "root") != 0;
+    return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours(u->name);
 }
 
 enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, char *buf,
@@ -28,7 +26,7 @@ enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, ch
     struct jfa_db_user u;
     int rc;
 
-    if (!jfa_db_name_plausible(name) || strcmp(name, "root") == 0) {
+    if (!jfa_nss_name_ours(name)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }
