@@ -248,6 +248,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     rc = jfa_pam_resolve_user(&p);
     if (rc != PAM_SUCCESS)
         goto out;
+    rc = jfa_pam_check_caller(&p);
+    if (rc != PAM_SUCCESS)
+        goto out;
     rc = pam_get_authtok(pamh, PAM_AUTHTOK, &password, NULL);
     if (rc != PAM_SUCCESS || password == NULL) {
         jfa_logf(&p.log, LOG_INFO, "no password for '%s': %s", p.user_esc, pam_strerror(pamh, rc));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <security/pam_ext.h>
@@ -179,6 +180,34 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
 out:
     free(path);
     return rc;
+}
+
+/*
+ * An unprivileged caller (a screen locker, or any program a local user
+ * runs) cannot use the root-only private state: no throttle, no lockout
+ * guard, no offline verifier. Like pam_unix's unix_chkpwd, such a caller
+ * may only check the password of its own account; anything else would let
+ * a local user spray another user's Jellyfin password through us without
+ * the protections a privileged login has. "Privileged" means euid 0, or
+ * owning state_dir (the test setups, and a state_dir an admin gave a
+ * dedicated service user).
+ */
+int jfa_pam_check_caller(struct jfa_pam *p)
+{
+    struct stat st;
+    uid_t euid = geteuid();
+
+    if (euid == 0)
+        return PAM_SUCCESS;
+    if (p->cfg.state_dir != NULL && stat(p->cfg.state_dir, &st) == 0 && st.st_uid == euid)
+        return PAM_SUCCESS;
+    if (p->dbu.uid == getuid())
+        return PAM_SUCCESS;
+    jfa_logf(&p->log, LOG_NOTICE,
+             "refusing '%s' without asking Jellyfin: an unprivileged caller (uid %u) may only "
+             "check its own account's password",
+             p->user_esc, (unsigned)getuid());
+    return PAM_AUTH_ERR;
 }
 
 int jfa_pam_unconfigured(struct jfa_pam *p)

@@ -49,6 +49,11 @@ void jfa_pam_end(struct jfa_pam *p);
  * claims. PAM_SUCCESS, PAM_USER_UNKNOWN (not ours: logged), or an error. */
 int jfa_pam_resolve_user(struct jfa_pam *p);
 
+/* May this process check the resolved user's password? PAM_SUCCESS for a
+ * privileged caller (euid 0 or the owner of state_dir) and for the
+ * caller's own account; PAM_AUTH_ERR (logged) otherwise. */
+int jfa_pam_check_caller(struct jfa_pam *p);
+
 /* The configuration could not be loaded: decide without it. Local
  * accounts and root: PAM_USER_UNKNOWN; users of the default database:
  * PAM_PERM_DENIED (fail closed); no usable database: PAM_AUTHINFO_UNAVAIL. */

@@ -163,6 +163,9 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
     rc = jfa_pam_resolve_user(&p);
     if (rc != PAM_SUCCESS)
         goto out;
+    rc = jfa_pam_check_caller(&p);
+    if (rc != PAM_SUCCESS)
+        goto out;
     if (jfa_client_init(&c, &p.cfg, &p.log, JFA_PAM_CLIENT, p.dbu.jf_id) != 0) {
         rc = PAM_BUF_ERR;
         goto out;

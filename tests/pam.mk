@@ -12,8 +12,8 @@ TESTS += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 	tests/integration/pam-throttle.sh tests/integration/pam-valgrind.sh \
 	tests/integration/pam-lockout.sh
-TESTS += tests/integration/pam-load.sh
-EXTRA_DIST += tests/integration/pam-load.sh
+TESTS += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
+EXTRA_DIST += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state
