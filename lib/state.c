@@ -4,6 +4,8 @@
  * Files are small "key=value" text records, one per line, after a version
  * line. They are written with jfa_write_atomic (0600) and read with
  * jfa_read_trusted (owner root or euid, no group/other bits, no symlink).
+ * Lock files under locks/ are empty 0600 files held with flock(2); they are
+ * never removed (a removed lock file would let two holders in at once).
  */
 #include "config.h"
 
@@ -11,11 +13,13 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +33,9 @@
 #define PENDING_MAGIC "jellyfin-auth pending 1"
 #define VERIFIER_MAGIC "jellyfin-auth verifier 1"
 #define THROTTLE_MAGIC "jellyfin-auth throttle 1"
+#define THROTTLE_LOCK "throttle" /* locks/throttle; an Id never spells it */
+#define THROTTLE_LOCK_MS 5000    /* a holder only reads and writes one record */
+#define LOCK_POLL_NS 20000000L   /* 20 ms between two tries of a held lock */
 
 /* private_dir/sub/name, with sub created 0700 when create is set. Ids
  * become names only after jfa_guid_is_n (32 lowercase hex digits). */
@@ -311,6 +318,100 @@ int jfa_state_drop_verifier(const char *private_dir, const char *jf_id)
     return 0;
 }
 
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0)
+        return LONG_MAX; /* no clock: give up at once rather than spin */
+    return (long)(now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+/* An exclusive flock on private_dir/locks/name: the file is created 0600
+ * when absent (never through a symlink), then opened and checked like any
+ * trusted file. flock has no timeout of its own: try without blocking
+ * every LOCK_POLL_NS until timeout_ms have passed on the monotonic clock. */
+static int lock_file(const char *private_dir, const char *name, long timeout_ms,
+                     struct jfa_state_lock *lock, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    struct timespec start;
+    int fd, rc = -1;
+
+    lock->fd = -1;
+    if (state_path(private_dir, "locks", name, true, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd >= 0) {
+        /* ours: 0600 whatever the umask was */
+        int r = fchmod(fd, 0600);
+
+        close(fd);
+        if (r != 0) {
+            snprintf(err, errlen, "%s: chmod 0600: %s", path, strerror(errno));
+            return -1;
+        }
+    } else if (errno != EEXIST) {
+        snprintf(err, errlen, "%s: cannot create the lock file: %s", path, strerror(errno));
+        return -1;
+    }
+    fd = jfa_open_trusted(path, 077, err, errlen);
+    if (fd < 0)
+        return -1;
+    if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) {
+        snprintf(err, errlen, "clock_gettime: %s", strerror(errno));
+        goto out;
+    }
+    for (;;) {
+        struct timespec pause = {0, LOCK_POLL_NS};
+
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            lock->fd = fd;
+            fd = -1;
+            rc = 0;
+            goto out;
+        }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "%s: flock: %s", path, strerror(errno));
+            rc = -1;
+            goto out;
+        }
+        if (ms_since(&start) >= timeout_ms) {
+            snprintf(err, errlen, "%s: still held by another process after %ld ms", path,
+                     timeout_ms);
+            rc = -ETIMEDOUT;
+            goto out;
+        }
+        (void)nanosleep(&pause, NULL);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    return rc;
+}
+
+int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout_ms,
+                        struct jfa_state_lock *lock, char *err, size_t errlen)
+{
+    lock->fd = -1;
+    if (!jfa_guid_is_n(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    return lock_file(private_dir, jf_id, timeout_ms, lock, err, errlen);
+}
+
+void jfa_state_unlock(struct jfa_state_lock *lock)
+{
+    if (lock == NULL || lock->fd < 0)
+        return;
+    /* LOCK_UN releases the open file description's lock, so a child forked
+     * while we held it (sharing the description) does not keep it. */
+    (void)flock(lock->fd, LOCK_UN);
+    close(lock->fd);
+    lock->fd = -1;
+}
+
 /* Throttle keys may hold a host name: hash them into a file name. */
 static int throttle_path(const char *private_dir, const char *key, bool create, char *out,
                          size_t outlen)
@@ -400,11 +501,17 @@ void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir,
     char path[PATH_MAX];
     char buf[128];
     char err[JFA_ERRLEN];
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     struct throttle_rec t;
     int n;
 
     if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, true, path, sizeof(path)))
         return;
+    /* Read, count and write under the lock, or parallel failures overwrite
+     * each other's count. Without the lock (unusable, or held for seconds
+     * by a stuck process) the failure is still recorded: a count that may
+     * miss a parallel update beats none. */
+    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
     throttle_read(path, &t);
     if (throttle_expired(cfg, &t, now))
         t.count = 0;
@@ -414,12 +521,21 @@ void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir,
                  t.count, t.last);
     if (n > 0 && (size_t)n < sizeof(buf))
         (void)jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err));
+    jfa_state_unlock(&lock);
 }
 
 void jfa_throttle_success(const char *private_dir, const char *key)
 {
     char path[PATH_MAX];
+    char err[JFA_ERRLEN];
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
 
-    if (throttle_path(private_dir, key, false, path, sizeof(path)) == 0)
-        (void)unlink(path);
+    if (throttle_path(private_dir, key, false, path, sizeof(path)) != 0 ||
+        (access(path, F_OK) != 0 && errno == ENOENT))
+        return;
+    /* Under the lock, so that a failure counted in parallel is not written
+     * back over the removal with the count it read before it. */
+    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
+    (void)unlink(path);
+    jfa_state_unlock(&lock);
 }

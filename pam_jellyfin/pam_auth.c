@@ -4,8 +4,9 @@
  * Owns: the password check against POST /Users/AuthenticateByName, the
  * mapping of every answer to a PAM result, local throttling before the
  * server is asked, and the offline fallback (verifier check) when the
- * server is unreachable. On success the token and policy flags are kept for
- * account and session management (pam_set_data and a pending record).
+ * server is unreachable. From the throttle check to the recording of the
+ * answer it holds the user's login lock (one password in flight per user). On success the token and
+ * policy flags are kept for account and session management (pam_set_data and a pending record).
  */
 #include "config.h"
 
@@ -238,6 +239,7 @@ static int online_login(struct jfa_pam *p, const char *password, const char *hos
 PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
     struct jfa_pam p;
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     const char *password = NULL;
     char host_key[HOST_KEY_MAX];
     int rc;
@@ -270,12 +272,19 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         goto out;
     }
     throttle_keys(&p, host_key);
+    /* Held until every outcome is recorded (throttle, verifier): a parallel
+     * login of the same user then reads the throttle record and the live
+     * failure count only after this one's answer. */
+    rc = jfa_pam_login_lock(&p, &lock);
+    if (rc != PAM_SUCCESS)
+        goto out;
     if (throttled(&p, host_key)) {
         rc = PAM_AUTH_ERR;
         goto out;
     }
     rc = online_login(&p, password, host_key);
 out:
+    jfa_state_unlock(&lock);
     jfa_pam_end(&p);
     return rc;
 }

@@ -2,9 +2,10 @@
  * pam_lockout.c - the lockout guard in pam_jellyfin.
  *
  * Owns: turning lib/lockout.c's decision into a PAM result and log lines,
- * before authenticate and chauthtok send a password. The guard needs the
- * root-only API key; where the module does not run as root it steps aside
- * and local throttling is the only protection.
+ * before authenticate and chauthtok send a password, and the per-user login
+ * lock that makes the guard's read and the answer it guards one step. The
+ * guard needs the root-only API key; where the module does not run as root
+ * it steps aside and local throttling is the only protection.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -12,7 +13,9 @@
 
 #include "pam_lockout.h"
 
+#include <errno.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 
@@ -45,4 +48,25 @@ int jfa_pam_lockout_guard(struct jfa_pam *p, struct jfa_client *c)
     default:
         return PAM_SUCCESS;
     }
+}
+
+int jfa_pam_login_lock(struct jfa_pam *p, struct jfa_state_lock *lock)
+{
+    char err[JFA_ERRLEN];
+    int r;
+
+    r = jfa_state_lock_user(p->private_dir, p->dbu.jf_id, p->cfg.timeout * 1000L, lock, err,
+                            sizeof(err));
+    if (r == -ETIMEDOUT) {
+        jfa_logf(&p->log, LOG_NOTICE,
+                 "another login of '%s' is still being checked; refused without asking Jellyfin",
+                 p->user_esc);
+        return PAM_AUTH_ERR;
+    }
+    /* Not root (the private directory is not ours to use), or a state
+     * directory we cannot write: no lock, as no throttle record either. */
+    if (r != 0)
+        jfa_logf(&p->log, geteuid() == 0 ? LOG_WARNING : LOG_DEBUG,
+                 "no login lock for '%s', going on without it: %s", p->user_esc, err);
+    return PAM_SUCCESS;
 }

@@ -27,8 +27,9 @@ static void cleanup_token(pam_handle_t *pamh, void *data, int error_status)
     free(data);
 }
 
-/* Log in with the current password; keep the token for the update pass. */
-static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *old)
+/* Log in with the current password; keep the token for the update pass.
+ * The caller holds the user's login lock. */
+static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const char *old)
 {
     struct jfa_auth_result res;
     enum jfa_status st;
@@ -85,6 +86,22 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
     return rc;
 }
 
+/* The guard's read and the password it lets through, under the user's
+ * login lock (see pam_auth.c): parallel passwd runs act like a sequence. */
+static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *old)
+{
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    int rc;
+
+    rc = jfa_pam_login_lock(p, &lock);
+    if (rc == PAM_SUCCESS)
+        rc = verify_current_locked(p, c, old);
+    else
+        jfa_pam_tell(p, "Another login of this account is being checked; try again.");
+    jfa_state_unlock(&lock);
+    return rc;
+}
+
 static int map_change(struct jfa_pam *p, struct jfa_client *c, enum jfa_status st)
 {
     switch (st) {
@@ -119,6 +136,7 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
     const void *old = NULL, *token = NULL;
     const char *newpw = NULL;
     char err[JFA_ERRLEN];
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     enum jfa_status st;
     int rc;
 
@@ -138,12 +156,19 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         jfa_pam_tell(p, "The new password must not be empty or too long.");
         return PAM_AUTHTOK_ERR;
     }
+    /* CurrentPw is checked again by Jellyfin, and a wrong one counts. */
+    rc = jfa_pam_login_lock(p, &lock);
+    if (rc != PAM_SUCCESS) {
+        jfa_pam_tell(p, "Another login of this account is being checked; try again.");
+        return PAM_TRY_AGAIN;
+    }
     st = jfa_change_password(c, token, p->dbu.jf_id, old, newpw);
     rc = map_change(p, c, st);
     if (rc == PAM_SUCCESS && p->cfg.offline_max_age > 0 &&
         jfa_state_put_verifier(p->private_dir, p->dbu.jf_id, newpw, p->dbu.flags, err,
                                sizeof(err)) != 0)
         jfa_logf(&p->log, LOG_INFO, "offline verifier not refreshed: %s", err);
+    jfa_state_unlock(&lock);
     if (rc == PAM_SUCCESS || st == JFA_ERR_FORBIDDEN || st == JFA_ERR_BADREQ)
         (void)jfa_logout(c, token);
     (void)pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, NULL, NULL);

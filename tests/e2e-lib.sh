@@ -270,8 +270,10 @@ print(sum(1 for d in json.load(sys.stdin)["devices"] if d["user_name"] == sys.ar
 }
 e2e_no_devices() { [ "$(e2e_fake_devices "$1")" = 0 ]; }
 
-# e2e_start_sshd: the real sshd on 127.0.0.1:SSH_PORT with PAM.
+# e2e_start_sshd [CONFIG LINE...]: the real sshd on 127.0.0.1:SSH_PORT with
+# PAM; extra sshd_config lines are appended.
 e2e_start_sshd() {
+    local l
     mkdir -p "$W/ssh"
     ssh-keygen -q -t ed25519 -N '' -f "$W/ssh/host_ed25519" || jfa_fail "ssh-keygen"
     chmod 0600 "$W/ssh/host_ed25519"
@@ -291,6 +293,7 @@ LogLevel VERBOSE
 MaxAuthTries 3
 Subsystem sftp internal-sftp
 EOF
+    for l in "$@"; do echo "$l"; done >>"$W/ssh/sshd_config"
     e2e_bg /usr/sbin/sshd -D -f "$W/ssh/sshd_config" -E "$W/sshd.log"
     e2e_poll 30 e2e_port_open "$SSH_PORT" || e2e_fail "sshd did not start on port $SSH_PORT"
 }

@@ -14,6 +14,9 @@ EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 	tests/integration/pam-lockout.sh
 TESTS += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
 EXTRA_DIST += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
+# parallel logins: the per-user login lock and atomic throttle updates
+TESTS += tests/integration/pam-parallel.sh
+EXTRA_DIST += tests/integration/pam-parallel.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state

@@ -5,7 +5,9 @@
  * 20 s / 40 s back-off, the throttle_max_delay cap, window expiry, a clock
  * that went backwards, a window shorter than the delay, success clearing, independent keys, turned
  * off), the pending record (peek, take once, malformed, bad ids) and the offline verifier (match,
- * mismatch, expiry, drop, no plaintext on disk), and the modes of what state.c creates. The
+ * mismatch, expiry, drop, no plaintext on disk), the modes of what state.c creates, and the
+ * cross-process locks: parallel failures all counted, one holder of a user lock at a time, a
+ * bounded wait, release by a dead holder and across fork, unsafe lock files refused. The
  * integration test pam-throttle.sh checks the same rules through pamtester, where wall time is not
  * ours to choose; this file pins them to the second.
  */
@@ -13,8 +15,11 @@
 #define _GNU_SOURCE 1
 #endif
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -371,6 +377,258 @@ static void test_verifier(void **state)
     assert_int_equal(jfa_state_drop_verifier(f->priv, "not-an-id"), -1);
 }
 
+/* The count of the only throttle record, -1 if there is not exactly one. */
+static long throttle_count(struct fx *f)
+{
+    char path[512];
+    char buf[256];
+    struct dirent *de;
+    long count = -1;
+    int files = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/throttle", f->priv);
+    d = opendir(path);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        FILE *fp;
+
+        if (de->d_name[0] == '.')
+            continue;
+        files++;
+        snprintf(path, sizeof(path), "%s/throttle/%s", f->priv, de->d_name);
+        fp = fopen(path, "r");
+        assert_non_null(fp);
+        while (fgets(buf, sizeof(buf), fp) != NULL)
+            if (strncmp(buf, "count=", 6) == 0)
+                count = strtol(buf + 6, NULL, 10);
+        fclose(fp);
+    }
+    closedir(d);
+    return files == 1 ? count : -1;
+}
+
+/* wait for pid; its exit status, or -1 if it did not exit normally */
+static int reap(pid_t pid)
+{
+    int status;
+
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+#define PAR_PROCS 8
+#define PAR_EACH 25
+
+static void test_throttle_parallel_failures(void **state)
+{
+    struct fx *f = *state;
+    pid_t pids[PAR_PROCS];
+    int go[2];
+    char c;
+
+    /* Children start together on a closed pipe, then count failures for
+     * one key at once: every one of them must be in the record. */
+    f->cfg.throttle_failures = 1000;
+    assert_int_equal(pipe(go), 0);
+    for (int i = 0; i < PAR_PROCS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            if (read(go[0], &c, 1) != 0)
+                _exit(2);
+            fail_n(f, "host:198.51.100.7", PAR_EACH, T0);
+            _exit(0);
+        }
+    }
+    close(go[0]);
+    close(go[1]);
+    for (int i = 0; i < PAR_PROCS; i++)
+        assert_int_equal(reap(pids[i]), 0);
+    assert_int_equal(throttle_count(f), PAR_PROCS * PAR_EACH);
+    /* the lock they shared */
+    {
+        char path[256];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "%s/locks/throttle", f->priv);
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0600);
+    }
+}
+
+static int lock_a(struct fx *f, long timeout_ms, struct jfa_state_lock *lock)
+{
+    return jfa_state_lock_user(f->priv, ID_A, timeout_ms, lock, f->err, sizeof(f->err));
+}
+
+/* In a child: try to take ID_A's lock within timeout_ms; exit 0 if taken,
+ * 1 on a timeout, 2 on any other result. Returns the exit status. */
+static int child_lock_a(struct fx *f, long timeout_ms)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+        int r = lock_a(f, timeout_ms, &l);
+
+        jfa_state_unlock(&l);
+        _exit(r == 0 ? 0 : r == -ETIMEDOUT ? 1 : 2);
+    }
+    return reap(pid);
+}
+
+static void test_lock_user_exclusive(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT, l2 = JFA_STATE_LOCK_INIT;
+    char path[256];
+    struct stat st;
+    int fdflags;
+
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    assert_true(l.fd >= 0);
+    fdflags = fcntl(l.fd, F_GETFD);
+    assert_true(fdflags >= 0 && (fdflags & FD_CLOEXEC)); /* not inherited by exec */
+    /* Another process waits, then gives up: the wait is bounded. */
+    assert_int_equal(child_lock_a(f, 100), 1);
+    /* So does another open in this process (a threaded PAM host). */
+    assert_int_equal(lock_a(f, 50, &l2), -ETIMEDOUT);
+    assert_int_equal(l2.fd, -1);
+    assert_non_null(strstr(f->err, "still held"));
+    /* Other users are independent. */
+    assert_int_equal(jfa_state_lock_user(f->priv, ID_B, 0, &l2, f->err, sizeof(f->err)), 0);
+    jfa_state_unlock(&l2);
+    jfa_state_unlock(&l);
+    assert_int_equal(l.fd, -1);
+    jfa_state_unlock(&l); /* twice: a no-op */
+    assert_int_equal(child_lock_a(f, 100), 0);
+    /* The file and its directory. */
+    snprintf(path, sizeof(path), "%s/locks/%s", f->priv, ID_A);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(st.st_uid, geteuid());
+    snprintf(path, sizeof(path), "%s/locks", f->priv);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+static void test_lock_dead_holder(void **state)
+{
+    struct fx *f = *state;
+    int held[2];
+    pid_t pid;
+    char c;
+
+    assert_int_equal(pipe(held), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+
+        close(held[0]);
+        if (lock_a(f, 0, &l) != 0 || write(held[1], "x", 1) != 1)
+            _exit(2);
+        for (;;)
+            pause(); /* killed holding it */
+    }
+    close(held[1]);
+    assert_int_equal(read(held[0], &c, 1), 1);
+    close(held[0]);
+    assert_int_equal(child_lock_a(f, 0), 1);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(reap(pid), -1);
+    assert_int_equal(child_lock_a(f, 0), 0);
+}
+
+static void test_lock_fork_while_held(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    int hold[2];
+    pid_t pid;
+    char c;
+
+    /* A PAM host forks while we hold the lock; the child shares the open
+     * file description. Our unlock must still release it. */
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    assert_int_equal(pipe(hold), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(hold[1]);
+        _exit(read(hold[0], &c, 1) == 0 ? 0 : 2); /* alive until the parent says */
+    }
+    close(hold[0]);
+    jfa_state_unlock(&l);
+    assert_int_equal(child_lock_a(f, 0), 0);
+    close(hold[1]);
+    assert_int_equal(reap(pid), 0);
+}
+
+static void test_lock_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    const char *bad_ids[] = {"", "throttle", "../../../../tmp/x", ID_A "0",
+                             "0123456789ABCDEF0123456789abcdef"};
+    char path[256], target[256], cmd[512];
+    struct stat st;
+
+    for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+        assert_int_equal(jfa_state_lock_user(f->priv, bad_ids[i], 0, &l, f->err, sizeof(f->err)),
+                         -1);
+        assert_int_equal(l.fd, -1);
+    }
+    snprintf(path, sizeof(path), "%s/locks", f->priv);
+    assert_int_equal(lstat(path, &st), -1); /* nothing created for them */
+
+    /* A symlink in place of the lock file: refused, its target untouched. */
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    jfa_state_unlock(&l);
+    snprintf(path, sizeof(path), "%s/locks/%s", f->priv, ID_A);
+    snprintf(target, sizeof(target), "%s/target", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(lock_a(f, 0, &l), -1);
+    assert_int_equal(l.fd, -1);
+    assert_non_null(strstr(f->err, path));
+    assert_int_equal(lstat(target, &st), -1);
+    /* A lock file others may write: refused. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    jfa_state_unlock(&l);
+    assert_int_equal(chmod(path, 0644), 0);
+    assert_int_equal(lock_a(f, 0, &l), -1);
+    assert_non_null(strstr(f->err, "too open"));
+    assert_int_equal(chmod(path, 0600), 0);
+    /* Not a regular file. */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(lock_a(f, 0, &l), -1);
+    assert_int_equal(unlink(path), 0);
+    /* Owned by someone else (needs root to set up). */
+    if (geteuid() == 0) {
+        assert_int_equal(lock_a(f, 0, &l), 0);
+        jfa_state_unlock(&l);
+        assert_int_equal(chown(path, 12345, 12345), 0);
+        assert_int_equal(lock_a(f, 0, &l), -1);
+        assert_non_null(strstr(f->err, "owned by uid 12345"));
+    }
+    /* The locks directory itself must be private. */
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s/locks' && mkdir -m 0755 '%s/locks'", f->priv, f->priv);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(chmod(f->priv, 0700), 0);
+    snprintf(path, sizeof(path), "%s/locks", f->priv);
+    assert_int_equal(chmod(path, 0755), 0);
+    assert_int_equal(lock_a(f, 0, &l), -1);
+    assert_int_equal(l.fd, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +645,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_parallel_failures, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_user_exclusive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_dead_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_fork_while_held, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
