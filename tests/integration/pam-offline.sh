@@ -112,7 +112,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     pt "grace-new-pw" jellyfin grace authenticate
     expect_ok "grace online before the unprivileged test"
     fake_fault '{"mode": "503"}'
-    # The build tree may sit where uid 65534 cannot reach (a mktemp -d
+    # The build tree may sit where other uids cannot reach (a mktemp -d
     # clone): it loads a copy of the module from $W instead.
     mkdir -p "$W/nobody"
     cp "$JFA_PAM_SO" "$W/nobody/pam_jellyfin.so"
@@ -120,7 +120,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     cp "$W/services/jellyfin" "$W/services.jellyfin.bak"
     sed -i "s#$JFA_PAM_SO#$W/nobody/pam_jellyfin.so#" "$W/services/jellyfin"
     chmod 0755 "$W"
-    OUT=$(printf 'grace-new-pw\n' | pam_env setpriv --reuid=65534 --regid=65534 --clear-groups \
+    # grace's own uid: an unprivileged caller may check only its own account.
+    OUT=$(printf 'grace-new-pw\n' | pam_env setpriv --reuid=$((U0 + 7)) --regid=$((U0 + 7)) --clear-groups \
         pamtester -v jellyfin grace authenticate 2>&1)
     RC=$?
     chmod 0700 "$W"

@@ -17,6 +17,12 @@ jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
 write_conf "$URL" "offline_max_age = 0"
+# The build tree may sit where other uids cannot reach (a mktemp -d
+# clone): the services load a copy of the module from $W.
+mkdir -p "$W/mod"
+cp "$JFA_PAM_SO" "$W/mod/pam_jellyfin.so"
+chmod -R a+rX "$W/mod"
+sed -i "s#$JFA_PAM_SO#$W/mod/pam_jellyfin.so#" "$W/services/"*
 # The fixture is root's: make it readable (not writable) for other uids,
 # as /etc/jellyfin-auth.conf and the users database are on a real machine.
 chmod 0755 "$W" "$W/services" "$W/state" "$W/tls"
