@@ -490,6 +490,20 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             JFA_NAME_OK) {
             if (omit(c, "%s", why) != 0)
                 goto oom;
+            continue;
+        }
+        if (jfa_config_name_reserved(cfg, c->name)) {
+            if (omit(c, "mapped name \"%s\" is reserved by reserved_names in %s", c->name,
+                     cfg->path != NULL ? cfg->path : "the configuration") != 0)
+                goto oom;
+        } else if (jfa_ledger_find_group(ledger, c->name) >= 0) {
+            /* a users_group or admin_group of an earlier configuration:
+             * sudoers rules like %jellyfin-admins may still name it */
+            if (omit(c,
+                     "mapped name \"%s\" is reserved: a group jellyfin-auth defined "
+                     "(users_group or admin_group, now or before)",
+                     c->name) != 0)
+                goto oom;
         }
     }
     sort_c = st->c;
