@@ -53,6 +53,12 @@ static int load(struct tool *t, const char *path, struct jfa_ledger *l, bool *ab
     return 0;
 }
 
+static int cmp_claim_name(const void *a, const void *b)
+{
+    const struct jfa_ledger_claim *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
 static int do_list(struct tool *t, const char *path)
 {
     struct jfa_ledger l;
@@ -71,16 +77,7 @@ static int do_list(struct tool *t, const char *path)
     }
     for (i = 0; i < l.n_claims; i++)
         v[i] = &l.claims[i];
-    /* by name: insertion order is not meaningful */
-    for (i = 1; i < l.n_claims; i++) {
-        const struct jfa_ledger_claim *x = v[i];
-        size_t j = i;
-        while (j > 0 && strcmp(v[j - 1]->name, x->name) > 0) {
-            v[j] = v[j - 1];
-            j--;
-        }
-        v[j] = x;
-    }
+    qsort(v, l.n_claims, sizeof(*v), cmp_claim_name);
     printf("%-32s %-32s %s\n", "NAME", "JELLYFIN ID", "STATE");
     for (i = 0; i < l.n_claims; i++) {
         ssize_t ci = v[i] - l.claims;
