@@ -238,7 +238,20 @@ void jfa_config_free(struct jfa_config *cfg)
     free_field(&cfg->shell);
     free_field(&cfg->users_group);
     free_field(&cfg->admin_group);
+    for (i = 0; i < cfg->n_reserved_names; i++)
+        free(cfg->reserved_names[i]);
+    free(cfg->reserved_names);
     memset(cfg, 0, sizeof(*cfg));
+}
+
+bool jfa_config_name_reserved(const struct jfa_config *cfg, const char *name)
+{
+    size_t i;
+
+    for (i = 0; cfg != NULL && i < cfg->n_reserved_names; i++)
+        if (strcmp(cfg->reserved_names[i], name) == 0)
+            return true;
+    return false;
 }
 
 const char *jfa_config_path(void)
@@ -791,6 +804,66 @@ static int h_admin_group(struct parse_ctx *c)
     return set_group(c, &c->cfg->admin_group);
 }
 
+/* The form of a mapped login name (lib/namemap.c, jfa_name_valid):
+ * ^[a-z0-9_][a-z0-9_.-]*$, at most 32 bytes, not all digits. */
+static bool valid_login_name(const char *s, size_t len)
+{
+    size_t i;
+    bool all_digits = true;
+
+    if (len == 0 || len > 32)
+        return false;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+
+        if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '_' ||
+              (i > 0 && (ch == '.' || ch == '-'))))
+            return false;
+        if (!is_digit(ch))
+            all_digits = false;
+    }
+    return !all_digits;
+}
+
+/* reserved_names: a list; each appearance of the key adds to it */
+static int h_reserved_names(struct parse_ctx *c)
+{
+    struct jfa_config *cfg = c->cfg;
+    const char *p = c->value, *start;
+    size_t count = 0, len;
+
+    while ((start = next_item(&p, &len)) != NULL) {
+        char tok[64], esc[128];
+        char **nv;
+
+        count++;
+        memcpy(tok, start, len < sizeof(tok) ? len : sizeof(tok) - 1);
+        tok[len < sizeof(tok) ? len : sizeof(tok) - 1] = '\0';
+        if (!valid_login_name(start, len)) {
+            jfa_log_escape(esc, sizeof(esc), tok);
+            return perr(c,
+                        "%s: invalid name \"%s\" (a login or group name: [a-z0-9_] then "
+                        "[a-z0-9_.-], at most 32 characters, not all digits%s)",
+                        c->key, esc, comment_hint(c->value));
+        }
+        if (jfa_config_name_reserved(cfg, tok))
+            continue;
+        if (cfg->n_reserved_names >= JFA_MAX_RESERVED)
+            return perr(c, "%s: too many names (at most %d)", c->key, JFA_MAX_RESERVED);
+        nv = realloc(cfg->reserved_names, (cfg->n_reserved_names + 1) * sizeof(*nv));
+        if (nv == NULL)
+            return oom(c);
+        cfg->reserved_names = nv;
+        nv[cfg->n_reserved_names] = strdup(tok);
+        if (nv[cfg->n_reserved_names] == NULL)
+            return oom(c);
+        cfg->n_reserved_names++;
+    }
+    if (count == 0)
+        return bad_value(c, "expected one or more names");
+    return 0;
+}
+
 static int h_offline_max_age(struct parse_ctx *c)
 {
     return parse_duration(c, 0, 365 * DAY, &c->cfg->offline_max_age);
@@ -901,6 +974,7 @@ enum key_id {
     K_THROTTLE_WINDOW,
     K_THROTTLE_MAX_DELAY,
     K_LOCKOUT_GUARD,
+    K_RESERVED_NAMES,
     K_COUNT
 };
 
@@ -929,6 +1003,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_THROTTLE_WINDOW] = {"throttle_window", h_throttle_window, false},
     [K_THROTTLE_MAX_DELAY] = {"throttle_max_delay", h_throttle_max_delay, false},
     [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
+    [K_RESERVED_NAMES] = {"reserved_names", h_reserved_names, true},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

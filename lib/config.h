@@ -14,6 +14,7 @@
 
 #define JFA_MAX_URLS 8
 #define JFA_MAX_NETWORKS 32
+#define JFA_MAX_RESERVED 1024 /* names in reserved_names */
 #define JFA_ERRLEN 512
 
 #define JFA_DEFAULT_CONF SYSCONFDIR "/jellyfin-auth.conf"
@@ -50,6 +51,10 @@ struct jfa_config {
     long throttle_window;       /* seconds a failure is remembered */
     long throttle_max_delay;    /* cap of the exponential back-off, seconds */
     bool lockout_guard;         /* never send the password that would lock a user out */
+    /* reserved_names: login/group names never given to a Jellyfin user,
+     * on top of the built-in list (lib/namemap.c) */
+    char **reserved_names;
+    size_t n_reserved_names;
 };
 
 /* Fill cfg with the documented defaults (no URL). */
@@ -70,6 +75,9 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
 int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t errlen);
 
 void jfa_config_free(struct jfa_config *cfg);
+
+/* Is name listed in reserved_names? */
+bool jfa_config_name_reserved(const struct jfa_config *cfg, const char *name);
 
 /* JELLYFIN_AUTH_CONF (secure_getenv) or JFA_DEFAULT_CONF. */
 const char *jfa_config_path(void);

@@ -3,9 +3,10 @@
  *
  * Owns: parsing and serialising the ledger text format described in
  * ledger.h, the in-memory indexes (ids in use, users by Id), and the
- * deterministic id allocator. Parse errors are always fatal and name
- * file:line: a ledger is never silently reset, since that would change
- * UIDs.
+ * deterministic id allocator, and the name claims (who a login name
+ * belongs to, for good). Parse errors are always fatal and name file:line:
+ * a ledger is never silently reset, since that would change UIDs or hand
+ * a name over.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -33,8 +34,10 @@ void jfa_ledger_free(struct jfa_ledger *l)
 {
     free(l->users);
     free(l->groups);
+    free(l->claims);
     free(l->id_slots);
     free(l->user_slots);
+    free(l->claim_slots);
     jfa_ledger_init(l);
 }
 
@@ -250,13 +253,26 @@ static int cmp_name_ix(const void *a, const void *b)
 }
 
 int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char *const *names,
-                            size_t n)
+                            size_t n, int64_t now, char *err, size_t errlen)
 {
     struct name_ix *ix = calloc(l->n_users + 1, sizeof(*ix));
     size_t m = 0, i;
+    int ret = -1;
 
-    if (ix == NULL)
+    if (ix == NULL) {
+        jfa_set_err(err, errlen, "out of memory");
         return -1;
+    }
+    /* never hand a claimed name to another Id: check all before changing any */
+    for (i = 0; i < n; i++) {
+        ssize_t ci = jfa_ledger_find_claim(l, names[i]);
+        if (ci >= 0 && strcmp(l->claims[ci].id, l->users[idx[i]].id) != 0) {
+            jfa_set_err(err, errlen, "login name %s is claimed by Jellyfin user Id %s, not %s",
+                        names[i], l->claims[ci].id, l->users[idx[i]].id);
+            free(ix);
+            return -1;
+        }
+    }
     /* the names held before any change, sorted: who has to give one up */
     for (i = 0; i < l->n_users; i++) {
         if (!l->users[i].deleted && l->users[i].name[0] != '\0') {
@@ -269,10 +285,9 @@ int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char 
     for (i = 0; i < m; i++) {
         char *dup = strdup(ix[i].name);
         if (dup == NULL) {
-            while (i-- > 0)
-                free((char *)ix[i].name);
-            free(ix);
-            return -1;
+            m = i;
+            jfa_set_err(err, errlen, "out of memory");
+            goto out;
         }
         ix[i].name = dup;
     }
@@ -284,7 +299,8 @@ int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char 
 
         if (hit != NULL) {
             /* widen to the run of equal names (at most one active holder,
-             * but be safe), then take the name from the others */
+             * but be safe), then take the name from the others: only
+             * possible when the administrator released it */
             struct name_ix *lo = hit, *hi = hit;
             while (lo > ix && strcmp(lo[-1].name, names[i]) == 0)
                 lo--;
@@ -297,10 +313,181 @@ int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char 
             }
         }
         snprintf(u->name, sizeof(u->name), "%s", names[i]);
+        if (jfa_ledger_find_claim(l, names[i]) < 0 &&
+            jfa_ledger_add_claim(l, names[i], u->id, now, err, errlen) < 0)
+            goto out;
     }
+    ret = 0;
+out:
     for (i = 0; i < m; i++)
         free((char *)ix[i].name);
     free(ix);
+    return ret;
+}
+
+/* ---- name claims -------------------------------------------------------- */
+
+static void claimix_put(uint32_t *slots, size_t cap, const struct jfa_ledger_claim *claims,
+                        size_t idx)
+{
+    size_t i = hash_str(claims[idx].name) & (cap - 1);
+
+    while (slots[i] != 0)
+        i = (i + 1) & (cap - 1);
+    slots[i] = (uint32_t)(idx + 1);
+}
+
+/* (Re)build the claim index with room for at least `want` claims. */
+static int claimix_rebuild(struct jfa_ledger *l, size_t want)
+{
+    size_t ncap = l->claim_cap ? l->claim_cap : 128, i;
+    uint32_t *ns;
+
+    while (want * 2 > ncap)
+        ncap *= 2;
+    ns = calloc(ncap, sizeof(*ns));
+    if (ns == NULL)
+        return -1;
+    for (i = 0; i < l->n_claims; i++)
+        claimix_put(ns, ncap, l->claims, i);
+    free(l->claim_slots);
+    l->claim_slots = ns;
+    l->claim_cap = ncap;
+    return 0;
+}
+
+ssize_t jfa_ledger_find_claim(const struct jfa_ledger *l, const char *name)
+{
+    size_t i, n;
+
+    if (l->claim_cap == 0)
+        return -1;
+    i = hash_str(name) & (l->claim_cap - 1);
+    for (n = 0; n < l->claim_cap && l->claim_slots[i] != 0; n++) {
+        size_t idx = l->claim_slots[i] - 1;
+        if (strcmp(l->claims[idx].name, name) == 0)
+            return (ssize_t)idx;
+        i = (i + 1) & (l->claim_cap - 1);
+    }
+    return -1;
+}
+
+ssize_t jfa_ledger_add_claim(struct jfa_ledger *l, const char *name, const char *id, int64_t now,
+                             char *err, size_t errlen)
+{
+    struct jfa_ledger_claim *c;
+    ssize_t held;
+
+    if (!jfa_name_valid(name)) {
+        jfa_set_err(err, errlen, "invalid login name");
+        return -1;
+    }
+    if (jfa_ledger_find_user(l, id) < 0) {
+        jfa_set_err(err, errlen, "name %s: user Id %s has no user entry", name, id);
+        return -1;
+    }
+    held = jfa_ledger_find_claim(l, name);
+    if (held >= 0) {
+        jfa_set_err(err, errlen, "name %s is already claimed by Id %s", name, l->claims[held].id);
+        return -1;
+    }
+    if (l->n_claims == l->cap_claims) {
+        size_t ncap = l->cap_claims ? l->cap_claims * 2 : 64;
+        struct jfa_ledger_claim *nc = realloc(l->claims, ncap * sizeof(*nc));
+        if (nc == NULL)
+            goto oom;
+        l->claims = nc;
+        l->cap_claims = ncap;
+    }
+    if ((l->n_claims + 1) * 2 > l->claim_cap && claimix_rebuild(l, l->n_claims + 1) != 0)
+        goto oom;
+    c = &l->claims[l->n_claims];
+    memset(c, 0, sizeof(*c));
+    snprintf(c->name, sizeof(c->name), "%s", name);
+    memcpy(c->id, id, 33);
+    c->first_seen = now;
+    claimix_put(l->claim_slots, l->claim_cap, l->claims, l->n_claims);
+    return (ssize_t)l->n_claims++;
+oom:
+    jfa_set_err(err, errlen, "out of memory");
+    return -1;
+}
+
+int jfa_ledger_release_name(struct jfa_ledger *l, const char *name, char *err, size_t errlen)
+{
+    ssize_t ci = jfa_ledger_find_claim(l, name);
+
+    if (ci < 0) {
+        jfa_set_err(err, errlen, "name %s is not claimed", name);
+        return -1;
+    }
+    l->claims[ci] = l->claims[l->n_claims - 1];
+    l->n_claims--;
+    /* open addressing: rebuild rather than delete in place */
+    if (claimix_rebuild(l, l->n_claims) != 0) {
+        jfa_set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+enum jfa_claim_state jfa_ledger_claim_state(const struct jfa_ledger *l, size_t ci)
+{
+    ssize_t ui = jfa_ledger_find_user(l, l->claims[ci].id);
+
+    if (ui < 0 || l->users[ui].deleted)
+        return JFA_CLAIM_DELETED;
+    if (strcmp(l->users[ui].name, l->claims[ci].name) == 0)
+        return JFA_CLAIM_ACTIVE;
+    return JFA_CLAIM_RENAMED;
+}
+
+const char *jfa_claim_state_str(enum jfa_claim_state st)
+{
+    switch (st) {
+    case JFA_CLAIM_ACTIVE:
+        return "active";
+    case JFA_CLAIM_DELETED:
+        return "deleted";
+    case JFA_CLAIM_RENAMED:
+        return "renamed-away";
+    }
+    return "?";
+}
+
+/*
+ * Version 1 ledgers have no claims: each name a user line holds becomes a
+ * claim of that Id. An active holder wins over deleted ones (version 1
+ * let a tombstone keep the name an active user holds now); among deleted
+ * holders the latest deleted wins (ties: the smaller Id).
+ */
+static int derive_claims(struct jfa_ledger *l, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < l->n_users; i++) {
+        const struct jfa_ledger_user *u = &l->users[i];
+        ssize_t ci, hi;
+        const struct jfa_ledger_user *h;
+
+        if (u->name[0] == '\0')
+            continue;
+        ci = jfa_ledger_find_claim(l, u->name);
+        if (ci < 0) {
+            if (jfa_ledger_add_claim(l, u->name, u->id, u->first_seen, err, errlen) < 0)
+                return -1;
+            continue;
+        }
+        hi = jfa_ledger_find_user(l, l->claims[ci].id);
+        h = &l->users[hi];
+        if (!h->deleted)
+            continue; /* at most one active holder (checked before) */
+        if (!u->deleted || u->last_seen > h->last_seen ||
+            (u->last_seen == h->last_seen && strcmp(u->id, h->id) < 0)) {
+            memcpy(l->claims[ci].id, u->id, 33);
+            l->claims[ci].first_seen = u->first_seen;
+        }
+    }
     return 0;
 }
 
@@ -518,8 +705,9 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
                      size_t errlen)
 {
     char *copy = NULL, *line, *next;
-    size_t lineno = 0;
-    int ret = -1;
+    size_t lineno = 0, *user_line = NULL, cap_lines = 0;
+    int ret = -1, version = 0;
+    bool seen_name = false;
     char sub[256];
 
     if (memchr(buf, '\0', len) != NULL) {
@@ -545,9 +733,13 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
         *next++ = '\0';
         lineno++;
         if (lineno == 1) {
-            if (strcmp(line, JFA_LEDGER_MAGIC) != 0) {
-                jfa_set_err(err, errlen, "%s:1: not a version 1 ledger (expected \"%s\")", name,
-                            JFA_LEDGER_MAGIC);
+            if (strcmp(line, JFA_LEDGER_MAGIC) == 0) {
+                version = 2;
+            } else if (strcmp(line, JFA_LEDGER_MAGIC_V1) == 0) {
+                version = 1;
+            } else {
+                jfa_set_err(err, errlen, "%s:1: not a ledger of version 1 or 2 (expected \"%s\")",
+                            name, JFA_LEDGER_MAGIC);
                 goto out;
             }
             continue;
@@ -563,6 +755,11 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             bool deleted;
             ssize_t idx;
 
+            if (seen_name) {
+                jfa_set_err(err, errlen, "%s:%zu: a user entry after the name entries", name,
+                            lineno);
+                goto out;
+            }
             if (nf != 7) {
                 jfa_set_err(err, errlen, "%s:%zu: a user entry has 7 fields, found %d", name,
                             lineno, nf);
@@ -600,6 +797,47 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             }
             l->users[idx].deleted = deleted;
             l->users[idx].last_seen = last;
+            if ((size_t)idx >= cap_lines) {
+                size_t ncap = cap_lines ? cap_lines * 2 : 64;
+                size_t *nl = realloc(user_line, ncap * sizeof(*nl));
+                if (nl == NULL) {
+                    jfa_set_err(err, errlen, "%s: out of memory", name);
+                    goto out;
+                }
+                user_line = nl;
+                cap_lines = ncap;
+            }
+            user_line[idx] = lineno;
+        } else if (strcmp(f[0], "name") == 0 && version >= 2) {
+            int64_t first;
+
+            seen_name = true;
+            if (nf != 4) {
+                jfa_set_err(err, errlen, "%s:%zu: a name entry has 4 fields, found %d", name,
+                            lineno, nf);
+                goto out;
+            }
+            if (!jfa_name_valid(f[1])) {
+                jfa_set_err(err, errlen, "%s:%zu: invalid login name", name, lineno);
+                goto out;
+            }
+            if (!jfa_guid_is_n(f[2])) {
+                jfa_set_err(err, errlen, "%s:%zu: invalid user Id", name, lineno);
+                goto out;
+            }
+            if (parse_time(f[3], &first) != 0) {
+                jfa_set_err(err, errlen, "%s:%zu: invalid time", name, lineno);
+                goto out;
+            }
+            if (jfa_ledger_find_user(l, f[2]) < 0) {
+                jfa_set_err(err, errlen, "%s:%zu: name %s: user Id %s has no user entry before it",
+                            name, lineno, f[1], f[2]);
+                goto out;
+            }
+            if (jfa_ledger_add_claim(l, f[1], f[2], first, sub, sizeof(sub)) < 0) {
+                jfa_set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
+                goto out;
+            }
         } else if (strcmp(f[0], "group") == 0) {
             uint32_t gid;
             int64_t first;
@@ -636,8 +874,28 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
     }
     if (check_active_names(l, name, err, errlen) != 0)
         goto out;
+    /* an active user's login name is claimed by that user, if at all */
+    for (size_t ui = 0; version >= 2 && ui < l->n_users; ui++) {
+        const struct jfa_ledger_user *u = &l->users[ui];
+        ssize_t ci;
+
+        if (u->deleted || u->name[0] == '\0')
+            continue;
+        ci = jfa_ledger_find_claim(l, u->name);
+        if (ci >= 0 && strcmp(l->claims[ci].id, u->id) != 0) {
+            jfa_set_err(err, errlen,
+                        "%s:%zu: active user holds login name %s, which is claimed by Id %s", name,
+                        user_line[ui], u->name, l->claims[ci].id);
+            goto out;
+        }
+    }
+    if (version == 1 && derive_claims(l, sub, sizeof(sub)) != 0) {
+        jfa_set_err(err, errlen, "%s: deriving the name claims: %s", name, sub);
+        goto out;
+    }
     ret = 0;
 out:
+    free(user_line);
     free(copy);
     return ret;
 }
@@ -654,15 +912,22 @@ static int cmp_group(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+static int cmp_claim(const void *a, const void *b)
+{
+    const struct jfa_ledger_claim *const *x = a, *const *y = b;
+    return strcmp((*x)->name, (*y)->name);
+}
+
 char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
 {
     /* longest user line: 5 + 33 + 11 + 8 + 33 + 2 * 21 < 160 */
-    size_t cap = 64 + (l->n_users + l->n_groups) * 160, used = 0, i;
+    size_t cap = 64 + (l->n_users + l->n_groups + l->n_claims) * 160, used = 0, i;
     char *buf = malloc(cap);
     const struct jfa_ledger_user **us = calloc(l->n_users + 1, sizeof(*us));
     const struct jfa_ledger_group **gs = calloc(l->n_groups + 1, sizeof(*gs));
+    const struct jfa_ledger_claim **cs = calloc(l->n_claims + 1, sizeof(*cs));
 
-    if (buf == NULL || us == NULL || gs == NULL) {
+    if (buf == NULL || us == NULL || gs == NULL || cs == NULL) {
         free(buf);
         buf = NULL;
         goto out;
@@ -673,6 +938,9 @@ char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
         gs[i] = &l->groups[i];
     qsort(us, l->n_users, sizeof(*us), cmp_user);
     qsort(gs, l->n_groups, sizeof(*gs), cmp_group);
+    for (i = 0; i < l->n_claims; i++)
+        cs[i] = &l->claims[i];
+    qsort(cs, l->n_claims, sizeof(*cs), cmp_claim);
     used += (size_t)snprintf(buf + used, cap - used, "%s\n", JFA_LEDGER_MAGIC);
     for (i = 0; i < l->n_groups; i++)
         used += (size_t)snprintf(buf + used, cap - used, "group %s %" PRIu32 " %" PRId64 "\n",
@@ -682,11 +950,15 @@ char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
             buf + used, cap - used, "user %s %" PRIu32 " %s %s %" PRId64 " %" PRId64 "\n",
             us[i]->id, us[i]->uid, us[i]->deleted ? "deleted" : "active",
             us[i]->name[0] ? us[i]->name : "-", us[i]->first_seen, us[i]->last_seen);
+    for (i = 0; i < l->n_claims; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "name %s %s %" PRId64 "\n", cs[i]->name,
+                                 cs[i]->id, cs[i]->first_seen);
     if (len != NULL)
         *len = used;
 out:
     free(us);
     free(gs);
+    free(cs);
     return buf;
 }
 

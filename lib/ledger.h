@@ -8,15 +8,25 @@
  * parser whose errors name file:line); the deterministic allocator (SHA-256
  * of the key, linear probe skipping reserved ranges, ledger entries and
  * ids the caller reports as taken). A uid is never changed or reused: a
- * deleted user keeps its entry as a tombstone.
+ * deleted user keeps its entry as a tombstone. Also the name claims: every
+ * login name (= private group name) ever given to a Jellyfin Id stays
+ * claimed by that Id, deleted or renamed, until an administrator releases
+ * it (`jellyfin-auth names release NAME`): local grants (sudoers,
+ * /etc/group memberships, AllowUsers) attach to names, so a name never
+ * passes silently to another Id.
  *
- * File format (version 1), sorted, one entry a line, fields separated by
- * one space:
- *   jellyfin-auth-ledger 1
+ * File format (version 2), sorted, one entry a line, fields separated by
+ * one space, the user lines before the name lines:
+ *   jellyfin-auth-ledger 2
  *   group NAME GID FIRST_SEEN
  *   user ID UID active|deleted NAME|- FIRST_SEEN LAST_SEEN
+ *   name NAME ID FIRST_SEEN
  * ID is 32 lowercase hex digits; times are unix seconds; LAST_SEEN is the
- * deletion time for a deleted user.
+ * deletion time for a deleted user. A name line's ID has a user line. An
+ * active user's NAME, when claimed, is claimed by that user.
+ * Version 1 (no name lines) is read: each name a user line holds becomes a
+ * claim of that Id (an active holder first, else the latest deleted one);
+ * version 2 is always written.
  */
 #ifndef JFA_LEDGER_H
 #define JFA_LEDGER_H
@@ -28,7 +38,8 @@
 
 #include "namemap.h"
 
-#define JFA_LEDGER_MAGIC "jellyfin-auth-ledger 1"
+#define JFA_LEDGER_MAGIC "jellyfin-auth-ledger 2"
+#define JFA_LEDGER_MAGIC_V1 "jellyfin-auth-ledger 1"
 #define JFA_LEDGER_MAX_FILE (256u * 1024u * 1024u)
 
 struct jfa_ledger_user {
@@ -46,16 +57,35 @@ struct jfa_ledger_group {
     int64_t first_seen;
 };
 
+/* A login name and the Jellyfin Id it was first given to. */
+struct jfa_ledger_claim {
+    char name[JFA_NAME_MAX + 1];
+    char id[33];
+    int64_t first_seen;
+};
+
 struct jfa_ledger {
     struct jfa_ledger_user *users;
     size_t n_users, cap_users;
     struct jfa_ledger_group *groups;
     size_t n_groups, cap_groups;
-    /* private indexes (open addressing): ids in use, user index by Id */
+    struct jfa_ledger_claim *claims;
+    size_t n_claims, cap_claims;
+    /* private indexes (open addressing): ids in use, user index by Id,
+     * claim index by name */
     uint32_t *id_slots;
     size_t id_cap, id_count;
     uint32_t *user_slots; /* user index + 1, 0 = empty */
     size_t user_cap;
+    uint32_t *claim_slots; /* claim index + 1, 0 = empty */
+    size_t claim_cap;
+};
+
+/* What became of a claim's holder. */
+enum jfa_claim_state {
+    JFA_CLAIM_ACTIVE,  /* the holder is active and this is its login name */
+    JFA_CLAIM_DELETED, /* the holder is a tombstone */
+    JFA_CLAIM_RENAMED, /* the holder is active under another name (or none) */
 };
 
 /* Called for each candidate id: true if it belongs to something outside
@@ -122,10 +152,29 @@ ssize_t jfa_ledger_alloc_group(struct jfa_ledger *l, const char *name, uint32_t 
 
 /*
  * Give names[i] to user entry idx[i] for i < n, taking each name from any
- * other active entry that held it (it then holds none). The names must be
- * distinct. 0, or -1 on out of memory.
+ * other active entry that held it (it then holds none), and claim each
+ * name for its entry's Id (now) if nobody claims it. The names must be
+ * distinct. 0, or -1 with err: out of memory, or a name claimed by another
+ * Id (the caller must have left that user out; nothing is handed over).
  */
 int jfa_ledger_assign_names(struct jfa_ledger *l, const size_t *idx, const char *const *names,
-                            size_t n);
+                            size_t n, int64_t now, char *err, size_t errlen);
+
+/* Index of the claim on name, or -1. */
+ssize_t jfa_ledger_find_claim(const struct jfa_ledger *l, const char *name);
+
+/* Claim name for the user entry with this Id (which must exist); the name
+ * must be unclaimed. The new index, or -1 with err. */
+ssize_t jfa_ledger_add_claim(struct jfa_ledger *l, const char *name, const char *id, int64_t now,
+                             char *err, size_t errlen);
+
+/* Remove the claim on name (the administrator's explicit release).
+ * 0, or -1 if name is not claimed (or out of memory, with err). */
+int jfa_ledger_release_name(struct jfa_ledger *l, const char *name, char *err, size_t errlen);
+
+/* The state of claim ci (see enum jfa_claim_state) and its word:
+ * "active", "deleted", "renamed-away". */
+enum jfa_claim_state jfa_ledger_claim_state(const struct jfa_ledger *l, size_t ci);
+const char *jfa_claim_state_str(enum jfa_claim_state st);
 
 #endif

@@ -46,15 +46,79 @@ static const char *const fold_table[0x180 - 0xC0] = {
     /* U+0178 */ "y", "z", "z",  "z",  "z", "z", "z",  "s",
 };
 
-static const char *const reserved_names[] = {
-    "root",    "daemon",     "bin",    "sys",    "sync",    "games",    "man",
-    "lp",      "mail",       "news",   "uucp",   "proxy",   "www-data", "backup",
-    "list",    "irc",        "gnats",  "nobody", "nogroup", "_apt",     "sshd",
-    "ftp",     "messagebus", "adm",    "admin",  "wheel",   "sudo",     "staff",
-    "users",   "operator",   "shadow", "utmp",   "tty",     "disk",     "kmem",
-    "dialout", "cdrom",      "floppy", "audio",  "video",   "plugdev",  "netdev",
-    "src",     "voice",      "tape",   "input",  "render",  "sgx",      "kvm",
+/*
+ * Reserved names: a Jellyfin user never gets one as login name or private
+ * group, because local grants (sudoers, /etc/group memberships, socket and
+ * device groups) may already be attached to it, or a package may create it
+ * later: `groupadd --force docker` exits 0 without creating anything when
+ * NSS already knows the name, and the socket then belongs to a Jellyfin
+ * user's private group. Sources: Debian base-passwd (passwd.master,
+ * group.master), the groups and system users Debian 12 packages create in
+ * their maintainer scripts or sysusers.d files, and the usual names of
+ * other distributions' admin groups. Plus two prefixes: systemd-* and _*
+ * (the form Debian uses for new system accounts: _apt, _ssh, _chrony).
+ * doc/design.md and jellyfin-auth(8) list the sources; the config key
+ * reserved_names extends the list.
+ */
+/* Debian base-passwd: passwd.master and group.master (and gnats, older) */
+static const char *const base_names[] = {
+    "root", "daemon",  "bin",   "sys",      "sync",     "games", "man",    "lp",    "mail",
+    "news", "uucp",    "proxy", "www-data", "backup",   "list",  "irc",    "gnats", "nobody",
+    "adm",  "tty",     "disk",  "kmem",     "dialout",  "fax",   "voice",  "cdrom", "floppy",
+    "tape", "sudo",    "audio", "dip",      "operator", "src",   "shadow", "utmp",  "video",
+    "sasl", "plugdev", "staff", "users",    "nogroup",
 };
+
+/* groups packages create that grant device, socket or admin access */
+static const char *const group_names[] = {
+    "docker",      "lxd",           "lxc",          "incus",
+    "incus-admin", "libvirt",       "libvirt-qemu", "libvirt-dnsmasq",
+    "kvm",         "lpadmin",       "sambashare",   "wireshark",
+    "vboxusers",   "vboxsf",        "bluetooth",    "scanner",
+    "netdev",      "render",        "sgx",          "input",
+    "i2c",         "gpio",          "spi",          "tss",
+    "crontab",     "ssl-cert",      "pulse-access", "pipewire",
+    "fuse",        "mlocate",       "plocate",      "ubridge",
+    "pcap",        "nopasswdlogin", "autologin",    "postdrop",
+    "ollama",      "podman",
+};
+
+/* system users (each with its group) that packages create */
+/* clang-format off */
+static const char *const account_names[] = {
+    "sshd", "ftp", "messagebus", "polkitd", "avahi", "avahi-autoipd", "colord", "pulse", "rtkit",
+    "saned", "uuidd", "tcpdump", "ntp", "ntpsec", "chrony", "usbmux", "geoclue",
+    "speech-dispatcher", "lightdm", "sddm", "gdm", "xrdp", "dnsmasq", "statd", "bind", "named",
+    "unbound", "postfix", "dovecot", "dovenull", "exim", "opendkim", "clamav", "amavis", "nginx",
+    "apache", "httpd", "haproxy", "squid", "stunnel4", "postgres", "mysql", "mariadb", "redis",
+    "mongodb", "memcache", "rabbitmq", "elasticsearch", "openldap", "sssd", "nut", "prometheus",
+    "grafana", "influxdb", "telegraf", "zabbix", "nagios", "munin", "netdata", "mosquitto",
+    "debian-tor", "debian-transmission", "git", "gitlab", "gitea", "forgejo", "jellyfin", "emby",
+    "plex", "sonarr", "radarr", "lidarr", "readarr", "prowlarr", "bazarr", "syncthing",
+    "nextcloud", "cloudsdk",
+};
+/* clang-format on */
+
+/* administrators' groups elsewhere (pam_wheel, polkit rules, sudoers) */
+static const char *const admin_names[] = {
+    "wheel",
+    "admin",
+    "admins",
+    "sudoers",
+};
+
+#define LIST(a) a, sizeof(a) / sizeof(a[0])
+static const struct {
+    const char *const *names;
+    size_t n;
+    const char *why;
+} reserved_lists[] = {
+    {LIST(base_names), "a Debian base-passwd user or group"},
+    {LIST(group_names), "a system group packages may create"},
+    {LIST(account_names), "a system user or group packages may create"},
+    {LIST(admin_names), "an administrators' group on some systems"},
+};
+#undef LIST
 
 static void set_why(char *why, size_t whylen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -130,20 +194,64 @@ bool jfa_name_valid(const char *name)
     return !all_digits;
 }
 
+const char *jfa_name_reserved_why(const char *name, const char *users_group,
+                                  const char *admin_group, char *buf, size_t buflen)
+{
+    size_t i, k;
+
+    for (k = 0; k < sizeof(reserved_lists) / sizeof(reserved_lists[0]); k++) {
+        for (i = 0; i < reserved_lists[k].n; i++) {
+            if (strcmp(name, reserved_lists[k].names[i]) == 0) {
+                snprintf(buf, buflen, "%s (%s)", reserved_lists[k].why, name);
+                return buf;
+            }
+        }
+    }
+    if (strncmp(name, "systemd-", 8) == 0) {
+        snprintf(buf, buflen, "a name systemd creates (systemd-*)");
+        return buf;
+    }
+    if (name[0] == '_') {
+        snprintf(buf, buflen, "the form of the system accounts Debian packages create (_*)");
+        return buf;
+    }
+    if (users_group != NULL && users_group[0] != '\0' && strcmp(name, users_group) == 0) {
+        snprintf(buf, buflen, "the configured users_group");
+        return buf;
+    }
+    if (admin_group != NULL && admin_group[0] != '\0' && strcmp(name, admin_group) == 0) {
+        snprintf(buf, buflen, "the configured admin_group");
+        return buf;
+    }
+    return NULL;
+}
+
 bool jfa_name_reserved(const char *name, const char *users_group, const char *admin_group)
 {
-    size_t i;
+    char buf[128];
 
-    for (i = 0; i < sizeof(reserved_names) / sizeof(reserved_names[0]); i++)
-        if (strcmp(name, reserved_names[i]) == 0)
-            return true;
-    if (strncmp(name, "systemd-", 8) == 0)
-        return true;
-    if (users_group != NULL && users_group[0] != '\0' && strcmp(name, users_group) == 0)
-        return true;
-    if (admin_group != NULL && admin_group[0] != '\0' && strcmp(name, admin_group) == 0)
-        return true;
-    return false;
+    return jfa_name_reserved_why(name, users_group, admin_group, buf, sizeof(buf)) != NULL;
+}
+
+size_t jfa_name_reserved_count(void)
+{
+    size_t k, n = 0;
+
+    for (k = 0; k < sizeof(reserved_lists) / sizeof(reserved_lists[0]); k++)
+        n += reserved_lists[k].n;
+    return n;
+}
+
+const char *jfa_name_reserved_at(size_t i)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof(reserved_lists) / sizeof(reserved_lists[0]); k++) {
+        if (i < reserved_lists[k].n)
+            return reserved_lists[k].names[i];
+        i -= reserved_lists[k].n;
+    }
+    return NULL;
 }
 
 enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
@@ -153,6 +261,7 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
     const unsigned char *s = (const unsigned char *)jf_name;
     size_t n = strlen(jf_name), pos = 0, olen = 0, k;
     bool too_long = false, all_digits = true;
+    char rwhy[128];
 
     out[0] = '\0';
     if (n == 0) {
@@ -212,8 +321,8 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
         set_why(why, whylen, "mapped name \"%s\" is all digits", out);
         return JFA_NAME_ALL_DIGITS;
     }
-    if (jfa_name_reserved(out, users_group, admin_group)) {
-        set_why(why, whylen, "mapped name \"%s\" is reserved", out);
+    if (jfa_name_reserved_why(out, users_group, admin_group, rwhy, sizeof(rwhy)) != NULL) {
+        set_why(why, whylen, "mapped name \"%s\" is reserved: %s", out, rwhy);
         return JFA_NAME_RESERVED;
     }
     if (why != NULL && whylen > 0)

@@ -40,6 +40,15 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
 /* Is this (already mapped) name reserved? */
 bool jfa_name_reserved(const char *name, const char *users_group, const char *admin_group);
 
+/* The same, with the rule: NULL if not reserved, else buf filled with
+ * e.g. "a system group packages may create (docker)". */
+const char *jfa_name_reserved_why(const char *name, const char *users_group,
+                                  const char *admin_group, char *buf, size_t buflen);
+
+/* The built-in reserved list (prefix rules aside), for tests and docs. */
+size_t jfa_name_reserved_count(void);
+const char *jfa_name_reserved_at(size_t i);
+
 /* Does name match ^[a-z0-9_][a-z0-9_.-]*$, <= 32 bytes, not all digits? */
 bool jfa_name_valid(const char *name);
 

@@ -314,6 +314,7 @@ struct cand {
     char name[JFA_NAME_MAX + 1];
     char *reason; /* NULL: included */
     ssize_t lidx; /* ledger entry, -1 none */
+    bool mapped;  /* name is the valid mapping of the Jellyfin name */
 };
 
 struct plan_store {
@@ -356,6 +357,25 @@ static int cmp_by_name(const void *a, const void *b)
     const size_t *x = a, *y = b;
     int r = strcmp(sort_c[*x].name, sort_c[*y].name);
     return r ? r : strcmp(sort_c[*x].u->id, sort_c[*y].u->id);
+}
+
+/* The candidate with this Id (order: indexes sorted by Id), or NULL. */
+static const struct cand *cand_by_id(const struct cand *c, const size_t *order, size_t n,
+                                     const char *id)
+{
+    size_t lo = 0, hi = n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(c[order[mid]].u->id, id);
+        if (r == 0)
+            return &c[order[mid]];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
 }
 
 struct taken_ctx {
@@ -490,6 +510,21 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             JFA_NAME_OK) {
             if (omit(c, "%s", why) != 0)
                 goto oom;
+            continue;
+        }
+        c->mapped = true;
+        if (jfa_config_name_reserved(cfg, c->name)) {
+            if (omit(c, "mapped name \"%s\" is reserved by reserved_names in %s", c->name,
+                     cfg->path != NULL ? cfg->path : "the configuration") != 0)
+                goto oom;
+        } else if (jfa_ledger_find_group(ledger, c->name) >= 0) {
+            /* a users_group or admin_group of an earlier configuration:
+             * sudoers rules like %jellyfin-admins may still name it */
+            if (omit(c,
+                     "mapped name \"%s\" is reserved: a group jellyfin-auth defined "
+                     "(users_group or admin_group, now or before)",
+                     c->name) != 0)
+                goto oom;
         }
     }
     sort_c = st->c;
@@ -502,7 +537,40 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         }
     }
 
-    /* 2. collisions: several users mapping to one name */
+    /* 2. claims: a name once given to an Id never passes to another Id
+     * (local grants attach to names); only `names release` frees it */
+    for (i = 0; i < n; i++) {
+        struct cand *c = &st->c[i];
+        const struct cand *h;
+        ssize_t ci;
+        int r;
+
+        if (c->reason != NULL)
+            continue;
+        ci = jfa_ledger_find_claim(ledger, c->name);
+        if (ci < 0 || strcmp(ledger->claims[ci].id, c->u->id) == 0)
+            continue;
+        h = cand_by_id(st->c, order, n, ledger->claims[ci].id);
+        if (h != NULL && h->mapped && strcmp(h->name, c->name) == 0)
+            r = omit(c, "login name \"%s\" is held by Jellyfin user Id %s", c->name,
+                     ledger->claims[ci].id);
+        else if (h != NULL && h->mapped)
+            r = omit(c,
+                     "login name \"%s\" is claimed by Jellyfin user Id %s, renamed to \"%s\" "
+                     "(a name and the local grants on it never pass to another user); to give "
+                     "it to this user: jellyfin-auth names release %s",
+                     c->name, ledger->claims[ci].id, h->name, c->name);
+        else
+            r = omit(c,
+                     "login name \"%s\" is claimed by %s Jellyfin user Id %s (a name and the "
+                     "local grants on it never pass to another user); to give it to this user: "
+                     "jellyfin-auth names release %s",
+                     c->name, h != NULL ? "renamed" : "deleted", ledger->claims[ci].id, c->name);
+        if (r != 0)
+            goto oom;
+    }
+
+    /* 3. collisions: several users mapping to one name */
     for (i = 0, k = 0; i < n; i++)
         if (st->c[i].reason == NULL)
             inc[k++] = i;
@@ -535,7 +603,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         }
     }
 
-    /* 3. names the host already uses */
+    /* 4. names the host already uses */
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         const char *what = NULL;
@@ -552,7 +620,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             goto oom;
     }
 
-    /* 4. ledger: tombstones, reactivations */
+    /* 5. ledger: tombstones, reactivations */
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         struct jfa_ledger_user *lu;
@@ -574,7 +642,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         }
     }
 
-    /* 5. ledger uids outside the configured range are never used */
+    /* 6. ledger uids outside the configured range are never used */
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         uint32_t uid;
@@ -587,7 +655,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             goto oom;
     }
 
-    /* 6. groups */
+    /* 7. groups */
     if (plan_group(cfg, ledger, local, cfg->users_group, now, &plan->users_gid,
                    &plan->users_group_local, err, errlen) != 0)
         goto out;
@@ -595,7 +663,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
                    err, errlen) != 0)
         goto out;
 
-    /* 7. new users, in ascending Id order (independent of listing order) */
+    /* 8. new users, in ascending Id order (independent of listing order) */
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[order[i]];
 
@@ -614,7 +682,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         }
     }
 
-    /* 8. held names */
+    /* 9. held names, claimed for good */
     for (i = 0, n_inc = 0; i < n; i++)
         if (st->c[i].reason == NULL)
             inc[n_inc++] = i;
@@ -630,14 +698,15 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             lix[i] = (size_t)st->c[inc[i]].lidx;
             names[i] = st->c[inc[i]].name;
         }
-        if (jfa_ledger_assign_names(ledger, lix, names, n_inc) != 0) {
+        if (jfa_ledger_assign_names(ledger, lix, names, n_inc, now, sub, sizeof(sub)) != 0) {
             free(lix);
-            goto oom;
+            jfa_set_err(err, errlen, "assigning login names: %s", sub);
+            goto out;
         }
         free(lix);
     }
 
-    /* 9. the database contents */
+    /* 10. the database contents */
     plan->users = calloc(n_inc + 1, sizeof(*plan->users));
     plan->groups = calloc(n_inc + 3, sizeof(*plan->groups));
     st->homes = calloc(n_inc + 1, sizeof(*st->homes));
@@ -709,7 +778,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
         }
     }
 
-    /* 10. omissions, in server order */
+    /* 11. omissions, in server order */
     for (i = 0, k = 0; i < n; i++)
         if (st->c[i].reason != NULL)
             k++;
@@ -1131,6 +1200,24 @@ static int cmp_prev(const void *a, const void *b)
 
 /* Take the sync lock (state_dir/private/lock): one writer at a time. */
 static int take_lock(const char *priv, const struct jfa_log *log, int *fd_out, char *err,
+                     size_t errlen);
+
+int jfa_sync_lock(const struct jfa_config *cfg, const struct jfa_log *log, int *fd, char *err,
+                  size_t errlen)
+{
+    char *priv = jfa_config_private_dir(cfg);
+    int ret;
+
+    if (priv == NULL) {
+        jfa_set_err(err, errlen, "out of memory");
+        return -1;
+    }
+    ret = take_lock(priv, log, fd, err, errlen);
+    free(priv);
+    return ret;
+}
+
+static int take_lock(const char *priv, const struct jfa_log *log, int *fd_out, char *err,
                      size_t errlen)
 {
     char *path = path_join(priv, "lock");
@@ -1205,7 +1292,9 @@ static int seed_ledger(struct jfa_ledger *l, const struct jfa_db *db, const stru
         if (jfa_db_user_at(db, i, &u) != 0)
             continue;
         if (jfa_ledger_add_user(l, u.jf_id, u.uid, jfa_name_valid(u.name) ? u.name : NULL, now, sub,
-                                sizeof(sub)) < 0) {
+                                sizeof(sub)) < 0 ||
+            (jfa_name_valid(u.name) && jfa_ledger_find_claim(l, u.name) < 0 &&
+             jfa_ledger_add_claim(l, u.name, u.jf_id, now, sub, sizeof(sub)) < 0)) {
             jfa_set_err(err, errlen, "rebuilding the ledger from the database: %s", sub);
             return -1;
         }

@@ -7,7 +7,8 @@
  * and GID allocation through the ledger, groups), the change report against
  * the previous database, and the ordered, atomic writes (ledger, then
  * users.db, then sync-report) under the sync lock. On any failure nothing is
- * written. Also the sync-report file (omitted users, public names only)
+ * written. Name claims (lib/ledger.h) keep a name with its Id for good.
+ * Also the sync-report file (omitted users, public names only)
  * that `users` and `status` read, and small helpers the other commands
  * share (API key read, shell check).
  */
@@ -102,6 +103,12 @@ struct jfa_sync_summary {
 int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                  const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
                  size_t errlen);
+
+/* Take the sync lock (state_dir/private/lock; the private directory must
+ * exist), waiting up to 2 minutes for a running sync. *fd holds it until
+ * closed. 0 or -1 with err. For commands that change the ledger. */
+int jfa_sync_lock(const struct jfa_config *cfg, const struct jfa_log *log, int *fd, char *err,
+                  size_t errlen);
 
 /* The shell must be an absolute path to an executable regular file listed
  * in /etc/shells. 0 or -1 with err. */

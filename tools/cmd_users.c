@@ -4,7 +4,8 @@
  * Owns: the table of mapped users (login name, UID, Jellyfin name, admin,
  * disabled) read from the database (works as non-root: the database and
  * the sync report hold public data only), followed by the Jellyfin users
- * left out at the last sync and why (state_dir/sync-report).
+ * left out at the last sync and why (state_dir/sync-report), with a note
+ * when some were left out for a name another Jellyfin Id holds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -34,7 +35,9 @@ static void help(void)
 {
     printf("Usage: jellyfin-auth users [--config PATH] [--debug]\n"
            "List the users in the users database (login name, UID, Jellyfin name, admin,\n"
-           "disabled), then the Jellyfin users the last sync left out, with the reason.\n");
+           "disabled), then the Jellyfin users the last sync left out, with the reason\n"
+           "(for a name another Jellyfin Id holds: the 'jellyfin-auth names release'\n"
+           "command that would hand it over).\n");
 }
 
 int cmd_users(struct tool *t, int argc, char **argv)
@@ -93,9 +96,18 @@ int cmd_users(struct tool *t, int argc, char **argv)
                rep.generation != db.generation ? " (report from a different sync than the "
                                                  "database)"
                                                : "");
-        for (size_t k = 0; k < rep.n; k++)
+        size_t claimed = 0;
+        for (size_t k = 0; k < rep.n; k++) {
             printf("  \"%s\" (Id %s): %s\n", jfa_log_escape(esc, sizeof(esc), rep.items[k].jf_name),
                    rep.items[k].id, rep.items[k].reason);
+            if (strstr(rep.items[k].reason, "jellyfin-auth names release ") != NULL)
+                claimed++;
+        }
+        if (claimed > 0)
+            printf("%zu left out for a name another Jellyfin Id holds: the name (and what the\n"
+                   "machine grants to it) goes to them only after 'jellyfin-auth names release "
+                   "NAME'\n",
+                   claimed);
     } else {
         printf("\nNo sync report (%s): users left out are unknown\n", rep_path);
     }

@@ -35,7 +35,8 @@ expect_in "$users" "Left out at the last sync: 0" "report"
 [ "$(stat -c %a "$DB")" = 644 ] || jfa_fail "db mode"
 [ "$(stat -c %a "$LEDGER")" = 600 ] || jfa_fail "ledger mode"
 [ "$(stat -c %a "$W/state/sync-report")" = 644 ] || jfa_fail "report mode"
-head -1 "$LEDGER" | grep -qx 'jellyfin-auth-ledger 1' || jfa_fail "ledger header"
+head -1 "$LEDGER" | grep -qx 'jellyfin-auth-ledger 2' || jfa_fail "ledger header"
+[ "$(grep -c '^name ' "$LEDGER")" = 4 ] || jfa_fail "ledger name claims"
 [ "$(grep -c '^user .* active ' "$LEDGER")" = 4 ] || jfa_fail "ledger entries"
 
 # through the real NSS module

@@ -1,7 +1,8 @@
 #!/bin/sh
 # sync-stability: UIDs come from the ledger. A rename keeps the UID; a
 # deleted user leaves a tombstone; a user recreated under the same name (new
-# Id) gets a new UID and the old one is never reused; deleting the database
+# Id) is left out until `names release`, then gets a new UID and the old one
+# is never reused; deleting the database
 # but keeping the ledger reproduces the same UIDs; a lost ledger is rebuilt
 # from the database; a corrupt ledger stops the sync (file:line) and is
 # never reset.
@@ -33,9 +34,20 @@ out=$(jf sync) || jfa_fail "sync after delete"
 expect_in "$out" "^removed  bob (uid $ub)" "delete not reported"
 grep -q "^user $ID_B $ub deleted bob " "$LEDGER" || jfa_fail "no tombstone for bob"
 
-# recreate "bob" (new Id): new uid, old one not reused
+# recreate "bob" (new Id): the name stays claimed by the deleted Id (local
+# grants on "bob" must not pass to a new account) until it is released;
+# then a new uid, the old one not reused
 fake_users "{\"upsert\": [$(user_json bob $ID_B2)]}"
 out=$(jf sync) || jfa_fail "sync after recreate"
+expect_in "$out" "omitted  \"bob\" (Id $ID_B2): login name \"bob\" is claimed by deleted Jellyfin user Id $ID_B.*jellyfin-auth names release bob" \
+    "recreated bob not refused"
+[ -z "$(uid_of bob)" ] || jfa_fail "recreated bob got the name of the deleted one"
+expect_in "$(jf names list)" "^bob  *$ID_B  *deleted" "names list"
+out=$(jf names release bob) || jfa_fail "names release bob: $out"
+expect_in "$out" "released bob (claimed by Jellyfin user Id $ID_B, deleted)" "release output"
+jf names release bob >"$W/out" 2>&1 && jfa_fail "released an unclaimed name"
+expect_in "$(cat "$W/out")" "bob is not claimed" "release of an unclaimed name"
+out=$(jf sync) || jfa_fail "sync after release"
 ub2=$(uid_of bob)
 [ -n "$ub2" ] && [ "$ub2" != "$ub" ] || jfa_fail "recreated bob got uid $ub2 (old $ub)"
 grep -q "^user $ID_B $ub deleted " "$LEDGER" || jfa_fail "tombstone lost"

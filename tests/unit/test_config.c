@@ -497,6 +497,53 @@ static void test_local_networks(void **state)
     bad(text, 2, "local_networks", "too many networks", NULL);
 }
 
+static void test_reserved_names(void **state)
+{
+    struct jfa_config cfg;
+    char text[40000];
+    int i, n;
+
+    (void)state;
+    jfa_config_defaults(&cfg);
+    assert_int_equal(cfg.n_reserved_names, 0);
+    assert_false(jfa_config_name_reserved(&cfg, "media"));
+    /* comma or space separated; the key may repeat and adds up; dups once */
+    assert_int_equal(parse_text(&cfg, U "reserved_names = media, backup-ops\n"
+                                        "reserved_names = john.smith _svc 007x media\n"),
+                     0);
+    assert_int_equal(cfg.n_reserved_names, 5);
+    assert_true(jfa_config_name_reserved(&cfg, "media"));
+    assert_true(jfa_config_name_reserved(&cfg, "backup-ops"));
+    assert_true(jfa_config_name_reserved(&cfg, "john.smith"));
+    assert_true(jfa_config_name_reserved(&cfg, "_svc"));
+    assert_true(jfa_config_name_reserved(&cfg, "007x"));
+    assert_false(jfa_config_name_reserved(&cfg, "medi"));
+    jfa_config_free(&cfg);
+
+    /* not login names: the error names the line, the key and the name */
+    bad(U "reserved_names = Media\n", 2, "reserved_names", "\"Media\"", NULL);
+    bad(U "reserved_names = ok, .hidden\n", 2, "reserved_names", "\".hidden\"", NULL);
+    bad(U "reserved_names = -x\n", 2, "reserved_names", "\"-x\"", NULL);
+    bad(U "reserved_names = 1234\n", 2, "reserved_names", "\"1234\"", NULL);
+    bad(U "reserved_names = a/b\n", 2, "reserved_names", "\"a/b\"", NULL);
+    bad(U "reserved_names = abcdefghijabcdefghijabcdefghijabc\n", 2, "reserved_names", NULL);
+    bad(U "reserved_names = ,\n", 2, "reserved_names", NULL);
+    bad(U "reserved_names = media # ours\n", 2, "reserved_names", "line of their own", NULL);
+    bad(U "reserved_names = x\xc3\xa9\n", 2, "reserved_names", NULL);
+
+    /* a cap, with a clear error */
+    n = 0;
+    for (i = 0; i < JFA_MAX_RESERVED; i++)
+        n += snprintf(text + n, sizeof(text) - (size_t)n, "%sn%d%s",
+                      i % 128 == 0 ? "reserved_names =" : "", i, i % 128 == 127 ? "\n" : " ");
+    assert_int_equal(JFA_MAX_RESERVED % 128, 0);
+    assert_int_equal(parse_text(&cfg, text), 0);
+    assert_int_equal(cfg.n_reserved_names, JFA_MAX_RESERVED);
+    jfa_config_free(&cfg);
+    snprintf(text + n, sizeof(text) - (size_t)n, "reserved_names = one-more\n");
+    bad(text, JFA_MAX_RESERVED / 128 + 1, "reserved_names", "too many", NULL);
+}
+
 /* ---- syntax ---- */
 
 static void test_syntax_whitespace(void **state)
@@ -943,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_bools),
         cmocka_unit_test(test_local_networks),
+        cmocka_unit_test(test_reserved_names),
         cmocka_unit_test(test_syntax_whitespace),
         cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_syntax_long_lines),

@@ -5,7 +5,9 @@
  * line), the pinned hash scheme, allocation (collisions in a tiny range,
  * tombstones never reused, reserved ranges skipped, huge reserved ranges
  * skipped fast, ids taken locally, wrap-around, exhaustion), name hand-over
- * between entries, and load/save with the trust rules.
+ * between entries, the name claims (version 2 lines, version 1 ledgers
+ * read with derived claims, a claimed name never handed to another Id,
+ * release), and load/save with the trust rules.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,13 +53,19 @@ static void test_round_trip(void **state)
     i = jfa_ledger_add_user(&l, ID3, 2002, NULL, 13, err, sizeof(err));
     l.users[i].deleted = true;
     l.users[i].last_seen = 50;
+    assert_true(jfa_ledger_add_claim(&l, "bob", ID2, 11, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&l, "alice", ID1, 12, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&l, "carl", ID3, 13, err, sizeof(err)) >= 0);
     a = jfa_ledger_format(&l, &alen);
     assert_non_null(a);
-    assert_string_equal(a, "jellyfin-auth-ledger 1\n"
+    assert_string_equal(a, "jellyfin-auth-ledger 2\n"
                            "group jellyfin-users 3000 10\n"
                            "user " ID1 " 2000 active alice 12 99\n"
                            "user " ID2 " 2001 active bob 11 11\n"
-                           "user " ID3 " 2002 deleted - 13 50\n");
+                           "user " ID3 " 2002 deleted - 13 50\n"
+                           "name alice " ID1 " 12\n"
+                           "name bob " ID2 " 11\n"
+                           "name carl " ID3 " 13\n");
     assert_int_equal(parse(&m, a, err, sizeof(err)), 0);
     b = jfa_ledger_format(&m, &blen);
     assert_string_equal(a, b);
@@ -71,6 +79,13 @@ static void test_round_trip(void **state)
     assert_false(jfa_ledger_id_used(&m, 2003));
     assert_int_equal(jfa_ledger_find_group(&m, "jellyfin-users"), 0);
     assert_int_equal(jfa_ledger_find_user(&m, ID4), -1);
+    assert_int_equal(m.n_claims, 3);
+    i = jfa_ledger_find_claim(&m, "carl");
+    assert_true(i >= 0);
+    assert_string_equal(m.claims[i].id, ID3);
+    assert_int_equal(jfa_ledger_claim_state(&m, (size_t)i), JFA_CLAIM_DELETED);
+    assert_int_equal(jfa_ledger_claim_state(&m, (size_t)jfa_ledger_find_claim(&m, "bob")),
+                     JFA_CLAIM_ACTIVE);
     free(a);
     free(b);
     jfa_ledger_free(&l);
@@ -91,13 +106,16 @@ static void expect_error(const char *text, const char *where)
 }
 
 #define HDR "jellyfin-auth-ledger 1\n"
+#define HDR2 "jellyfin-auth-ledger 2\n"
 #define U1 "user " ID1 " 2000 active alice 1 2\n"
+#define U2 "user " ID2 " 2001 deleted bob 1 2\n"
 
 static void test_parse_errors(void **state)
 {
     (void)state;
     expect_error("", "ledger:");
-    expect_error("jellyfin-auth-ledger 2\n", "ledger:1:");
+    expect_error("jellyfin-auth-ledger 3\n", "ledger:1:");
+    expect_error("jellyfin-auth-ledger 2 \n", "ledger:1:");
     expect_error("garbage\n" U1, "ledger:1:");
     expect_error(HDR U1 "user " ID2 " 2000 active bob 1 2\n", "ledger:3:"); /* uid reused */
     expect_error(HDR U1 "user " ID1 " 2001 active bob 1 2\n", "ledger:3:"); /* Id twice */
@@ -122,6 +140,19 @@ static void test_parse_errors(void **state)
     expect_error(HDR "\n", "ledger:2:");
     expect_error(HDR U1 "user " ID2 " 2001 active alice 1 2\n", "alice"); /* name twice */
     expect_error(HDR "user " ID1 " 2000 active alice 1 2", "truncated");  /* no final newline */
+    /* name claims (version 2 only) */
+    expect_error(HDR U1 "name alice " ID1 " 1\n", "ledger:3:"); /* not in version 1 */
+    expect_error(HDR2 U1 "name alice " ID1 "\n", "ledger:3:");  /* 3 fields */
+    expect_error(HDR2 U1 "name alice " ID1 " 1 2\n", "ledger:3:");
+    expect_error(HDR2 U1 "name Alice " ID1 " 1\n", "ledger:3:");
+    expect_error(HDR2 U1 "name alice a11ce 1\n", "ledger:3:");
+    expect_error(HDR2 U1 "name alice " ID1 " x\n", "ledger:3:");
+    expect_error(HDR2 U1 "name alice " ID1 " 01\n", "ledger:3:");
+    expect_error(HDR2 U1 "name alice " ID2 " 1\n", "ledger:3:"); /* Id without a user line */
+    expect_error(HDR2 U1 U2 "name bob " ID2 " 1\nname bob " ID1 " 1\n", "ledger:5:"); /* twice */
+    expect_error(HDR2 U1 "name bob " ID1 " 1\n" U2, "ledger:4:"); /* user after names */
+    /* active alice's name claimed by someone else: the user line is named */
+    expect_error(HDR2 U1 U2 "name alice " ID2 " 1\n", "ledger:2:");
     {
         /* a NUL byte */
         struct jfa_ledger l;
@@ -147,6 +178,147 @@ static void test_parse_ok_cases(void **state)
     /* header only: an empty ledger */
     assert_int_equal(parse(&l, HDR, err, sizeof(err)), 0);
     assert_int_equal(l.n_users, 0);
+    jfa_ledger_free(&l);
+    assert_int_equal(parse(&l, HDR2, err, sizeof(err)), 0);
+    assert_int_equal(l.n_claims, 0);
+    jfa_ledger_free(&l);
+    /* version 2: an active user's name may be unclaimed (released) */
+    assert_int_equal(parse(&l, HDR2 U1, err, sizeof(err)), 0);
+    assert_int_equal(jfa_ledger_find_claim(&l, "alice"), -1);
+    jfa_ledger_free(&l);
+    /* a deleted user's old names and a renamed user's old names stay claimed */
+    assert_int_equal(
+        parse(&l, HDR2 U1 U2 "name alice " ID1 " 1\nname bob " ID2 " 1\nname al " ID1 " 1\n", err,
+              sizeof(err)),
+        0);
+    assert_int_equal(l.n_claims, 3);
+    assert_int_equal(jfa_ledger_claim_state(&l, (size_t)jfa_ledger_find_claim(&l, "al")),
+                     JFA_CLAIM_RENAMED);
+    assert_int_equal(jfa_ledger_claim_state(&l, (size_t)jfa_ledger_find_claim(&l, "bob")),
+                     JFA_CLAIM_DELETED);
+    jfa_ledger_free(&l);
+}
+
+/* A version 1 ledger: claims derived from the user lines, written back as
+ * version 2, which reads back identically. */
+static void test_v1_upgrade(void **state)
+{
+    struct jfa_ledger l, m;
+    char err[256], *a, *b;
+    ssize_t ci;
+
+    (void)state;
+    /* alice active; bob deleted (at 50) and "bob" again deleted later (at
+     * 70, ID4); a deleted ID3 that once held "alice" (active wins) */
+    assert_int_equal(parse(&l,
+                           HDR "group jellyfin-users 3000 5\n"
+                               "user " ID1 " 2000 active alice 10 99\n"
+                               "user " ID2 " 2001 deleted bob 11 50\n"
+                               "user " ID3 " 2002 deleted alice 12 60\n"
+                               "user " ID4 " 2003 deleted bob 13 70\n",
+                           err, sizeof(err)),
+                     0);
+    assert_int_equal(l.n_claims, 2);
+    ci = jfa_ledger_find_claim(&l, "alice");
+    assert_true(ci >= 0);
+    assert_string_equal(l.claims[ci].id, ID1);
+    assert_int_equal(l.claims[ci].first_seen, 10);
+    ci = jfa_ledger_find_claim(&l, "bob");
+    assert_true(ci >= 0);
+    assert_string_equal(l.claims[ci].id, ID4); /* the latest holder */
+    a = jfa_ledger_format(&l, NULL);
+    assert_non_null(a);
+    assert_string_equal(a, "jellyfin-auth-ledger 2\n"
+                           "group jellyfin-users 3000 5\n"
+                           "user " ID1 " 2000 active alice 10 99\n"
+                           "user " ID2 " 2001 deleted bob 11 50\n"
+                           "user " ID3 " 2002 deleted alice 12 60\n"
+                           "user " ID4 " 2003 deleted bob 13 70\n"
+                           "name alice " ID1 " 10\n"
+                           "name bob " ID4 " 13\n");
+    assert_int_equal(parse(&m, a, err, sizeof(err)), 0);
+    b = jfa_ledger_format(&m, NULL);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    jfa_ledger_free(&l);
+    jfa_ledger_free(&m);
+}
+
+static void test_claims(void **state)
+{
+    struct jfa_ledger l;
+    char err[256];
+    ssize_t a, b;
+    size_t idx[1];
+    const char *names[1];
+
+    (void)state;
+    jfa_ledger_init(&l);
+    a = jfa_ledger_add_user(&l, ID1, 2000, NULL, 1, err, sizeof(err));
+    b = jfa_ledger_add_user(&l, ID2, 2001, NULL, 1, err, sizeof(err));
+    assert_true(a >= 0 && b >= 0);
+    idx[0] = (size_t)a;
+    names[0] = "bob";
+    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 1, 5, err, sizeof(err)), 0);
+    assert_true(jfa_ledger_find_claim(&l, "bob") >= 0);
+    /* bob (ID1) is deleted: his name is never handed to ID2, nothing changes */
+    l.users[a].deleted = true;
+    idx[0] = (size_t)b;
+    err[0] = '\0';
+    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 1, 6, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ID1));
+    assert_string_equal(l.users[b].name, "");
+    assert_string_equal(l.claims[jfa_ledger_find_claim(&l, "bob")].id, ID1);
+    /* claims: one per name, only for a known Id, only valid names */
+    assert_true(jfa_ledger_add_claim(&l, "bob", ID2, 6, err, sizeof(err)) < 0);
+    assert_true(jfa_ledger_add_claim(&l, "carl", ID3, 6, err, sizeof(err)) < 0);
+    assert_true(jfa_ledger_add_claim(&l, "Carl", ID2, 6, err, sizeof(err)) < 0);
+    /* release: then ID2 may have it */
+    assert_int_equal(jfa_ledger_release_name(&l, "bob", err, sizeof(err)), 0);
+    assert_int_equal(jfa_ledger_find_claim(&l, "bob"), -1);
+    assert_int_equal(jfa_ledger_release_name(&l, "bob", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not claimed"));
+    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 1, 7, err, sizeof(err)), 0);
+    assert_string_equal(l.users[b].name, "bob");
+    assert_string_equal(l.claims[jfa_ledger_find_claim(&l, "bob")].id, ID2);
+    assert_int_equal(l.claims[jfa_ledger_find_claim(&l, "bob")].first_seen, 7);
+    jfa_ledger_free(&l);
+}
+
+/* Many claims: the index survives growth and releases. */
+static void test_claims_many(void **state)
+{
+    struct jfa_ledger l;
+    char err[256], id[33], name[16];
+    int i;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    for (i = 0; i < 500; i++) {
+        snprintf(id, sizeof(id), "%032x", i + 1);
+        snprintf(name, sizeof(name), "u%d", i);
+        assert_true(jfa_ledger_add_user(&l, id, 100000 + (uint32_t)i, name, 1, err, sizeof(err)) >=
+                    0);
+        assert_true(jfa_ledger_add_claim(&l, name, id, 1, err, sizeof(err)) >= 0);
+    }
+    for (i = 0; i < 500; i += 2) {
+        snprintf(name, sizeof(name), "u%d", i);
+        assert_int_equal(jfa_ledger_release_name(&l, name, err, sizeof(err)), 0);
+    }
+    assert_int_equal(l.n_claims, 250);
+    for (i = 0; i < 500; i++) {
+        ssize_t ci;
+        snprintf(name, sizeof(name), "u%d", i);
+        snprintf(id, sizeof(id), "%032x", i + 1);
+        ci = jfa_ledger_find_claim(&l, name);
+        if (i % 2 == 0) {
+            assert_int_equal(ci, -1);
+        } else {
+            assert_true(ci >= 0);
+            assert_string_equal(l.claims[ci].id, id);
+        }
+    }
     jfa_ledger_free(&l);
 }
 
@@ -382,7 +554,7 @@ static void test_assign_names(void **state)
     names[0] = "john";
     idx[1] = (size_t)a;
     names[1] = "jack";
-    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 2), 0);
+    assert_int_equal(jfa_ledger_assign_names(&l, idx, names, 2, 1, err, sizeof(err)), 0);
     assert_string_equal(l.users[c].name, "john");
     assert_string_equal(l.users[a].name, "jack");
     assert_string_equal(l.users[b].name, "");
@@ -436,19 +608,14 @@ static void test_load_save(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),
-        cmocka_unit_test(test_parse_errors),
-        cmocka_unit_test(test_parse_ok_cases),
-        cmocka_unit_test(test_hash_pinned),
-        cmocka_unit_test(test_reserved),
-        cmocka_unit_test(test_tiny_range),
-        cmocka_unit_test(test_tombstone_never_reused),
-        cmocka_unit_test(test_reserved_skipped),
-        cmocka_unit_test(test_huge_reserved_fast),
-        cmocka_unit_test(test_taken_and_wrap),
-        cmocka_unit_test(test_determinism),
-        cmocka_unit_test(test_assign_names),
-        cmocka_unit_test(test_load_save),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_parse_ok_cases),   cmocka_unit_test(test_v1_upgrade),
+        cmocka_unit_test(test_claims),           cmocka_unit_test(test_claims_many),
+        cmocka_unit_test(test_hash_pinned),      cmocka_unit_test(test_reserved),
+        cmocka_unit_test(test_tiny_range),       cmocka_unit_test(test_tombstone_never_reused),
+        cmocka_unit_test(test_reserved_skipped), cmocka_unit_test(test_huge_reserved_fast),
+        cmocka_unit_test(test_taken_and_wrap),   cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_assign_names),     cmocka_unit_test(test_load_save),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

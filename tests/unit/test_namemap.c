@@ -52,7 +52,8 @@ static void test_ascii(void **state)
     expect_map("Alice", "alice");
     expect_map("ALICE", "alice");
     expect_map("a_b-c.d9", "a_b-c.d9");
-    expect_map("_svc", "_svc");
+    expect_status("_svc", JFA_NAME_RESERVED); /* _* is the form of system accounts */
+    expect_map("svc_", "svc_");
     expect_map("9lives", "9lives");
     expect_map("user.name-2", "user.name-2");
 }
@@ -64,7 +65,8 @@ static void test_punctuation(void **state)
     expect_map("O'Brien", "o_brien");
     expect_map("me@example.org", "me_example.org");
     expect_map("a+b", "a_b");
-    expect_map(" lead", "_lead");
+    expect_status(" lead", JFA_NAME_RESERVED); /* "_lead": _* is reserved */
+    expect_map("x lead", "x_lead");
     expect_map("x'@+ y", "x____y");
 }
 
@@ -269,6 +271,128 @@ static void test_reserved(void **state)
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         expect_status(names[i], JFA_NAME_RESERVED);
         assert_true(jfa_name_reserved(names[i], "jellyfin-users", "jellyfin-admins"));
+    }
+    /* every name of the built-in list is refused, with the rule and the name */
+    for (i = 0; i < jfa_name_reserved_count(); i++) {
+        const char *r = jfa_name_reserved_at(i);
+        if (jfa_name_map(r, "jellyfin-users", "jellyfin-admins", out, why, sizeof(why)) !=
+            JFA_NAME_RESERVED)
+            fail_msg("reserved name %s was mapped", r);
+        if (strstr(why, "is reserved: ") == NULL || strstr(why, r) == NULL)
+            fail_msg("reason for %s does not say why: %s", r, why);
+    }
+    assert_null(jfa_name_reserved_at(jfa_name_reserved_count()));
+    /* the groups packages create (a Jellyfin user "docker" would pre-claim
+     * the group and own the socket), and base-passwd's names */
+    {
+        static const char *const must[] = {"docker",
+                                           "lxd",
+                                           "incus",
+                                           "incus-admin",
+                                           "libvirt",
+                                           "libvirt-qemu",
+                                           "libvirt-dnsmasq",
+                                           "kvm",
+                                           "lpadmin",
+                                           "sambashare",
+                                           "wireshark",
+                                           "vboxusers",
+                                           "bluetooth",
+                                           "scanner",
+                                           "netdev",
+                                           "render",
+                                           "sgx",
+                                           "input",
+                                           "i2c",
+                                           "tss",
+                                           "polkitd",
+                                           "messagebus",
+                                           "sshd",
+                                           "_ssh",
+                                           "ftp",
+                                           "avahi",
+                                           "colord",
+                                           "pulse",
+                                           "pulse-access",
+                                           "rtkit",
+                                           "saned",
+                                           "uuidd",
+                                           "tcpdump",
+                                           "_chrony",
+                                           "ntp",
+                                           "crontab",
+                                           "ssl-cert",
+                                           "systemd-journal",
+                                           "adm",
+                                           "wheel",
+                                           "admin",
+                                           "postgres",
+                                           "mysql",
+                                           "redis",
+                                           "jellyfin",
+                                           "root",
+                                           "daemon",
+                                           "bin",
+                                           "sys",
+                                           "tty",
+                                           "disk",
+                                           "lp",
+                                           "mail",
+                                           "news",
+                                           "uucp",
+                                           "man",
+                                           "proxy",
+                                           "kmem",
+                                           "dialout",
+                                           "fax",
+                                           "voice",
+                                           "cdrom",
+                                           "floppy",
+                                           "tape",
+                                           "sudo",
+                                           "audio",
+                                           "dip",
+                                           "www-data",
+                                           "backup",
+                                           "operator",
+                                           "list",
+                                           "irc",
+                                           "src",
+                                           "gnats",
+                                           "shadow",
+                                           "utmp",
+                                           "video",
+                                           "sasl",
+                                           "plugdev",
+                                           "staff",
+                                           "games",
+                                           "users",
+                                           "nogroup",
+                                           "nobody",
+                                           "_apt",
+                                           "sync",
+                                           "nopasswdlogin",
+                                           "_anything"};
+        char rwhy[128];
+        for (i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
+            if (jfa_name_map(must[i], NULL, NULL, out, why, sizeof(why)) != JFA_NAME_RESERVED)
+                fail_msg("%s is not reserved", must[i]);
+            assert_non_null(jfa_name_reserved_why(must[i], NULL, NULL, rwhy, sizeof(rwhy)));
+        }
+        assert_int_equal(jfa_name_map("Docker", NULL, NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED);
+        assert_string_equal(why, "mapped name \"docker\" is reserved: a system group packages "
+                                 "may create (docker)");
+        assert_int_equal(jfa_name_map("systemd-foo", NULL, NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED);
+        assert_non_null(strstr(why, "systemd-*"));
+        assert_int_equal(jfa_name_map("@home", NULL, NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED); /* "_home" */
+        assert_non_null(strstr(why, "(_*)"));
+        assert_int_equal(jfa_name_map("media", "media", NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED);
+        assert_non_null(strstr(why, "users_group"));
+        assert_null(jfa_name_reserved_why("dockers", NULL, NULL, rwhy, sizeof(rwhy)));
     }
     expect_status("Root", JFA_NAME_RESERVED); /* after lower-casing */
     expect_status("NoBody", JFA_NAME_RESERVED);

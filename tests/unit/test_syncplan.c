@@ -5,7 +5,10 @@
  * not change UIDs, collisions (held name wins, else all left out), local
  * accounts and groups, ids taken locally, tombstones and reactivation,
  * ledger UIDs outside the range, local users_group, group membership and
- * flags, exhaustion, duplicate Ids from the server, and the report format.
+ * flags, exhaustion, duplicate Ids from the server, the report format, and
+ * name claims: a name (and what the machine grants to it) never passes to
+ * another Id after a delete or a rename until `names release`; reserved
+ * names (built-in, reserved_names, earlier groups).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -224,8 +227,15 @@ static void test_tombstone_and_return(void **state)
     i = jfa_ledger_find_user(&l, ID("01"));
     assert_true(i >= 0 && l.users[i].deleted);
     jfa_sync_plan_free(&p);
-    /* a new "alice" (new Id) gets a new uid */
+    /* a new "alice" (new Id) does not get the name: it stays claimed by
+     * the deleted Id until the administrator releases it */
     user(&u[0], "alice", ID("09"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_null(find(&p, "alice"));
+    assert_non_null(strstr(omitted(&p, ID("09"))->reason, "jellyfin-auth names release alice"));
+    jfa_sync_plan_free(&p);
+    assert_int_equal(jfa_ledger_release_name(&l, "alice", err, sizeof(err)), 0);
+    /* released: the new Id gets the name, with a new uid */
     assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
     assert_int_not_equal(find(&p, "alice")->uid, uid_a);
     jfa_sync_plan_free(&p);
@@ -240,6 +250,186 @@ static void test_tombstone_and_return(void **state)
         assert_false(l.users[jfa_ledger_find_user(&l, ID("01"))].deleted);
         jfa_sync_plan_free(&p);
     }
+    jfa_ledger_free(&l);
+}
+
+/* The reviewer's reproduction: bob (with local grants on "bob") is
+ * deleted, dave renames himself "bob": dave must not get the name. */
+static void test_claim_delete_then_rename(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[3];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+    const struct jfa_omission *o;
+    uint32_t uid_bob, uid_dave;
+    ssize_t ci;
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    user(&u[0], "alice", ID("01"), false);
+    user(&u[1], "bob", ID("02"), false);
+    user(&u[2], "dave", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 3, &h, &p, err), 0);
+    uid_bob = find(&p, "bob")->uid;
+    uid_dave = find(&p, "dave")->uid;
+    jfa_sync_plan_free(&p);
+    /* bob deleted (he is no longer listed); dave renamed to "Bob" */
+    user(&u[1], "Bob", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_null(find(&p, "bob"));
+    assert_null(find(&p, "dave"));
+    assert_int_equal(p.n_users, 1);
+    o = omitted(&p, ID("04"));
+    assert_non_null(o);
+    assert_non_null(strstr(o->reason, "deleted Jellyfin user Id " ID("02")));
+    assert_non_null(strstr(o->reason, "jellyfin-auth names release bob"));
+    jfa_sync_plan_free(&p);
+    /* the claim stays with the tombstone, through any number of syncs */
+    ci = jfa_ledger_find_claim(&l, "bob");
+    assert_true(ci >= 0);
+    assert_string_equal(l.claims[ci].id, ID("02"));
+    assert_int_equal(jfa_ledger_claim_state(&l, (size_t)ci), JFA_CLAIM_DELETED);
+    {
+        char *text = jfa_ledger_format(&l, NULL);
+        struct jfa_ledger m;
+        jfa_ledger_init(&m);
+        assert_int_equal(jfa_ledger_parse(&m, text, strlen(text), "ledger", err, 512), 0);
+        assert_int_equal(plan(&cfg, &m, u, 2, &h, &p, err), 0);
+        assert_null(find(&p, "bob"));
+        jfa_sync_plan_free(&p);
+        jfa_ledger_free(&m);
+        free(text);
+    }
+    /* the administrator releases it: dave gets "bob" with his own uid */
+    assert_int_equal(jfa_ledger_release_name(&l, "bob", err, sizeof(err)), 0);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_non_null(find(&p, "bob"));
+    assert_string_equal(find(&p, "bob")->jf_id, ID("04"));
+    assert_int_equal(find(&p, "bob")->uid, uid_dave);
+    assert_int_not_equal(find(&p, "bob")->uid, uid_bob);
+    assert_null(omitted(&p, ID("04")));
+    ci = jfa_ledger_find_claim(&l, "bob");
+    assert_string_equal(l.claims[ci].id, ID("04"));
+    /* dave's old name stays his */
+    assert_string_equal(l.claims[jfa_ledger_find_claim(&l, "dave")].id, ID("04"));
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
+/* bob renames himself "robert" (keeps his uid); dave then renames himself
+ * "bob": refused; bob renaming back gets his name back. */
+static void test_claim_rename(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[2];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+    const struct jfa_omission *o;
+    uint32_t uid_bob;
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    user(&u[0], "bob", ID("02"), false);
+    user(&u[1], "dave", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    uid_bob = find(&p, "bob")->uid;
+    jfa_sync_plan_free(&p);
+    /* the rename: the uid follows the Id */
+    user(&u[0], "robert", ID("02"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_int_equal(find(&p, "robert")->uid, uid_bob);
+    assert_null(find(&p, "bob"));
+    jfa_sync_plan_free(&p);
+    assert_int_equal(jfa_ledger_claim_state(&l, (size_t)jfa_ledger_find_claim(&l, "bob")),
+                     JFA_CLAIM_RENAMED);
+    /* dave takes the freed-looking name: refused, with the command */
+    user(&u[1], "bob", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_null(find(&p, "bob"));
+    assert_int_equal(find(&p, "robert")->uid, uid_bob);
+    o = omitted(&p, ID("04"));
+    assert_non_null(o);
+    assert_non_null(strstr(o->reason, "Id " ID("02") ", renamed to \"robert\""));
+    assert_non_null(strstr(o->reason, "jellyfin-auth names release bob"));
+    jfa_sync_plan_free(&p);
+    /* both in one sync: robert renames back to bob while dave asks for it */
+    user(&u[0], "bob", ID("02"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_non_null(find(&p, "bob"));
+    assert_string_equal(find(&p, "bob")->jf_id, ID("02"));
+    assert_int_equal(find(&p, "bob")->uid, uid_bob);
+    assert_non_null(strstr(omitted(&p, ID("04"))->reason, "held by Jellyfin user Id " ID("02")));
+    jfa_sync_plan_free(&p);
+    assert_int_equal(jfa_ledger_claim_state(&l, (size_t)jfa_ledger_find_claim(&l, "bob")),
+                     JFA_CLAIM_ACTIVE);
+    /* and "robert" stays bob's too */
+    assert_string_equal(l.claims[jfa_ledger_find_claim(&l, "robert")].id, ID("02"));
+    jfa_ledger_free(&l);
+}
+
+/* A v1 ledger (before claims): the tombstone's name is claimed on read. */
+static void test_claim_from_v1_ledger(void **state)
+{
+    static const char v1[] = "jellyfin-auth-ledger 1\n"
+                             "user " ID("02") " 100500 deleted bob 1 2\n";
+    struct jfa_config cfg;
+    struct jfa_user u[1];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    assert_int_equal(jfa_ledger_parse(&l, v1, strlen(v1), "ledger", err, sizeof(err)), 0);
+    user(&u[0], "bob", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 1, &h, &p, err), 0);
+    assert_int_equal(p.n_users, 0);
+    assert_non_null(strstr(omitted(&p, ID("04"))->reason, "jellyfin-auth names release bob"));
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
+/* Reserved names at the plan: the built-in list with its reason, the
+ * configured reserved_names, and groups of an earlier configuration. */
+static void test_reserved_names(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[4];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+    char *extra[] = {(char *)"media", (char *)"john.smith"};
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    cfg.reserved_names = extra;
+    cfg.n_reserved_names = 2;
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_group(&l, "old-admins", 100900, 1, err, sizeof(err)) >= 0);
+    user(&u[0], "Docker", ID("01"), false);
+    user(&u[1], "Media", ID("02"), false);
+    user(&u[2], "old-admins", ID("03"), false);
+    user(&u[3], "John.Smith", ID("04"), false);
+    assert_int_equal(plan(&cfg, &l, u, 4, &h, &p, err), 0);
+    assert_int_equal(p.n_users, 0);
+    assert_non_null(strstr(omitted(&p, ID("01"))->reason,
+                           "reserved: a system group packages may create (docker)"));
+    assert_non_null(strstr(omitted(&p, ID("02"))->reason, "reserved by reserved_names"));
+    assert_non_null(strstr(omitted(&p, ID("03"))->reason, "a group jellyfin-auth defined"));
+    assert_non_null(strstr(omitted(&p, ID("04"))->reason, "reserved by reserved_names"));
+    /* nothing was claimed for them */
+    assert_int_equal(l.n_claims, 0);
+    jfa_sync_plan_free(&p);
     jfa_ledger_free(&l);
 }
 
@@ -385,6 +575,10 @@ int main(void)
         cmocka_unit_test(test_collisions),
         cmocka_unit_test(test_local_accounts),
         cmocka_unit_test(test_tombstone_and_return),
+        cmocka_unit_test(test_claim_delete_then_rename),
+        cmocka_unit_test(test_claim_rename),
+        cmocka_unit_test(test_claim_from_v1_ledger),
+        cmocka_unit_test(test_reserved_names),
         cmocka_unit_test(test_out_of_range_and_exhaustion),
         cmocka_unit_test(test_groups_and_flags),
         cmocka_unit_test(test_duplicate_id),
