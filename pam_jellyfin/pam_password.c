@@ -114,12 +114,15 @@ static int map_change(struct jfa_pam *p, struct jfa_client *c, enum jfa_status s
     }
 }
 
+/* The update pass. Once it holds the token, every way out logs it out
+ * (best effort; not when the server is unreachable) and forgets it: no
+ * refusal leaves a live token behind. */
 static int update(struct jfa_pam *p, struct jfa_client *c)
 {
     const void *old = NULL, *token = NULL;
     const char *newpw = NULL;
     char err[JFA_ERRLEN];
-    enum jfa_status st;
+    enum jfa_status st = JFA_ERR_INTERNAL;
     int rc;
 
     if (pam_get_item(p->pamh, PAM_OLDAUTHTOK, &old) != PAM_SUCCESS || old == NULL)
@@ -128,15 +131,18 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         rc = verify_current(p, c, old);
         if (rc != PAM_SUCCESS)
             return rc;
-        if (pam_get_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, &token) != PAM_SUCCESS)
+        if (pam_get_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, &token) != PAM_SUCCESS || token == NULL)
             return PAM_AUTHTOK_ERR;
     }
     rc = pam_get_authtok(p->pamh, PAM_AUTHTOK, &newpw, NULL);
-    if (rc != PAM_SUCCESS || newpw == NULL)
-        return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+    if (rc != PAM_SUCCESS || newpw == NULL) {
+        rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+        goto out;
+    }
     if (newpw[0] == '\0' || strlen(newpw) > JFA_PASSWORD_MAX) {
         jfa_pam_tell(p, "The new password must not be empty or too long.");
-        return PAM_AUTHTOK_ERR;
+        rc = PAM_AUTHTOK_ERR;
+        goto out;
     }
     st = jfa_change_password(c, token, p->dbu.jf_id, old, newpw);
     rc = map_change(p, c, st);
@@ -144,7 +150,8 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         jfa_state_put_verifier(p->private_dir, p->dbu.jf_id, newpw, p->dbu.flags, err,
                                sizeof(err)) != 0)
         jfa_logf(&p->log, LOG_INFO, "offline verifier not refreshed: %s", err);
-    if (rc == PAM_SUCCESS || st == JFA_ERR_FORBIDDEN || st == JFA_ERR_BADREQ)
+out:
+    if (st != JFA_ERR_UNAVAILABLE)
         (void)jfa_logout(c, token);
     (void)pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, NULL, NULL);
     return rc;
