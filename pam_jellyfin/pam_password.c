@@ -67,6 +67,12 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
         copy = strdup(res.access_token);
         rc = copy == NULL ? PAM_BUF_ERR
                           : pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, copy, cleanup_token);
+        if (rc != PAM_SUCCESS) {
+            /* nothing would ever log it out */
+            if (copy != NULL)
+                cleanup_token(p->pamh, copy, 0);
+            (void)jfa_logout(c, res.access_token);
+        }
     } else if (st == JFA_ERR_AUTH || st == JFA_ERR_FORBIDDEN) {
         jfa_logf(&p->log, LOG_NOTICE, "password change for '%s': current password refused (%s)",
                  p->user_esc, jfa_status_str(st));
