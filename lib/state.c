@@ -12,6 +12,8 @@
 #include "state.h"
 
 #include <crypt.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,7 +32,8 @@
 #include "jfjson.h"
 
 #define RECORD_MAX 4096
-#define PENDING_MAGIC "jellyfin-auth pending 1"
+#define PENDING_MAGIC "jellyfin-auth pending 2"
+#define PENDING_MAGIC_V1 "jellyfin-auth pending 1"
 #define VERIFIER_MAGIC "jellyfin-auth verifier 1"
 #define THROTTLE_MAGIC "jellyfin-auth throttle 1"
 #define THROTTLE_LOCK "throttle" /* locks/throttle; an Id never spells it */
@@ -140,6 +143,109 @@ static void free_secret(char *buf)
     }
 }
 
+/* Text of the binding: control bytes become '?', so a remote host name can
+ * never add a line to a record; writer and reader apply the same rule. */
+static void bind_text(char *out, size_t outlen, const char *in)
+{
+    size_t i = 0;
+
+    for (; in != NULL && in[i] != '\0' && i + 1 < outlen; i++)
+        out[i] = ((unsigned char)in[i] < 0x20 || in[i] == 0x7f) ? '?' : in[i];
+    out[i] = '\0';
+}
+
+/* Start time of a process, clock ticks after boot (field 22 of
+ * /proc/PID/stat, counted after the ')' that ends the command name).
+ * 0 when unknown. */
+static unsigned long long proc_start(const char *stat_path)
+{
+    char buf[1024];
+    const char *p;
+    unsigned long long v = 0;
+    ssize_t n;
+    int fd, field;
+
+    fd = open(stat_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL)
+        return 0;
+    /* after ')': " state ppid ..."; field 3 is the state */
+    for (field = 2; field < 22 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
+        return 0;
+    return v;
+}
+
+static void boot_id(char out[40])
+{
+    char buf[64];
+    ssize_t n;
+    int fd;
+
+    out[0] = '\0';
+    fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return;
+    buf[n] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+    bind_text(out, 40, buf);
+}
+
+int jfa_pending_bind(struct jfa_auth_record *rec, const char *service, const char *rhost)
+{
+    char path[64];
+
+    rec->pid = (long)getpid();
+    rec->ppid = (long)getppid();
+    rec->start = proc_start("/proc/self/stat");
+    snprintf(path, sizeof(path), "/proc/%ld/stat", rec->ppid);
+    rec->pstart = proc_start(path);
+    boot_id(rec->boot_id);
+    bind_text(rec->service, sizeof(rec->service), service);
+    bind_text(rec->rhost, sizeof(rec->rhost), rhost);
+    return rec->start != 0 && rec->pstart != 0 && rec->boot_id[0] != '\0' ? 0 : -1;
+}
+
+int jfa_pending_reader_init(struct jfa_pending_reader *me, const char *service, const char *rhost)
+{
+    memset(me, 0, sizeof(*me));
+    me->pid = (long)getpid();
+    me->start = proc_start("/proc/self/stat");
+    boot_id(me->boot_id);
+    bind_text(me->service, sizeof(me->service), service);
+    bind_text(me->rhost, sizeof(me->rhost), rhost);
+    me->now = time(NULL);
+    me->max_age = JFA_PENDING_MAX_AGE;
+    return me->start != 0 && me->boot_id[0] != '\0' ? 0 : -1;
+}
+
+bool jfa_pending_trusted(const struct jfa_auth_record *rec, const struct jfa_pending_reader *me)
+{
+    bool writer, parent;
+
+    if (me->start == 0 || me->boot_id[0] == '\0' || strcmp(rec->boot_id, me->boot_id) != 0)
+        return false;
+    if (strcmp(rec->service, me->service) != 0 || strcmp(rec->rhost, me->rhost) != 0)
+        return false;
+    if (rec->when > me->now || me->now - rec->when > me->max_age)
+        return false;
+    writer = rec->pid == me->pid && rec->start == me->start;
+    parent = rec->ppid == me->pid && rec->pstart == me->start;
+    return writer || parent;
+}
+
 int jfa_state_put_pending(const char *private_dir, const char *jf_id,
                           const struct jfa_auth_record *rec, char *err, size_t errlen)
 {
@@ -153,10 +259,15 @@ int jfa_state_put_pending(const char *private_dir, const char *jf_id,
     }
     if (state_path(private_dir, "pending", jf_id, true, path, sizeof(path), err, errlen) != 0)
         return -1;
-    n = snprintf(buf, sizeof(buf), "%s\ntoken=%s\nflags=%" PRIu32 "\ntime=%lld\n", PENDING_MAGIC,
-                 rec->token, rec->flags, (long long)rec->when);
-    if (n < 0 || (size_t)n >= sizeof(buf)) {
-        snprintf(err, errlen, "pending record too long");
+    /* the binding's text fields went through bind_text: one line each */
+    n = snprintf(buf, sizeof(buf),
+                 "%s\ntoken=%s\nflags=%" PRIu32 "\ntime=%lld\npid=%ld\nppid=%ld\nstart=%llu\n"
+                 "pstart=%llu\nboot=%s\nservice=%s\nrhost=%s\n",
+                 PENDING_MAGIC, rec->token, rec->flags, (long long)rec->when, rec->pid, rec->ppid,
+                 rec->start, rec->pstart, rec->boot_id, rec->service, rec->rhost);
+    if (n < 0 || (size_t)n >= sizeof(buf) || strchr(rec->boot_id, '\n') != NULL ||
+        strchr(rec->service, '\n') != NULL || strchr(rec->rhost, '\n') != NULL) {
+        snprintf(err, errlen, "pending record too long or malformed");
         goto out;
     }
     rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen);
@@ -165,13 +276,61 @@ out:
     return rc;
 }
 
-int jfa_state_get_pending(const char *private_dir, const char *jf_id, bool take,
+/* Decode a pending record. 0: a complete current record. -1: anything
+ * else (older format, malformed); rec->token and rec->when are then filled
+ * when the file names them, so the token can still be logged out. */
+static int parse_pending(const char *buf, struct jfa_auth_record *rec)
+{
+    size_t mlen = strlen(PENDING_MAGIC);
+    uint64_t flags, when, pid, ppid, start, pstart;
+    bool current;
+
+    memset(rec, 0, sizeof(*rec));
+    current = strncmp(buf, PENDING_MAGIC, mlen) == 0 && buf[mlen] == '\n';
+    if (!current && !(strncmp(buf, PENDING_MAGIC_V1, mlen) == 0 && buf[mlen] == '\n'))
+        return -1; /* not ours at all: nothing to read */
+    if (!record_str(buf, "token", rec->token, sizeof(rec->token)))
+        rec->token[0] = '\0';
+    if (record_u64(buf, "time", &when))
+        rec->when = (time_t)when;
+    if (!current || !record_u64(buf, "flags", &flags) || !record_u64(buf, "time", &when) ||
+        !record_u64(buf, "pid", &pid) || !record_u64(buf, "ppid", &ppid) ||
+        !record_u64(buf, "start", &start) || !record_u64(buf, "pstart", &pstart) ||
+        !record_str(buf, "boot", rec->boot_id, sizeof(rec->boot_id)) ||
+        !record_str(buf, "service", rec->service, sizeof(rec->service)) ||
+        !record_str(buf, "rhost", rec->rhost, sizeof(rec->rhost)) || flags > UINT32_MAX ||
+        pid > LONG_MAX || ppid > LONG_MAX)
+        return -1;
+    rec->flags = (uint32_t)flags;
+    rec->pid = (long)pid;
+    rec->ppid = (long)ppid;
+    rec->start = start;
+    rec->pstart = pstart;
+    return 0;
+}
+
+/* Read a pending file we trust the owner and mode of. -ENOENT, -1, or 0
+ * with *buf (the caller wipes and frees it). */
+static int read_pending_file(const char *path, char **buf, char *err, size_t errlen)
+{
+    size_t len = 0;
+
+    *buf = NULL;
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return -ENOENT;
+    if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
+        return -1;
+    return 0;
+}
+
+int jfa_state_get_pending(const char *private_dir, const char *jf_id,
+                          const struct jfa_pending_reader *me, bool take,
                           struct jfa_auth_record *rec, char *err, size_t errlen)
 {
-    char path[PATH_MAX];
+    char path[PATH_MAX], claimed[PATH_MAX + 32];
     char *buf = NULL;
-    uint64_t flags, when;
-    int rc;
+    bool trusted;
+    int rc, n;
 
     memset(rec, 0, sizeof(*rec));
     if (!jfa_guid_is_n(jf_id)) {
@@ -180,27 +339,118 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id, bool take,
     }
     if (state_path(private_dir, "pending", jf_id, false, path, sizeof(path), err, errlen) != 0)
         return -1;
-    rc = read_record(path, PENDING_MAGIC, &buf, err, errlen);
+    rc = read_pending_file(path, &buf, err, errlen);
     if (rc != 0)
         return rc;
-    if (!record_str(buf, "token", rec->token, sizeof(rec->token)) ||
-        !record_u64(buf, "flags", &flags) || !record_u64(buf, "time", &when)) {
-        snprintf(err, errlen, "%s: malformed pending record", path);
-        rc = -1;
-        goto out;
-    }
-    rec->flags = (uint32_t)flags;
-    rec->when = (time_t)when;
-    if (take && unlink(path) != 0) {
-        /* Someone else took it first: it is theirs. */
-        explicit_bzero(rec, sizeof(*rec));
-        rc = -ENOENT;
-    }
-out:
-    if (rc != 0)
-        explicit_bzero(rec, sizeof(*rec));
+    trusted = parse_pending(buf, rec) == 0 && jfa_pending_trusted(rec, me);
     free_secret(buf);
-    return rc;
+    buf = NULL;
+    if (trusted && !take)
+        return 0;
+    /* Removing it: claim it first, then decide on what was claimed. */
+    n = snprintf(claimed, sizeof(claimed), "%s.claim.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof(claimed)) {
+        explicit_bzero(rec, sizeof(*rec));
+        snprintf(err, errlen, "%s: path too long", path);
+        return -1;
+    }
+    if (rename(path, claimed) != 0) {
+        explicit_bzero(rec, sizeof(*rec));
+        if (errno == ENOENT)
+            return -ENOENT; /* someone else took it first: it is theirs */
+        snprintf(err, errlen, "%s: cannot remove: %s", path, strerror(errno));
+        return -1;
+    }
+    rc = read_pending_file(claimed, &buf, err, errlen);
+    (void)unlink(claimed);
+    if (rc != 0) {
+        explicit_bzero(rec, sizeof(*rec));
+        return rc == -ENOENT ? -ENOENT : -1;
+    }
+    trusted = parse_pending(buf, rec) == 0 && jfa_pending_trusted(rec, me);
+    free_secret(buf);
+    return trusted ? 0 : JFA_PENDING_STALE;
+}
+
+/* "ID" or "ID.<anything>" (a claimed record, a temp file of the writer). */
+static bool pending_name(const char *name, char id[33])
+{
+    if (strlen(name) < 32)
+        return false;
+    memcpy(id, name, 32);
+    id[32] = '\0';
+    return jfa_guid_is_n(id) && (name[32] == '\0' || name[32] == '.');
+}
+
+int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
+                            void (*logout)(void *ctx, const char *jf_id, const char *token),
+                            void *ctx, char *err, size_t errlen)
+{
+    char dir[PATH_MAX], path[PATH_MAX], claimed[PATH_MAX + 32], id[33];
+    struct jfa_auth_record rec;
+    struct dirent *de;
+    struct stat st;
+    char *buf = NULL;
+    int removed = 0, n;
+    DIR *d;
+
+    n = snprintf(dir, sizeof(dir), "%s/pending", private_dir);
+    if (n < 0 || (size_t)n >= sizeof(dir)) {
+        snprintf(err, errlen, "%s: path too long", private_dir);
+        return -1;
+    }
+    d = opendir(dir);
+    if (d == NULL) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((de = readdir(d)) != NULL) {
+        if (!pending_name(de->d_name, id))
+            continue;
+        n = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (n < 0 || (size_t)n >= sizeof(path) || lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (read_pending_file(path, &buf, err, errlen) != 0)
+            continue;
+        /* the record's own time; the file's for what cannot be read */
+        if (parse_pending(buf, &rec) != 0 && rec.when == 0)
+            rec.when = st.st_mtime;
+        free_secret(buf);
+        buf = NULL;
+        if (rec.when <= now && now - rec.when <= max_age) {
+            explicit_bzero(&rec, sizeof(rec));
+            continue;
+        }
+        /* Claim it, and re-check what was claimed: a login may have just
+         * replaced it with a fresh record, which is put back. */
+        n = snprintf(claimed, sizeof(claimed), "%s.sweep.%ld", path, (long)getpid());
+        if (n < 0 || (size_t)n >= sizeof(claimed) || rename(path, claimed) != 0)
+            continue;
+        if (read_pending_file(claimed, &buf, err, errlen) == 0) {
+            if (parse_pending(buf, &rec) != 0 && rec.when == 0)
+                rec.when = st.st_mtime;
+            free_secret(buf);
+            buf = NULL;
+            if (rec.when <= now && now - rec.when <= max_age) {
+                /* Put it back unless a newer one is there already (whose
+                 * login revoked this token: same DeviceId). */
+                if (link(claimed, path) != 0)
+                    snprintf(err, errlen, "%s: replaced while swept", path);
+                (void)unlink(claimed);
+                explicit_bzero(&rec, sizeof(rec));
+                continue;
+            }
+            if (rec.token[0] != '\0' && logout != NULL)
+                logout(ctx, id, rec.token);
+        }
+        (void)unlink(claimed);
+        explicit_bzero(&rec, sizeof(rec));
+        removed++;
+    }
+    closedir(d);
+    return removed;
 }
 
 int jfa_state_put_verifier(const char *private_dir, const char *jf_id, const char *password,

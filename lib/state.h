@@ -5,7 +5,9 @@
  * keeps between calls and between processes:
  *   pending/ID    what pam_sm_authenticate learnt (token, policy flags),
  *                 for acct_mgmt and open_session, which sshd may run in
- *                 another process than authentication;
+ *                 another process than authentication; bound to the
+ *                 login that wrote it (process, parent, service, remote
+ *                 host) and trusted for JFA_PENDING_MAX_AGE seconds only;
  *   verifiers/ID  offline password verifiers (yescrypt via libcrypt);
  *   throttle/KEY  local failure counters with exponential back-off;
  *   locks/ID      one login of user ID at a time (flock), and
@@ -26,19 +28,75 @@
 
 #define JFA_TOKEN_MAX 128
 
+/* How long a pending record may be trusted, seconds: sshd's default
+ * LoginGraceTime. sshd opens the session right after authentication, so a
+ * real login needs a few milliseconds of it. */
+#define JFA_PENDING_MAX_AGE 120
+
 struct jfa_auth_record {
     char token[JFA_TOKEN_MAX]; /* may be empty (offline login) */
     uint32_t flags;            /* JFA_DBU_* as seen in the server's answer */
     time_t when;
+    /* Binding of a pending record to the login that wrote it
+     * (jfa_pending_bind): the writer, its parent, their start times in
+     * clock ticks after boot (/proc/PID/stat), the boot, the PAM service
+     * and the remote host ("" if none). */
+    long pid, ppid;
+    unsigned long long start, pstart;
+    char boot_id[40];
+    char service[64];
+    char rhost[256];
 };
 
+/* The process that reads a pending record, and when. */
+struct jfa_pending_reader {
+    long pid;
+    unsigned long long start;
+    char boot_id[40];
+    char service[64];
+    char rhost[256];
+    time_t now;
+    long max_age;
+};
+
+/* Fill the binding of rec for the calling process (service and rhost may
+ * be NULL). -1 when /proc cannot tell who we are (then no reader can ever
+ * trust the record: do not write it). */
+int jfa_pending_bind(struct jfa_auth_record *rec, const char *service, const char *rhost);
+/* Describe the calling process as a reader (now = time(NULL), max_age =
+ * JFA_PENDING_MAX_AGE). -1 when /proc cannot tell (trust nothing). */
+int jfa_pending_reader_init(struct jfa_pending_reader *me, const char *service, const char *rhost);
+/* A reader trusts a record only if it wrote it or is the writer's parent
+ * (same pid and start time, same boot), for the same service and remote
+ * host, and the record is at most max_age seconds old (not in the future). */
+bool jfa_pending_trusted(const struct jfa_auth_record *rec, const struct jfa_pending_reader *me);
+
 /* Pending record for one Jellyfin user Id: put after a successful
- * authentication, peek from acct_mgmt, take (read + delete) from
- * open_session. Returns 0, -ENOENT, or -1 with err. */
+ * authentication (rec bound with jfa_pending_bind); peek from acct_mgmt,
+ * take (read + delete) from open_session. get returns:
+ *   0                  a record this reader trusts, in *rec (taken if take);
+ *   JFA_PENDING_STALE  a record it must not trust (another login's, too
+ *                      old, an older format, malformed): it was removed,
+ *                      and *rec holds its token (maybe empty) for the
+ *                      caller to log out;
+ *   -ENOENT            none; -1 with err (unsafe file, bad id).
+ * Removal renames the file aside first, so what is removed is exactly what
+ * was read, even when a new login replaces the record meanwhile. */
+#define JFA_PENDING_STALE 1
 int jfa_state_put_pending(const char *private_dir, const char *jf_id,
                           const struct jfa_auth_record *rec, char *err, size_t errlen);
-int jfa_state_get_pending(const char *private_dir, const char *jf_id, bool take,
+int jfa_state_get_pending(const char *private_dir, const char *jf_id,
+                          const struct jfa_pending_reader *me, bool take,
                           struct jfa_auth_record *rec, char *err, size_t errlen);
+
+/* Sweep (jellyfin-auth sync): remove every pending record (and leftover
+ * of one) older than max_age at now, or dated in the future, after
+ * calling logout(ctx, jf_id, token) for its token (best effort: the file
+ * goes either way). Returns the number removed, or -1 with err when the
+ * directory cannot be read. */
+int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
+                            void (*logout)(void *ctx, const char *jf_id, const char *token),
+                            void *ctx, char *err, size_t errlen);
 
 /* Offline verifier: store after a successful online login (replaces any
  * older one); check when the server is unreachable. check returns 1 on a

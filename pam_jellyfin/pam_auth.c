@@ -83,7 +83,11 @@ static void note_failure(struct jfa_pam *p, const char *host_key)
         jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now);
 }
 
-/* Keep what we learnt for acct_mgmt and open_session, here and elsewhere. */
+/* Keep what we learnt for acct_mgmt and open_session: with the PAM handle,
+ * and in a pending record bound to this process and its parent (sshd runs
+ * keyboard-interactive authentication in a child of the process that opens
+ * the session). When the handle cannot keep it, the login fails and the
+ * token is logged out: nothing would ever log it out otherwise. */
 static int remember(struct jfa_pam *p, const char *token, uint32_t flags)
 {
     struct jfa_auth_record rec;
@@ -96,8 +100,22 @@ static int remember(struct jfa_pam *p, const char *token, uint32_t flags)
     rec.flags = flags;
     rec.when = time(NULL);
     rc = jfa_pam_keep_record(p, &rec);
-    if (jfa_state_put_pending(p->private_dir, p->dbu.jf_id, &rec, err, sizeof(err)) != 0)
-        jfa_logf(&p->log, LOG_DEBUG, "cannot keep the session record: %s", err);
+    if (rc != PAM_SUCCESS) {
+        jfa_logf(&p->log, LOG_ERR, "cannot keep the login of '%s': %s", p->user_esc,
+                 pam_strerror(p->pamh, rc));
+        jfa_pam_logout(p, rec.token, "login not kept");
+        goto out;
+    }
+    if (jfa_pending_bind(&rec, jfa_pam_item_text(p, PAM_SERVICE),
+                         jfa_pam_item_text(p, PAM_RHOST)) != 0)
+        jfa_logf(&p->log, LOG_INFO,
+                 "cannot identify this process in /proc: no pending record for '%s'", p->user_esc);
+    else if (jfa_state_put_pending(p->private_dir, p->dbu.jf_id, &rec, err, sizeof(err)) != 0)
+        jfa_logf(&p->log, LOG_WARNING, "cannot keep the pending record: %s", err);
+    else
+        jfa_logf(&p->log, LOG_DEBUG, "pending record of '%s' written by pid %ld (parent %ld)",
+                 p->user_esc, rec.pid, rec.ppid);
+out:
     explicit_bzero(&rec, sizeof(rec));
     return rc;
 }

@@ -16,6 +16,8 @@
 
 #include <security/pam_ext.h>
 
+#include "jellyfin.h"
+
 #define PASSWD_FILE "/etc/passwd"
 
 static void pam_log_sink(void *ctx, int priority, const char *msg)
@@ -262,6 +264,86 @@ const struct jfa_auth_record *jfa_pam_kept_record(struct jfa_pam *p)
     if (pam_get_data(p->pamh, JFA_PAM_DATA_AUTH, &data) != PAM_SUCCESS)
         return NULL;
     return data;
+}
+
+void jfa_pam_forget_record(struct jfa_pam *p)
+{
+    (void)pam_set_data(p->pamh, JFA_PAM_DATA_AUTH, NULL, NULL);
+}
+
+const char *jfa_pam_item_text(struct jfa_pam *p, int item)
+{
+    const void *v = NULL;
+
+    if (pam_get_item(p->pamh, item, &v) != PAM_SUCCESS || v == NULL)
+        return "";
+    return v;
+}
+
+void jfa_pam_logout(struct jfa_pam *p, const char *token, const char *what)
+{
+    struct jfa_client c;
+    enum jfa_status st;
+
+    if (token == NULL || token[0] == '\0')
+        return;
+    if (jfa_client_init(&c, &p->cfg, &p->log, JFA_PAM_CLIENT, p->dbu.jf_id) != 0)
+        return;
+    st = jfa_logout(&c, token);
+    if (st == JFA_OK || st == JFA_ERR_AUTH)
+        jfa_logf(&p->log, LOG_INFO, "logged out the Jellyfin token of '%s' (%s)%s", p->user_esc,
+                 what, st == JFA_OK ? "" : ": already revoked");
+    else
+        jfa_logf(&p->log, LOG_WARNING, "cannot log out the Jellyfin token of '%s' (%s): %s",
+                 p->user_esc, what, c.err);
+}
+
+int jfa_pam_pending(struct jfa_pam *p, bool take, struct jfa_auth_record *rec)
+{
+    const struct jfa_auth_record *kept = jfa_pam_kept_record(p);
+    struct jfa_pending_reader me;
+    char err[JFA_ERRLEN];
+    int rc;
+
+    memset(rec, 0, sizeof(*rec));
+    if (jfa_pending_reader_init(&me, jfa_pam_item_text(p, PAM_SERVICE),
+                                jfa_pam_item_text(p, PAM_RHOST)) != 0)
+        jfa_logf(&p->log, LOG_INFO,
+                 "cannot identify this process in /proc: no pending record "
+                 "is trusted");
+    rc = jfa_state_get_pending(p->private_dir, p->dbu.jf_id, &me, take, rec, err, sizeof(err));
+    if (rc == 0) {
+        jfa_logf(&p->log, LOG_DEBUG, "pending record of '%s' %s by pid %ld", p->user_esc,
+                 take ? "taken" : "read", me.pid);
+        return 0;
+    }
+    if (rc == JFA_PENDING_STALE) {
+        jfa_logf(&p->log, LOG_NOTICE,
+                 "removed a pending record of '%s' that this login may not use (written by pid "
+                 "%ld for %s, %lld s ago)",
+                 p->user_esc, rec->pid, rec->service[0] != '\0' ? rec->service : "an older version",
+                 (long long)(me.now - rec->when));
+        if (kept == NULL || strcmp(kept->token, rec->token) != 0)
+            jfa_pam_logout(p, rec->token, "stale pending record");
+    } else if (rc != -ENOENT) {
+        jfa_logf(&p->log, LOG_WARNING, "pending record unusable: %s", err);
+    }
+    explicit_bzero(rec, sizeof(*rec));
+    return rc;
+}
+
+void jfa_pam_drop_login(struct jfa_pam *p)
+{
+    const struct jfa_auth_record *kept = jfa_pam_kept_record(p);
+    struct jfa_auth_record rec;
+
+    if (jfa_pam_pending(p, true, &rec) == 0 &&
+        (kept == NULL || strcmp(kept->token, rec.token) != 0))
+        jfa_pam_logout(p, rec.token, "refused login");
+    if (kept != NULL)
+        jfa_pam_logout(p, kept->token, "refused login");
+    jfa_pam_forget_record(p);
+    explicit_bzero(&rec, sizeof(rec));
 }
 
 void jfa_pam_tell(struct jfa_pam *p, const char *msg)

@@ -4,8 +4,10 @@
  * Owns: module argument parsing, the per-call context (config, log sink
  * routed to pam_syslog, the users database), the resolution of the login
  * name to a Jellyfin user (refusing root, local accounts and anything not
- * in our database), and the pam_set_data slot that carries the result of
- * authentication to account and session management in the same process.
+ * in our database), the pam_set_data slot that carries the result of
+ * authentication to account and session management in the same process,
+ * and the pending record that carries it to the parent process (sshd's
+ * keyboard-interactive authentication runs in a child of the monitor).
  */
 #ifndef PAM_JELLYFIN_COMMON_H
 #define PAM_JELLYFIN_COMMON_H
@@ -63,6 +65,28 @@ int jfa_pam_unconfigured(struct jfa_pam *p);
 int jfa_pam_keep_record(struct jfa_pam *p, const struct jfa_auth_record *rec);
 /* The record kept by this process, or NULL. */
 const struct jfa_auth_record *jfa_pam_kept_record(struct jfa_pam *p);
+
+/* A PAM item that is a string (PAM_SERVICE, PAM_RHOST), "" if unset. */
+const char *jfa_pam_item_text(struct jfa_pam *p, int item);
+
+/* Forget the record kept by this process (the slot is cleared). */
+void jfa_pam_forget_record(struct jfa_pam *p);
+
+/* This login's pending record (see state.h for the binding). Returns 0 with
+ * *rec when there is one this process may trust (taken, i.e. removed, if
+ * take); otherwise nonzero with *rec zeroed. A record it must not trust is
+ * removed and its token logged out (best effort), unless it is the token
+ * this process keeps. */
+int jfa_pam_pending(struct jfa_pam *p, bool take, struct jfa_auth_record *rec);
+
+/* Log a token out (best effort, with the configured deadline); what names
+ * it in the log line. */
+void jfa_pam_logout(struct jfa_pam *p, const char *token, const char *what);
+
+/* A login refused after Jellyfin issued its token: log out the token this
+ * process keeps and this login's pending record, remove the record, clear
+ * the slot. */
+void jfa_pam_drop_login(struct jfa_pam *p);
 
 /* Tell the user something through the conversation (errors only). */
 void jfa_pam_tell(struct jfa_pam *p, const char *msg);

@@ -68,6 +68,12 @@ static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const 
         copy = strdup(res.access_token);
         rc = copy == NULL ? PAM_BUF_ERR
                           : pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, copy, cleanup_token);
+        if (rc != PAM_SUCCESS) {
+            /* nothing would ever log it out */
+            if (copy != NULL)
+                cleanup_token(p->pamh, copy, 0);
+            (void)jfa_logout(c, res.access_token);
+        }
     } else if (st == JFA_ERR_AUTH || st == JFA_ERR_FORBIDDEN) {
         jfa_logf(&p->log, LOG_NOTICE, "password change for '%s': current password refused (%s)",
                  p->user_esc, jfa_status_str(st));
@@ -131,13 +137,16 @@ static int map_change(struct jfa_pam *p, struct jfa_client *c, enum jfa_status s
     }
 }
 
+/* The update pass. Once it holds the token, every way out logs it out
+ * (best effort; not when the server is unreachable) and forgets it: no
+ * refusal leaves a live token behind. */
 static int update(struct jfa_pam *p, struct jfa_client *c)
 {
     const void *old = NULL, *token = NULL;
     const char *newpw = NULL;
     char err[JFA_ERRLEN];
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
-    enum jfa_status st;
+    enum jfa_status st = JFA_ERR_INTERNAL;
     int rc;
 
     if (pam_get_item(p->pamh, PAM_OLDAUTHTOK, &old) != PAM_SUCCESS || old == NULL)
@@ -146,21 +155,25 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         rc = verify_current(p, c, old);
         if (rc != PAM_SUCCESS)
             return rc;
-        if (pam_get_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, &token) != PAM_SUCCESS)
+        if (pam_get_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, &token) != PAM_SUCCESS || token == NULL)
             return PAM_AUTHTOK_ERR;
     }
     rc = pam_get_authtok(p->pamh, PAM_AUTHTOK, &newpw, NULL);
-    if (rc != PAM_SUCCESS || newpw == NULL)
-        return rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+    if (rc != PAM_SUCCESS || newpw == NULL) {
+        rc = rc == PAM_SUCCESS ? PAM_AUTHTOK_ERR : rc;
+        goto out;
+    }
     if (newpw[0] == '\0' || strlen(newpw) > JFA_PASSWORD_MAX) {
         jfa_pam_tell(p, "The new password must not be empty or too long.");
-        return PAM_AUTHTOK_ERR;
+        rc = PAM_AUTHTOK_ERR;
+        goto out;
     }
     /* CurrentPw is checked again by Jellyfin, and a wrong one counts. */
     rc = jfa_pam_login_lock(p, &lock);
     if (rc != PAM_SUCCESS) {
         jfa_pam_tell(p, "Another login of this account is being checked; try again.");
-        return PAM_TRY_AGAIN;
+        rc = PAM_TRY_AGAIN;
+        goto out;
     }
     st = jfa_change_password(c, token, p->dbu.jf_id, old, newpw);
     rc = map_change(p, c, st);
@@ -168,8 +181,9 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         jfa_state_put_verifier(p->private_dir, p->dbu.jf_id, newpw, p->dbu.flags, err,
                                sizeof(err)) != 0)
         jfa_logf(&p->log, LOG_INFO, "offline verifier not refreshed: %s", err);
+out:
     jfa_state_unlock(&lock);
-    if (rc == PAM_SUCCESS || st == JFA_ERR_FORBIDDEN || st == JFA_ERR_BADREQ)
+    if (st != JFA_ERR_UNAVAILABLE)
         (void)jfa_logout(c, token);
     (void)pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, NULL, NULL);
     return rc;

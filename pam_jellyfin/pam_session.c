@@ -4,8 +4,9 @@
  *
  * Owns: the life of the Jellyfin token of a login. open_session takes the
  * token that authentication obtained (from this process, or from the
- * pending record when sshd authenticated in another process) and keeps it
- * with the PAM handle; close_session logs it out with POST /Sessions/Logout.
+ * pending record when sshd authenticated in a child process; a record of
+ * any other login is removed and its token logged out) and keeps it with
+ * the PAM handle; close_session logs it out with POST /Sessions/Logout.
  * Each session holds only its own token, so concurrent sessions of one user
  * never log each other out.
  */
@@ -25,7 +26,6 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
     struct jfa_pam p;
     struct jfa_auth_record rec;
     const struct jfa_auth_record *kept;
-    char err[JFA_ERRLEN];
     int rc;
 
     memset(&rec, 0, sizeof(rec));
@@ -37,8 +37,9 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         rc = rc == PAM_USER_UNKNOWN ? PAM_IGNORE : rc;
         goto out;
     }
-    /* The pending record is ours to take either way: it must not linger. */
-    if (jfa_state_get_pending(p.private_dir, p.dbu.jf_id, true, &rec, err, sizeof(err)) != 0)
+    /* Ours or not, the pending record must not linger: jfa_pam_pending
+     * takes this login's and cleans any other. */
+    if (jfa_pam_pending(&p, true, &rec) != 0)
         memset(&rec, 0, sizeof(rec));
     kept = jfa_pam_kept_record(&p);
     if (kept != NULL && strcmp(kept->token, rec.token) != 0) {

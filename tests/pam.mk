@@ -3,6 +3,9 @@
 check_PROGRAMS += tests/unit/pam_sessions
 tests_unit_pam_sessions_SOURCES = tests/unit/pam_sessions.c
 tests_unit_pam_sessions_LDADD = $(PAM_LIBS)
+check_PROGRAMS += tests/unit/pam_split
+tests_unit_pam_split_SOURCES = tests/unit/pam_split.c
+tests_unit_pam_split_LDADD = $(PAM_LIBS)
 TESTS += tests/integration/pam-auth.sh tests/integration/pam-session.sh
 EXTRA_DIST += tests/integration/pam-common.sh tests/integration/pam-auth.sh \
 	tests/integration/pam-session.sh
@@ -17,6 +20,9 @@ EXTRA_DIST += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
 # parallel logins: the per-user login lock and atomic throttle updates
 TESTS += tests/integration/pam-parallel.sh
 EXTRA_DIST += tests/integration/pam-parallel.sh
+# the pending record: bound to the login that wrote it; refusals log tokens out
+TESTS += tests/integration/pam-pending.sh
+EXTRA_DIST += tests/integration/pam-pending.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state

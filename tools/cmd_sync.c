@@ -2,13 +2,64 @@
  * tools/cmd_sync.c - `jellyfin-auth sync`: update the users database.
  *
  * Owns: the command line of sync (--quiet, --dry-run, --force) and its exit
- * status; the work is jfa_sync_run (lib/sync.c).
+ * status; the work is jfa_sync_run (lib/sync.c). After a sync it also
+ * sweeps the PAM module's pending records older than JFA_PENDING_MAX_AGE
+ * (logins that never opened a session, e.g. vsftpd with session_support=NO)
+ * and logs their tokens out.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
+#include "jellyfin.h"
+#include "state.h"
 #include "sync.h"
+
+struct sweep_ctx {
+    struct tool *t;
+    int logged_out;
+};
+
+/* Log a left-over token out, as the PAM module would have (same client
+ * identity, so the header matches the device the token belongs to). */
+static void sweep_logout(void *ctx, const char *jf_id, const char *token)
+{
+    struct sweep_ctx *s = ctx;
+    struct jfa_client c;
+    enum jfa_status st;
+
+    if (jfa_client_init(&c, &s->t->cfg, &s->t->log, "pam_jellyfin", jf_id) != 0)
+        return;
+    st = jfa_logout(&c, token);
+    if (st == JFA_OK)
+        s->logged_out++;
+    else if (st != JFA_ERR_AUTH)
+        jfa_logf(&s->t->log, LOG_WARNING,
+                 "warning: cannot log out the left-over login token of user Id %s: %s", jf_id,
+                 c.err);
+}
+
+/* Pending records no login may use any more: log out, remove. */
+static void sweep_pending(struct tool *t, bool quiet)
+{
+    struct sweep_ctx s = {t, 0};
+    char *priv = jfa_config_private_dir(&t->cfg);
+    char err[JFA_ERRLEN] = "";
+    int n;
+
+    if (priv == NULL)
+        return;
+    n = jfa_state_sweep_pending(priv, time(NULL), JFA_PENDING_MAX_AGE, sweep_logout, &s, err,
+                                sizeof(err));
+    if (n < 0)
+        jfa_logf(&t->log, LOG_WARNING, "warning: pending login records not swept: %s", err);
+    else if (n > 0 && !quiet)
+        printf("removed %d left-over login record%s (%d token%s logged out)\n", n,
+               n == 1 ? "" : "s", s.logged_out, s.logged_out == 1 ? "" : "s");
+    free(priv);
+}
 
 static void help(void)
 {
@@ -68,5 +119,7 @@ int cmd_sync(struct tool *t, int argc, char **argv)
             tool_error(t, "the previous users database was left unchanged");
         return EXIT_FAIL;
     }
+    if (!o.dry_run)
+        sweep_pending(t, o.quiet);
     return EXIT_OK;
 }

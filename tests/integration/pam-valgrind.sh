@@ -2,7 +2,8 @@
 # pam-valgrind.sh - the PAM integration paths under valgrind: zero errors
 # (invalid reads/writes, uninitialised use, definite leaks) in pamtester
 # with pam_jellyfin.so loaded, over success, failure, fault, offline,
-# session, chauthtok and lockout-guard paths (the API key is installed, so
+# session, stale pending record, account refusal, chauthtok and
+# lockout-guard paths (the API key is installed, so
 # every login reads the user's counter first).
 . "$top_srcdir/tests/lib.sh"
 [ -n "${VALGRIND:-}" ] || jfa_skip "valgrind not found"
@@ -39,6 +40,15 @@ vg "x" jellyfin root authenticate
 vg "" -Irhost=203.0.113.1 jellyfin carol acct_mgmt
 vg "$(printf '%s\nvg-new-pass\nvg-new-pass' "$PW_ALICE")" jellyfin alice chauthtok
 [ "$RC" = 0 ] || jfa_fail "chauthtok under valgrind failed: $(cat "$W/vg.$n.out")"
+# refused at the account stage after a token (logged out); a record left by
+# a session-less login, cleaned by the next process; a refused new password
+vg "$PW_CAROL" -Irhost=203.0.113.1 jellyfin carol authenticate acct_mgmt
+[ "$RC" != 0 ] || jfa_fail "carol from outside accepted under valgrind"
+vg "$PW_GRACE" jellyfin grace authenticate acct_mgmt
+vg "" jellyfin grace acct_mgmt open_session close_session
+[ "$RC" = 0 ] && [ -z "$(ls -A "$W/state/private/pending")" ] ||
+    jfa_fail "stale record under valgrind: $(cat "$W/vg.$n.out")"
+vg "$(printf '%s\n\n' "$PW_GRACE")" jellyfin grace chauthtok
 for mode in 503 malformed huge reset; do
     fake_fault "{\"mode\": \"$mode\"}"
     vg "$PW_GRACE" jellyfin grace authenticate

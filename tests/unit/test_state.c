@@ -4,10 +4,11 @@
  * Owns: the throttle timeline with an injected clock (threshold, 10 s /
  * 20 s / 40 s back-off, the throttle_max_delay cap, window expiry, a clock
  * that went backwards, a window shorter than the delay, success clearing, independent keys, turned
- * off), the pending record (peek, take once, malformed, bad ids) and the offline verifier (match,
- * mismatch, expiry, drop, no plaintext on disk), the modes of what state.c creates, and the
- * cross-process locks: parallel failures all counted, one holder of a user lock at a time, a
- * bounded wait, release by a dead holder and across fork, unsafe lock files refused. The
+ * off), the pending record (peek, take once, the binding to the login that wrote it, stale
+ * records removed and handed back for logout, the sync sweep, malformed, bad ids) and the offline
+ * verifier (match, mismatch, expiry, drop, no plaintext on disk), the modes of what state.c
+ * creates, and the cross-process locks: parallel failures all counted, one holder of a user lock
+ * at a time, a bounded wait, release by a dead holder and across fork, unsafe lock files refused. The
  * integration test pam-throttle.sh checks the same rules through pamtester, where wall time is not
  * ours to choose; this file pins them to the second.
  */
@@ -258,68 +259,279 @@ static void test_throttle_bad_record(void **state)
     assert_int_equal(wait_at(f, ID_A, T0), 10);
 }
 
+/* A record bound to this process, for service "sshd" from 192.0.2.7. */
+static void bound_record(struct jfa_auth_record *r, const char *token, uint32_t flags)
+{
+    memset(r, 0, sizeof(*r));
+    snprintf(r->token, sizeof(r->token), "%s", token);
+    r->flags = flags;
+    r->when = time(NULL);
+    assert_int_equal(jfa_pending_bind(r, "sshd", "192.0.2.7"), 0);
+}
+
+static void reader(struct jfa_pending_reader *me)
+{
+    assert_int_equal(jfa_pending_reader_init(me, "sshd", "192.0.2.7"), 0);
+}
+
 static void test_pending(void **state)
 {
     struct fx *f = *state;
-    struct jfa_auth_record in = {.flags = 5, .when = T0}, out;
+    struct jfa_auth_record in, out;
+    struct jfa_pending_reader me;
     char path[256];
     struct stat st;
 
-    snprintf(in.token, sizeof(in.token), "0123456789abcdef0123456789abcdef");
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, false, &out, f->err, sizeof(f->err)),
+    bound_record(&in, "0123456789abcdef0123456789abcdef", 5);
+    reader(&me);
+    assert_int_equal(in.pid, (long)getpid());
+    assert_int_equal(in.ppid, (long)getppid());
+    assert_int_equal(in.start, me.start);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
                      -ENOENT);
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
     snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0600);
     /* peek leaves it, take removes it, a second take finds nothing */
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, false, &out, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
+                     0);
     assert_string_equal(out.token, in.token);
     assert_int_equal(out.flags, 5);
-    assert_int_equal(out.when, T0);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), 0);
+    assert_int_equal(out.when, in.when);
+    assert_string_equal(out.service, "sshd");
+    assert_string_equal(out.rhost, "192.0.2.7");
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
+                     0);
     assert_string_equal(out.token, in.token);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)),
+    assert_int_equal(lstat(path, &st), -1);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
                      -ENOENT);
     assert_string_equal(out.token, "");
     /* another user's record is another file */
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_B, false, &out, f->err, sizeof(f->err)),
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_B, &me, false, &out, f->err, sizeof(f->err)),
                      -ENOENT);
+}
+
+/* The binding: who may trust a record, pinned field by field. */
+static void test_pending_binding(void **state)
+{
+    struct jfa_auth_record r;
+    struct jfa_pending_reader me;
+
+    (void)state;
+    bound_record(&r, "tok", 0);
+    reader(&me);
+    assert_true(jfa_pending_trusted(&r, &me));
+    /* the writer's parent (sshd's monitor after keyboard-interactive) */
+    r.ppid = me.pid;
+    r.pstart = me.start;
+    r.pid = 1;
+    r.start = 1;
+    assert_true(jfa_pending_trusted(&r, &me));
+    /* a parent pid reused by another process: other start time */
+    r.pstart = me.start + 1;
+    assert_false(jfa_pending_trusted(&r, &me));
+    /* another process altogether */
+    bound_record(&r, "tok", 0);
+    r.pid = me.pid + 100000;
+    assert_false(jfa_pending_trusted(&r, &me));
+    bound_record(&r, "tok", 0);
+    r.start = me.start + 1; /* our pid, an earlier process */
+    assert_false(jfa_pending_trusted(&r, &me));
+    /* another service, remote host, boot */
+    bound_record(&r, "tok", 0);
+    snprintf(r.service, sizeof(r.service), "vsftpd");
+    assert_false(jfa_pending_trusted(&r, &me));
+    bound_record(&r, "tok", 0);
+    r.rhost[0] = '\0';
+    assert_false(jfa_pending_trusted(&r, &me));
+    bound_record(&r, "tok", 0);
+    snprintf(r.boot_id, sizeof(r.boot_id), "another-boot");
+    assert_false(jfa_pending_trusted(&r, &me));
+    /* age: up to JFA_PENDING_MAX_AGE, never in the future */
+    bound_record(&r, "tok", 0);
+    r.when = me.now - JFA_PENDING_MAX_AGE;
+    assert_true(jfa_pending_trusted(&r, &me));
+    r.when = me.now - JFA_PENDING_MAX_AGE - 1;
+    assert_false(jfa_pending_trusted(&r, &me));
+    r.when = me.now + 1;
+    assert_false(jfa_pending_trusted(&r, &me));
+    /* a reader that cannot identify itself trusts nothing */
+    bound_record(&r, "tok", 0);
+    me.start = 0;
+    r.start = 0;
+    assert_false(jfa_pending_trusted(&r, &me));
+    /* control bytes in the remote host never make a line of their own */
+    bound_record(&r, "tok", 0);
+    assert_int_equal(jfa_pending_bind(&r, "sshd", "evil\nflags=0"), 0);
+    assert_string_equal(r.rhost, "evil?flags=0");
+}
+
+/* A record this reader may not use is removed and handed back for logout. */
+static void test_pending_stale(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_auth_record in, out;
+    struct jfa_pending_reader me;
+    char path[256];
+    struct stat st;
+
+    reader(&me);
+    snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
+    /* another login's record: a peek does not trust it and removes it */
+    bound_record(&in, "other-login-token", 0);
+    in.pid = me.pid + 100000;
+    in.ppid = me.pid + 100001;
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "other-login-token");
+    assert_int_equal(lstat(path, &st), -1);
+    /* too old */
+    bound_record(&in, "old-token", 2);
+    in.when -= JFA_PENDING_MAX_AGE + 5;
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "old-token");
+    assert_int_equal(lstat(path, &st), -1);
+    /* another service */
+    bound_record(&in, "ftp-token", 0);
+    snprintf(in.service, sizeof(in.service), "vsftpd");
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "ftp-token");
+    /* the format of version 1 (no binding) is stale; its token is still read */
+    assert_int_equal(jfa_write_atomic(path,
+                                      "jellyfin-auth pending 1\ntoken=v1tok\nflags=0\ntime=1\n", 52,
+                                      0600, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "v1tok");
+    assert_int_equal(lstat(path, &st), -1);
+    /* garbage: stale, no token */
+    assert_int_equal(jfa_write_atomic(path, "hello\n", 6, 0600, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "");
+    assert_int_equal(lstat(path, &st), -1);
+    /* a current record with a field missing */
+    assert_int_equal(jfa_write_atomic(path, "jellyfin-auth pending 2\ntoken=x\n", 32, 0600, f->err,
+                                      sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
+                     JFA_PENDING_STALE);
+    assert_string_equal(out.token, "x");
 }
 
 static void test_pending_refusals(void **state)
 {
     struct fx *f = *state;
-    struct jfa_auth_record in = {.flags = 1, .when = T0}, out;
+    struct jfa_auth_record in, out;
+    struct jfa_pending_reader me;
     char path[256];
+    struct stat st;
     const char *bad_ids[] = {"", "../../../../etc/passwd", ID_A "0",
                              "0123456789ABCDEF0123456789abcdef",
                              "0123456789abcdef0123456789abcde/"};
 
+    bound_record(&in, "", 1);
+    reader(&me);
     for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
         assert_int_equal(jfa_state_put_pending(f->priv, bad_ids[i], &in, f->err, sizeof(f->err)),
                          -1);
         assert_int_equal(
-            jfa_state_get_pending(f->priv, bad_ids[i], false, &out, f->err, sizeof(f->err)), -1);
+            jfa_state_get_pending(f->priv, bad_ids[i], &me, false, &out, f->err, sizeof(f->err)),
+            -1);
     }
     snprintf(in.token, sizeof(in.token), "abc\nflags=1");
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), -1);
-    /* malformed and foreign records are errors that name the file */
     snprintf(in.token, sizeof(in.token), "abc");
+    snprintf(in.rhost, sizeof(in.rhost), "a\nflags=0");
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), -1);
+    /* group-writable: refused, not trusted, not touched */
+    bound_record(&in, "abc", 1);
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
     snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
-    assert_int_equal(jfa_write_atomic(path, "jellyfin-auth pending 1\ntoken=x\n", 32, 0600, f->err,
-                                      sizeof(f->err)),
-                     0);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
-    assert_non_null(strstr(f->err, path));
-    assert_int_equal(jfa_write_atomic(path, "hello\n", 6, 0600, f->err, sizeof(f->err)), 0);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
-    assert_non_null(strstr(f->err, path));
-    /* group-writable: refused, not trusted */
     assert_int_equal(chmod(path, 0620), 0);
-    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, true, &out, f->err, sizeof(f->err)), -1);
+    assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
+                     -1);
+    assert_non_null(strstr(f->err, path));
+    assert_int_equal(lstat(path, &st), 0);
+}
+
+struct swept {
+    int n;
+    char ids[4][33];
+    char tokens[4][JFA_TOKEN_MAX];
+};
+
+static void sweep_logout(void *ctx, const char *jf_id, const char *token)
+{
+    struct swept *s = ctx;
+
+    if (s->n < 4) {
+        snprintf(s->ids[s->n], sizeof(s->ids[0]), "%s", jf_id);
+        snprintf(s->tokens[s->n], sizeof(s->tokens[0]), "%s", token);
+    }
+    s->n++;
+}
+
+/* The sync sweep: records older than the maximum age (or dated in the
+ * future, or leftovers of a claim) go, their tokens logged out; young
+ * ones stay. Injected clock. */
+static void test_pending_sweep(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_auth_record in;
+    struct swept s;
+    char path[256];
+    struct stat st;
+
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(
+        jfa_state_sweep_pending(f->priv, T0, 120, sweep_logout, &s, f->err, sizeof(f->err)),
+        0); /* no directory yet */
+    bound_record(&in, "young", 0);
+    in.when = T0 - 120;
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
+    bound_record(&in, "old", 0);
+    in.when = T0 - 121;
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_B, &in, f->err, sizeof(f->err)), 0);
+    assert_int_equal(
+        jfa_state_sweep_pending(f->priv, T0, 120, sweep_logout, &s, f->err, sizeof(f->err)), 1);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.ids[0], ID_B);
+    assert_string_equal(s.tokens[0], "old");
+    snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_B);
+    assert_int_equal(lstat(path, &st), -1);
+    snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
+    assert_int_equal(lstat(path, &st), 0);
+    /* later, the young one is old too; a record from the future goes as well */
+    bound_record(&in, "future", 0);
+    in.when = T0 + 10000;
+    assert_int_equal(jfa_state_put_pending(f->priv, ID_B, &in, f->err, sizeof(f->err)), 0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(
+        jfa_state_sweep_pending(f->priv, T0 + 1000, 120, sweep_logout, &s, f->err, sizeof(f->err)),
+        2);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(lstat(path, &st), -1);
+    /* a leftover claim of a crashed reader, and a v1 record */
+    snprintf(path, sizeof(path), "%s/pending/%s.claim.123", f->priv, ID_A);
+    assert_int_equal(jfa_write_atomic(path,
+                                      "jellyfin-auth pending 1\ntoken=v1tok\nflags=0\ntime=1\n", 52,
+                                      0600, f->err, sizeof(f->err)),
+                     0);
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(
+        jfa_state_sweep_pending(f->priv, T0, 120, sweep_logout, &s, f->err, sizeof(f->err)), 1);
+    assert_string_equal(s.tokens[0], "v1tok");
+    assert_int_equal(lstat(path, &st), -1);
 }
 
 static void test_verifier(void **state)
@@ -643,7 +855,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_throttle_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_bad_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_binding, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_sweep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verifier, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_parallel_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_user_exclusive, setup, teardown),
