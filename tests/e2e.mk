@@ -7,6 +7,7 @@ E2E_TESTS = \
 	tests/integration/e2e-pamtester.sh \
 	tests/integration/e2e-ssh.sh \
 	tests/integration/e2e-su.sh \
+	tests/integration/e2e-env.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-demo.sh
