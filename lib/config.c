@@ -332,7 +332,7 @@ struct parse_ctx {
     size_t errlen;
     const char *key;
     const char *value;
-    char esc[160]; /* the escaped value, for messages */
+    char esc[160];    /* the escaped value, for messages */
     bool check_files; /* jfa_config_load: check the files keys name (ca_file) */
 };
 

@@ -727,8 +727,8 @@ int jfa_http_read_ca(const struct jfa_config *cfg, char **out, size_t *len, char
     *len = 0;
     e[0] = '\0';
     if (jfa_read_trusted_resolved(path, 022, JFA_CA_FILE_MAX, out, len, e, sizeof(e)) != 0) {
-        jfa_set_err(err, errlen, "%s %s", cfg != NULL && cfg->ca_file != NULL ? "ca_file" : "CA bundle",
-                    e);
+        jfa_set_err(err, errlen, "%s %s",
+                    cfg != NULL && cfg->ca_file != NULL ? "ca_file" : "CA bundle", e);
         goto out;
     }
     if (strstr(*out, "-----BEGIN CERTIFICATE-----") == NULL) {

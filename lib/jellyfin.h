@@ -35,8 +35,8 @@ struct jfa_client {
     const char *client; /* "pam_jellyfin" or "jellyfin-auth" */
     char device[256];   /* host name */
     char device_id[33];
-    char err[JFA_ERRLEN];  /* detail of the last failure, safe to log */
-    long last_http_status; /* status of the last answer, 0 if none */
+    char err[JFA_ERRLEN];        /* detail of the last failure, safe to log */
+    long last_http_status;       /* status of the last answer, 0 if none */
     enum jfa_status last_status; /* result of the last call */
 };
 

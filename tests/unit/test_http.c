@@ -568,8 +568,7 @@ static void test_tls(void **state)
     cfg.ca_file = strdup(other);
     assert_int_equal(net_server_count(&srv_tls), 1);
     /* a certificate failure is never "server unavailable" */
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, srv_tls.url));
     assert_non_null(strcasestr(err, "certificate"));
     assert_non_null(strstr(err, "untrusted issuer: set ca_file"));
@@ -578,8 +577,7 @@ static void test_tls(void **state)
     /* the system store does not know a self-signed test cert either */
     free(cfg.ca_file);
     cfg.ca_file = NULL;
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     jfa_http_response_free(&resp);
     assert_int_equal(net_server_count(&srv_tls), 1);
 
@@ -594,8 +592,7 @@ static void test_tls(void **state)
     urls[0] = srv_tls.url;
     net_cfg(&cfg, 5, urls, 1);
     cfg.ca_file = strdup(other);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, srv_tls.url));
     assert_non_null(strstr(err, "TLS"));
     assert_non_null(strcasestr(err, "host name"));
@@ -621,8 +618,7 @@ static void test_tls_expired(void **state)
     urls[0] = srv_tls.url;
     net_cfg(&cfg, 5, urls, 1);
     cfg.ca_file = strdup(cert);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, "expired"));
     jfa_http_response_free(&resp);
     net_cfg_free(&cfg);
@@ -651,8 +647,7 @@ static void test_tls_then_refused_is_tls(void **state)
     urls[1] = refused;
     net_cfg(&cfg, 5, urls, 2);
     cfg.ca_file = strdup(other);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     jfa_http_response_free(&resp);
     net_cfg_free(&cfg);
     close(fd);
@@ -681,8 +676,7 @@ static void test_env_keylog_ignored(void **state)
     urls[0] = srv_tls.url;
     net_cfg(&cfg, 5, urls, 1);
     cfg.ca_file = strdup(cert);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_OK);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_OK);
     jfa_http_response_free(&resp);
     net_cfg_free(&cfg);
     net_server_stop(&srv_tls);
@@ -712,14 +706,12 @@ static void test_ca_file_checks(void **state)
     snprintf(link, sizeof(link), "%s/anchor-link.pem", net_scratch());
     assert_int_equal(symlink(cert, link), 0);
     cfg.ca_file = strdup(link);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_OK);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_OK);
     jfa_http_response_free(&resp);
 
     /* group- or world-writable target, through the link or directly: refused, named */
     assert_int_equal(chmod(cert, 0666), 0);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, link));
     assert_non_null(strstr(err, cert));
     assert_non_null(strstr(err, "too open"));
@@ -727,8 +719,7 @@ static void test_ca_file_checks(void **state)
     assert_int_equal(chmod(cert, 0620), 0);
     free(cfg.ca_file);
     cfg.ca_file = strdup(cert);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, "ca_file"));
     assert_non_null(strstr(err, "too open"));
     jfa_http_response_free(&resp);
@@ -749,8 +740,7 @@ static void test_ca_file_checks(void **state)
     assert_int_equal(close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)), 0);
     free(cfg.ca_file);
     cfg.ca_file = strdup(path);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_TLS);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, "no PEM certificate"));
     jfa_http_response_free(&resp);
 
