@@ -54,6 +54,16 @@ no_offline() {
 }
 CA_FILE="$W/untrusted/cert.pem" conf "$URL"
 no_offline "untrusted certificate" "untrusted issuer"
+# without the lockout guard the login request itself meets the certificate
+CA_FILE="$W/untrusted/cert.pem" conf "$URL" "lockout_guard = no"
+no_offline "untrusted certificate, no lockout guard" "untrusted issuer"
+# a password change through an untrusted certificate: refused, reason logged
+CA_FILE="$W/untrusted/cert.pem" conf "$URL"
+lines=$(wc -l <"$W/module.log")
+pt "$(printf '%s\n%s\n%s' "$PW_GRACE" grace-tls-new grace-tls-new)" jellyfin grace chauthtok
+expect_err "password change through an untrusted certificate" "manipulation error"
+tail -n +"$((lines + 1))" "$W/module.log" | grep -q "untrusted issuer" ||
+    jfa_fail "password change: the log does not name the untrusted certificate"
 CA_FILE="$W/wronghost/cert.pem" conf "$FAKE_URL_wronghost"
 no_offline "certificate for another name" "host name"
 CA_FILE="$W/expired/cert.pem" conf "$FAKE_URL_expired"
