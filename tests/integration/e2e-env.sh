@@ -124,6 +124,9 @@ uid=$(getent passwd alice | cut -d: -f3) || e2e_fail "NSS does not know alice"
 PW=$E2E_PW_alice
 n=0
 
+# etc_state: every name under /etc with its size, mtime, mode and owner.
+etc_state() { find /etc -printf '%p %s %T@ %m %u:%g\n' 2>/dev/null | sort; }
+
 # check_clean WHAT: nothing created in /etc, no proxy connection, private
 # state root:root.
 check_clean() {
@@ -131,7 +134,7 @@ check_clean() {
     for f in $BAD; do
         [ ! -e "$f" ] || e2e_fail "$1: $f was created ($(stat -c '%U:%G %a' "$f"))"
     done
-    bad=$(find /etc -newer "$W/marker" 2>/dev/null | head -5)
+    bad=$(etc_state | diff "$W/etc.before" - | head -5)
     [ -z "$bad" ] || e2e_fail "$1: changed in /etc: $bad"
     [ "$(cat "$W/proxy.count")" = 0 ] || e2e_fail "$1: the proxy saw $(cat "$W/proxy.count") connection(s)"
     bad=$(find /var/lib/jellyfin-auth/private \( ! -user root -o ! -group root \) -printf '%p %u:%g\n' | head -5)
@@ -141,8 +144,7 @@ check_clean() {
 # one VAR=VALUE: su with the right and a wrong password, then passwd.
 one() {
     local what=$1 newpw
-    touch "$W/marker"
-    sleep 1 # find -newer has a one-second grain on some file systems
+    etc_state >"$W/etc.before"
     su_as alice "$PW" "$what"
     [ "$RC" = 0 ] && grep -q "SU-UID=$uid" <<<"$OUT" ||
         e2e_fail "$what: su to alice with the right password failed ($RC): $OUT"
@@ -168,8 +170,7 @@ for v in "SSLKEYLOGFILE=/etc/jfa-keylog" \
     one "$v"
 done
 # all of them at once
-touch "$W/marker"
-sleep 1
+etc_state >"$W/etc.before"
 su_as alice "$PW" SSLKEYLOGFILE=/etc/jfa-keylog https_proxy="$PROXY" HTTPS_PROXY="$PROXY" \
     ALL_PROXY="$PROXY" NO_PROXY=nothing.example OPENSSL_CONF=/run/e2e/evil-openssl.cnf \
     KRB5_TRACE=/etc/jfa-krb5trace
