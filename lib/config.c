@@ -345,7 +345,8 @@ struct parse_ctx {
     size_t errlen;
     const char *key;
     const char *value;
-    char esc[160]; /* the escaped value, for messages */
+    char esc[160];    /* the escaped value, for messages */
+    bool check_files; /* jfa_config_load: check the files keys name (ca_file) */
 };
 
 static int perr(struct parse_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -590,6 +591,13 @@ static char *check_url(const char *u, size_t len, const char **why)
         host_end = host_start;
         while (host_end < auth_end && host_char(u[host_end]))
             host_end++;
+        for (i = host_start; i < auth_end; i++) {
+            if ((unsigned char)u[i] >= 0x80) {
+                /* libidn2 would convert it through the caller's locale */
+                *why = "non-ASCII host name: write it in punycode (xn--...)";
+                return NULL;
+            }
+        }
         if (host_end == host_start) {
             *why = "missing host";
             return NULL;
@@ -687,9 +695,26 @@ static int h_url(struct parse_ctx *c)
     return 0;
 }
 
+/* ca_file is the trust anchor: the file it names (links resolved) must pass
+ * the trusted-file checks now; lib/http.c checks it again before each use. */
 static int h_ca_file(struct parse_ctx *c)
 {
-    return set_abs_path(c, &c->cfg->ca_file);
+    char *buf = NULL, e[JFA_ERRLEN];
+    size_t len = 0;
+    int rc;
+
+    rc = set_abs_path(c, &c->cfg->ca_file);
+    if (rc != 0 || !c->check_files)
+        return rc;
+    e[0] = '\0';
+    if (jfa_read_trusted_resolved(c->cfg->ca_file, 022, JFA_CA_FILE_MAX, &buf, &len, e,
+                                  sizeof(e)) != 0)
+        return perr(c, "%s: %s", c->key, e);
+    rc = strstr(buf, "-----BEGIN CERTIFICATE-----") != NULL
+             ? 0
+             : perr(c, "%s: %s: no PEM certificate in it", c->key, c->cfg->ca_file);
+    free(buf);
+    return rc;
 }
 
 static int h_timeout(struct parse_ctx *c)
@@ -1039,8 +1064,8 @@ static int defaults_present(const struct jfa_config *cfg)
            cfg->shell != NULL && cfg->users_group != NULL && cfg->admin_group != NULL;
 }
 
-int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const char *name,
-                     char *err, size_t errlen)
+static int parse_buf(struct jfa_config *cfg, const char *buf, size_t len, const char *name,
+                     bool check_files, char *err, size_t errlen)
 {
     struct parse_ctx c;
     unsigned seen[K_COUNT] = {0};
@@ -1052,6 +1077,7 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
     c.name = name != NULL ? name : "(config)";
     c.err = err;
     c.errlen = errlen;
+    c.check_files = check_files;
     if (err != NULL && errlen > 0)
         err[0] = '\0';
     if (cfg == NULL || (buf == NULL && len > 0)) {
@@ -1144,6 +1170,12 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
     return check_cross(&c, seen);
 }
 
+int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const char *name,
+                     char *err, size_t errlen)
+{
+    return parse_buf(cfg, buf, len, name, false, err, errlen);
+}
+
 int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t errlen)
 {
     char *buf = NULL;
@@ -1166,7 +1198,7 @@ int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t 
     }
     if (jfa_read_trusted(path, 022, CONF_MAX_SIZE, &buf, &len, err, errlen) != 0)
         goto out;
-    if (jfa_config_parse(cfg, buf, len, path, err, errlen) != 0)
+    if (parse_buf(cfg, buf, len, path, true, err, errlen) != 0)
         goto out;
     if (cfg->n_urls == 0) {
         jfa_set_err(err, errlen, "%s: no url set", path);

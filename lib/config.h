@@ -69,7 +69,9 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
 
 /*
  * Read and parse a config file with the trust checks described above, then
- * check that at least one url is set. path NULL: jfa_config_path().
+ * check that at least one url is set. Unlike jfa_config_parse, it also
+ * checks the file ca_file names (links resolved, trusted-file checks, a PEM
+ * certificate in it), reporting "file:line: ca_file: ...". path NULL: jfa_config_path().
  * Returns 0 or -1 with err filled. cfg is always safe to jfa_config_free().
  */
 int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t errlen);

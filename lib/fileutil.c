@@ -228,6 +228,36 @@ out:
     return ret;
 }
 
+int jfa_read_trusted_resolved(const char *path, mode_t forbidden_mode, size_t max, char **out,
+                              size_t *len, char *err, size_t errlen)
+{
+    char *real = NULL, e[512];
+    int ret = -1;
+
+    if (path == NULL || path[0] != '/') {
+        jfa_set_err(err, errlen, "%s: not an absolute path", path != NULL ? path : "(null)");
+        return -1;
+    }
+    real = realpath(path, NULL);
+    if (real == NULL) {
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    e[0] = '\0';
+    /* the target itself must not be a link any more (O_NOFOLLOW) */
+    if (jfa_read_trusted(real, forbidden_mode, max, out, len, e, sizeof(e)) != 0) {
+        if (strcmp(real, path) == 0)
+            jfa_set_err(err, errlen, "%s", e);
+        else
+            jfa_set_err(err, errlen, "%s (a link to %s): %s", path, real, e);
+        goto out;
+    }
+    ret = 0;
+out:
+    free(real);
+    return ret;
+}
+
 int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t errlen)
 {
     struct stat st;
@@ -282,6 +312,8 @@ out:
     return ret;
 }
 
+static int root_owned_fd(int fd, const char *path, char *err, size_t errlen);
+
 int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
 {
     mode_t forbidden = ~mode & 0777;
@@ -308,6 +340,10 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
         jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    if (root_owned_fd(fd, path, err, errlen) != 0) {
+        close(fd);
+        return -1;
+    }
     snprintf(procpath, sizeof(procpath), "/proc/self/fd/%d", fd);
     rc = chmod(procpath, mode);
     if (rc != 0 && errno == ENOENT)
@@ -319,6 +355,30 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
     }
     close(fd);
     return jfa_check_dir(path, forbidden, err, errlen);
+}
+
+/*
+ * In a setuid-root program (su, passwd: euid 0, egid the caller's group) a
+ * new file or directory gets the caller's group: give it to root:root.
+ * fd may be an O_PATH descriptor (AT_EMPTY_PATH works on both kinds).
+ */
+static int root_owned_fd(int fd, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (geteuid() != 0)
+        return 0;
+    if (fstatat(fd, "", &st, AT_EMPTY_PATH) != 0) {
+        jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+        return -1;
+    }
+    if (st.st_uid == 0 && st.st_gid == 0)
+        return 0;
+    if (fchownat(fd, "", 0, 0, AT_EMPTY_PATH) != 0) {
+        jfa_set_err(err, errlen, "%s: chown root:root: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -407,6 +467,9 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
         goto out;
     }
     tmp_exists = true;
+    /* before the rename makes it visible under its name */
+    if (root_owned_fd(fd, tmp, err, errlen) != 0)
+        goto out;
     if (fchmod(fd, mode & 07777) != 0) {
         jfa_set_err(err, errlen, "%s: chmod %04o: %s", tmp, (unsigned)(mode & 07777),
                     strerror(errno));

@@ -25,6 +25,15 @@ int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t 
 int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out, size_t *len,
                      char *err, size_t errlen);
 
+/* Largest CA file read (Debian's whole bundle is about 200 KB). */
+#define JFA_CA_FILE_MAX (8u * 1024u * 1024u)
+
+/* jfa_read_trusted on the file a path names once its symlinks are resolved
+ * (realpath): for files like /etc/ssl/certs/x.pem, which are links. The
+ * target gets every check; err names path and the target. */
+int jfa_read_trusted_resolved(const char *path, mode_t forbidden_mode, size_t max, char **out,
+                              size_t *len, char *err, size_t errlen);
+
 /* Check a directory: not a symlink, owned by root or geteuid(), and
  * (mode & forbidden_mode) == 0. Returns 0, -1 (err filled), or -2 if absent. */
 int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t errlen);

@@ -3,11 +3,29 @@
  *
  * Owns: the URL policy (http/https only; plain http only to a loopback host
  * unless allow_plain_http; no credentials, query or fragment in a base url),
- * TLS verification (always on, ca_file pins the trust store), deadlines,
- * the response size cap, no redirects, no proxies from the environment, no
- * signals, and fail-over across the configured urls: the next url is tried
- * after a connection failure, a deadline or a 5xx; any status below 500 is
- * final. Knows nothing about Jellyfin.
+ * TLS verification (always on; the trust store is ca_file, else the system
+ * bundle JFA_CA_BUNDLE, read through the trusted-file checks and handed to
+ * curl as bytes), deadlines, the response size cap, no redirects, no
+ * proxies, no signals, the environment window (below), and fail-over across
+ * the configured urls: the next url is tried after a connection failure, a
+ * deadline, a 5xx or a certificate failure; any status below 500 is final.
+ * A certificate failure on every url is JFA_HTTP_TLS, never "unavailable":
+ * callers must not treat it as a server that is down (no offline login).
+ * Knows nothing about Jellyfin.
+ *
+ * The environment is hostile: inside su or passwd it belongs to the
+ * caller, and libcurl reads SSLKEYLOGFILE (opened for appending, as root),
+ * the proxy variables, NO_PROXY and CURL_SSL_BACKEND with plain getenv.
+ * curl_global_init and every curl_easy_perform therefore run inside an
+ * "environment window": under env_lock the global `environ` pointer is
+ * switched to a filtered copy (env_keep: PATH, TERM, USER, LOGNAME, LANG,
+ * LC_*) and switched back afterwards. The caller's environment itself is
+ * never modified (no setenv/unsetenv), so what su passes to its child is
+ * unchanged; other threads' getenv stays safe because only the pointer
+ * changes. Overlapping calls from several threads share one window (a
+ * depth count) rather than serialising their network calls. Options pin
+ * the rest (no proxy, NOPROXY "*", explicit CA bytes, no CAPATH, no netrc,
+ * cookies, alt-svc or HSTS files). See doc/design.md, "Threat model".
  *
  * Deadlines: each attempt has its own total deadline of cfg->timeout seconds
  * (CURLOPT_TIMEOUT_MS), and its connect phase is capped at min(timeout, 5 s)
@@ -33,7 +51,9 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/x509.h>
 
+#include "fileutil.h"
 #include "http.h"
 #include "log.h"
 
@@ -46,12 +66,85 @@
 #define JFA_TIMEOUT_CLAMP_MAX 3600L /* seconds */
 #define JFA_BODY_INITIAL 16384u
 
+#ifndef JFA_CA_BUNDLE
+#error "JFA_CA_BUNDLE must be defined by the build (see lib/local.mk)"
+#endif
+
+extern char **environ;
+
+/* The environment window (see the header comment). */
+static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned env_depth;  /* windows open; under env_lock */
+static char **env_saved;    /* the caller's environ while a window is open */
+static char **env_filtered; /* malloc'd array of pointers into the caller's strings */
+static char *env_empty[1] = {NULL};
+
+/* Variables that no library loaded with libcurl reads in a way that changes
+ * what it does (audit: doc/design.md, "Threat model"); kept so that other
+ * threads' getenv of them keeps working during a window. */
+static bool env_keep(const char *kv)
+{
+    static const char *const names[] = {"PATH=", "TERM=", "USER=", "LOGNAME=", "LANG="};
+    const char *eq;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strncmp(kv, names[i], strlen(names[i])) == 0)
+            return strchr(kv, '/') == NULL || names[i][0] == 'P';
+    }
+    /* LC_ALL, LC_CTYPE, ...: a locale name, never a path */
+    eq = strchr(kv, '=');
+    if (strncmp(kv, "LC_", 3) == 0 && eq != NULL)
+        return strchr(eq, '/') == NULL;
+    return false;
+}
+
+static void env_enter(void)
+{
+    pthread_mutex_lock(&env_lock);
+    if (env_depth++ == 0) {
+        char **src = environ;
+        size_t n = 0, k = 0;
+
+        env_saved = src;
+        while (src != NULL && src[n] != NULL)
+            n++;
+        env_filtered = calloc(n + 1, sizeof(*env_filtered));
+        if (env_filtered != NULL) {
+            for (size_t i = 0; i < n; i++) {
+                if (env_keep(src[i]))
+                    env_filtered[k++] = src[i];
+            }
+            environ = env_filtered;
+        } else {
+            environ = env_empty; /* no memory: an empty environment is safe too */
+        }
+    }
+    pthread_mutex_unlock(&env_lock);
+}
+
+static void env_leave(void)
+{
+    pthread_mutex_lock(&env_lock);
+    if (env_depth > 0 && --env_depth == 0) {
+        /* if something called setenv inside the window, its array is
+         * dropped with the change: the caller's pointer comes back as it was */
+        environ = env_saved;
+        env_saved = NULL;
+        free(env_filtered);
+        env_filtered = NULL;
+    }
+    pthread_mutex_unlock(&env_lock);
+}
+
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT; /* written once under global_once */
 
 static void global_init_once(void)
 {
+    /* curl_global_init opens $SSLKEYLOGFILE and loads $OPENSSL_CONF */
+    env_enter();
     global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    env_leave();
 }
 
 int jfa_http_global_init(void)
@@ -302,13 +395,76 @@ fail:
 enum attempt_result {
     ATTEMPT_ANSWER, /* status < 500 */
     ATTEMPT_RETRY,  /* network error, deadline, 5xx */
+    ATTEMPT_TLS,    /* the server's certificate could not be verified */
     ATTEMPT_TOO_LARGE,
     ATTEMPT_INTERNAL,
 };
 
+/*
+ * Is this failure a certificate problem rather than an unreachable server?
+ * vr is CURLINFO_SSL_VERIFYRESULT: curl sets it to 1 (X509_V_ERR_UNSPECIFIED)
+ * when a handshake starts, so a handshake cut by a reset keeps 1 and stays
+ * "unavailable"; a real verification result replaces it.
+ */
+static bool tls_failure(CURLcode rc, long vr)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return true;
+    case CURLE_SSL_CONNECT_ERROR:
+        return vr != X509_V_OK && vr != X509_V_ERR_UNSPECIFIED;
+    default:
+        return false;
+    }
+}
+
+/* One line for the log and the tool: what is wrong and what to do. */
+static void tls_reason(char *err, size_t errlen, const char *base, CURLcode rc, long vr,
+                       const char *curlmsg)
+{
+    const char *hint = "";
+
+    if (rc == CURLE_SSL_CACERT_BADFILE) {
+        add_err(err, errlen, "%s: TLS: the CA certificates cannot be used (check ca_file): %s",
+                base, curlmsg);
+        return;
+    }
+    if (vr == X509_V_OK || vr == X509_V_ERR_UNSPECIFIED) {
+        /* curl checks the host name itself, after OpenSSL's verification */
+        add_err(err, errlen, "%s: TLS: certificate rejected: %s", base, curlmsg);
+        return;
+    }
+    switch (vr) {
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+    case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+    case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+    case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        hint = " (untrusted issuer: set ca_file to the CA that signed the server's certificate)";
+        break;
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+        hint = " (the server's certificate has expired)";
+        break;
+    case X509_V_ERR_CERT_NOT_YET_VALID:
+        hint = " (the server's certificate is not valid yet: check the clock)";
+        break;
+    default:
+        break;
+    }
+    add_err(err, errlen, "%s: TLS: certificate verification failed: %s%s", base,
+            X509_verify_cert_error_string(vr), hint);
+}
+
 static enum attempt_result attempt(const struct jfa_config *cfg, const char *base,
                                    const struct jfa_http_request *req, struct curl_slist *headers,
-                                   struct jfa_http_response *resp, char *err, size_t errlen)
+                                   const struct curl_blob *ca, struct jfa_http_response *resp,
+                                   char *err, size_t errlen)
 {
     char errbuf[CURL_ERROR_SIZE];
     struct body_buf body = {.max = req->max_body != 0 ? req->max_body : JFA_HTTP_MAX_BODY};
@@ -357,15 +513,20 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
     SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
     SETOPT(CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-    /* never a proxy from the environment: it could answer for plain-http loopback */
+    /* never a proxy, whatever the environment says: "" disables the
+     * *_proxy variables, "*" means NO_PROXY is never read */
     SETOPT(CURLOPT_PROXY, "");
+    SETOPT(CURLOPT_NOPROXY, "*");
+    SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-    if (cfg->ca_file != NULL) {
-        SETOPT(CURLOPT_CAINFO, cfg->ca_file);
-        SETOPT(CURLOPT_CAPATH, (char *)NULL); /* trust only ca_file */
-    }
+    /* trust exactly the bytes read through the trusted-file checks: no
+     * built-in path, no CA directory, no check-then-use race */
+    SETOPT(CURLOPT_CAINFO, (char *)NULL);
+    SETOPT(CURLOPT_CAPATH, (char *)NULL);
+    if (ca != NULL)
+        SETOPT(CURLOPT_CAINFO_BLOB, ca);
     SETOPT(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout * 1000L);
     SETOPT(CURLOPT_TIMEOUT_MS, timeout * 1000L);
     SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)body.max);
@@ -394,7 +555,9 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
     }
 #undef SETOPT
 
+    env_enter();
     rc = curl_easy_perform(h);
+    env_leave();
     if (body.nomem) {
         add_err(err, errlen, "%s: out of memory reading the answer", base);
         ar = ATTEMPT_INTERNAL;
@@ -406,6 +569,15 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
         goto out;
     }
     if (rc != CURLE_OK) {
+        long vr = X509_V_OK;
+
+        if (curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &vr) != CURLE_OK)
+            vr = X509_V_OK;
+        if (tls_failure(rc, vr)) {
+            tls_reason(err, errlen, base, rc, vr, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+            ar = ATTEMPT_TLS;
+            goto out;
+        }
         add_err(err, errlen, "%s: %s", base, errbuf[0] ? errbuf : curl_easy_strerror(rc));
         ar = ATTEMPT_RETRY;
         goto out;
@@ -451,7 +623,9 @@ enum jfa_http_result jfa_http_call(const struct jfa_config *cfg, const struct jf
 {
     enum jfa_http_result res = JFA_HTTP_INTERNAL;
     struct curl_slist *headers = NULL;
-    bool any_usable = false;
+    struct curl_blob ca = {.flags = CURL_BLOB_NOCOPY};
+    char *ca_bytes = NULL;
+    bool any_usable = false, tls_seen = false;
 
     memset(resp, 0, sizeof(*resp));
     if (err != NULL && errlen > 0)
@@ -494,10 +668,19 @@ enum jfa_http_result jfa_http_call(const struct jfa_config *cfg, const struct jf
             continue;
         }
         any_usable = true;
+        if (ca_bytes == NULL && strncasecmp(base, "https:", 6) == 0) {
+            if (jfa_http_read_ca(cfg, &ca_bytes, &ca.len, perr, sizeof(perr)) != 0) {
+                add_err(err, errlen, "TLS: %s", perr);
+                res = JFA_HTTP_TLS;
+                goto out;
+            }
+            ca.data = ca_bytes;
+        }
         /* a 5xx kept from an earlier url is dropped when this one is tried */
         resp->status = 0;
         resp->url = NULL;
-        ar = attempt(cfg, base, req, headers, resp, perr, sizeof(perr));
+        ar = attempt(cfg, base, req, headers, ca_bytes != NULL ? &ca : NULL, resp, perr,
+                     sizeof(perr));
         if (ar != ATTEMPT_ANSWER)
             add_err(err, errlen, "%s", perr);
         switch (ar) {
@@ -512,18 +695,55 @@ enum jfa_http_result jfa_http_call(const struct jfa_config *cfg, const struct jf
         case ATTEMPT_INTERNAL:
             res = JFA_HTTP_INTERNAL;
             goto out;
+        case ATTEMPT_TLS:
+            tls_seen = true;
+            /* another configured url may be fine */
+            __attribute__((fallthrough));
         case ATTEMPT_RETRY:
             jfa_logf(log, i + 1 < cfg->n_urls ? LOG_WARNING : LOG_DEBUG, "%s %s: %s%s", req->method,
                      req->path, perr, i + 1 < cfg->n_urls ? " (trying the next url)" : "");
             break;
         }
     }
-    res = any_usable ? JFA_HTTP_UNAVAILABLE : JFA_HTTP_POLICY;
+    /* one certificate failure is enough: a man in the middle must not be
+     * able to pass for a server that is down */
+    res = tls_seen ? JFA_HTTP_TLS : any_usable ? JFA_HTTP_UNAVAILABLE : JFA_HTTP_POLICY;
 out:
     if (res == JFA_HTTP_OK && err != NULL && errlen > 0)
         err[0] = '\0';
     slist_free_wiped(headers);
+    free(ca_bytes);
     return res;
+}
+
+int jfa_http_read_ca(const struct jfa_config *cfg, char **out, size_t *len, char *err,
+                     size_t errlen)
+{
+    const char *path = cfg != NULL && cfg->ca_file != NULL ? cfg->ca_file : JFA_CA_BUNDLE;
+    char e[JFA_ERRLEN];
+    int ret = -1;
+
+    *out = NULL;
+    *len = 0;
+    e[0] = '\0';
+    if (jfa_read_trusted_resolved(path, 022, JFA_CA_FILE_MAX, out, len, e, sizeof(e)) != 0) {
+        jfa_set_err(err, errlen, "%s %s",
+                    cfg != NULL && cfg->ca_file != NULL ? "ca_file" : "CA bundle", e);
+        goto out;
+    }
+    if (strstr(*out, "-----BEGIN CERTIFICATE-----") == NULL) {
+        jfa_set_err(err, errlen, "%s %s: no PEM certificate in it",
+                    cfg != NULL && cfg->ca_file != NULL ? "ca_file" : "CA bundle", path);
+        goto out;
+    }
+    ret = 0;
+out:
+    if (ret != 0) {
+        free(*out);
+        *out = NULL;
+        *len = 0;
+    }
+    return ret;
 }
 
 void jfa_http_response_free(struct jfa_http_response *resp)

@@ -41,6 +41,8 @@ struct jfa_http_response {
 enum jfa_http_result {
     JFA_HTTP_OK = 0,      /* a status < 500 was received: see response.status */
     JFA_HTTP_UNAVAILABLE, /* every url failed: network error, deadline or 5xx */
+    JFA_HTTP_TLS,         /* a url failed certificate verification, or the CA cannot be
+                           * read: never "server down" (err names the reason) */
     JFA_HTTP_POLICY,      /* a url is refused by policy (plain http to non-loopback, bad scheme) */
     JFA_HTTP_TOO_LARGE,   /* a response body exceeded JFA_HTTP_MAX_BODY */
     JFA_HTTP_INTERNAL,    /* out of memory, curl init failure */
@@ -60,6 +62,16 @@ enum jfa_http_result jfa_http_call(const struct jfa_config *cfg, const struct jf
                                    struct jfa_http_response *resp, char *err, size_t errlen);
 
 void jfa_http_response_free(struct jfa_http_response *resp);
+
+/*
+ * Read the trust anchor: cfg->ca_file, else the system bundle JFA_CA_BUNDLE.
+ * Symlinks are resolved, the target passes the trusted-file checks (regular
+ * file, owner root or geteuid(), not group/other writable, at most
+ * JFA_CA_FILE_MAX bytes) and must hold a PEM certificate. 0, or -1 with err
+ * naming the file and the problem.
+ */
+int jfa_http_read_ca(const struct jfa_config *cfg, char **out, size_t *len, char *err,
+                     size_t errlen);
 
 /* Is plain http to this URL allowed by policy? (loopback host or allow_plain_http) */
 bool jfa_http_url_allowed(const struct jfa_config *cfg, const char *url, char *err, size_t errlen);

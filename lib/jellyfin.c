@@ -56,6 +56,8 @@ const char *jfa_status_str(enum jfa_status st)
         return "not found";
     case JFA_ERR_UNAVAILABLE:
         return "server unavailable";
+    case JFA_ERR_TLS:
+        return "TLS certificate verification failed";
     case JFA_ERR_PROTOCOL:
         return "protocol error";
     case JFA_ERR_CONFIG:
@@ -158,6 +160,10 @@ static enum jfa_status do_call_max(struct jfa_client *c, const char *method, con
         st = JFA_ERR_UNAVAILABLE;
         cerr(c, "%s %s: server unavailable: %s", method, path, herr);
         goto out;
+    case JFA_HTTP_TLS:
+        st = JFA_ERR_TLS;
+        cerr(c, "%s %s: %s", method, path, herr);
+        goto out;
     case JFA_HTTP_POLICY:
         st = JFA_ERR_CONFIG;
         cerr(c, "%s %s: %s", method, path, herr);
@@ -175,13 +181,17 @@ static enum jfa_status do_call_max(struct jfa_client *c, const char *method, con
 
     st = map_status(resp->status, ex);
     if (st != JFA_OK) {
-        cerr(c, "%s %s%s: HTTP %ld (%s)", method, resp->url ? resp->url : "", path, resp->status,
-             jfa_status_str(st));
+        cerr(c, "%s %s%s: HTTP %ld (%s%s)", method, resp->url ? resp->url : "", path, resp->status,
+             jfa_status_str(st),
+             resp->status >= 300 && resp->status < 400
+                 ? ": a redirect, never followed; set url to the server's final base URL"
+                 : "");
         goto out;
     }
     jfa_logf(c->log, LOG_DEBUG, "%s %s%s: HTTP %ld", method, resp->url ? resp->url : "", path,
              resp->status);
 out:
+    c->last_status = st;
     if (auth != NULL) {
         explicit_bzero(auth, strlen(auth));
         free(auth);

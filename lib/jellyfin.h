@@ -20,6 +20,8 @@ enum jfa_status {
     JFA_ERR_BADREQ,      /* 400/415: our request is wrong -> configuration problem */
     JFA_ERR_NOTFOUND,    /* 404 */
     JFA_ERR_UNAVAILABLE, /* network error, deadline, 5xx on every url */
+    JFA_ERR_TLS,         /* certificate verification failed, or the CA cannot be read:
+                          * never "unavailable", never a reason for an offline login */
     JFA_ERR_PROTOCOL,    /* unexpected status, malformed or oversized answer */
     JFA_ERR_CONFIG,      /* refused by local policy (plain http, bad url) */
     JFA_ERR_INTERNAL,    /* out of memory */
@@ -33,8 +35,9 @@ struct jfa_client {
     const char *client; /* "pam_jellyfin" or "jellyfin-auth" */
     char device[256];   /* host name */
     char device_id[33];
-    char err[JFA_ERRLEN];  /* detail of the last failure, safe to log */
-    long last_http_status; /* status of the last answer, 0 if none */
+    char err[JFA_ERRLEN];        /* detail of the last failure, safe to log */
+    long last_http_status;       /* status of the last answer, 0 if none */
+    enum jfa_status last_status; /* result of the last call */
 };
 
 /* Set up a client; user_key (Jellyfin user Id, or NULL for the tool's

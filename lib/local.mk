@@ -31,4 +31,5 @@ lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libjfatool_la_LIBADD = lib/libjfa.la
 # net: the version for User-Agent and the Authorization header's Version=
 # (lib/config.h shadows autoconf's config.h, so PACKAGE_VERSION is passed here)
-lib_libjfa_la_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"'
+lib_libjfa_la_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"' \
+	-DJFA_CA_BUNDLE='"$(cabundle)"'

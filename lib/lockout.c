@@ -48,6 +48,8 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
     explicit_bzero(key, sizeof(key));
     if (st == JFA_ERR_UNAVAILABLE)
         return JFA_LOCKOUT_UNREACHABLE;
+    if (st == JFA_ERR_TLS)
+        return JFA_LOCKOUT_TLS;
     if (st != JFA_OK) {
         jfa_set_err(why, whylen, "cannot read the user from Jellyfin with the API key: %s: %s",
                     jfa_status_str(st), c->err);

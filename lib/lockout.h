@@ -15,6 +15,8 @@ enum jfa_lockout {
     JFA_LOCKOUT_NO_KEY,      /* no API key file, or not root: nothing was checked */
     JFA_LOCKOUT_SKIPPED,     /* could not check (why says why); send it */
     JFA_LOCKOUT_UNREACHABLE, /* the server cannot be reached (c->err) */
+    JFA_LOCKOUT_TLS,         /* the server's certificate failed verification (c->err):
+                              * not "unreachable", the password must not be sent */
 };
 
 struct jfa_lockout_info {

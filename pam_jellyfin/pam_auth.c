@@ -200,6 +200,8 @@ static int online_login(struct jfa_pam *p, const char *password, const char *hos
     if (jfa_client_init(&c, &p->cfg, &p->log, JFA_PAM_CLIENT, p->dbu.jf_id) != 0)
         return PAM_BUF_ERR;
     rc = jfa_pam_lockout_guard(p, &c);
+    if (rc == PAM_AUTHINFO_UNAVAIL && c.last_status == JFA_ERR_TLS)
+        return PAM_AUTHINFO_UNAVAIL; /* logged by the guard; never offline */
     if (rc == PAM_AUTHINFO_UNAVAIL) {
         jfa_logf(&p->log, LOG_WARNING, "Jellyfin unreachable: %s", c.err);
         return offline_login(p, password, host_key);
@@ -236,6 +238,14 @@ static int online_login(struct jfa_pam *p, const char *password, const char *hos
     case JFA_ERR_UNAVAILABLE:
         jfa_logf(&p->log, LOG_WARNING, "Jellyfin unreachable: %s", c.err);
         rc = offline_login(p, password, host_key);
+        break;
+    case JFA_ERR_TLS:
+        /* a man in the middle is not a server that is down: no offline login */
+        jfa_logf(&p->log, LOG_ERR,
+                 "cannot authenticate '%s': Jellyfin's TLS certificate failed verification, "
+                 "no offline login: %s",
+                 p->user_esc, c.err);
+        rc = PAM_AUTHINFO_UNAVAIL;
         break;
     case JFA_ERR_BADREQ:
         jfa_logf(&p->log, LOG_ERR,

@@ -36,6 +36,13 @@ int jfa_pam_lockout_guard(struct jfa_pam *p, struct jfa_client *c)
         return PAM_AUTH_ERR;
     case JFA_LOCKOUT_UNREACHABLE:
         return PAM_AUTHINFO_UNAVAIL;
+    case JFA_LOCKOUT_TLS:
+        /* c->last_status says JFA_ERR_TLS: the callers must not go offline */
+        jfa_logf(&p->log, LOG_ERR,
+                 "refusing '%s': Jellyfin's TLS certificate failed "
+                 "verification, the password was not sent: %s",
+                 p->user_esc, c->err);
+        return PAM_AUTHINFO_UNAVAIL;
     case JFA_LOCKOUT_NO_KEY:
         jfa_logf(&p->log, LOG_DEBUG, "lockout guard skipped for '%s': %s", p->user_esc, why);
         return PAM_SUCCESS;

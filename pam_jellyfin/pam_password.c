@@ -39,6 +39,10 @@ static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const 
     memset(&res, 0, sizeof(res));
     /* A wrong current password counts toward Jellyfin's lockout too. */
     rc = jfa_pam_lockout_guard(p, c);
+    if (rc == PAM_AUTHINFO_UNAVAIL && c->last_status == JFA_ERR_TLS) {
+        jfa_pam_tell(p, "The Jellyfin server's certificate is not trusted; password not sent.");
+        return PAM_AUTHTOK_ERR; /* logged by the guard */
+    }
     if (rc == PAM_AUTHINFO_UNAVAIL) {
         jfa_logf(&p->log, LOG_WARNING, "password change for '%s': Jellyfin unreachable: %s",
                  p->user_esc, c->err);

@@ -9,6 +9,7 @@ E2E_TESTS = \
 	tests/integration/e2e-ssh-parallel.sh \
 	tests/integration/e2e-names.sh \
 	tests/integration/e2e-su.sh \
+	tests/integration/e2e-env.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-smb.sh \

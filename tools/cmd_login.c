@@ -162,6 +162,9 @@ int cmd_login(struct tool *t, int argc, char **argv)
                "access, schedule or device/session limits\n");
     else if (st == JFA_ERR_UNAVAILABLE)
         printf("          the server is unavailable: PAM would try offline verification\n");
+    else if (st == JFA_ERR_TLS)
+        printf("          the server's certificate failed verification: PAM refuses the login "
+               "(no offline verification)\n");
     if (st != JFA_OK)
         goto out;
     printf("user:     \"%s\" (Id %s)%s%s\n",

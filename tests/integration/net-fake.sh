@@ -9,7 +9,8 @@
 # user whatever the password, token revocation by a new login on the same
 # DeviceId and by logout, password change, user list with an API key, API
 # keys, fail-over on 503, protocol errors on malformed/wrong-typed/huge/
-# redirect answers, and TLS refusal without the CA. Driver:
+# redirect answers, and TLS refusal without the CA (a TLS status, not
+# "unavailable"). Driver:
 # tests/integration/net_client.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
@@ -129,9 +130,10 @@ expect "status: ok" logout
 run "$U" "$CA" me "$tok2"
 expect "status: authentication failed" "token after logout"
 
-# TLS: without the CA the server is refused
+# TLS: without the CA the server is refused, as a certificate failure
+# (never "server unavailable", which would open the offline path)
 run "$U" - sysinfo
-expect "status: server unavailable" "no CA"
+expect "status: TLS certificate verification failed" "no CA"
 
 # faults on the answers
 for mode in malformed wrong_types huge redirect; do

@@ -29,6 +29,54 @@ for mode in 503 hang reset; do
     expect_err "offline wrong password ($mode)" "Authentication failure"
 done
 grep -q "offline login for 'grace'" "$W/module.log" || jfa_fail "offline login not logged"
+
+# --- a certificate failure or a redirect is not 'server down': never offline ---
+# A man in the middle must not make the old password work again through the
+# offline path. grace has a verifier; each of these must refuse her right
+# password with AUTHINFO_UNAVAIL, log the reason, and keep the verifier.
+jfa_make_cert "$W/untrusted"
+jfa_make_cert "$W/wronghost" "DNS:not-this-host.example"
+jfa_start_fake wronghost "$W/users.json" --tls-cert "$W/wronghost/cert.pem" \
+    --tls-key "$W/wronghost/key.pem"
+jfa_make_expired_cert "$W/expired"
+jfa_start_fake expired "$W/users.json" --tls-cert "$W/expired/cert.pem" \
+    --tls-key "$W/expired/key.pem"
+# no_offline WHAT REASON-IN-LOG
+no_offline() {
+    local lines new
+    lines=$(wc -l <"$W/module.log")
+    pt "$PW_GRACE" jellyfin grace authenticate
+    expect_err "$1: no offline login" "$UNAVAIL"
+    new=$(tail -n +"$((lines + 1))" "$W/module.log")
+    ! grep -q "offline login for 'grace'" <<<"$new" || jfa_fail "$1: went offline"
+    grep -qi -- "$2" <<<"$new" || jfa_fail "$1: the log does not name the reason ($2)"
+    [ -f "$V/$ID_GRACE" ] || jfa_fail "$1: the verifier was dropped"
+}
+CA_FILE="$W/untrusted/cert.pem" conf "$URL"
+no_offline "untrusted certificate" "untrusted issuer"
+# without the lockout guard the login request itself meets the certificate
+CA_FILE="$W/untrusted/cert.pem" conf "$URL" "lockout_guard = no"
+no_offline "untrusted certificate, no lockout guard" "untrusted issuer"
+# a password change through an untrusted certificate: refused, reason logged
+CA_FILE="$W/untrusted/cert.pem" conf "$URL"
+lines=$(wc -l <"$W/module.log")
+pt "$(printf '%s\n%s\n%s' "$PW_GRACE" grace-tls-new grace-tls-new)" jellyfin grace chauthtok
+expect_err "password change through an untrusted certificate" "manipulation error"
+tail -n +"$((lines + 1))" "$W/module.log" | grep -q "untrusted issuer" ||
+    jfa_fail "password change: the log does not name the untrusted certificate"
+CA_FILE="$W/wronghost/cert.pem" conf "$FAKE_URL_wronghost"
+no_offline "certificate for another name" "host name"
+CA_FILE="$W/expired/cert.pem" conf "$FAKE_URL_expired"
+no_offline "expired certificate" "expired"
+conf "$URL"
+fake_fault '{"mode": "redirect"}'
+no_offline "redirect to plain http" "redirect"
+fake_fault '{"mode": "none"}'
+# the other side, after the TLS refusals: a dead server still goes offline
+conf "http://127.0.0.1:$(jfa_free_port)"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "offline login after the TLS refusals, connection refused"
+conf "$URL"
 fake_fault '{"mode": "none"}'
 conf "http://127.0.0.1:$(jfa_free_port)"
 pt "$PW_GRACE" jellyfin grace authenticate

@@ -2,7 +2,8 @@
 # sync-faults: server errors (500, 502), a hang (timeout = 2), a malformed,
 # mistyped, empty, huge (50 MB) or redirected answer and a connection reset
 # all leave the previous database, ledger and report byte-for-byte
-# unchanged, exit non-zero with a clear message, and never hang.
+# unchanged, exit non-zero with a clear message, and never hang. An
+# untrusted certificate is named as such.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/sync-lib.sh"
@@ -39,6 +40,22 @@ done
 # the server is back: the pending change goes through
 out=$(jf sync) || jfa_fail "sync after the faults"
 expect_in "$out" "^added    carol" "recovery"
+
+# a certificate the configuration does not trust: no change, and the tool
+# names the TLS reason (not "unavailable")
+jfa_make_cert "$W/tls"
+jfa_make_cert "$W/untrusted"
+jfa_start_fake tls "$W/data.json" --tls-cert "$W/tls/cert.pem" --tls-key "$W/tls/key.pem"
+cp "$DB" "$W/db.before"
+plain=$FAKE
+FAKE=$FAKE_URL_tls
+write_conf "ca_file = $W/untrusted/cert.pem"
+jf sync >"$W/out" 2>&1 && jfa_fail "sync succeeded with an untrusted certificate"
+expect_in "$(cat "$W/out")" "untrusted issuer: set ca_file" "untrusted certificate: the reason"
+expect_not_in "$(cat "$W/out")" "unavailable" "untrusted certificate: called unavailable"
+cmp -s "$DB" "$W/db.before" || jfa_fail "an untrusted certificate changed the db"
+FAKE=$plain
+write_conf
 
 # an unreachable server
 kill $JFA_FAKE_PIDS 2>/dev/null

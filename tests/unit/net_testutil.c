@@ -261,6 +261,29 @@ int net_make_cert_san(const char *name, const char *san, char *cert, size_t cert
     return system(cmd) == 0 ? 0 : -1;
 }
 
+int net_make_cert_expired(const char *name, char *cert, size_t certlen, char *key, size_t keylen)
+{
+    char cmd[4096], dir[512];
+
+    /* openssl 3.0's req and x509 refuse a past validity: sign the request
+     * with `openssl ca -selfsign -startdate -enddate` and a minimal config */
+    snprintf(dir, sizeof(dir), "%s/%s-ca", net_scratch(), name);
+    snprintf(cert, certlen, "%s/%s-cert.pem", net_scratch(), name);
+    snprintf(key, keylen, "%s/%s-key.pem", net_scratch(), name);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; mkdir -p '%s'; cd '%s'; : > index.txt; echo 01 > serial; "
+             "printf '[ca]\\ndefault_ca=d\\n[d]\\ndatabase=index.txt\\nnew_certs_dir=.\\n"
+             "serial=serial\\ndefault_md=sha256\\npolicy=p\\ncopy_extensions=copy\\n[p]\\n"
+             "commonName=supplied\\n' > ca.cnf; "
+             "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+             "-subj /CN=localhost -addext 'subjectAltName=DNS:localhost,IP:127.0.0.1' "
+             "-keyout '%s' -out req.csr >/dev/null 2>&1; "
+             "openssl ca -batch -config ca.cnf -selfsign -keyfile '%s' -in req.csr -out '%s' "
+             "-startdate 20200101000000Z -enddate 20200102000000Z -notext >/dev/null 2>&1",
+             dir, dir, key, key, cert);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 void net_cfg(struct jfa_config *cfg, long timeout, const char *const *urls, size_t n)
 {
     memset(cfg, 0, sizeof(*cfg));

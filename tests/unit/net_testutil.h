@@ -49,6 +49,8 @@ int net_blackhole_port(int *fd);
 /* openssl: dir/NAME-cert.pem and dir/NAME-key.pem, SAN localhost and 127.0.0.1. */
 int net_make_cert(const char *name, char *cert, size_t certlen, char *key, size_t keylen);
 /* Same with another subjectAltName ("DNS:other.example"). */
+/* A self-signed certificate for localhost that expired on 2020-01-02. */
+int net_make_cert_expired(const char *name, char *cert, size_t certlen, char *key, size_t keylen);
 int net_make_cert_san(const char *name, const char *san, char *cert, size_t certlen, char *key,
                       size_t keylen);
 

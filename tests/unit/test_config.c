@@ -924,6 +924,80 @@ static void test_load_content_errors(void **state)
     jfa_config_free(&cfg);
 }
 
+/* ca_file is the trust anchor: the file is checked at load, errors say
+ * "file:line: ca_file: ..." and name the file and the problem. */
+static void test_load_ca_file(void **state)
+{
+    static const char pem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    struct loadfx *f = *state;
+    struct jfa_config cfg;
+    char ca[300], link[300], text[700], expect[1400];
+
+    snprintf(ca, sizeof(ca), "%s/ca.pem", f->dir);
+    snprintf(link, sizeof(link), "%s/ca-link.pem", f->dir);
+    snprintf(text, sizeof(text), "url = https://jf.example\nca_file = %s\n", link);
+    write_conf(ca, pem, 0644);
+    assert_int_equal(symlink(ca, link), 0);
+
+    /* a link to a good file */
+    write_conf(f->path, text, 0644);
+    assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), 0);
+    assert_string_equal(cfg.ca_file, link);
+    jfa_config_free(&cfg);
+
+    /* world- then group-writable target, through the link */
+    snprintf(expect, sizeof(expect), "%s:2: ca_file: %s (a link to %s): %s: mode 0666 is too open",
+             f->path, link, ca, ca);
+    assert_int_equal(chmod(ca, 0666), 0);
+    assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, expect));
+    jfa_config_free(&cfg);
+    assert_int_equal(chmod(ca, 0664), 0);
+    assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "mode 0664 is too open"));
+    jfa_config_free(&cfg);
+    assert_int_equal(chmod(ca, 0644), 0);
+
+    /* owned by another user */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(ca, 65534, 65534), 0);
+        assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "owned by uid 65534"));
+        jfa_config_free(&cfg);
+        assert_int_equal(chown(ca, 0, 0), 0);
+    }
+
+    /* missing, and not a certificate */
+    assert_int_equal(unlink(ca), 0);
+    assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), -1);
+    snprintf(expect, sizeof(expect), "%s:2: ca_file: %s: No such file", f->path, link);
+    assert_non_null(strstr(err, expect));
+    jfa_config_free(&cfg);
+    write_conf(ca, "hello\n", 0644);
+    assert_int_equal(jfa_config_load(&cfg, f->path, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no PEM certificate"));
+    jfa_config_free(&cfg);
+}
+
+/* A non-ASCII host would go through libidn2 and the caller's locale. */
+static void test_url_non_ascii_host(void **state)
+{
+    struct jfa_config cfg;
+
+    (void)state;
+    jfa_config_defaults(&cfg);
+    assert_int_equal(jfa_config_parse(&cfg, "url = https://j\xc3\xa9llyfin.example\n", 32, "t.conf",
+                                      err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "punycode"));
+    jfa_config_free(&cfg);
+    jfa_config_defaults(&cfg);
+    assert_int_equal(jfa_config_parse(&cfg, "url = https://xn--jllyfin-fya.example\n", 38, "t.conf",
+                                      err, sizeof(err)),
+                     0);
+    jfa_config_free(&cfg);
+}
+
 static void test_load_owner(void **state)
 {
     struct loadfx *f = *state;
@@ -1004,6 +1078,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_ok, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_load_refusals, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_load_content_errors, load_setup, load_teardown),
+        cmocka_unit_test_setup_teardown(test_load_ca_file, load_setup, load_teardown),
+        cmocka_unit_test(test_url_non_ascii_host),
         cmocka_unit_test_setup_teardown(test_load_owner, load_setup, load_teardown),
     };
 

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -27,9 +29,14 @@
 
 static struct net_server srv_a, srv_b, srv_tls;
 
+static char keylog[512];
+
 static int group_setup(void **state)
 {
     (void)state;
+    /* before curl_global_init, which is where libcurl opens it */
+    snprintf(keylog, sizeof(keylog), "%s/keylog", net_scratch());
+    setenv("SSLKEYLOGFILE", keylog, 1);
     if (jfa_http_global_init() != 0)
         return -1;
     if (net_server_start(&srv_a, "a", NULL, NULL) != 0 ||
@@ -560,17 +567,17 @@ static void test_tls(void **state)
     free(cfg.ca_file);
     cfg.ca_file = strdup(other);
     assert_int_equal(net_server_count(&srv_tls), 1);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_UNAVAILABLE);
+    /* a certificate failure is never "server unavailable" */
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, srv_tls.url));
     assert_non_null(strcasestr(err, "certificate"));
+    assert_non_null(strstr(err, "untrusted issuer: set ca_file"));
     jfa_http_response_free(&resp);
 
     /* the system store does not know a self-signed test cert either */
     free(cfg.ca_file);
     cfg.ca_file = NULL;
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_UNAVAILABLE);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     jfa_http_response_free(&resp);
     assert_int_equal(net_server_count(&srv_tls), 1);
 
@@ -585,12 +592,160 @@ static void test_tls(void **state)
     urls[0] = srv_tls.url;
     net_cfg(&cfg, 5, urls, 1);
     cfg.ca_file = strdup(other);
-    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
-                     JFA_HTTP_UNAVAILABLE);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
     assert_non_null(strstr(err, srv_tls.url));
+    assert_non_null(strstr(err, "TLS"));
+    assert_non_null(strcasestr(err, "host name"));
     jfa_http_response_free(&resp);
     net_cfg_free(&cfg);
     assert_int_equal(net_server_count(&srv_tls), 0);
+    net_server_stop(&srv_tls);
+}
+
+/* An expired certificate (trusted, right name) is a TLS failure, named. */
+static void test_tls_expired(void **state)
+{
+    char cert[512], key[512], err[JFA_ERRLEN];
+    struct jfa_config cfg;
+    struct jfa_http_response resp;
+    const char *urls[1];
+
+    (void)state;
+    if (net_make_cert_expired("expired", cert, sizeof(cert), key, sizeof(key)) != 0)
+        skip();
+    assert_int_equal(net_server_start(&srv_tls, "tls3", cert, key), 0);
+    net_server_routes(&srv_tls, "{\"*\": {\"status\": 200, \"body\": \"{}\"}}");
+    urls[0] = srv_tls.url;
+    net_cfg(&cfg, 5, urls, 1);
+    cfg.ca_file = strdup(cert);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
+    assert_non_null(strstr(err, "expired"));
+    jfa_http_response_free(&resp);
+    net_cfg_free(&cfg);
+    assert_int_equal(net_server_count(&srv_tls), 0);
+    net_server_stop(&srv_tls);
+}
+
+/* A TLS failure on the first url, a refused second one: still TLS, the
+ * caller must not take it for a server that is down. */
+static void test_tls_then_refused_is_tls(void **state)
+{
+    char cert[512], key[512], other[512], okey[512], err[JFA_ERRLEN], refused[64];
+    struct jfa_config cfg;
+    struct jfa_http_response resp;
+    const char *urls[2];
+    int fd, port;
+
+    (void)state;
+    if (net_make_cert("srv4", cert, sizeof(cert), key, sizeof(key)) != 0 ||
+        net_make_cert("other4", other, sizeof(other), okey, sizeof(okey)) != 0)
+        skip();
+    assert_int_equal(net_server_start(&srv_tls, "tls4", cert, key), 0);
+    port = net_refusing_port(&fd);
+    snprintf(refused, sizeof(refused), "http://127.0.0.1:%d", port);
+    urls[0] = srv_tls.url;
+    urls[1] = refused;
+    net_cfg(&cfg, 5, urls, 2);
+    cfg.ca_file = strdup(other);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
+    jfa_http_response_free(&resp);
+    net_cfg_free(&cfg);
+    close(fd);
+    net_server_stop(&srv_tls);
+}
+
+/*
+ * The environment of the caller never reaches libcurl: SSLKEYLOGFILE (set
+ * before curl_global_init in group_setup) is not created by a TLS call, and
+ * the caller's environment is the same afterwards (no unsetenv).
+ */
+static void test_env_keylog_ignored(void **state)
+{
+    char cert[512], key[512], err[JFA_ERRLEN];
+    struct jfa_config cfg;
+    struct jfa_http_response resp;
+    const char *urls[1];
+    extern char **environ;
+    char **before = environ;
+
+    (void)state;
+    if (net_make_cert("keylog", cert, sizeof(cert), key, sizeof(key)) != 0)
+        skip();
+    assert_int_equal(net_server_start(&srv_tls, "tls5", cert, key), 0);
+    net_server_routes(&srv_tls, "{\"*\": {\"status\": 200, \"body\": \"{}\"}}");
+    urls[0] = srv_tls.url;
+    net_cfg(&cfg, 5, urls, 1);
+    cfg.ca_file = strdup(cert);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_OK);
+    jfa_http_response_free(&resp);
+    net_cfg_free(&cfg);
+    net_server_stop(&srv_tls);
+    assert_int_equal(access(keylog, F_OK), -1);
+    assert_ptr_equal(environ, before);
+    assert_non_null(getenv("SSLKEYLOGFILE"));
+    assert_string_equal(getenv("SSLKEYLOGFILE"), keylog);
+}
+
+/* ca_file is the trust anchor: links resolved, the target checked. */
+static void test_ca_file_checks(void **state)
+{
+    char cert[512], key[512], path[600], link[600], err[JFA_ERRLEN];
+    struct jfa_config cfg;
+    struct jfa_http_response resp;
+    const char *urls[1];
+
+    (void)state;
+    if (net_make_cert("anchor", cert, sizeof(cert), key, sizeof(key)) != 0)
+        skip();
+    assert_int_equal(net_server_start(&srv_tls, "tls6", cert, key), 0);
+    net_server_routes(&srv_tls, "{\"*\": {\"status\": 200, \"body\": \"{}\"}}");
+    urls[0] = srv_tls.url;
+    net_cfg(&cfg, 5, urls, 1);
+
+    /* a link to a good file works */
+    snprintf(link, sizeof(link), "%s/anchor-link.pem", net_scratch());
+    assert_int_equal(symlink(cert, link), 0);
+    cfg.ca_file = strdup(link);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_OK);
+    jfa_http_response_free(&resp);
+
+    /* group- or world-writable target, through the link or directly: refused, named */
+    assert_int_equal(chmod(cert, 0666), 0);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
+    assert_non_null(strstr(err, link));
+    assert_non_null(strstr(err, cert));
+    assert_non_null(strstr(err, "too open"));
+    jfa_http_response_free(&resp);
+    assert_int_equal(chmod(cert, 0620), 0);
+    free(cfg.ca_file);
+    cfg.ca_file = strdup(cert);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
+    assert_non_null(strstr(err, "ca_file"));
+    assert_non_null(strstr(err, "too open"));
+    jfa_http_response_free(&resp);
+    assert_int_equal(chmod(cert, 0644), 0);
+
+    /* owned by another user (needs root to arrange) */
+    if (geteuid() == 0) {
+        assert_int_equal(chown(cert, 65534, 65534), 0);
+        assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)),
+                         JFA_HTTP_TLS);
+        assert_non_null(strstr(err, "owned by uid 65534"));
+        jfa_http_response_free(&resp);
+        assert_int_equal(chown(cert, 0, 0), 0);
+    }
+
+    /* not a certificate */
+    snprintf(path, sizeof(path), "%s/empty.pem", net_scratch());
+    assert_int_equal(close(open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644)), 0);
+    free(cfg.ca_file);
+    cfg.ca_file = strdup(path);
+    assert_int_equal(call(&cfg, "GET", "/x", NULL, NULL, &resp, err, sizeof(err)), JFA_HTTP_TLS);
+    assert_non_null(strstr(err, "no PEM certificate"));
+    jfa_http_response_free(&resp);
+
+    assert_int_equal(net_server_count(&srv_tls), 1);
+    net_cfg_free(&cfg);
     net_server_stop(&srv_tls);
 }
 
@@ -623,6 +778,10 @@ int main(void)
         cmocka_unit_test(test_errors_never_hold_secrets),
         cmocka_unit_test(test_env_proxy_ignored),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_tls_expired),
+        cmocka_unit_test(test_tls_then_refused_is_tls),
+        cmocka_unit_test(test_env_keylog_ignored),
+        cmocka_unit_test(test_ca_file_checks),
         cmocka_unit_test(test_response_free_idempotent),
     };
 
