@@ -76,8 +76,12 @@ extern char **environ;
 static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned env_depth;  /* windows open; under env_lock */
 static char **env_saved;    /* the caller's environ while a window is open */
-static char **env_filtered; /* malloc'd array of pointers into the caller's strings */
-static char *env_empty[1] = {NULL};
+/* The filtered copy: pointers into the caller's strings, in a static array
+ * that is never freed, so another thread that loaded `environ` just before
+ * a window closed still reads valid memory. At most ENV_KEEP_MAX entries
+ * (a crafted environment with many LC_* names cannot make it grow). */
+#define ENV_KEEP_MAX 32
+static char *env_filtered[ENV_KEEP_MAX + 1];
 
 /* Variables that no library loaded with libcurl reads in a way that changes
  * what it does (audit: doc/design.md, "Threat model"); kept so that other
@@ -108,16 +112,12 @@ static void env_enter(void)
         env_saved = src;
         while (src != NULL && src[n] != NULL)
             n++;
-        env_filtered = calloc(n + 1, sizeof(*env_filtered));
-        if (env_filtered != NULL) {
-            for (size_t i = 0; i < n; i++) {
-                if (env_keep(src[i]))
-                    env_filtered[k++] = src[i];
-            }
-            environ = env_filtered;
-        } else {
-            environ = env_empty; /* no memory: an empty environment is safe too */
+        for (size_t i = 0; i < n && k < ENV_KEEP_MAX; i++) {
+            if (env_keep(src[i]))
+                env_filtered[k++] = src[i];
         }
+        env_filtered[k] = NULL;
+        environ = env_filtered;
     }
     pthread_mutex_unlock(&env_lock);
 }
@@ -130,8 +130,6 @@ static void env_leave(void)
          * dropped with the change: the caller's pointer comes back as it was */
         environ = env_saved;
         env_saved = NULL;
-        free(env_filtered);
-        env_filtered = NULL;
     }
     pthread_mutex_unlock(&env_lock);
 }
