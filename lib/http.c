@@ -74,8 +74,8 @@ extern char **environ;
 
 /* The environment window (see the header comment). */
 static pthread_mutex_t env_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned env_depth;  /* windows open; under env_lock */
-static char **env_saved;    /* the caller's environ while a window is open */
+static unsigned env_depth; /* windows open; under env_lock */
+static char **env_saved;   /* the caller's environ while a window is open */
 /* The filtered copy: pointers into the caller's strings, in a static array
  * that is never freed, so another thread that loaded `environ` just before
  * a window closed still reads valid memory. At most ENV_KEEP_MAX entries

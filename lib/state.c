@@ -745,18 +745,20 @@ int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, co
     return *wait > 0 ? 1 : 0;
 }
 
-void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
-                          time_t now)
+int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                         time_t now)
 {
     char path[PATH_MAX];
     char buf[128];
     char err[JFA_ERRLEN];
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     struct throttle_rec t;
-    int n;
+    int n, rc = -1;
 
-    if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, true, path, sizeof(path)))
-        return;
+    if (cfg->throttle_failures == 0)
+        return 0;
+    if (throttle_path(private_dir, key, true, path, sizeof(path)) != 0)
+        return -1;
     /* Read, count and write under the lock, or parallel failures overwrite
      * each other's count. Without the lock (unusable, or held for seconds
      * by a stuck process) the failure is still recorded: a count that may
@@ -770,7 +772,33 @@ void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir,
     n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
                  t.count, t.last);
     if (n > 0 && (size_t)n < sizeof(buf))
-        (void)jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err));
+        rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err)) == 0 ? 0 : -1;
+    jfa_state_unlock(&lock);
+    return rc;
+}
+
+void jfa_throttle_undo(const struct jfa_config *cfg, const char *private_dir, const char *key)
+{
+    char path[PATH_MAX];
+    char buf[128];
+    char err[JFA_ERRLEN];
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    struct throttle_rec t;
+    int n;
+
+    if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, false, path, sizeof(path)))
+        return;
+    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
+    throttle_read(path, &t);
+    if (t.count <= 1) {
+        (void)unlink(path);
+    } else {
+        t.count--;
+        n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
+                     t.count, t.last);
+        if (n > 0 && (size_t)n < sizeof(buf))
+            (void)jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err));
+    }
     jfa_state_unlock(&lock);
 }
 

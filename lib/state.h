@@ -115,8 +115,14 @@ int jfa_state_drop_verifier(const char *private_dir, const char *jf_id);
  * rename, so a read sees the old record or the new one). */
 int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, const char *key,
                        time_t now, long *wait);
-void jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
-                          time_t now);
+/* Count one failure; 0 when recorded (or throttling is off), -1 when the
+ * record could not be written. The module counts every attempt *before*
+ * the password is sent and takes the count back (undo) only when the
+ * password was never judged: a caller killed while Jellyfin answers (the
+ * caller of su may signal it) is counted all the same. */
+int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                         time_t now);
+void jfa_throttle_undo(const struct jfa_config *cfg, const char *private_dir, const char *key);
 void jfa_throttle_success(const char *private_dir, const char *key);
 
 /* Cross-process locks (flock on 0600 files under private_dir/locks; the

@@ -74,13 +74,41 @@ static bool throttled(struct jfa_pam *p, const char *host_key)
     return false;
 }
 
-static void note_failure(struct jfa_pam *p, const char *host_key)
+/*
+ * Every attempt is counted as a failure *before* the password leaves, as
+ * pam_tally2 did: the caller of su may kill it (its real uid is theirs)
+ * the moment Jellyfin has answered, before a failure counted afterwards
+ * would be written. A success clears the record; an attempt whose password
+ * was never judged (guard refusal, server down without a verifier, TLS or
+ * protocol error) takes the count back. An attempt that cannot be counted
+ * is not made.
+ */
+static int count_attempt(struct jfa_pam *p, const char *host_key)
 {
     time_t now = time(NULL);
 
-    jfa_throttle_failure(&p->cfg, p->private_dir, p->dbu.jf_id, now);
+    if (jfa_throttle_failure(&p->cfg, p->private_dir, p->dbu.jf_id, now) == 0) {
+        if (host_key[0] == '\0' ||
+            jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now) == 0)
+            return PAM_SUCCESS;
+        jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
+    }
+    if (!jfa_pam_privileged(p))
+        return PAM_SUCCESS; /* no private state to count in (see jfa_pam_check_caller) */
+    jfa_logf(&p->log, LOG_ERR,
+             "cannot record the login attempt of '%s' in %s: refused without asking Jellyfin "
+             "(an attempt that cannot be counted is not made)",
+             p->user_esc, p->private_dir);
+    return PAM_AUTHINFO_UNAVAIL;
+}
+
+static void settle_attempt(struct jfa_pam *p, const char *host_key, int rc)
+{
+    if (rc == PAM_SUCCESS || p->password_judged)
+        return; /* cleared by the success itself, or a failure already counted */
+    jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
     if (host_key[0] != '\0')
-        jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now);
+        jfa_throttle_undo(&p->cfg, p->private_dir, host_key);
 }
 
 /* Keep what we learnt for acct_mgmt and open_session: with the PAM handle,
@@ -134,7 +162,7 @@ static int offline_login(struct jfa_pam *p, const char *password, const char *ho
         jfa_logf(&p->log, LOG_NOTICE,
                  "offline login for '%s' refused: password does not match the last one used",
                  p->user_esc);
-        note_failure(p, host_key);
+        p->password_judged = true;
         return PAM_AUTH_ERR;
     }
     if (r != 1) {
@@ -153,7 +181,10 @@ static int offline_login(struct jfa_pam *p, const char *password, const char *ho
              "offline login for '%s': Jellyfin unreachable, password "
              "matched the verifier of the last online login",
              p->user_esc);
+    p->password_judged = true;
     jfa_throttle_success(p->private_dir, p->dbu.jf_id);
+    if (host_key[0] != '\0')
+        jfa_throttle_success(p->private_dir, host_key);
     return remember(p, NULL, flags);
 }
 
@@ -211,18 +242,19 @@ static int online_login(struct jfa_pam *p, const char *password, const char *hos
     st = jfa_authenticate(&c, p->dbu.jf_name, password, &res);
     switch (st) {
     case JFA_OK:
+        p->password_judged = true;
         rc = accepted(p, &c, &res, password, host_key);
         break;
     case JFA_ERR_AUTH:
         jfa_logf(&p->log, LOG_NOTICE, "authentication failure for '%s': wrong password",
                  p->user_esc);
         (void)jfa_state_drop_verifier(p->private_dir, p->dbu.jf_id);
-        note_failure(p, host_key);
+        p->password_judged = true;
         rc = PAM_AUTH_ERR;
         break;
     case JFA_ERR_FORBIDDEN:
         (void)jfa_state_drop_verifier(p->private_dir, p->dbu.jf_id);
-        note_failure(p, host_key);
+        p->password_judged = true;
         if (p->dbu.flags & JFA_DBU_DISABLED) {
             jfa_logf(&p->log, LOG_NOTICE, "refusing '%s': account disabled in Jellyfin",
                      p->user_esc);
@@ -310,7 +342,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         rc = PAM_AUTH_ERR;
         goto out;
     }
+    rc = count_attempt(&p, host_key);
+    if (rc != PAM_SUCCESS)
+        goto out;
     rc = online_login(&p, password, host_key);
+    settle_attempt(&p, host_key, rc);
 out:
     jfa_state_unlock(&lock);
     jfa_pam_end(&p);

@@ -194,14 +194,18 @@ out:
  * owning state_dir (the test setups, and a state_dir an admin gave a
  * dedicated service user).
  */
-int jfa_pam_check_caller(struct jfa_pam *p)
+bool jfa_pam_privileged(const struct jfa_pam *p)
 {
     struct stat st;
     uid_t euid = geteuid();
 
-    if (euid == 0)
-        return PAM_SUCCESS;
-    if (p->cfg.state_dir != NULL && stat(p->cfg.state_dir, &st) == 0 && st.st_uid == euid)
+    return euid == 0 ||
+           (p->cfg.state_dir != NULL && stat(p->cfg.state_dir, &st) == 0 && st.st_uid == euid);
+}
+
+int jfa_pam_check_caller(struct jfa_pam *p)
+{
+    if (jfa_pam_privileged(p))
         return PAM_SUCCESS;
     if (p->dbu.uid == getuid())
         return PAM_SUCCESS;

@@ -39,6 +39,7 @@ struct jfa_pam {
     struct jfa_db_user dbu; /* valid when have_user; strings point into db */
     bool have_user;
     char *private_dir;
+    bool password_judged; /* auth: Jellyfin or the offline verifier judged the password */
 };
 
 /* Parse arguments and load the configuration. Returns PAM_SUCCESS or the
@@ -50,6 +51,10 @@ void jfa_pam_end(struct jfa_pam *p);
 /* Resolve PAM_USER to a user of our database that no other NSS source
  * claims. PAM_SUCCESS, PAM_USER_UNKNOWN (not ours: logged), or an error. */
 int jfa_pam_resolve_user(struct jfa_pam *p);
+
+/* Can this process use the private state (euid 0, or the owner of
+ * state_dir)? */
+bool jfa_pam_privileged(const struct jfa_pam *p);
 
 /* May this process check the resolved user's password? PAM_SUCCESS for a
  * privileged caller (euid 0 or the owner of state_dir) and for the

@@ -18,8 +18,8 @@ EXTRA_DIST += tests/integration/pam-faults.sh tests/integration/pam-offline.sh \
 TESTS += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
 EXTRA_DIST += tests/integration/pam-load.sh tests/integration/pam-unpriv.sh
 # parallel logins: the per-user login lock and atomic throttle updates
-TESTS += tests/integration/pam-parallel.sh
-EXTRA_DIST += tests/integration/pam-parallel.sh
+TESTS += tests/integration/pam-parallel.sh tests/integration/pam-attempt.sh
+EXTRA_DIST += tests/integration/pam-parallel.sh tests/integration/pam-attempt.sh
 # the pending record: bound to the login that wrote it; refusals log tokens out
 TESTS += tests/integration/pam-pending.sh
 EXTRA_DIST += tests/integration/pam-pending.sh

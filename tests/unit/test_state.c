@@ -8,9 +8,9 @@
  * records removed and handed back for logout, the sync sweep, malformed, bad ids) and the offline
  * verifier (match, mismatch, expiry, drop, no plaintext on disk), the modes of what state.c
  * creates, and the cross-process locks: parallel failures all counted, one holder of a user lock
- * at a time, a bounded wait, release by a dead holder and across fork, unsafe lock files refused. The
- * integration test pam-throttle.sh checks the same rules through pamtester, where wall time is not
- * ours to choose; this file pins them to the second.
+ * at a time, a bounded wait, release by a dead holder and across fork, unsafe lock files refused.
+ * The integration test pam-throttle.sh checks the same rules through pamtester, where wall time is
+ * not ours to choose; this file pins them to the second.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -111,6 +111,32 @@ static void test_throttle_threshold(void **state)
     assert_int_equal(wait_at(f, ID_A, T0), 10);
     assert_int_equal(wait_at(f, ID_A, T0 + 9), 1);
     assert_int_equal(wait_at(f, ID_A, T0 + 10), 0);
+}
+
+/* An attempt counted in advance and taken back leaves the record as it was;
+ * the last one taken back removes it; a failed write is reported. */
+static void test_throttle_undo(void **state)
+{
+    struct fx *f = *state;
+    char path[4096];
+
+    fail_n(f, ID_A, 3, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 10);
+    assert_int_equal(jfa_throttle_failure(&f->cfg, f->priv, ID_A, T0), 0); /* 4: 20 s */
+    assert_int_equal(wait_at(f, ID_A, T0), 20);
+    jfa_throttle_undo(&f->cfg, f->priv, ID_A);
+    assert_int_equal(wait_at(f, ID_A, T0), 10);
+    for (int i = 0; i < 3; i++)
+        jfa_throttle_undo(&f->cfg, f->priv, ID_A);
+    assert_int_equal(wait_at(f, ID_A, T0), 0);
+    jfa_throttle_undo(&f->cfg, f->priv, ID_A); /* nothing left: harmless */
+    fail_n(f, ID_A, 2, T0);
+    fail_n(f, ID_A, 1, T0);
+    assert_int_equal(wait_at(f, ID_A, T0), 10); /* counting starts afresh */
+    /* A record that cannot be written is reported, not silently lost. */
+    snprintf(path, sizeof(path), "rm -rf '%s/throttle' && touch '%s/throttle'", f->priv, f->priv);
+    assert_int_equal(system(path), 0);
+    assert_int_equal(jfa_throttle_failure(&f->cfg, f->priv, ID_A, T0), -1);
 }
 
 static void test_throttle_backoff_doubles(void **state)
@@ -845,6 +871,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_throttle_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_undo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_backoff_doubles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_window, setup, teardown),
