@@ -312,8 +312,6 @@ out:
     return ret;
 }
 
-static int root_owned_fd(int fd, const char *path, char *err, size_t errlen);
-
 int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
 {
     mode_t forbidden = ~mode & 0777;
@@ -340,7 +338,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
         jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (root_owned_fd(fd, path, err, errlen) != 0) {
+    if (jfa_root_owned_fd(fd, path, err, errlen) != 0) {
         close(fd);
         return -1;
     }
@@ -362,7 +360,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
  * new file or directory gets the caller's group: give it to root:root.
  * fd may be an O_PATH descriptor (AT_EMPTY_PATH works on both kinds).
  */
-static int root_owned_fd(int fd, const char *path, char *err, size_t errlen)
+int jfa_root_owned_fd(int fd, const char *path, char *err, size_t errlen)
 {
     struct stat st;
 
@@ -468,7 +466,7 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     }
     tmp_exists = true;
     /* before the rename makes it visible under its name */
-    if (root_owned_fd(fd, tmp, err, errlen) != 0)
+    if (jfa_root_owned_fd(fd, tmp, err, errlen) != 0)
         goto out;
     if (fchmod(fd, mode & 07777) != 0) {
         jfa_set_err(err, errlen, "%s: chmod %04o: %s", tmp, (unsigned)(mode & 07777),

@@ -42,6 +42,11 @@ int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t err
  * forbidden = ~mode & 0777. */
 int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen);
 
+/* In a setuid-root program (su, passwd: euid 0, egid the caller's group) a
+ * file or directory we create gets the caller's group: give it to root:root.
+ * No-op unless euid is 0. fd may be an O_PATH descriptor. 0 or -1 with err. */
+int jfa_root_owned_fd(int fd, const char *path, char *err, size_t errlen);
+
 /* Replace path atomically with data, mode `mode`; never leaves a torn file. */
 int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
                      size_t errlen);

@@ -593,14 +593,18 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
         return -1;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
     if (fd >= 0) {
-        /* ours: 0600 whatever the umask was */
+        /* ours: 0600 whatever the umask was, root:root inside su */
         int r = fchmod(fd, 0600);
 
-        close(fd);
         if (r != 0) {
             snprintf(err, errlen, "%s: chmod 0600: %s", path, strerror(errno));
+            close(fd);
             return -1;
         }
+        r = jfa_root_owned_fd(fd, path, err, errlen);
+        close(fd);
+        if (r != 0)
+            return -1;
     } else if (errno != EEXIST) {
         snprintf(err, errlen, "%s: cannot create the lock file: %s", path, strerror(errno));
         return -1;
