@@ -50,6 +50,12 @@ struct jfa_config {
     long throttle_window;       /* seconds a failure is remembered */
     long throttle_max_delay;    /* cap of the exponential back-off, seconds */
     bool lockout_guard;         /* never send the password that would lock a user out */
+    /* Samba password sync (issue 9, lib/samba.c) */
+    bool samba_sync;       /* set the Samba password from a password Jellyfin accepted */
+    char *samba_smbpasswd; /* Samba's smbpasswd */
+    char *samba_pdbedit;   /* Samba's pdbedit */
+    char *samba_conf;      /* smb.conf for both; NULL: Samba's default */
+    long samba_timeout;    /* seconds, deadline of one password update */
 };
 
 /* Fill cfg with the documented defaults (no URL). */
