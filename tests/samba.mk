@@ -11,3 +11,6 @@ tests_unit_test_samba_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_samba_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/fuzz_samba.c tests/fuzz/corpus/samba
+# the PAM side with a shim for smbpasswd (root; under valgrind when present)
+TESTS += tests/integration/pam-samba.sh
+EXTRA_DIST += tests/integration/pam-samba.sh

@@ -382,6 +382,20 @@ static void test_exec_deadline_kills_group(void **state)
     assert_int_equal(sigaction(SIGCHLD, NULL, &now), 0);
     assert_ptr_equal(now.sa_handler, reaper);
     assert_int_equal(reaped_by_handler, 0);
+    /* a helper that exits while we wait for its output: the host's handler
+     * would reap it and its exit status would be lost */
+    {
+        char quick[256];
+        const char *qargv[] = {"quick", NULL};
+
+        script(f, "quick", "sleep 0.2; exit 5\n", quick, sizeof(quick));
+        assert_int_equal(
+            jfa_samba_exec(quick, qargv, NULL, 0, 5000, 64, &res, f->err, sizeof(f->err)), 0);
+        assert_false(res.timed_out);
+        assert_int_equal(res.status, 5);
+        assert_int_equal(reaped_by_handler, 0);
+        jfa_samba_run_free(&res);
+    }
     signal(SIGCHLD, SIG_DFL);
     /* the shell and its background sleep were both killed */
     text = read_text(pids);
