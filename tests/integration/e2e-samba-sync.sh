@@ -237,7 +237,19 @@ printf '%s' "$OUT" | grep -q 'samba: disabled alice (deleted in Jellyfin)' ||
     e2e_fail "sync did not disable the deleted alice in Samba: $OUT"
 passdb | grep -q '^alice:.*\[DU' || e2e_fail "deleted alice's Samba entry is not disabled: $(passdb)"
 
-# 10. doctor checks the Samba wiring.
+# 10. SMB-only users: with a nologin shell, an SSH login attempt is refused
+# by the shell, but sshd authenticated through PAM first: bob is enrolled.
+echo /usr/sbin/nologin >>/etc/shells
+conf yes "shell = /usr/sbin/nologin"
+e2e_sync
+[ "$(getent passwd bob | cut -d: -f7)" = /usr/sbin/nologin ] || e2e_fail "bob's shell is not nologin"
+e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
+printf '%s' "$OUT" | grep -q LOGGED-IN && e2e_fail "bob got a shell with nologin: $OUT"
+smb_ok bob "$E2E_PW_bob" "SMB-only user enrolled by an SSH attempt"
+OUT=$(jellyfin-auth users 2>&1)
+printf '%s\n' "$OUT" | grep -q '^bob .*enabled *$' || e2e_fail "users does not show bob's Samba entry: $OUT"
+
+# 11. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
 printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
 sed -i 's/unix password sync = no/unix password sync = yes/' "$W/smb.conf"
