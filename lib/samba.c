@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,7 +146,9 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
     char path[PATH_MAX];
     int in[2] = {-1, -1}, out[2] = {-1, -1};
     struct sigaction dfl, saved;
-    bool restore = false, reaped = false;
+    sigset_t pipe_set, pending, old_mask;
+    bool restore = false, reaped = false, mask_set = false, got_epipe = false;
+    bool pipe_was_pending = false;
     pid_t pid = -1;
     uid_t euid = geteuid();
     size_t written = 0;
@@ -154,6 +157,9 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
 
     memset(res, 0, sizeof(*res));
     res->status = -1;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&old_mask);
     if (jfa_samba_check_helper(helper, path, err, errlen) != 0)
         return -1;
     res->out = malloc(out_cap + 1);
@@ -171,6 +177,13 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
     sigemptyset(&dfl.sa_mask);
     if (sigaction(SIGCHLD, &dfl, &saved) == 0)
         restore = true;
+    /* a helper that exits without reading its stdin must not kill the host
+     * with SIGPIPE: block it for this thread, drain it if we caused it */
+    sigemptyset(&pending);
+    (void)sigpending(&pending);
+    pipe_was_pending = sigismember(&pending, SIGPIPE) == 1;
+    if (pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask) == 0)
+        mask_set = true;
     end = now_ms() + deadline_ms;
     pid = fork();
     if (pid < 0) {
@@ -228,6 +241,8 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
                 ssize_t k = write(in[1], input + written, input_len - written);
                 if (k > 0)
                     written += (size_t)k;
+                if (k < 0 && errno == EPIPE)
+                    got_epipe = true;
                 if (k < 0 && errno != EAGAIN && errno != EINTR)
                     close_fd(&in[1]);
                 if (written == input_len)
@@ -265,6 +280,13 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
     if (wstatus != -1 && WIFEXITED(wstatus))
         res->status = WEXITSTATUS(wstatus);
 out:
+    if (got_epipe && !pipe_was_pending) {
+        static const struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    if (mask_set)
+        (void)pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
     if (restore)
         (void)sigaction(SIGCHLD, &saved, NULL);
     close_fd(&in[0]);
@@ -400,6 +422,12 @@ static int parse_line(const char *line, size_t len, struct jfa_samba_entry *e)
     return 0;
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+    return strcmp(((const struct jfa_samba_entry *)a)->name,
+                  ((const struct jfa_samba_entry *)b)->name);
+}
+
 int jfa_samba_parse_list(const char *text, size_t len, struct jfa_samba_list *out, char *err,
                          size_t errlen)
 {
@@ -436,6 +464,9 @@ int jfa_samba_parse_list(const char *text, size_t len, struct jfa_samba_list *ou
         }
         out->items[out->n++] = e;
     }
+    /* sorted by name for jfa_samba_find */
+    if (out->n > 1)
+        qsort(out->items, out->n, sizeof(out->items[0]), cmp_entry);
     ret = 0;
 out:
     if (ret != 0)
@@ -452,10 +483,13 @@ void jfa_samba_list_free(struct jfa_samba_list *l)
 
 const struct jfa_samba_entry *jfa_samba_find(const struct jfa_samba_list *l, const char *name)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->items[i].name, name) == 0)
-            return &l->items[i];
-    return NULL;
+    struct jfa_samba_entry key;
+    size_t n = strlen(name);
+
+    if (l->n == 0 || n >= sizeof(key.name))
+        return NULL;
+    memcpy(key.name, name, n + 1);
+    return bsearch(&key, l->items, l->n, sizeof(key), cmp_entry);
 }
 
 /* ---- the "already current" record --------------------------------- */

@@ -80,37 +80,40 @@ int jfa_samba_sync(const struct jfa_config *cfg, const struct jfa_log *log, FILE
         jfa_set_err(err, errlen, "cannot list the Samba passdb: %s", sub);
         goto out;
     }
+    /* entries of current users: follow the Jellyfin account state */
     for (size_t i = 0; i < list.n; i++) {
         const struct jfa_samba_entry *e = &list.items[i];
         struct jfa_db_user u;
+        bool off;
 
-        if (!e->normal)
+        if (!e->normal || jfa_db_user_by_name(&db, e->name, &u) != 0)
             continue;
-        if (jfa_db_user_by_name(&db, e->name, &u) == 0) {
-            bool off = (u.flags & JFA_DBU_DISABLED) != 0;
+        off = (u.flags & JFA_DBU_DISABLED) != 0;
+        if (off && !e->disabled)
+            failures += change(cfg, log, out, dry_run, e->name, false, "disabled in Jellyfin");
+        else if (!off && e->disabled)
+            failures += change(cfg, log, out, dry_run, e->name, true, "enabled in Jellyfin");
+        /* a disabled entry is rewritten (and enabled) by the next login */
+        if (off && !dry_run)
+            (void)jfa_samba_record_drop(priv, u.jf_id);
+    }
+    /* entries of deleted users: the last name the ledger knows for them */
+    for (size_t k = 0; k < ledger.n_users; k++) {
+        const struct jfa_ledger_user *lu = &ledger.users[k];
+        struct jfa_samba_entry *e;
+        struct jfa_db_user u;
 
-            if (off && !e->disabled)
-                failures += change(cfg, log, out, dry_run, e->name, false, "disabled in Jellyfin");
-            else if (!off && e->disabled)
-                failures += change(cfg, log, out, dry_run, e->name, true, "enabled in Jellyfin");
-            /* a disabled entry is rewritten (and enabled) by the next login */
-            if (off && !dry_run)
-                (void)jfa_samba_record_drop(priv, u.jf_id);
+        if (!lu->deleted)
             continue;
-        }
-        /* a deleted Jellyfin user whose last name this was */
-        for (size_t k = 0; k < ledger.n_users; k++) {
-            const struct jfa_ledger_user *lu = &ledger.users[k];
-
-            if (!lu->deleted || strcmp(lu->name, e->name) != 0)
-                continue;
-            if (!dry_run)
-                (void)jfa_samba_record_drop(priv, lu->id);
-            if (e->disabled || nss_knows(e->name))
-                break; /* already off, or a local account took the name */
-            failures += change(cfg, log, out, dry_run, e->name, false, "deleted in Jellyfin");
-            break;
-        }
+        if (!dry_run)
+            (void)jfa_samba_record_drop(priv, lu->id);
+        if (lu->name[0] == '\0' || jfa_db_user_by_name(&db, lu->name, &u) == 0)
+            continue; /* no name, or someone else holds it now */
+        e = (struct jfa_samba_entry *)jfa_samba_find(&list, lu->name);
+        if (e == NULL || !e->normal || e->disabled || nss_knows(e->name))
+            continue; /* no entry, already off, or a local account took the name */
+        failures += change(cfg, log, out, dry_run, e->name, false, "deleted in Jellyfin");
+        e->disabled = true; /* an earlier deleted holder of the name: once is enough */
     }
     /* users without an entry: forget the record, so a login re-creates it */
     for (uint32_t i = 0; !dry_run && i < db.n_users; i++) {

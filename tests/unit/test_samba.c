@@ -146,6 +146,25 @@ static void test_parse_good(void **state)
     assert_null(jfa_samba_find(&l, "bob"));
     assert_null(jfa_samba_find(&l, "alic"));
     jfa_samba_list_free(&l);
+    /* pdbedit's order is not sorted: every name is still found */
+    {
+        static const char unsorted[] =
+            "zed:3:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:[U ]:LCT-0:\n"
+            "amy:1:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:[U ]:LCT-0:\n"
+            "kim:2:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:[U ]:LCT-0:\n";
+        const char *names[] = {"zed", "amy", "kim"};
+
+        assert_int_equal(jfa_samba_parse_list(unsorted, strlen(unsorted), &l, err, sizeof(err)), 0);
+        for (size_t i = 0; i < 3; i++) {
+            e = jfa_samba_find(&l, names[i]);
+            assert_non_null(e);
+            assert_int_equal(e->uid, (uint32_t)(names[i][0] == 'z'   ? 3
+                                                : names[i][0] == 'a' ? 1
+                                                                     : 2));
+        }
+        assert_null(jfa_samba_find(&l, "bob"));
+        jfa_samba_list_free(&l);
+    }
     /* empty output: no entries */
     assert_int_equal(jfa_samba_parse_list("", 0, &l, err, sizeof(err)), 0);
     assert_int_equal(l.n, 0);
@@ -324,6 +343,32 @@ static void test_exec_env_argv_stdin(void **state)
     assert_int_equal(res.out_len, 100);
     assert_int_equal(strlen(res.out), 100);
     jfa_samba_run_free(&res);
+}
+
+/* A helper that exits without reading its stdin: the writer gets EPIPE,
+ * and the caller must not die of SIGPIPE (default action: terminate). */
+static void test_exec_helper_ignores_stdin(void **state)
+{
+    struct fx *f = *state;
+    char path[256], *big;
+    const char *argv[] = {"deaf", NULL};
+    struct jfa_samba_run res;
+    size_t n = 1u << 20;
+    sigset_t pending;
+
+    signal(SIGPIPE, SIG_DFL);
+    script(f, "deaf", "exec 0<&-\nsleep 0.2\nexit 4\n", path, sizeof(path));
+    big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'x', n);
+    assert_int_equal(jfa_samba_exec(path, argv, big, n, 5000, 64, &res, f->err, sizeof(f->err)), 0);
+    free(big);
+    assert_int_equal(res.status, 4);
+    jfa_samba_run_free(&res);
+    /* and no SIGPIPE is left pending for the host either */
+    sigemptyset(&pending);
+    assert_int_equal(sigpending(&pending), 0);
+    assert_int_equal(sigismember(&pending, SIGPIPE), 0);
 }
 
 static bool gone(pid_t pid)
@@ -593,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_mac),
         cmocka_unit_test_setup_teardown(test_key_and_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_env_argv_stdin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_helper_ignores_stdin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_deadline_kills_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_trust, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password, setup, teardown),
