@@ -257,6 +257,7 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
                     memcpy(res->out + res->out_len, buf, take);
                     res->out_len += take;
                     res->out[res->out_len] = '\0';
+                    explicit_bzero(buf, (size_t)k); /* pdbedit -w prints NT hashes */
                 } else if (k == 0 || (errno != EAGAIN && errno != EINTR)) {
                     close_fd(&out[0]);
                 }
@@ -266,16 +267,25 @@ int jfa_samba_exec(const char *helper, const char *const *argv, const char *inpu
             close_fd(&in[1]);
     }
     if (!reaped) {
+        /* SIGKILL to the group (the helper's children too), then reap; a
+         * process stuck in the kernel (D state) is not waited for more
+         * than a second: it is left to the host rather than stall a login */
+        long give_up = now_ms() + 1000;
+
         (void)kill(-pid, SIGKILL);
         (void)kill(pid, SIGKILL);
-        while (waitpid(pid, &wstatus, 0) < 0) {
-            if (errno != EINTR) {
+        wstatus = -1;
+        for (;;) {
+            pid_t w = waitpid(pid, &wstatus, WNOHANG);
+            if (w == pid)
+                break;
+            if ((w < 0 && errno != EINTR) || now_ms() >= give_up) {
                 wstatus = -1;
                 break;
             }
+            (void)poll(NULL, 0, 10);
         }
-        if (!res->timed_out)
-            res->timed_out = true;
+        res->timed_out = true;
     }
     if (wstatus != -1 && WIFEXITED(wstatus))
         res->status = WEXITSTATUS(wstatus);
