@@ -168,7 +168,7 @@ static int accepted(struct jfa_pam *p, struct jfa_client *c, struct jfa_auth_res
         return PAM_ACCT_EXPIRED;
     }
     jfa_logf(&p->log, LOG_INFO, "authenticated '%s' against Jellyfin", p->user_esc);
-    jfa_pam_samba_update(p, password);
+    jfa_pam_samba_update(p, password, flags);
     return remember(p, res->access_token, flags);
 }
 

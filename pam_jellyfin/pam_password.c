@@ -146,7 +146,7 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
                                sizeof(err)) != 0)
         jfa_logf(&p->log, LOG_INFO, "offline verifier not refreshed: %s", err);
     if (rc == PAM_SUCCESS)
-        jfa_pam_samba_update(p, newpw);
+        jfa_pam_samba_update(p, newpw, p->dbu.flags);
     if (rc == PAM_SUCCESS || st == JFA_ERR_FORBIDDEN || st == JFA_ERR_BADREQ)
         (void)jfa_logout(c, token);
     (void)pam_set_data(p->pamh, JFA_PAM_DATA_CHAUTHTOK, NULL, NULL);

@@ -12,16 +12,35 @@
 
 #include <unistd.h>
 
+#include <security/pam_modules.h>
+
 #include "pam_common.h"
 #include "pam_samba.h"
 #include "samba.h"
 
-void jfa_pam_samba_update(struct jfa_pam *p, const char *password)
+/* The rule of pam_sm_acct_mgmt: a user without remote access, from a host
+ * outside local_networks. That login is about to be refused; it does not
+ * enroll the password for SMB either. */
+static bool remote_denied(struct jfa_pam *p, uint32_t flags)
+{
+    const void *rhost = NULL;
+
+    return (flags & JFA_DBU_NO_REMOTE) && pam_get_item(p->pamh, PAM_RHOST, &rhost) == PAM_SUCCESS &&
+           rhost != NULL && ((const char *)rhost)[0] != '\0' &&
+           !jfa_cidr_list_match(p->cfg.local_networks, p->cfg.n_local_networks, rhost);
+}
+
+void jfa_pam_samba_update(struct jfa_pam *p, const char *password, uint32_t flags)
 {
     char err[JFA_ERRLEN];
 
-    if (!p->cfg.samba_sync || password == NULL)
+    if (!p->cfg.samba_sync || password == NULL || (flags & JFA_DBU_DISABLED))
         return;
+    if (remote_denied(p, flags)) {
+        jfa_logf(&p->log, LOG_INFO,
+                 "Samba password of '%s' not updated: no remote access for this host", p->user_esc);
+        return;
+    }
     if (geteuid() != 0) {
         jfa_logf(&p->log, LOG_DEBUG, "Samba password of '%s' not updated: not running as root",
                  p->user_esc);

@@ -8,7 +8,8 @@
 # never in its argv or environment, and the helper gets the fixed
 # environment; a login with a current password runs nothing; chauthtok
 # sends the new password; a wrong password, an offline login, a disabled
-# user and samba_sync = no run nothing; a failing, hanging or missing
+# user, a user without remote access from outside local_networks and
+# samba_sync = no run nothing; a failing, hanging or missing
 # helper leaves the login successful with one warning naming the cause.
 . "$top_srcdir/tests/lib.sh"
 jfa_require_root
@@ -110,6 +111,18 @@ ok "chauthtok"
 [ "$(cat "$W/shim.stdin")" = "$(printf 'smb-new-pass-1\nsmb-new-pass-1')" ] ||
     jfa_fail "chauthtok did not hand the new password to smbpasswd: $(cat "$W/shim.stdin")"
 grep -qF 'smb-new-pass-1' "$W/shim.log" && jfa_fail "the new password is in the helper's argv or environment"
+
+# A user without remote access: a login from outside local_networks (which
+# acct_mgmt refuses) does not enroll; one from the LAN does.
+c=$(runs)
+run "$PW_CAROL" -Irhost=203.0.113.1 jellyfin carol authenticate
+ok "carol from outside (authentication; acct_mgmt refuses later)"
+[ "$(runs)" = "$c" ] || jfa_fail "a login that acct_mgmt refuses (no remote access) ran smbpasswd"
+grep -q "Samba password of 'carol' not updated: no remote access for this host" "$W/module.log" ||
+    jfa_fail "no log line for the remote-access skip"
+run "$PW_CAROL" -Irhost=192.168.1.20 jellyfin carol authenticate
+ok "carol from the LAN"
+[ "$(runs)" = $((c + 2)) ] || jfa_fail "carol's login from the LAN did not set her Samba password"
 
 # Failing, hanging and missing helpers: the login succeeds, one warning.
 # (the record goes first, so that the login has something to write)
