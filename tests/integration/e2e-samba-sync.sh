@@ -9,7 +9,8 @@
 # with passwd, replaces it (old one refused); sync disables and re-enables
 # the Samba entry with the Jellyfin account; samba_sync = no and offline
 # logins leave the passdb alone; a login with a password Samba already has
-# runs nothing; a hanging or missing helper neither fails nor stalls the
+# runs nothing; an SMB-only user (nologin shell) enrolls by an SSH attempt;
+# a Samba failure in sync is reported but the database is written; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
 # environment; `users` and `doctor` report on Samba.
 . "$top_srcdir/tests/lib.sh"
@@ -249,7 +250,19 @@ smb_ok bob "$E2E_PW_bob" "SMB-only user enrolled by an SSH attempt"
 OUT=$(jellyfin-auth users 2>&1)
 printf '%s\n' "$OUT" | grep -q '^bob .*enabled *$' || e2e_fail "users does not show bob's Samba entry: $OUT"
 
-# 11. doctor checks the Samba wiring.
+# 11. Samba broken during sync: reported (exit 1), the database still written.
+conf yes "shell = /usr/sbin/nologin" "samba_pdbedit = /nonexistent/pdbedit"
+set_disabled "$E2E_ID_bob" true
+OUT=$(jellyfin-auth sync 2>&1) && e2e_fail "sync with a missing pdbedit succeeded: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: cannot list the Samba passdb: /nonexistent/pdbedit: No such file.*(the users database was written)' ||
+    e2e_fail "sync did not report the Samba failure: $OUT"
+printf '%s' "$OUT" | grep -q '^disabled bob' || e2e_fail "the users database was not updated: $OUT"
+jellyfin-auth users 2>&1 | grep -q '^bob .* yes ' || e2e_fail "bob not disabled in the database after the sync"
+set_disabled "$E2E_ID_bob" false
+conf yes "shell = /usr/sbin/nologin"
+e2e_sync
+
+# 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
 printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
 sed -i 's/unix password sync = no/unix password sync = yes/' "$W/smb.conf"
