@@ -46,6 +46,8 @@ static const char def_home[] = "/home/%u";
 static const char def_shell[] = "/bin/bash";
 static const char def_users_group[] = "jellyfin-users";
 static const char def_admin_group[] = "jellyfin-admins";
+static const char def_smbpasswd[] = "/usr/bin/smbpasswd";
+static const char def_pdbedit[] = "/usr/bin/pdbedit";
 
 static const char *const def_networks[] = {
     "127.0.0.0/8",    "::1/128",  "10.0.0.0/8", "172.16.0.0/12",
@@ -58,7 +60,7 @@ static void free_field(char **field)
     char *p = *field;
 
     if (p != NULL && p != def_keyfile && p != def_state_dir && p != def_home && p != def_shell &&
-        p != def_users_group && p != def_admin_group)
+        p != def_users_group && p != def_admin_group && p != def_smbpasswd && p != def_pdbedit)
         free(p);
     *field = NULL;
 }
@@ -220,6 +222,10 @@ void jfa_config_defaults(struct jfa_config *cfg)
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
     cfg->lockout_guard = true;
+    cfg->samba_sync = false;
+    cfg->samba_smbpasswd = (char *)def_smbpasswd;
+    cfg->samba_pdbedit = (char *)def_pdbedit;
+    cfg->samba_timeout = 5;
 }
 
 void jfa_config_free(struct jfa_config *cfg)
@@ -241,6 +247,9 @@ void jfa_config_free(struct jfa_config *cfg)
     for (i = 0; i < cfg->n_reserved_names; i++)
         free(cfg->reserved_names[i]);
     free(cfg->reserved_names);
+    free_field(&cfg->samba_smbpasswd);
+    free_field(&cfg->samba_pdbedit);
+    free_field(&cfg->samba_conf);
     memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -980,6 +989,31 @@ static int h_throttle_max_delay(struct parse_ctx *c)
     return parse_duration(c, 1, DAY, &c->cfg->throttle_max_delay);
 }
 
+static int h_samba_sync(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->samba_sync);
+}
+
+static int h_samba_smbpasswd(struct parse_ctx *c)
+{
+    return set_abs_path(c, &c->cfg->samba_smbpasswd);
+}
+
+static int h_samba_pdbedit(struct parse_ctx *c)
+{
+    return set_abs_path(c, &c->cfg->samba_pdbedit);
+}
+
+static int h_samba_conf(struct parse_ctx *c)
+{
+    return set_abs_path(c, &c->cfg->samba_conf);
+}
+
+static int h_samba_timeout(struct parse_ctx *c)
+{
+    return parse_duration(c, 1, 60, &c->cfg->samba_timeout);
+}
+
 enum key_id {
     K_URL,
     K_CA_FILE,
@@ -1000,6 +1034,11 @@ enum key_id {
     K_THROTTLE_MAX_DELAY,
     K_LOCKOUT_GUARD,
     K_RESERVED_NAMES,
+    K_SAMBA_SYNC,
+    K_SAMBA_SMBPASSWD,
+    K_SAMBA_PDBEDIT,
+    K_SAMBA_CONF,
+    K_SAMBA_TIMEOUT,
     K_COUNT
 };
 
@@ -1029,6 +1068,11 @@ static const struct key_def keys[K_COUNT] = {
     [K_THROTTLE_MAX_DELAY] = {"throttle_max_delay", h_throttle_max_delay, false},
     [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
     [K_RESERVED_NAMES] = {"reserved_names", h_reserved_names, true},
+    [K_SAMBA_SYNC] = {"samba_sync", h_samba_sync, false},
+    [K_SAMBA_SMBPASSWD] = {"samba_smbpasswd", h_samba_smbpasswd, false},
+    [K_SAMBA_PDBEDIT] = {"samba_pdbedit", h_samba_pdbedit, false},
+    [K_SAMBA_CONF] = {"samba_conf", h_samba_conf, false},
+    [K_SAMBA_TIMEOUT] = {"samba_timeout", h_samba_timeout, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

@@ -55,6 +55,12 @@ struct jfa_config {
      * on top of the built-in list (lib/namemap.c) */
     char **reserved_names;
     size_t n_reserved_names;
+    /* Samba password sync (issue 9, lib/samba.c) */
+    bool samba_sync;       /* set the Samba password from a password Jellyfin accepted */
+    char *samba_smbpasswd; /* Samba's smbpasswd */
+    char *samba_pdbedit;   /* Samba's pdbedit */
+    char *samba_conf;      /* smb.conf for both; NULL: Samba's default */
+    long samba_timeout;    /* seconds, deadline of one password update */
 };
 
 /* Fill cfg with the documented defaults (no URL). */

@@ -17,7 +17,8 @@ lib_libjfa_la_SOURCES = \
 	lib/jellyfin.c lib/jellyfin.h \
 	lib/state.c lib/state.h \
 	lib/apikey.c lib/apikey.h \
-	lib/lockout.c lib/lockout.h
+	lib/lockout.c lib/lockout.h \
+	lib/samba.c lib/samba.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(LIBCRYPT_CFLAGS)
 lib_libjfa_la_LIBADD = lib/libjfacore.la $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(LIBCRYPT_LIBS)
@@ -26,7 +27,8 @@ lib_libjfatool_la_SOURCES = \
 	lib/dbwrite.c lib/dbwrite.h \
 	lib/namemap.c lib/namemap.h \
 	lib/ledger.c lib/ledger.h \
-	lib/sync.c lib/sync.h
+	lib/sync.c lib/sync.h \
+	lib/samba_sync.c
 lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libjfatool_la_LIBADD = lib/libjfa.la
 # net: the version for User-Agent and the Authorization header's Version=

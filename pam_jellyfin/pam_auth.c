@@ -21,6 +21,7 @@
 #include "jellyfin.h"
 #include "pam_common.h"
 #include "pam_lockout.h"
+#include "pam_samba.h"
 
 #define HOST_KEY_MAX 300
 
@@ -217,6 +218,7 @@ static int accepted(struct jfa_pam *p, struct jfa_client *c, struct jfa_auth_res
         return PAM_ACCT_EXPIRED;
     }
     jfa_logf(&p->log, LOG_INFO, "authenticated '%s' against Jellyfin", p->user_esc);
+    jfa_pam_samba_update(p, password, flags);
     return remember(p, res->access_token, flags);
 }
 

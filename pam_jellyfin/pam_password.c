@@ -18,6 +18,7 @@
 #include "jellyfin.h"
 #include "pam_common.h"
 #include "pam_lockout.h"
+#include "pam_samba.h"
 
 static void cleanup_token(pam_handle_t *pamh, void *data, int error_status)
 {
@@ -185,6 +186,8 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
         jfa_state_put_verifier(p->private_dir, p->dbu.jf_id, newpw, p->dbu.flags, err,
                                sizeof(err)) != 0)
         jfa_logf(&p->log, LOG_INFO, "offline verifier not refreshed: %s", err);
+    if (rc == PAM_SUCCESS)
+        jfa_pam_samba_update(p, newpw, p->dbu.flags);
 out:
     jfa_state_unlock(&lock);
     if (st != JFA_ERR_UNAVAILABLE)

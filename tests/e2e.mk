@@ -13,6 +13,7 @@ E2E_TESTS = \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-smb.sh \
+	tests/integration/e2e-samba-sync.sh \
 	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-syslog.py demo/run.sh

@@ -15,3 +15,4 @@ include $(srcdir)/tests/sync.mk
 include $(srcdir)/tests/pam.mk
 include $(srcdir)/tests/fake.mk
 include $(srcdir)/tests/e2e.mk
+include $(srcdir)/tests/samba.mk

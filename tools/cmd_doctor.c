@@ -7,7 +7,8 @@
  * (opens, full integrity check, owner root, not writable by others), ledger
  * (parses), shell (executable, in /etc/shells), nsswitch.conf (jellyfin on
  * passwd and group), PAM (a file in /etc/pam.d mentions pam_jellyfin.so),
- * database age against the timer period. No network. Exit 1 on any FAIL.
+ * database age against the timer period, and with samba_sync = yes Samba's
+ * tools, configuration (testparm) and passdb. No network. Exit 1 on any FAIL.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -30,6 +31,7 @@
 #include "db.h"
 #include "fileutil.h"
 #include "ledger.h"
+#include "samba.h"
 #include "sync.h"
 
 #define TIMER_PERIOD (5 * 60) /* OnUnitActiveSec of jellyfin-auth-sync.timer */
@@ -60,7 +62,8 @@ static void help(void)
 {
     printf("Usage: jellyfin-auth doctor [--config PATH] [--debug]\n"
            "Check the configuration, the API key file, the state directories, the users\n"
-           "database and ledger, the shell, nsswitch.conf and the PAM configuration.\n"
+           "database and ledger, the shell, nsswitch.conf, the PAM configuration and,\n"
+           "with samba_sync = yes, Samba's tools, smb.conf and passdb.\n"
            "Each check prints OK, WARN or FAIL with a reason; exit status 1 on any FAIL.\n"
            "Makes no network request (see 'jellyfin-auth status').\n");
 }
@@ -153,6 +156,117 @@ static void check_file_mode(struct doc *d, const char *what, const char *path, m
     else
         report(d, "OK", what, "%s: mode %04o, owner uid %u", path, (unsigned)(st.st_mode & 07777),
                (unsigned)st.st_uid);
+}
+
+/* The value of "key = value" in testparm -s -v output (malloc'd), or NULL. */
+static char *testparm_value(const char *text, const char *key)
+{
+    size_t klen = strlen(key);
+
+    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p) {
+        const char *q = p;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (strncasecmp(q, key, klen) != 0)
+            continue;
+        q += klen;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        if (*q != '=')
+            continue;
+        q++;
+        while (*q == ' ' || *q == '\t')
+            q++;
+        return strndup(q, strcspn(q, "\r\n"));
+    }
+    return NULL;
+}
+
+/* samba_sync = yes: Samba's tools, its configuration and passdb. */
+static void check_samba(struct doc *d, const struct jfa_config *cfg)
+{
+    char err[JFA_ERRLEN], real[PATH_MAX], testparm[PATH_MAX + 16], *slash;
+    const char *argv[6];
+    struct jfa_samba_run res;
+    struct jfa_samba_list list = {0};
+    char *v;
+    size_t n = 0;
+
+    memset(&res, 0, sizeof(res));
+    if (!cfg->samba_sync) {
+        report(d, "OK", "samba", "samba_sync = no: Samba passwords are not managed");
+        return;
+    }
+    if (jfa_samba_check_helper(cfg->samba_smbpasswd, NULL, err, sizeof(err)) != 0)
+        report(d, "FAIL", "samba",
+               "samba_smbpasswd: %s (install samba-common-bin, or fix samba_smbpasswd)", err);
+    else
+        report(d, "OK", "samba", "smbpasswd: %s", cfg->samba_smbpasswd);
+    if (jfa_samba_check_helper(cfg->samba_pdbedit, real, err, sizeof(err)) != 0) {
+        report(d, "FAIL", "samba",
+               "samba_pdbedit: %s (install samba-common-bin, or fix samba_pdbedit)", err);
+        return;
+    }
+    report(d, "OK", "samba", "pdbedit: %s", cfg->samba_pdbedit);
+    /* testparm sits next to pdbedit */
+    slash = strrchr(real, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    snprintf(testparm, sizeof(testparm), "%s/testparm", real);
+    argv[n++] = "testparm";
+    argv[n++] = "-s";
+    argv[n++] = "-v";
+    if (cfg->samba_conf != NULL)
+        argv[n++] = cfg->samba_conf;
+    argv[n] = NULL;
+    if (jfa_samba_exec(testparm, argv, NULL, 0, 20000, 4u << 20, &res, err, sizeof(err)) != 0) {
+        report(d, "FAIL", "samba", "testparm: %s", err);
+        return;
+    }
+    if (res.timed_out || res.status != 0 || strstr(res.out, "Error loading services") != NULL) {
+        char line[200], esc[300];
+        const char *p = strcasestr(res.out, "error");
+
+        p = p != NULL ? p : res.out;
+        snprintf(line, sizeof(line), "%.*s", (int)strcspn(p, "\r\n"), p);
+        report(d, "FAIL", "samba", "%s -s %s: cannot load the Samba configuration (%s%d): %s",
+               testparm, cfg->samba_conf != NULL ? cfg->samba_conf : "(default smb.conf)",
+               res.timed_out ? "timed out, status " : "exit status ", res.status,
+               jfa_log_escape(esc, sizeof(esc), line));
+        goto out;
+    }
+    v = testparm_value(res.out, "passdb backend");
+    if (v == NULL)
+        report(d, "WARN", "samba", "testparm shows no passdb backend");
+    else if (strncasecmp(v, "tdbsam", 6) == 0 || strncasecmp(v, "smbpasswd", 9) == 0)
+        report(d, "OK", "samba", "passdb backend = %s", v);
+    else
+        report(d, "WARN", "samba",
+               "passdb backend = %s: untested with samba_sync (tdbsam and smbpasswd are)", v);
+    free(v);
+    v = testparm_value(res.out, "unix password sync");
+    if (v != NULL && strcasecmp(v, "yes") == 0)
+        report(d, "FAIL", "samba",
+               "unix password sync = yes contradicts samba_sync: a password change through "
+               "Samba would run passwd, i.e. pam_jellyfin, which runs smbpasswd again; set "
+               "'unix password sync = no' in [global] of smb.conf");
+    else
+        report(d, "OK", "samba", "unix password sync = no");
+    free(v);
+    v = testparm_value(res.out, "encrypt passwords");
+    if (v != NULL && strcasecmp(v, "no") == 0)
+        report(d, "FAIL", "samba",
+               "encrypt passwords = no: Samba would not use the passdb; remove it from smb.conf");
+    free(v);
+    if (geteuid() != 0)
+        report(d, "WARN", "samba", "not root: the passdb cannot be read");
+    else if (jfa_samba_list_passdb(cfg, &list, err, sizeof(err)) != 0)
+        report(d, "FAIL", "samba", "passdb unusable: %s", err);
+    else
+        report(d, "OK", "samba", "passdb readable: %zu entries", list.n);
+out:
+    jfa_samba_list_free(&list);
+    jfa_samba_run_free(&res);
 }
 
 int cmd_doctor(struct tool *t, int argc, char **argv)
@@ -298,6 +412,9 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
         report(&d, "FAIL", "pam",
                "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
                pam_dir);
+
+    /* Samba */
+    check_samba(&d, &t->cfg);
 
 out:
     printf("\n%d failed, %d warnings\n", d.fails, d.warns);

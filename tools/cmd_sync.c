@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "jellyfin.h"
 #include "state.h"
+#include "samba.h"
 #include "sync.h"
 
 struct sweep_ctx {
@@ -71,7 +72,31 @@ static void help(void)
            "  --dry-run  compute and print the changes, write nothing\n"
            "  --force    allow replacing a populated database with an empty user list\n\n"
            "On any failure the previous database and ledger are left untouched and the\n"
-           "exit status is 1.\n");
+           "exit status is 1.\n\n"
+           "With samba_sync = yes, Samba entries of users disabled or deleted in Jellyfin\n"
+           "are then disabled, and those of re-enabled users enabled (\"samba: ...\" lines);\n"
+           "a Samba failure gives exit status 1 but the database is still written.\n");
+}
+
+/* samba_sync = yes: bring Samba's passdb in step with the database just
+ * written. A Samba failure is reported (exit 1) but never undoes the sync. */
+static int tool_samba_sync(struct tool *t, const struct jfa_sync_options *o)
+{
+    char err[JFA_ERRLEN];
+    int r;
+
+    if (!t->cfg.samba_sync || o->dry_run)
+        return EXIT_OK;
+    r = jfa_samba_sync(&t->cfg, &t->log, o->quiet ? NULL : stdout, false, err, sizeof(err));
+    if (r < 0) {
+        tool_error(t, "samba: %s (the users database was written)", err);
+        return EXIT_FAIL;
+    }
+    if (r > 0) {
+        tool_error(t, "samba: %d change(s) failed (the users database was written)", r);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
 }
 
 int cmd_sync(struct tool *t, int argc, char **argv)
@@ -121,5 +146,5 @@ int cmd_sync(struct tool *t, int argc, char **argv)
     }
     if (!o.dry_run)
         sweep_pending(t, o.quiet);
-    return EXIT_OK;
+    return tool_samba_sync(t, &o);
 }

@@ -16,6 +16,7 @@
 
 #include "cmd.h"
 #include "db.h"
+#include "samba.h"
 #include "sync.h"
 
 /* Print s left-aligned in width columns, counting UTF-8 characters. */
@@ -37,7 +38,9 @@ static void help(void)
            "List the users in the users database (login name, UID, Jellyfin name, admin,\n"
            "disabled), then the Jellyfin users the last sync left out, with the reason\n"
            "(for a name another Jellyfin Id holds: the 'jellyfin-auth names release'\n"
-           "command that would hand it over).\n");
+           "command that would hand it over).\n"
+           "With samba_sync = yes, a SAMBA column says who has a Samba password (enabled,\n"
+           "disabled, - for none; ? when the passdb cannot be read, e.g. not as root).\n");
 }
 
 int cmd_users(struct tool *t, int argc, char **argv)
@@ -47,7 +50,8 @@ int cmd_users(struct tool *t, int argc, char **argv)
     char *db_path = NULL, *rep_path = NULL, err[JFA_ERRLEN], esc[512];
     int r, ret = EXIT_FAIL;
     uint32_t i;
-    bool have_db = false, have_rep = false;
+    bool have_db = false, have_rep = false, have_smb = false;
+    struct jfa_samba_list smb = {0};
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
@@ -72,7 +76,18 @@ int cmd_users(struct tool *t, int argc, char **argv)
         goto out;
     }
     have_db = true;
-    printf("%-32s %10s  %-32s %-5s %s\n", "LOGIN", "UID", "JELLYFIN NAME", "ADMIN", "DISABLED");
+    /* samba_sync = yes: who has a Samba password (pdbedit needs root) */
+    if (t->cfg.samba_sync && geteuid() == 0) {
+        if (jfa_samba_list_passdb(&t->cfg, &smb, err, sizeof(err)) == 0)
+            have_smb = true;
+        else
+            tool_error(t, "samba: %s", err);
+    }
+    if (t->cfg.samba_sync)
+        printf("%-32s %10s  %-32s %-5s %-8s %s\n", "LOGIN", "UID", "JELLYFIN NAME", "ADMIN",
+               "DISABLED", "SAMBA");
+    else
+        printf("%-32s %10s  %-32s %-5s %s\n", "LOGIN", "UID", "JELLYFIN NAME", "ADMIN", "DISABLED");
     for (i = 0; i < db.n_users; i++) {
         struct jfa_db_user u;
         if (jfa_db_user_at(&db, i, &u) != 0) {
@@ -81,8 +96,18 @@ int cmd_users(struct tool *t, int argc, char **argv)
         }
         printf("%-32s %10" PRIu32 "  ", u.name, u.uid);
         print_padded(jfa_log_escape(esc, sizeof(esc), u.jf_name), 32);
-        printf(" %-5s %s\n", (u.flags & JFA_DBU_ADMIN) ? "yes" : "no",
-               (u.flags & JFA_DBU_DISABLED) ? "yes" : "no");
+        if (t->cfg.samba_sync) {
+            const struct jfa_samba_entry *e = have_smb ? jfa_samba_find(&smb, u.name) : NULL;
+            printf(" %-5s %-8s %s\n", (u.flags & JFA_DBU_ADMIN) ? "yes" : "no",
+                   (u.flags & JFA_DBU_DISABLED) ? "yes" : "no",
+                   !have_smb                       ? "?"
+                   : e == NULL || !e->has_password ? "-"
+                   : e->disabled                   ? "disabled"
+                                                   : "enabled");
+        } else {
+            printf(" %-5s %s\n", (u.flags & JFA_DBU_ADMIN) ? "yes" : "no",
+                   (u.flags & JFA_DBU_DISABLED) ? "yes" : "no");
+        }
     }
     printf("%" PRIu32 " users\n", db.n_users);
     r = jfa_report_read(rep_path, &rep, err, sizeof(err));
@@ -116,6 +141,7 @@ out:
     if (have_db)
         jfa_db_close(&db);
     jfa_report_free(&rep);
+    jfa_samba_list_free(&smb);
     free(db_path);
     free(rep_path);
     return ret;

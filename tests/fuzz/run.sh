@@ -23,6 +23,7 @@ fuzz_json|lib/jfjson.c lib/log.c|-ljson-c
 fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c|-lcrypto
 fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c lib/jfjson.c|-lcrypto -ljson-c
 fuzz_namemap|lib/namemap.c|
+fuzz_samba|lib/samba.c lib/fileutil.c lib/log.c lib/jfjson.c|-lcrypto -ljson-c
 LIST
 }
 

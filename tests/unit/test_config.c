@@ -1014,6 +1014,38 @@ static void test_load_owner(void **state)
 }
 
 /* The EXAMPLE section of jellyfin-auth.conf(5) must be a valid file. */
+/* samba_* keys (issue 9): defaults, values, refusals */
+static void test_samba_keys(void **state)
+{
+    struct jfa_config cfg;
+
+    (void)state;
+    assert_int_equal(parse_text(&cfg, ""), 0);
+    assert_false(cfg.samba_sync);
+    assert_string_equal(cfg.samba_smbpasswd, "/usr/bin/smbpasswd");
+    assert_string_equal(cfg.samba_pdbedit, "/usr/bin/pdbedit");
+    assert_null(cfg.samba_conf);
+    assert_int_equal(cfg.samba_timeout, 5);
+    jfa_config_free(&cfg);
+    assert_int_equal(parse_text(&cfg, "samba_sync = yes\nsamba_smbpasswd = /opt/s/smbpasswd\n"
+                                      "samba_pdbedit = /opt/s/pdbedit\n"
+                                      "samba_conf = /etc/samba/other.conf\nsamba_timeout = 2s\n"),
+                     0);
+    assert_true(cfg.samba_sync);
+    assert_string_equal(cfg.samba_smbpasswd, "/opt/s/smbpasswd");
+    assert_string_equal(cfg.samba_pdbedit, "/opt/s/pdbedit");
+    assert_string_equal(cfg.samba_conf, "/etc/samba/other.conf");
+    assert_int_equal(cfg.samba_timeout, 2);
+    jfa_config_free(&cfg);
+    bad("samba_conf = /a.conf\nsamba_conf = /b.conf\n", 2, "samba_conf", "duplicate key", NULL);
+    bad("samba_sync = perhaps\n", 1, "samba_sync", "yes or no", NULL);
+    bad("samba_smbpasswd = smbpasswd\n", 1, "samba_smbpasswd", "absolute path", NULL);
+    bad("samba_pdbedit = bin/pdbedit\n", 1, "samba_pdbedit", "absolute path", NULL);
+    bad("samba_conf = smb.conf\n", 1, "samba_conf", "absolute path", NULL);
+    bad("samba_timeout = 0\n", 1, "samba_timeout", NULL);
+    bad("samba_timeout = 2m\n", 1, "samba_timeout", NULL);
+}
+
 static void test_manpage_example(void **state)
 {
     const char *srcdir = getenv("top_srcdir");
@@ -1074,6 +1106,7 @@ int main(void)
         cmocka_unit_test(test_cidr_match),
         cmocka_unit_test(test_paths_derived),
         cmocka_unit_test(test_config_path_env),
+        cmocka_unit_test(test_samba_keys),
         cmocka_unit_test(test_manpage_example),
         cmocka_unit_test_setup_teardown(test_load_ok, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_load_refusals, load_setup, load_teardown),

@@ -1,0 +1,134 @@
+/*
+ * samba.h - keeping Samba's password database in step with Jellyfin.
+ *
+ * Owns: running Samba's own tools (smbpasswd, pdbedit, testparm) safely
+ * from a process that may be root and multithreaded (trusted-file checks
+ * on the helper, a fixed minimal environment, the password only on a pipe,
+ * a deadline after which the helper's process group is killed, SIGCHLD set
+ * to the default around the call); the parser of `pdbedit -L -w` output;
+ * the "already current" record private/samba/ID (an HMAC-SHA256 of the
+ * password under a random machine key private/samba.key), so a login that
+ * brings no new password writes nothing; and the sync step that disables,
+ * re-enables or forgets passdb entries of Jellyfin users.
+ */
+#ifndef JFA_SAMBA_H
+#define JFA_SAMBA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "log.h"
+
+/* smbpasswd -s reads each line into a 256-byte buffer with fgets: a
+ * longer password would be cut (and the retyped copy would not match). */
+#define JFA_SAMBA_PASSWORD_MAX 254
+#define JFA_SAMBA_KEY_LEN 32
+#define JFA_SAMBA_MAC_LEN 32
+
+/* One entry of `pdbedit -L -w` (the hashes are never kept). */
+struct jfa_samba_entry {
+    char name[64];
+    uint32_t uid;
+    bool disabled;     /* D in the account flags */
+    bool has_password; /* an NT hash is set (not XXXX...) */
+    bool normal;       /* U: a user account, not a machine or trust account */
+};
+
+struct jfa_samba_list {
+    struct jfa_samba_entry *items;
+    size_t n;
+};
+
+/*
+ * Parse `pdbedit -L -w` output (smbpasswd format, one entry a line:
+ * NAME:UID:LMHASH:NTHASH:[FLAGS]:LCT-HEX:). Lines that do not have that
+ * shape are an error naming the line. Returns 0 or -1 with err.
+ */
+int jfa_samba_parse_list(const char *text, size_t len, struct jfa_samba_list *out, char *err,
+                         size_t errlen);
+void jfa_samba_list_free(struct jfa_samba_list *l);
+/* The entry for name, or NULL. */
+const struct jfa_samba_entry *jfa_samba_find(const struct jfa_samba_list *l, const char *name);
+
+/* Result of running a helper. */
+struct jfa_samba_run {
+    int status;     /* exit status (0..255); -1 killed by a signal or unknown */
+    bool timed_out; /* the deadline passed: the process group was killed */
+    char *out;      /* stdout and stderr, NUL-terminated, at most the cap */
+    size_t out_len;
+};
+
+/*
+ * Run helper (a trusted file: regular, owned by root or euid, not writable
+ * by group or others, symlinks resolved) with argv (argv[0] included) and
+ * the fixed environment PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C, input
+ * on stdin (may be NULL), stdout+stderr collected up to out_cap bytes,
+ * within deadline_ms. Returns 0 when the helper ran (see res->status,
+ * res->timed_out), -1 when it could not be started (err names why).
+ * res->out must be freed (jfa_samba_run_free wipes it).
+ */
+int jfa_samba_exec(const char *helper, const char *const *argv, const char *input, size_t input_len,
+                   long deadline_ms, size_t out_cap, struct jfa_samba_run *res, char *err,
+                   size_t errlen);
+void jfa_samba_run_free(struct jfa_samba_run *res);
+
+/* Check a helper as jfa_samba_exec does; the resolved path goes to
+ * resolved (PATH_MAX) when not NULL. 0 or -1 with err. */
+int jfa_samba_check_helper(const char *helper, char *resolved, char *err, size_t errlen);
+
+/* The "already current" record. mac = HMAC-SHA256(key, "jellyfin-auth
+ * samba 1\0" ID "\0" NAME "\0" PASSWORD). */
+int jfa_samba_mac(const unsigned char key[JFA_SAMBA_KEY_LEN], const char *jf_id, const char *name,
+                  const char *password, unsigned char mac[JFA_SAMBA_MAC_LEN]);
+/* private_dir/samba.key: read, or create (32 bytes from getrandom, 0600). */
+int jfa_samba_key(const char *private_dir, bool create, unsigned char key[JFA_SAMBA_KEY_LEN],
+                  char *err, size_t errlen);
+/* 1: the record of jf_id holds mac; 0: absent or different; -1 error. */
+int jfa_samba_record_matches(const char *private_dir, const char *jf_id,
+                             const unsigned char mac[JFA_SAMBA_MAC_LEN], char *err, size_t errlen);
+int jfa_samba_record_put(const char *private_dir, const char *jf_id,
+                         const unsigned char mac[JFA_SAMBA_MAC_LEN], char *err, size_t errlen);
+/* Remove the record (absent is fine). 0 or -1. */
+int jfa_samba_record_drop(const char *private_dir, const char *jf_id);
+
+enum jfa_samba_set {
+    JFA_SAMBA_SET_WRITTEN, /* smbpasswd set the password (and enabled the entry) */
+    JFA_SAMBA_SET_CURRENT, /* the record says Samba already has it: nothing run */
+    JFA_SAMBA_SET_SKIPPED, /* the password cannot go through smbpasswd -s (err says why) */
+    JFA_SAMBA_SET_FAILED,  /* err names the cause */
+};
+
+/*
+ * Set the Samba password of login `name` (Jellyfin user jf_id) to password,
+ * creating the passdb entry if missing and enabling it, unless the record
+ * says it is current. Never longer than cfg->samba_timeout in total.
+ */
+enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const char *private_dir,
+                                          const char *jf_id, const char *name, const char *password,
+                                          char *err, size_t errlen);
+
+/* `pdbedit -L -w` through the configured helper. 0 or -1 with err. */
+int jfa_samba_list_passdb(const struct jfa_config *cfg, struct jfa_samba_list *out, char *err,
+                          size_t errlen);
+
+/* smbpasswd -d / -e NAME. 0 or -1 with err. */
+int jfa_samba_set_enabled(const struct jfa_config *cfg, const char *name, bool enable, char *err,
+                          size_t errlen);
+
+/*
+ * The sync step (samba_sync = yes, after the users database was written):
+ * for each passdb entry that is a Jellyfin user's login name (in the
+ * database at db_path, or a deleted user of the ledger whom no NSS source
+ * knows any more), disable it when the user is disabled or deleted in
+ * Jellyfin, enable it when the user is enabled and the entry disabled.
+ * Records of users without an enabled entry are dropped. Prints each change
+ * to out (unless NULL). Returns the number of failures (each logged), or
+ * -1 when the passdb could not be listed (err).
+ */
+int jfa_samba_sync(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out, bool dry_run,
+                   char *err, size_t errlen);
+
+#endif

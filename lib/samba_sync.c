@@ -1,0 +1,135 @@
+/*
+ * samba_sync.c - the Samba step of `jellyfin-auth sync` (see samba.h).
+ *
+ * Owns: deciding, for each entry of Samba's passdb, whether it belongs to
+ * a Jellyfin user (a login name of the users database, or the last name
+ * of a deleted user in the ledger that no NSS source knows any more) and
+ * whether it must be disabled (user disabled or deleted in Jellyfin) or
+ * enabled again (user enabled, entry disabled). Entries of local accounts
+ * and of unknown names are never touched. The "already current" records of
+ * users whose entry is gone or disabled are dropped, so the next login
+ * writes the password again.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "ledger.h"
+#include "samba.h"
+#include "sync.h"
+
+/* Is name known to an NSS source (then it is not a deleted user of ours:
+ * the database no longer holds it, so the answer comes from elsewhere)? */
+static bool nss_knows(const char *name)
+{
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+
+    return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
+}
+
+static int change(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out, bool dry_run,
+                  const char *name, bool enable, const char *why)
+{
+    char err[JFA_ERRLEN];
+
+    if (!dry_run && jfa_samba_set_enabled(cfg, name, enable, err, sizeof(err)) != 0) {
+        jfa_logf(log, LOG_WARNING, "warning: samba: cannot %s %s: %s",
+                 enable ? "enable" : "disable", name, err);
+        return 1;
+    }
+    if (out != NULL)
+        fprintf(out, "samba: %s %s (%s)%s\n", enable ? "enabled " : "disabled", name, why,
+                dry_run ? " [dry run]" : "");
+    return 0;
+}
+
+int jfa_samba_sync(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out, bool dry_run,
+                   char *err, size_t errlen)
+{
+    struct jfa_samba_list list = {0};
+    struct jfa_ledger ledger;
+    struct jfa_db db;
+    char *db_path = jfa_config_db_path(cfg), *priv = jfa_config_private_dir(cfg);
+    char *ledger_path = jfa_sync_ledger_path(cfg), sub[JFA_ERRLEN];
+    bool have_db = false;
+    int failures = 0, ret = -1, r;
+
+    memset(&db, 0, sizeof(db));
+    jfa_ledger_init(&ledger);
+    if (db_path == NULL || priv == NULL || ledger_path == NULL) {
+        jfa_set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    r = jfa_db_open(&db, db_path, geteuid() == 0);
+    if (r != 0) {
+        jfa_set_err(err, errlen, "%s: %s", db_path, strerror(-r));
+        goto out;
+    }
+    have_db = true;
+    if (jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub)) < 0) {
+        jfa_set_err(err, errlen, "%s", sub);
+        goto out;
+    }
+    if (jfa_samba_list_passdb(cfg, &list, sub, sizeof(sub)) != 0) {
+        jfa_set_err(err, errlen, "cannot list the Samba passdb: %s", sub);
+        goto out;
+    }
+    /* entries of current users: follow the Jellyfin account state */
+    for (size_t i = 0; i < list.n; i++) {
+        const struct jfa_samba_entry *e = &list.items[i];
+        struct jfa_db_user u;
+        bool off;
+
+        if (!e->normal || jfa_db_user_by_name(&db, e->name, &u) != 0)
+            continue;
+        off = (u.flags & JFA_DBU_DISABLED) != 0;
+        if (off && !e->disabled)
+            failures += change(cfg, log, out, dry_run, e->name, false, "disabled in Jellyfin");
+        else if (!off && e->disabled)
+            failures += change(cfg, log, out, dry_run, e->name, true, "enabled in Jellyfin");
+        /* a disabled entry is rewritten (and enabled) by the next login */
+        if (off && !dry_run)
+            (void)jfa_samba_record_drop(priv, u.jf_id);
+    }
+    /* entries of deleted users: the last name the ledger knows for them */
+    for (size_t k = 0; k < ledger.n_users; k++) {
+        const struct jfa_ledger_user *lu = &ledger.users[k];
+        struct jfa_samba_entry *e;
+        struct jfa_db_user u;
+
+        if (!lu->deleted)
+            continue;
+        if (!dry_run)
+            (void)jfa_samba_record_drop(priv, lu->id);
+        if (lu->name[0] == '\0' || jfa_db_user_by_name(&db, lu->name, &u) == 0)
+            continue; /* no name, or someone else holds it now */
+        e = (struct jfa_samba_entry *)jfa_samba_find(&list, lu->name);
+        if (e == NULL || !e->normal || e->disabled || nss_knows(e->name))
+            continue; /* no entry, already off, or a local account took the name */
+        failures += change(cfg, log, out, dry_run, e->name, false, "deleted in Jellyfin");
+        e->disabled = true; /* an earlier deleted holder of the name: once is enough */
+    }
+    /* users without an entry: forget the record, so a login re-creates it */
+    for (uint32_t i = 0; !dry_run && i < db.n_users; i++) {
+        struct jfa_db_user u;
+
+        if (jfa_db_user_at(&db, i, &u) == 0 && jfa_samba_find(&list, u.name) == NULL)
+            (void)jfa_samba_record_drop(priv, u.jf_id);
+    }
+    ret = failures;
+out:
+    jfa_samba_list_free(&list);
+    if (have_db)
+        jfa_db_close(&db);
+    jfa_ledger_free(&ledger);
+    free(db_path);
+    free(priv);
+    free(ledger_path);
+    return ret;
+}

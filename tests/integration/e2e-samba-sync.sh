@@ -1,0 +1,278 @@
+#!/bin/bash
+# tests/integration/e2e-samba-sync.sh - samba_sync = yes: SMB logins with
+# the Jellyfin password (issue 9), against a real smbd and smbclient in the
+# namespace, real sshd, expect-driven passwd, and `jellyfin-auth sync`.
+# Root only (namespace); skips without Samba or smbclient.
+#
+# Owns: an SSH login enrolls the Jellyfin password in Samba (right password
+# lists the share, wrong one refused); a password changed in Jellyfin, or
+# with passwd, replaces it (old one refused); sync disables and re-enables
+# the Samba entry with the Jellyfin account; samba_sync = no and offline
+# logins leave the passdb alone; a login with a password Samba already has
+# runs nothing; an SMB-only user (nologin shell) enrolls by an SSH attempt;
+# a Samba failure in sync is reported but the database is written; a hanging or missing helper neither fails nor stalls the
+# login (one log line); the helper never sees the password in its argv or
+# environment; `users` and `doctor` report on Samba.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e-lib.sh"
+e2e_enter "$@"
+for t in smbd smbclient smbpasswd pdbedit testparm expect; do
+    command -v "$t" >/dev/null || jfa_skip "$t not installed (samba, smbclient, expect)"
+done
+e2e_system
+e2e_jellyfin
+
+# --- Samba in the namespace: everything under $W/samba, loopback only
+SMB_PORT=$(e2e_free_port)
+S=$W/samba
+mkdir -p /run/samba "$S/ncalrpc" "$S/private" "$S/lock" "$S/state" "$S/cache" "$S/pid" "$S/log"
+chmod 0700 "$S/private"
+install -d -m 0755 /home/share
+echo "media file" >/home/share/movie.txt
+chmod 0644 /home/share/movie.txt
+cat >"$W/smb.conf" <<EOF
+[global]
+   workgroup = E2E
+   server role = standalone server
+   passdb backend = tdbsam:$S/private/passdb.tdb
+   private dir = $S/private
+   lock directory = $S/lock
+   state directory = $S/state
+   cache directory = $S/cache
+   pid directory = $S/pid
+   ncalrpc dir = $S/ncalrpc
+   log file = $S/log/smbd.log
+   smb ports = $SMB_PORT
+   interfaces = lo
+   bind interfaces only = yes
+   disable netbios = yes
+   obey pam restrictions = no
+   unix password sync = no
+   map to guest = never
+   server min protocol = SMB2
+[share]
+   path = /home/share
+   read only = yes
+   guest ok = no
+EOF
+chmod 0644 "$W/smb.conf"
+# its own session: on SIGTERM smbd signals its whole process group
+e2e_bg setsid /usr/sbin/smbd -F --no-process-group -s "$W/smb.conf" </dev/null
+e2e_poll 30 e2e_port_open "$SMB_PORT" || e2e_fail "smbd did not start on port $SMB_PORT"
+
+# The shim stands in for smbpasswd: it records its argv and environment,
+# then runs the real one, or fails, or hangs, as $W/shim.mode says.
+mkdir -m 0755 "$W/bin"
+cat >"$W/bin/smbpasswd" <<EOF
+#!/bin/sh
+{ printf 'ARGV'; for a in "\$@"; do printf ' [%s]' "\$a"; done; echo; env; echo END; } >>"$W/shim.log"
+case "\$(cat "$W/shim.mode" 2>/dev/null)" in
+hang) sleep 600 ;;
+fail) echo "shim: simulated failure" >&2; exit 3 ;;
+esac
+exec /usr/bin/smbpasswd "\$@"
+EOF
+chmod 0755 "$W/bin/smbpasswd"
+: >"$W/shim.log"
+runs() { grep -c '^ARGV' "$W/shim.log"; }
+
+conf() { # conf yes|no [extra lines]
+    local sync=$1
+    shift
+    e2e_write_config "$URL" "$W/tls/cert.pem" "samba_sync = $sync" "samba_conf = $W/smb.conf" \
+        "samba_smbpasswd = $W/bin/smbpasswd" "samba_timeout = 3s" "$@"
+}
+passdb() { pdbedit -s "$W/smb.conf" -L -w 2>&1; }
+smb() { # smb USER PASSWORD: list the share; sets OUT, RC
+    OUT=$(printf 'username = %s\npassword = %s\n' "$1" "$2" >"$W/smbauth" &&
+        timeout 30 smbclient "//127.0.0.1/share" -p "$SMB_PORT" -A "$W/smbauth" -c ls 2>&1)
+    RC=$?
+    rm -f "$W/smbauth"
+}
+smb_ok() {
+    smb "$1" "$2"
+    [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q movie.txt ||
+        e2e_fail "$3: $1 cannot list the share over SMB ($RC): $OUT"
+}
+smb_no() {
+    smb "$1" "$2"
+    [ "$RC" != 0 ] || e2e_fail "$3: $1 was let in over SMB: $OUT"
+    printf '%s' "$OUT" | grep -q 'NT_STATUS_LOGON_FAILURE\|NT_STATUS_ACCOUNT_DISABLED' ||
+        e2e_fail "$3: $1 refused for another reason than the password: $OUT"
+}
+ssh_ok() {
+    e2e_ssh "$1" "$2" password echo LOGGED-IN
+    [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q LOGGED-IN ||
+        e2e_fail "$3: $1 cannot log in over SSH ($RC): $OUT"
+}
+set_pw() { # set_pw USER-ID PASSWORD: in Jellyfin
+    local j
+    j=$("$PYTHON3" -c 'import json,sys; print(json.dumps({"upsert": [{"id": sys.argv[1], "password": sys.argv[2]}]}))' "$1" "$2")
+    jfa_fake_ctl "$URL" POST /__fake/users "$j" || e2e_fail "cannot change a password in the fake"
+}
+set_disabled() { # set_disabled USER-ID true|false
+    jfa_fake_ctl "$URL" POST /__fake/users "{\"upsert\": [{\"id\": \"$1\", \"is_disabled\": $2}]}" ||
+        e2e_fail "cannot change is_disabled in the fake"
+}
+logged() { grep -q -- "$1" "$W/syslog"; }
+
+e2e_start_sshd
+
+# 1. samba_sync = no (the default): a login leaves Samba alone.
+conf no
+ssh_ok alice "$E2E_PW_alice" "samba_sync = no"
+[ -z "$(passdb)" ] || e2e_fail "samba_sync = no wrote to the passdb: $(passdb)"
+[ "$(runs)" = 0 ] || e2e_fail "samba_sync = no ran smbpasswd"
+smb_no alice "$E2E_PW_alice" "before enrollment"
+
+# 2. samba_sync = yes: one SSH login enrolls alice; her Jellyfin password
+# works over SMB, a wrong one does not.
+conf yes
+ssh_ok alice "$E2E_PW_alice" "enrollment"
+passdb | grep -q "^alice:$(id -u alice):" || e2e_fail "alice has no passdb entry: $(passdb)"
+smb_ok alice "$E2E_PW_alice" "after the SSH login"
+smb_no alice "wrong password" "wrong password"
+logged "Samba password of 'alice' set from Jellyfin" || e2e_fail "no log line for the Samba update"
+# The helper saw neither the password in its argv nor in its environment,
+# and got the fixed environment, not sshd's.
+grep -qF -- "$E2E_PW_alice" "$W/shim.log" && e2e_fail "the password reached the helper's argv or env"
+grep -q '^ARGV \[-c\] \['"$W"'/smb.conf\] \[-s\] \[-a\] \[--\] \[alice\]$' "$W/shim.log" ||
+    e2e_fail "unexpected smbpasswd command line: $(grep ARGV "$W/shim.log")"
+grep -q '^PATH=/usr/sbin:/usr/bin:/sbin:/bin$' "$W/shim.log" || e2e_fail "helper PATH not the fixed one"
+grep -q '^SSH_\|^PAM_\|^JELLYFIN_\|^HOME=' "$W/shim.log" && e2e_fail "the helper inherited the caller's environment"
+
+# 3. The same password again: the record says Samba has it, nothing runs.
+n=$(runs)
+ssh_ok alice "$E2E_PW_alice" "second login"
+[ "$(runs)" = "$n" ] || e2e_fail "a login with the current password ran smbpasswd again"
+
+# 4. The password changes in Jellyfin: the next SSH login moves Samba.
+NEW1='alice new: "pw" 2'
+set_pw "$E2E_ID_alice" "$NEW1"
+ssh_ok alice "$NEW1" "login with the new Jellyfin password"
+smb_ok alice "$NEW1" "new Jellyfin password"
+smb_no alice "$E2E_PW_alice" "old password after a change in Jellyfin"
+
+# 5. passwd as alice (chauthtok through /etc/pam.d/passwd): the new password
+# goes to Samba too.
+NEW2='alice-passwd-3'
+cat >/run/e2e/passwd.exp <<'EOF'
+set timeout 20
+spawn passwd
+foreach pw [list $env(PW_OLD) $env(PW_NEW) $env(PW_NEW)] {
+    expect {
+        -re "assword: *$" { send -- "$pw\r" }
+        timeout { puts "TIMEOUT"; exit 2 }
+        eof { puts "EOF"; exit 2 }
+    }
+}
+expect eof
+lassign [wait] pid spawnid oserr status
+exit $status
+EOF
+chmod 0644 /run/e2e/passwd.exp
+OUT=$(cd / && PW_OLD=$NEW1 PW_NEW=$NEW2 timeout 40 runuser -u alice -- expect -f /run/e2e/passwd.exp 2>&1) ||
+    e2e_fail "passwd as alice failed: $OUT"
+smb_ok alice "$NEW2" "password changed with passwd"
+smb_no alice "$NEW1" "old password after passwd"
+grep -qF -- "$NEW2" "$W/shim.log" && e2e_fail "the new password reached the helper's argv or env"
+
+# 6. Disabled in Jellyfin: sync disables the Samba entry; re-enabled: back.
+set_disabled "$E2E_ID_alice" true
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: disabled alice (disabled in Jellyfin)' ||
+    e2e_fail "sync did not report disabling alice in Samba: $OUT"
+passdb | grep -q '^alice:.*\[DU' || e2e_fail "alice's Samba entry is not disabled: $(passdb)"
+smb_no alice "$NEW2" "disabled in Jellyfin"
+OUT=$(jellyfin-auth users 2>&1) || e2e_fail "users failed: $OUT"
+printf '%s\n' "$OUT" | grep -q '^alice .*disabled *$' || e2e_fail "users does not show alice's Samba entry disabled: $OUT"
+set_disabled "$E2E_ID_alice" false
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: enabled  alice (enabled in Jellyfin)' ||
+    e2e_fail "sync did not report enabling alice in Samba: $OUT"
+smb_ok alice "$NEW2" "re-enabled in Jellyfin"
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
+printf '%s' "$OUT" | grep -q 'samba:' && e2e_fail "a sync without changes changed Samba: $OUT"
+OUT=$(jellyfin-auth users 2>&1)
+printf '%s\n' "$OUT" | grep -q '^alice .*enabled *$' || e2e_fail "users does not show alice's Samba entry: $OUT"
+printf '%s\n' "$OUT" | grep -q '^bob .* - *$' || e2e_fail "users shows a Samba entry for bob: $OUT"
+
+# 7. Offline login (Jellyfin answers 503): the passdb does not change.
+before=$(passdb)
+n=$(runs)
+jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "503"}'
+ssh_ok alice "$NEW2" "offline login"
+jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "none"}'
+logged "offline login for 'alice'" || e2e_fail "the login was not an offline one"
+[ "$(passdb)" = "$before" ] || e2e_fail "an offline login changed the passdb"
+[ "$(runs)" = "$n" ] || e2e_fail "an offline login ran smbpasswd"
+
+# 8. A hanging helper: the login succeeds, the log names the timeout.
+NEW3='alice-hang-4'
+set_pw "$E2E_ID_alice" "$NEW3"
+echo hang >"$W/shim.mode"
+ssh_ok alice "$NEW3" "helper hangs"
+logged "Samba password of 'alice' not updated: smbpasswd -a timed out after 3 s" ||
+    e2e_fail "no log line naming the helper's timeout"
+smb_no alice "$NEW3" "the update timed out"
+# A failing helper: exit status and its message in the log.
+echo fail >"$W/shim.mode"
+ssh_ok alice "$NEW3" "helper fails"
+logged "not updated: smbpasswd -a: exit status 3: shim: simulated failure" ||
+    e2e_fail "no log line naming the helper's failure"
+# A missing helper.
+rm -f "$W/shim.mode"
+mv "$W/bin/smbpasswd" "$W/bin/smbpasswd.off"
+ssh_ok alice "$NEW3" "helper missing"
+logged "not updated: $W/bin/smbpasswd: No such file or directory" ||
+    e2e_fail "no log line naming the missing helper"
+# Back in place: the failed attempts left no record claiming the update.
+mv "$W/bin/smbpasswd.off" "$W/bin/smbpasswd"
+ssh_ok alice "$NEW3" "helper back"
+smb_ok alice "$NEW3" "after the helper came back"
+
+# 9. Deleted in Jellyfin: sync disables the entry of the user NSS forgot.
+jfa_fake_ctl "$URL" POST /__fake/users "{\"delete\": [\"$E2E_ID_alice\"]}"
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync after the deletion failed: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: disabled alice (deleted in Jellyfin)' ||
+    e2e_fail "sync did not disable the deleted alice in Samba: $OUT"
+passdb | grep -q '^alice:.*\[DU' || e2e_fail "deleted alice's Samba entry is not disabled: $(passdb)"
+
+# 10. SMB-only users: with a nologin shell, an SSH login attempt is refused
+# by the shell, but sshd authenticated through PAM first: bob is enrolled.
+echo /usr/sbin/nologin >>/etc/shells
+conf yes "shell = /usr/sbin/nologin"
+e2e_sync
+[ "$(getent passwd bob | cut -d: -f7)" = /usr/sbin/nologin ] || e2e_fail "bob's shell is not nologin"
+e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
+printf '%s' "$OUT" | grep -q LOGGED-IN && e2e_fail "bob got a shell with nologin: $OUT"
+smb_ok bob "$E2E_PW_bob" "SMB-only user enrolled by an SSH attempt"
+OUT=$(jellyfin-auth users 2>&1)
+printf '%s\n' "$OUT" | grep -q '^bob .*enabled *$' || e2e_fail "users does not show bob's Samba entry: $OUT"
+
+# 11. Samba broken during sync: reported (exit 1), the database still written.
+conf yes "shell = /usr/sbin/nologin" "samba_pdbedit = /nonexistent/pdbedit"
+set_disabled "$E2E_ID_bob" true
+OUT=$(jellyfin-auth sync 2>&1) && e2e_fail "sync with a missing pdbedit succeeded: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: cannot list the Samba passdb: /nonexistent/pdbedit: No such file.*(the users database was written)' ||
+    e2e_fail "sync did not report the Samba failure: $OUT"
+printf '%s' "$OUT" | grep -q '^disabled bob' || e2e_fail "the users database was not updated: $OUT"
+jellyfin-auth users 2>&1 | grep -q '^bob .* yes ' || e2e_fail "bob not disabled in the database after the sync"
+set_disabled "$E2E_ID_bob" false
+conf yes "shell = /usr/sbin/nologin"
+e2e_sync
+
+# 12. doctor checks the Samba wiring.
+OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
+printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
+sed -i 's/unix password sync = no/unix password sync = yes/' "$W/smb.conf"
+OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts unix password sync = yes: $OUT"
+printf '%s' "$OUT" | grep -q '^FAIL  *samba .*unix password sync' ||
+    e2e_fail "doctor does not name unix password sync: $OUT"
+
+e2e_nosecret
+for s in "$NEW1" "$NEW2" "$NEW3"; do
+    grep -qF -- "$s" "$W/syslog" && e2e_fail "a password leaked into the syslog"
+done
+echo "PASS: Samba follows the Jellyfin password, account state and sync"
+exit 0
