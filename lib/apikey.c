@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fileutil.h"
 #include "log.h"
@@ -37,13 +38,23 @@ int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size
     size_t len = 0, a = 0, b;
     int ret = -1;
 
+    bool sound;
+
     memset(key, 0, 33);
-    if (lstat(cfg->api_key_file, &st) != 0 && errno == ENOENT) {
-        jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
-        return 1;
+    if (lstat(cfg->api_key_file, &st) != 0) {
+        if (errno == ENOENT) {
+            jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
+            return 1;
+        }
+        memset(&st, 0, sizeof(st));
     }
+    /* a file the checks would accept: a failed read is then the process's
+     * trouble (descriptors or memory exhausted, e.g. by limits the caller of
+     * su set), not the file's */
+    sound = S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+            (st.st_mode & 077) == 0;
     if (jfa_read_trusted(cfg->api_key_file, 077, 4096, &buf, &len, err, errlen) != 0)
-        return -1;
+        return sound ? -2 : -1;
     b = len;
     while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n' || buf[a] == '\r'))
         a++;

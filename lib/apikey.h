@@ -15,7 +15,8 @@ bool jfa_hex32(const char *s);
 /*
  * Read the API key file (jfa_read_trusted, 077, root or euid, no symlink),
  * trim whitespace, require 32 hex digits. 0 ok, 1 absent, -1 error (unsafe
- * file, wrong content). key is wiped on error; the caller wipes it after use.
+ * file, wrong content), -2 a sound file that could not be read now (out of
+ * descriptors or memory). key is wiped on error; the caller wipes it after use.
  */
 int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen);
 

@@ -39,6 +39,10 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
     if (!c->cfg->lockout_guard)
         return JFA_LOCKOUT_OFF;
     r = jfa_api_key_read(c->cfg, key, err, sizeof(err));
+    if (r == -2) {
+        jfa_set_err(why, whylen, "%s", err);
+        return JFA_LOCKOUT_ERROR;
+    }
     if (r != 0) {
         jfa_set_err(why, whylen, "%s", err);
         /* Only root can read it: elsewhere that is expected, not a fault. */
@@ -50,6 +54,10 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
         return JFA_LOCKOUT_UNREACHABLE;
     if (st == JFA_ERR_TLS)
         return JFA_LOCKOUT_TLS;
+    if (st == JFA_ERR_INTERNAL) {
+        jfa_set_err(why, whylen, "cannot read the user from Jellyfin: %s", c->err);
+        return JFA_LOCKOUT_ERROR;
+    }
     if (st != JFA_OK) {
         jfa_set_err(why, whylen, "cannot read the user from Jellyfin with the API key: %s: %s",
                     jfa_status_str(st), c->err);

@@ -17,6 +17,9 @@ enum jfa_lockout {
     JFA_LOCKOUT_UNREACHABLE, /* the server cannot be reached (c->err) */
     JFA_LOCKOUT_TLS,         /* the server's certificate failed verification (c->err):
                               * not "unreachable", the password must not be sent */
+    JFA_LOCKOUT_ERROR,       /* this process cannot check (out of descriptors or memory,
+                              * e.g. by limits the caller of su set): the password must
+                              * not be sent, and it is no reason to go offline */
 };
 
 struct jfa_lockout_info {

@@ -687,6 +687,30 @@ struct throttle_rec {
     uint64_t count, last;
 };
 
+/* 0 read, -ENOENT absent, 1 malformed (read as absent by the callers that
+ * forgive it), -1 unreadable (unsafe file, descriptors or memory exhausted). */
+static int throttle_read_strict(const char *path, struct throttle_rec *t, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    int r;
+
+    size_t len = 0, mlen = strlen(THROTTLE_MAGIC);
+
+    memset(t, 0, sizeof(*t));
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return -ENOENT;
+    if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
+        return -1;
+    r = 0;
+    if (len < mlen + 1 || memcmp(buf, THROTTLE_MAGIC, mlen) != 0 || buf[mlen] != '\n' ||
+        !record_u64(buf, "count", &t->count) || !record_u64(buf, "last", &t->last)) {
+        memset(t, 0, sizeof(*t));
+        r = 1;
+    }
+    free(buf);
+    return r;
+}
+
 static void throttle_read(const char *path, struct throttle_rec *t)
 {
     char *buf = NULL;
@@ -777,6 +801,50 @@ int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, 
                  t.count, t.last);
     if (n > 0 && (size_t)n < sizeof(buf))
         rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, sizeof(err)) == 0 ? 0 : -1;
+    jfa_state_unlock(&lock);
+    return rc;
+}
+
+int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                         time_t now, long *wait, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char buf[128];
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    struct throttle_rec t;
+    int n, r, rc = -1;
+
+    *wait = 0;
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cfg->throttle_failures == 0)
+        return 0;
+    if (throttle_path(private_dir, key, true, path, sizeof(path)) != 0) {
+        snprintf(err, errlen, "%s: cannot make the throttle directory", private_dir);
+        return -1;
+    }
+    /* Check and count under one lock: parallel attempts of different
+     * users from one host cannot all pass a check made before any counts. */
+    if (lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, errlen) != 0)
+        return -1;
+    r = throttle_read_strict(path, &t, err, errlen);
+    if (r < 0 && r != -ENOENT)
+        goto out; /* cannot tell how many failures there were: decide nothing */
+    if (r != 0 || throttle_expired(cfg, &t, now))
+        t.count = 0;
+    *wait = throttle_wait(cfg, &t, now);
+    if (*wait > 0) {
+        rc = 1;
+        goto out;
+    }
+    t.count++;
+    t.last = (uint64_t)now;
+    n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
+                 t.count, t.last);
+    if (n > 0 && (size_t)n < sizeof(buf) &&
+        jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen) == 0)
+        rc = 0;
+out:
     jfa_state_unlock(&lock);
     return rc;
 }

@@ -123,6 +123,12 @@ int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, co
 int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, const char *key,
                          time_t now);
 void jfa_throttle_undo(const struct jfa_config *cfg, const char *private_dir, const char *key);
+/* The module's step before a password leaves: check and count the attempt
+ * in one locked step. 1: refused, *wait seconds left, nothing counted; 0:
+ * counted (or throttling is off); -1: the record cannot be read or written
+ * (err says why): the attempt must not be made. */
+int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                         time_t now, long *wait, char *err, size_t errlen);
 void jfa_throttle_success(const char *private_dir, const char *key);
 
 /* Cross-process locks (flock on 0600 files under private_dir/locks; the

@@ -51,56 +51,59 @@ static void throttle_keys(struct jfa_pam *p, char host_key[HOST_KEY_MAX])
         snprintf(host_key, HOST_KEY_MAX, "host:%s", (const char *)rhost);
 }
 
-static bool throttled(struct jfa_pam *p, const char *host_key)
-{
-    time_t now = time(NULL);
-    long wait = 0;
-
-    if (jfa_throttle_check(&p->cfg, p->private_dir, p->dbu.jf_id, now, &wait) == 1) {
-        jfa_logf(&p->log, LOG_NOTICE,
-                 "too many failed logins for '%s': refused for %ld more seconds without "
-                 "asking Jellyfin",
-                 p->user_esc, wait);
-        return true;
-    }
-    if (host_key[0] != '\0' &&
-        jfa_throttle_check(&p->cfg, p->private_dir, host_key, now, &wait) == 1) {
-        char esc[128];
-        jfa_logf(&p->log, LOG_NOTICE,
-                 "too many failed logins from %s: '%s' refused for %ld more seconds without "
-                 "asking Jellyfin",
-                 jfa_log_escape(esc, sizeof(esc), host_key + 5), p->user_esc, wait);
-        return true;
-    }
-    return false;
-}
-
 /*
- * Every attempt is counted as a failure *before* the password leaves, as
- * pam_tally2 did: the caller of su may kill it (its real uid is theirs)
- * the moment Jellyfin has answered, before a failure counted afterwards
- * would be written. A success clears the record; an attempt whose password
+ * Before the password leaves, each throttle key (the user, then the remote
+ * host) is checked and the attempt counted as a failure in one locked step
+ * (jfa_throttle_attempt), as pam_tally2 counted first: the caller of su may
+ * kill it (its real uid is theirs) the moment Jellyfin has answered, before
+ * a failure counted afterwards would be written, and parallel attempts of
+ * several users from one host must not all pass a check made before any of
+ * them counted. A success clears the records; an attempt whose password
  * was never judged (guard refusal, server down without a verifier, TLS or
- * protocol error) takes the count back. An attempt that cannot be counted
- * is not made.
+ * protocol error) takes its count back (settle_attempt). An attempt whose
+ * count cannot be read or written is not made.
  */
-static int count_attempt(struct jfa_pam *p, const char *host_key)
+static int throttle_key(struct jfa_pam *p, const char *key, const char *host, time_t now)
 {
-    time_t now = time(NULL);
+    char err[JFA_ERRLEN], esc[128];
+    long wait = 0;
+    int r = jfa_throttle_attempt(&p->cfg, p->private_dir, key, now, &wait, err, sizeof(err));
 
-    if (jfa_throttle_failure(&p->cfg, p->private_dir, p->dbu.jf_id, now) == 0) {
-        if (host_key[0] == '\0' ||
-            jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now) == 0)
-            return PAM_SUCCESS;
-        jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
+    if (r == 0)
+        return PAM_SUCCESS;
+    if (r == 1) {
+        if (host == NULL)
+            jfa_logf(&p->log, LOG_NOTICE,
+                     "too many failed logins for '%s': refused for %ld more seconds without "
+                     "asking Jellyfin",
+                     p->user_esc, wait);
+        else
+            jfa_logf(&p->log, LOG_NOTICE,
+                     "too many failed logins from %s: '%s' refused for %ld more seconds without "
+                     "asking Jellyfin",
+                     jfa_log_escape(esc, sizeof(esc), host), p->user_esc, wait);
+        return PAM_AUTH_ERR;
     }
     if (!jfa_pam_privileged(p))
         return PAM_SUCCESS; /* no private state to count in (see jfa_pam_check_caller) */
     jfa_logf(&p->log, LOG_ERR,
-             "cannot record the login attempt of '%s' in %s: refused without asking Jellyfin "
-             "(an attempt that cannot be counted is not made)",
-             p->user_esc, p->private_dir);
+             "cannot record the login attempt of '%s': %s: refused without asking Jellyfin (an "
+             "attempt that cannot be counted is not made)",
+             p->user_esc, err);
     return PAM_AUTHINFO_UNAVAIL;
+}
+
+static int begin_attempt(struct jfa_pam *p, const char *host_key)
+{
+    time_t now = time(NULL);
+    int rc = throttle_key(p, p->dbu.jf_id, NULL, now);
+
+    if (rc != PAM_SUCCESS || host_key[0] == '\0')
+        return rc;
+    rc = throttle_key(p, host_key, host_key + 5, now);
+    if (rc != PAM_SUCCESS)
+        jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
+    return rc;
 }
 
 static void settle_attempt(struct jfa_pam *p, const char *host_key, int rc)
@@ -340,11 +343,7 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     rc = jfa_pam_login_lock(&p, &lock);
     if (rc != PAM_SUCCESS)
         goto out;
-    if (throttled(&p, host_key)) {
-        rc = PAM_AUTH_ERR;
-        goto out;
-    }
-    rc = count_attempt(&p, host_key);
+    rc = begin_attempt(&p, host_key);
     if (rc != PAM_SUCCESS)
         goto out;
     rc = online_login(&p, password, host_key);

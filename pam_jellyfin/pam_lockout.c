@@ -43,6 +43,13 @@ int jfa_pam_lockout_guard(struct jfa_pam *p, struct jfa_client *c)
                  "verification, the password was not sent: %s",
                  p->user_esc, c->err);
         return PAM_AUTHINFO_UNAVAIL;
+    case JFA_LOCKOUT_ERROR:
+        /* fail closed: what made it fail (limits the caller of su set) is
+         * the caller's to choose, and must not switch the guard off */
+        jfa_logf(&p->log, LOG_ERR,
+                 "refusing '%s': the lockout guard cannot check (%s); the password was not sent",
+                 p->user_esc, why);
+        return PAM_SYSTEM_ERR;
     case JFA_LOCKOUT_NO_KEY:
         jfa_logf(&p->log, LOG_DEBUG, "lockout guard skipped for '%s': %s", p->user_esc, why);
         return PAM_SUCCESS;
@@ -70,10 +77,19 @@ int jfa_pam_login_lock(struct jfa_pam *p, struct jfa_state_lock *lock)
                  p->user_esc);
         return PAM_AUTH_ERR;
     }
-    /* Not root (the private directory is not ours to use), or a state
-     * directory we cannot write: no lock, as no throttle record either. */
-    if (r != 0)
-        jfa_logf(&p->log, geteuid() == 0 ? LOG_WARNING : LOG_DEBUG,
-                 "no login lock for '%s', going on without it: %s", p->user_esc, err);
-    return PAM_SUCCESS;
+    if (r == 0)
+        return PAM_SUCCESS;
+    /* Not privileged (the private directory is not ours to use): no lock,
+     * as no throttle record either (see jfa_pam_check_caller). */
+    if (!jfa_pam_privileged(p)) {
+        jfa_logf(&p->log, LOG_DEBUG, "no login lock for '%s', going on without it: %s", p->user_esc,
+                 err);
+        return PAM_SUCCESS;
+    }
+    /* Privileged: a lock that cannot be taken (out of descriptors, by limits
+     * the caller of su set, or a broken state directory) must not let this
+     * attempt run beside another one of the same user. */
+    jfa_logf(&p->log, LOG_ERR, "refusing '%s' without asking Jellyfin: no login lock: %s",
+             p->user_esc, err);
+    return PAM_SYSTEM_ERR;
 }

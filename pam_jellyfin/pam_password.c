@@ -50,11 +50,11 @@ static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const 
         jfa_pam_tell(p, "The Jellyfin server cannot be reached; try again later.");
         return PAM_TRY_AGAIN;
     }
-    if (rc != PAM_SUCCESS) {
+    if (rc == PAM_AUTH_ERR)
         jfa_pam_tell(p, "One more wrong password would make Jellyfin disable this account; log "
                         "in through Jellyfin first.");
+    if (rc != PAM_SUCCESS)
         return rc;
-    }
     st = jfa_authenticate(c, p->dbu.jf_name, old, &res);
     if (st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) != 0) {
         jfa_logf(&p->log, LOG_ERR,
@@ -107,7 +107,7 @@ static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *o
     rc = jfa_pam_login_lock(p, &lock);
     if (rc == PAM_SUCCESS)
         rc = verify_current_locked(p, c, old);
-    else
+    else if (rc == PAM_AUTH_ERR)
         jfa_pam_tell(p, "Another login of this account is being checked; try again.");
     jfa_state_unlock(&lock);
     return rc;
@@ -176,8 +176,10 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
     /* CurrentPw is checked again by Jellyfin, and a wrong one counts. */
     rc = jfa_pam_login_lock(p, &lock);
     if (rc != PAM_SUCCESS) {
-        jfa_pam_tell(p, "Another login of this account is being checked; try again.");
-        rc = PAM_TRY_AGAIN;
+        if (rc == PAM_AUTH_ERR) {
+            jfa_pam_tell(p, "Another login of this account is being checked; try again.");
+            rc = PAM_TRY_AGAIN;
+        }
         goto out;
     }
     st = jfa_change_password(c, token, p->dbu.jf_id, old, newpw);

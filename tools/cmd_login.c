@@ -60,6 +60,9 @@ static bool lockout_line(struct jfa_client *c, const char *jf_id)
     case JFA_LOCKOUT_UNREACHABLE:
         printf("lockout:  not checked: the server is unavailable: %s\n", c->err);
         return true;
+    case JFA_LOCKOUT_ERROR:
+        printf("lockout:  cannot check (%s): the module would not send the password\n", why);
+        return false;
     case JFA_LOCKOUT_NO_KEY:
     case JFA_LOCKOUT_SKIPPED:
     default:

@@ -9,7 +9,9 @@
 #
 # Owns: a login killed while Jellyfin checks the password stays counted; an
 # unjudged attempt (server down, no verifier) leaves no count; a success
-# leaves none; an attempt that cannot be recorded is refused unasked.
+# leaves none; an attempt that cannot be recorded, or run under the login
+# lock, is refused unasked (fail closed: what breaks them may be limits the
+# caller of su chose).
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
@@ -76,6 +78,20 @@ expect_err "attempt that cannot be recorded" "Authentication service cannot retr
 [ "$(fake_get auth_requests)" = "$before" ] || jfa_fail "an attempt that could not be counted was sent"
 grep -q "cannot record the login attempt of 'grace'" "$W/module.log" || jfa_fail "refusal not logged"
 rm -f "$W/state/private/throttle"
+
+# --- no login lock (a broken state directory, or descriptors exhausted by
+# limits the caller of su set): refused unasked, never run unserialized ---
+rm -rf "$W/state/private/locks"
+: >"$W/state/private/locks"
+before=$(fake_get auth_requests)
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "attempt without the login lock" "System error"
+[ "$(fake_get auth_requests)" = "$before" ] || jfa_fail "an attempt without the login lock was sent"
+grep -q "refusing 'grace' without asking Jellyfin: no login lock" "$W/module.log" ||
+    jfa_fail "lock refusal not logged"
+rm -f "$W/state/private/locks"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_ok "the lock directory is back"
 
 grep -qF -- "$PW_GRACE" "$W/module.log" && jfa_fail "a password reached the log"
 echo "PASS: attempts are counted before the password leaves"

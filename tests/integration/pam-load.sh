@@ -1,5 +1,5 @@
 #!/bin/bash
-# pam-load.sh - 64 concurrent logins (pamtester processes) against the fake
+# pam-load.sh - 40 concurrent logins (pamtester processes) against the fake
 # Jellyfin while `jellyfin-auth sync` rewrites the database every second:
 # every login succeeds, the state stays consistent, and no token is handed
 # to the wrong user. Prints the figures (no timed assertion).
@@ -7,9 +7,12 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 [ -x "$JFA_TOOL" ] || jfa_fail "tools/jellyfin-auth not built"
-N=64
+# pam_wrapper 1.1.4 gives each process one of 62 machine-wide directories
+# (/tmp/pam.[0-9a-zA-Z]): more concurrent pamtesters than that (with the
+# tests make runs beside this one) fail at random with "User not known".
+N=40
 
-# --- 64 Jellyfin users, a real sync with an API key ---
+# --- N Jellyfin users, a real sync with an API key ---
 "$PYTHON3" - "$N" "$API_KEY" >"$W/users.json" <<'EOF'
 import json, sys
 n, key = int(sys.argv[1]), sys.argv[2]

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -497,6 +498,25 @@ static void test_lockout_decision(void **state)
     /* unreachable: the caller goes offline */
     answer(&srv_a, 503, "");
     assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_UNREACHABLE);
+    /* A sound key file this process cannot read now (no descriptor left: the
+     * caller of su sets RLIMIT_NOFILE) must not switch the guard off. */
+    {
+        struct rlimit old_lim, lim;
+        int probe = dup(0);
+
+        answer_user(3, 0, false); /* writes the fake's routes: before the limit */
+        assert_true(probe >= 0);
+        close(probe);
+        assert_int_equal(getrlimit(RLIMIT_NOFILE, &old_lim), 0);
+        lim = old_lim;
+        lim.rlim_cur = (rlim_t)probe; /* every descriptor from probe on is refused */
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+        assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_ERROR);
+        assert_int_equal(setrlimit(RLIMIT_NOFILE, &old_lim), 0);
+        assert_non_null(strstr(why, key_path));
+        /* and with descriptors back, the same file is read and used */
+        assert_int_equal(check(&c, &info, why, sizeof(why)), JFA_LOCKOUT_SEND);
+    }
     /* an unsafe key file is not used (a fault as root, expected elsewhere) */
     answer_user(3, 2, false);
     assert_int_equal(chmod(key_path, 0644), 0);
