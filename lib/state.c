@@ -36,9 +36,9 @@
 #define PENDING_MAGIC_V1 "jellyfin-auth pending 1"
 #define VERIFIER_MAGIC "jellyfin-auth verifier 1"
 #define THROTTLE_MAGIC "jellyfin-auth throttle 1"
-#define THROTTLE_LOCK "throttle" /* locks/throttle; an Id never spells it */
-#define THROTTLE_LOCK_MS 5000    /* a holder only reads and writes one record */
-#define LOCK_POLL_NS 20000000L   /* 20 ms between two tries of a held lock */
+#define THROTTLE_STRIPES 64    /* locks/throttle.NN for host keys */
+#define THROTTLE_LOCK_MS 5000  /* a holder only reads and writes one record */
+#define LOCK_POLL_NS 20000000L /* 20 ms between two tries of a held lock */
 
 /* private_dir/sub/name, with sub created 0700 when create is set. Ids
  * become names only after jfa_guid_is_n (32 lowercase hex digits). */
@@ -683,6 +683,34 @@ static int throttle_path(const char *private_dir, const char *key, bool create, 
     return state_path(private_dir, "throttle", name, create, out, outlen, err, sizeof(err));
 }
 
+/*
+ * The lock of a throttle record's read-modify-write. A user key (an Id) is
+ * only ever updated by a process that holds that user's login lock (the
+ * module from the throttle check to the recorded answer, the tools), so it
+ * needs no second lock; and none may be global: the caller of su can stop
+ * su (SIGSTOP: its real uid is theirs) while it holds a lock, which must
+ * never block other users' logins. Host keys are shared between users; their
+ * records take one of THROTTLE_STRIPES stripe locks, held only by processes
+ * no local user can stop (no setuid program sets PAM_RHOST).
+ */
+static int throttle_lock(const char *private_dir, const char *key, struct jfa_state_lock *lock,
+                         char *err, size_t errlen)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char name[32];
+
+    lock->fd = -1;
+    if (strncmp(key, "host:", 5) != 0)
+        return 0;
+    if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 1) {
+        snprintf(err, errlen, "cannot hash the throttle key");
+        return -1;
+    }
+    snprintf(name, sizeof(name), "throttle.%02u", (unsigned)(md[0] % THROTTLE_STRIPES));
+    return lock_file(private_dir, name, THROTTLE_LOCK_MS, lock, err, errlen);
+}
+
 struct throttle_rec {
     uint64_t count, last;
 };
@@ -791,7 +819,7 @@ int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, 
      * each other's count. Without the lock (unusable, or held for seconds
      * by a stuck process) the failure is still recorded: a count that may
      * miss a parallel update beats none. */
-    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
+    (void)throttle_lock(private_dir, key, &lock, err, sizeof(err));
     throttle_read(path, &t);
     if (throttle_expired(cfg, &t, now))
         t.count = 0;
@@ -825,7 +853,7 @@ int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, 
     }
     /* Check and count under one lock: parallel attempts of different
      * users from one host cannot all pass a check made before any counts. */
-    if (lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, errlen) != 0)
+    if (throttle_lock(private_dir, key, &lock, err, errlen) != 0)
         return -1;
     r = throttle_read_strict(path, &t, err, errlen);
     if (r < 0 && r != -ENOENT)
@@ -860,7 +888,7 @@ void jfa_throttle_undo(const struct jfa_config *cfg, const char *private_dir, co
 
     if (cfg->throttle_failures == 0 || throttle_path(private_dir, key, false, path, sizeof(path)))
         return;
-    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
+    (void)throttle_lock(private_dir, key, &lock, err, sizeof(err));
     throttle_read(path, &t);
     if (t.count <= 1) {
         (void)unlink(path);
@@ -885,7 +913,7 @@ void jfa_throttle_success(const char *private_dir, const char *key)
         return;
     /* Under the lock, so that a failure counted in parallel is not written
      * back over the removal with the count it read before it. */
-    (void)lock_file(private_dir, THROTTLE_LOCK, THROTTLE_LOCK_MS, &lock, err, sizeof(err));
+    (void)throttle_lock(private_dir, key, &lock, err, sizeof(err));
     (void)unlink(path);
     jfa_state_unlock(&lock);
 }

@@ -10,8 +10,9 @@
  *                 host) and trusted for JFA_PENDING_MAX_AGE seconds only;
  *   verifiers/ID  offline password verifiers (yescrypt via libcrypt);
  *   throttle/KEY  local failure counters with exponential back-off;
- *   locks/ID      one login of user ID at a time (flock), and
- *   locks/throttle  the lock of every throttle record update.
+ *   locks/ID      one login of user ID at a time (flock); it also guards
+ *                 the user's throttle record, and
+ *   locks/throttle.NN  64 stripe locks for the host keys' records.
  * Every file is 0600, written atomically and read with O_NOFOLLOW and
  * owner/mode checks. A process that cannot reach the directory gets an
  * error back and carries on without the state (never a crash).
@@ -110,9 +111,11 @@ int jfa_state_drop_verifier(const char *private_dir, const char *jf_id);
 
 /* Throttling. Keys are a user Id or "host:" + remote host; they are hashed
  * into file names. check: 0 allowed, 1 refused with *wait seconds left.
- * failure and success update a record under locks/throttle, so parallel
- * updates all count; check reads without it (records are replaced by
- * rename, so a read sees the old record or the new one). */
+ * A user key's record may only be updated by a process that holds the
+ * user's login lock (jfa_state_lock_user); a host key's updates take a
+ * stripe lock (locks/throttle.NN) themselves. No lock is global: the caller
+ * of su can stop su while it holds one. check reads without a lock (records
+ * are replaced by rename, so a read sees the old record or the new one). */
 int jfa_throttle_check(const struct jfa_config *cfg, const char *private_dir, const char *key,
                        time_t now, long *wait);
 /* Count one failure; 0 when recorded (or throttling is off), -1 when the

@@ -685,15 +685,28 @@ static void test_throttle_parallel_failures(void **state)
     for (int i = 0; i < PAR_PROCS; i++)
         assert_int_equal(reap(pids[i]), 0);
     assert_int_equal(throttle_count(f), PAR_PROCS * PAR_EACH);
-    /* the lock they shared */
+    /* the stripe lock they shared: one file, 0600 (a host key's) */
     {
-        char path[256];
+        char path[512], dir[256];
         struct stat st;
+        struct dirent *de;
+        DIR *d;
+        int n = 0;
 
-        snprintf(path, sizeof(path), "%s/locks/throttle", f->priv);
-        assert_int_equal(lstat(path, &st), 0);
-        assert_true(S_ISREG(st.st_mode));
-        assert_int_equal(st.st_mode & 07777, 0600);
+        snprintf(dir, sizeof(dir), "%s/locks", f->priv);
+        d = opendir(dir);
+        assert_non_null(d);
+        while ((de = readdir(d)) != NULL) {
+            if (strncmp(de->d_name, "throttle.", 9) != 0)
+                continue;
+            n++;
+            snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+            assert_int_equal(lstat(path, &st), 0);
+            assert_true(S_ISREG(st.st_mode));
+            assert_int_equal(st.st_mode & 07777, 0600);
+        }
+        closedir(d);
+        assert_int_equal(n, 1);
     }
 }
 
