@@ -1,6 +1,7 @@
 # tests/tool.mk - the admin tool's messages, options, --json output, bash
 # completion and the man pages (checked against the program).
 TOOL_TESTS = \
-	tests/integration/tool-tls.sh
+	tests/integration/tool-tls.sh \
+	tests/integration/tool-messages.sh
 TESTS += $(TOOL_TESTS)
 EXTRA_DIST += $(TOOL_TESTS)
