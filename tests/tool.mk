@@ -2,6 +2,7 @@
 # completion and the man pages (checked against the program).
 TOOL_TESTS = \
 	tests/integration/tool-tls.sh \
-	tests/integration/tool-messages.sh
+	tests/integration/tool-messages.sh \
+	tests/integration/doc-man.sh
 TESTS += $(TOOL_TESTS)
 EXTRA_DIST += $(TOOL_TESTS)
