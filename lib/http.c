@@ -468,8 +468,9 @@ static void tls_reason(CURL *h, char *err, size_t errlen, const char *base, CURL
         cert_names(h, names, sizeof(names));
         if (rc == CURLE_PEER_FAILED_VERIFICATION && names[0] != '\0')
             add_err(err, errlen,
-                    "%s: TLS: name mismatch: the server's certificate is for %s, not for the "
-                    "host in url (use one of those names in url, or a certificate for this name)",
+                    "%s: TLS: host name mismatch: the server's certificate is for %s, not for "
+                    "the host name in url (use one of those names in url, or a certificate "
+                    "for this name)",
                     base, names);
         else
             add_err(err, errlen, "%s: TLS: certificate rejected: %s", base, curlmsg);

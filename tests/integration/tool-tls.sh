@@ -18,7 +18,7 @@ sync_fixture "$USERS" --tls-cert "$W/other/cert.pem" --tls-key "$W/other/key.pem
 case "$FAKE" in https://localhost:*) ;; *) jfa_fail "fake not on https://localhost ($FAKE)" ;; esac
 write_conf "ca_file = $W/other/cert.pem"
 out=$(jf status 2>&1) && jfa_fail "status ok with a mismatched certificate"
-expect_in "$out" "^server:   FAIL (TLS certificate verification failed: .*name mismatch: the server's certificate is for DNS:other.example, DNS:www.other.example" \
+expect_in "$out" "^server:   FAIL (TLS certificate verification failed: .*host name mismatch: the server's certificate is for DNS:other.example, DNS:www.other.example" \
     "name mismatch: the names the certificate has"
 expect_not_in "$out" "unavailable" "a TLS failure reported as unavailable"
 out=$(jf sync 2>&1) && jfa_fail "sync ok with a mismatched certificate"
