@@ -367,7 +367,8 @@ static int perr(struct parse_ctx *c, const char *fmt, ...)
 
     if (c->err == NULL || c->errlen == 0)
         return -1;
-    n = snprintf(c->err, c->errlen, "%s:%u: ", c->name, c->line);
+    /* line 0: a value from elsewhere (jfa_config_set): c->key names it */
+    n = c->line > 0 ? snprintf(c->err, c->errlen, "%s:%u: ", c->name, c->line) : 0;
     if (n >= 0 && (size_t)n < c->errlen) {
         va_start(ap, fmt);
         vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
@@ -1218,6 +1219,43 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
                      char *err, size_t errlen)
 {
     return parse_buf(cfg, buf, len, name, false, err, errlen);
+}
+
+int jfa_config_set(struct jfa_config *cfg, const char *key, const char *value, const char *source,
+                   char *err, size_t errlen)
+{
+    struct parse_ctx c;
+    size_t k;
+
+    if (err != NULL && errlen > 0)
+        err[0] = '\0';
+    if (cfg == NULL || key == NULL || value == NULL || source == NULL || !defaults_present(cfg)) {
+        jfa_set_err(err, errlen, "%s: invalid arguments", source != NULL ? source : "(option)");
+        return -1;
+    }
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.name = source;
+    c.err = err;
+    c.errlen = errlen;
+    c.check_files = true;
+    c.key = source; /* messages read "--url: invalid url ..." */
+    c.value = value;
+    jfa_log_escape(c.esc, sizeof(c.esc), value);
+    for (k = 0; k < K_COUNT; k++)
+        if (strcmp(keys[k].name, key) == 0)
+            break;
+    if (k == K_COUNT) {
+        jfa_set_err(err, errlen, "%s: unknown configuration key \"%s\"", source, key);
+        return -1;
+    }
+    if (strlen(value) > CONF_MAX_LINE)
+        return perr(&c, "%s: value too long (at most %d bytes)", c.key, CONF_MAX_LINE);
+    if (value[0] == '\0')
+        return perr(&c, "%s: empty value", c.key);
+    if (k == K_LOCAL_NETWORKS)
+        return h_local_networks(&c, true);
+    return keys[k].fn(&c);
 }
 
 int jfa_config_load(struct jfa_config *cfg, const char *path, char *err, size_t errlen)

@@ -74,6 +74,16 @@ int jfa_config_parse(struct jfa_config *cfg, const char *buf, size_t len, const 
                      char *err, size_t errlen);
 
 /*
+ * Set one key from a value given elsewhere than a config file (a command-line
+ * option, a prompt), validated as the file parser does, including the file
+ * checks of ca_file. Errors name the source, not a file and line:
+ * "--url: invalid url "x" (...)". A url or list key adds to what cfg holds.
+ * Returns 0, or -1 with err filled.
+ */
+int jfa_config_set(struct jfa_config *cfg, const char *key, const char *value, const char *source,
+                   char *err, size_t errlen);
+
+/*
  * Read and parse a config file with the trust checks described above, then
  * check that at least one url is set. Unlike jfa_config_parse, it also
  * checks the file ca_file names (links resolved, trusted-file checks, a PEM

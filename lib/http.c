@@ -422,11 +422,40 @@ static bool tls_failure(CURLcode rc, long vr)
     }
 }
 
+/*
+ * The names the server's certificate holds (its subjectAltName, else its
+ * subject), from CURLINFO_CERTINFO, escaped: for a host name mismatch the
+ * message says which names would have matched. "" if curl has none.
+ */
+static void cert_names(CURL *h, char *out, size_t outlen)
+{
+    struct curl_certinfo *ci = NULL;
+    const char *san = NULL, *subject = NULL;
+    static const char san_tag[] = "X509v3 Subject Alternative Name:", subj_tag[] = "Subject:";
+
+    out[0] = '\0';
+    if (curl_easy_getinfo(h, CURLINFO_CERTINFO, &ci) != CURLE_OK || ci == NULL ||
+        ci->num_of_certs < 1)
+        return;
+    /* certinfo[0] is the server's own certificate */
+    for (struct curl_slist *f = ci->certinfo[0]; f != NULL; f = f->next) {
+        if (strncmp(f->data, san_tag, sizeof(san_tag) - 1) == 0)
+            san = f->data + sizeof(san_tag) - 1;
+        else if (strncmp(f->data, subj_tag, sizeof(subj_tag) - 1) == 0)
+            subject = f->data + sizeof(subj_tag) - 1;
+    }
+    if (san != NULL)
+        jfa_log_escape(out, outlen, san);
+    else if (subject != NULL)
+        jfa_log_escape(out, outlen, subject);
+}
+
 /* One line for the log and the tool: what is wrong and what to do. */
-static void tls_reason(char *err, size_t errlen, const char *base, CURLcode rc, long vr,
+static void tls_reason(CURL *h, char *err, size_t errlen, const char *base, CURLcode rc, long vr,
                        const char *curlmsg)
 {
     const char *hint = "";
+    char names[256];
 
     if (rc == CURLE_SSL_CACERT_BADFILE) {
         add_err(err, errlen, "%s: TLS: the CA certificates cannot be used (check ca_file): %s",
@@ -434,8 +463,17 @@ static void tls_reason(char *err, size_t errlen, const char *base, CURLcode rc, 
         return;
     }
     if (vr == X509_V_OK || vr == X509_V_ERR_UNSPECIFIED) {
-        /* curl checks the host name itself, after OpenSSL's verification */
-        add_err(err, errlen, "%s: TLS: certificate rejected: %s", base, curlmsg);
+        /* curl checks the host name itself, after OpenSSL's verification:
+         * the chain is trusted, the name in url is not one it holds */
+        cert_names(h, names, sizeof(names));
+        if (rc == CURLE_PEER_FAILED_VERIFICATION && names[0] != '\0')
+            add_err(err, errlen,
+                    "%s: TLS: host name mismatch: the server's certificate is for %s, not for "
+                    "the host name in url (use one of those names in url, or a certificate "
+                    "for this name)",
+                    base, names);
+        else
+            add_err(err, errlen, "%s: TLS: certificate rejected: %s", base, curlmsg);
         return;
     }
     switch (vr) {
@@ -444,10 +482,11 @@ static void tls_reason(char *err, size_t errlen, const char *base, CURLcode rc, 
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-        hint = " (untrusted issuer: set ca_file to the CA that signed the server's certificate)";
+        hint = " (untrusted issuer: set ca_file (setup: --ca-file) to the CA that signed the "
+               "server's certificate)";
         break;
     case X509_V_ERR_CERT_HAS_EXPIRED:
-        hint = " (the server's certificate has expired)";
+        hint = " (the server's certificate has expired: renew it; check this machine's clock too)";
         break;
     case X509_V_ERR_CERT_NOT_YET_VALID:
         hint = " (the server's certificate is not valid yet: check the clock)";
@@ -519,6 +558,9 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
     SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
     SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
     SETOPT(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    /* keep the certificates' fields (public data, no I/O): a host name
+     * mismatch can then name what the certificate is for */
+    SETOPT(CURLOPT_CERTINFO, 1L);
     /* trust exactly the bytes read through the trusted-file checks: no
      * built-in path, no CA directory, no check-then-use race */
     SETOPT(CURLOPT_CAINFO, (char *)NULL);
@@ -572,7 +614,7 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
         if (curl_easy_getinfo(h, CURLINFO_SSL_VERIFYRESULT, &vr) != CURLE_OK)
             vr = X509_V_OK;
         if (tls_failure(rc, vr)) {
-            tls_reason(err, errlen, base, rc, vr, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+            tls_reason(h, err, errlen, base, rc, vr, errbuf[0] ? errbuf : curl_easy_strerror(rc));
             ar = ATTEMPT_TLS;
             goto out;
         }

@@ -16,3 +16,4 @@ include $(srcdir)/tests/pam.mk
 include $(srcdir)/tests/fake.mk
 include $(srcdir)/tests/e2e.mk
 include $(srcdir)/tests/samba.mk
+include $(srcdir)/tests/tool.mk

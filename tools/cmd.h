@@ -45,6 +45,16 @@ struct tool {
 /* Handle a common option: 1 handled, 0 not a common option. */
 int tool_common_opt(struct tool *t, int opt, const char *arg);
 
+/* getopt_long for a subcommand's options: every subcommand parses with it,
+ * so options may come before or after operands ("login alice --debug");
+ * "--" ends the options. */
+int tool_getopt(int argc, char **argv, const char *shortopts, const struct option *opts);
+
+/* Commands that need root say so first: when not root and path cannot be
+ * read (write false) or written / created (write true), print
+ * "jellyfin-auth CMD: must run as root (...)" and return -1; else 0. */
+int tool_need_root(const struct tool *t, const char *cmd, const char *path, bool write);
+
 /* Parse the options of a command that takes only the common ones and no
  * argument. -1 to go on; else the exit status to return (EXIT_OK after
  * --help, EXIT_USAGE after an error). */
@@ -77,6 +87,29 @@ void tool_nsswitch_check(const char *text, bool *passwd, bool *group);
  * lines of text. Returns a malloc'd new text (NULL on out of memory);
  * *changed tells whether it differs. */
 char *tool_nsswitch_edit(const char *text, bool enable, bool *changed);
+
+/* The PAM configuration directory: JELLYFIN_AUTH_PAM_DIR (secure_getenv,
+ * for tests) or /etc/pam.d. */
+const char *tool_pam_dir(void);
+
+/* NSS and PAM wiring, as doctor and status report it (no network). */
+#define TOOL_PAM_COMMON 4
+extern const char *const tool_pam_common_files[TOOL_PAM_COMMON]; /* common-auth, -account,
+                                                                  * -session, -password */
+struct tool_wiring {
+    const char *nsswitch;     /* the nsswitch.conf read */
+    bool ns_read;             /* it could be read (else ns_err) */
+    bool ns_passwd, ns_group; /* "jellyfin" on the passwd: / group: line */
+    char ns_err[JFA_ERRLEN];
+    const char *pam_dir;
+    char *pam_any; /* a file in pam_dir that uses pam_jellyfin.so, or NULL */
+    bool common_exists[TOOL_PAM_COMMON], common_uses[TOOL_PAM_COMMON];
+};
+void tool_wiring_check(struct tool_wiring *w);
+/* Some file uses the module and none of common-auth/-account/-session
+ * that exists lacks it. */
+bool tool_wiring_pam_ok(const struct tool_wiring *w);
+void tool_wiring_free(struct tool_wiring *w);
 
 int cmd_setup(struct tool *t, int argc, char **argv);
 int cmd_status(struct tool *t, int argc, char **argv);

@@ -7,16 +7,21 @@
  * buffers, so no stray copy of a password is left behind).
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fileutil.h"
 
 int tool_common_opt(struct tool *t, int opt, const char *arg)
 {
@@ -33,12 +38,21 @@ int tool_common_opt(struct tool *t, int opt, const char *arg)
     }
 }
 
+int tool_getopt(int argc, char **argv, const char *shortopts, const struct option *opts)
+{
+    /* no leading '+': GNU getopt permutes, so options may follow the
+     * operands; a "--" still ends the options */
+    while (shortopts[0] == '+')
+        shortopts++;
+    return getopt_long(argc, argv, shortopts, opts, NULL);
+}
+
 int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
 {
     static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         if (opt == 'h') {
@@ -73,6 +87,41 @@ void tool_error(const struct tool *t, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+int tool_need_root(const struct tool *t, const char *cmd, const char *path, bool write)
+{
+    struct stat st;
+    char *copy = NULL;
+    const char *dir, *why = NULL;
+    int ret = 0;
+
+    if (geteuid() == 0 || path == NULL)
+        return 0;
+    if (stat(path, &st) == 0) {
+        if (faccessat(AT_FDCWD, path, write ? W_OK : R_OK, AT_EACCESS) != 0)
+            why = write ? "cannot write" : "cannot read";
+    } else if (errno == ENOENT && write) {
+        copy = strdup(path);
+        dir = copy != NULL ? dirname(copy) : "/";
+        if (stat(dir, &st) == 0 && faccessat(AT_FDCWD, dir, W_OK, AT_EACCESS) != 0) {
+            why = "cannot create files in";
+            path = dir;
+        }
+    } else if (errno == EACCES) {
+        fprintf(stderr,
+                "%s %s: must run as root (cannot reach %s: a directory on the way is closed to "
+                "uid %u)\n",
+                t->prog, cmd, path, (unsigned)geteuid());
+        ret = -1;
+    }
+    if (why != NULL) {
+        fprintf(stderr, "%s %s: must run as root (%s %s: owned by uid %u, mode %04o)\n", t->prog,
+                cmd, why, path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        ret = -1;
+    }
+    free(copy);
+    return ret;
 }
 
 const char *tool_config_path(const struct tool *t)
@@ -325,4 +374,94 @@ char *tool_nsswitch_edit(const char *text, bool enable, bool *changed)
     out[used] = '\0';
     free(lb);
     return out;
+}
+
+const char *tool_pam_dir(void)
+{
+    const char *d = secure_getenv("JELLYFIN_AUTH_PAM_DIR");
+    return d != NULL && d[0] != '\0' ? d : "/etc/pam.d";
+}
+
+/* Does the file mention pam_jellyfin.so outside a comment? */
+static bool file_mentions_module(const char *path)
+{
+    FILE *f = fopen(path, "re");
+    char line[1024];
+    bool found = false;
+
+    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        found = strstr(line, "pam_jellyfin.so") != NULL;
+    }
+    if (f != NULL)
+        fclose(f);
+    return found;
+}
+
+/* A file in the PAM directory that mentions pam_jellyfin.so, or NULL. */
+static char *pam_configured(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char *found = NULL;
+
+    if (d == NULL)
+        return NULL;
+    while (found == NULL && (e = readdir(d)) != NULL) {
+        char *path = NULL;
+        if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
+            continue;
+        if (file_mentions_module(path))
+            found = path;
+        else
+            free(path);
+    }
+    closedir(d);
+    return found;
+}
+
+const char *const tool_pam_common_files[TOOL_PAM_COMMON] = {"common-auth", "common-account",
+                                                            "common-session", "common-password"};
+
+void tool_wiring_check(struct tool_wiring *w)
+{
+    char *text = NULL, path[PATH_MAX];
+    size_t len = 0;
+
+    memset(w, 0, sizeof(*w));
+    w->nsswitch = tool_nsswitch_path();
+    if (jfa_read_trusted(w->nsswitch, 022, 1u << 20, &text, &len, w->ns_err, sizeof(w->ns_err)) ==
+        0) {
+        w->ns_read = true;
+        tool_nsswitch_check(text, &w->ns_passwd, &w->ns_group);
+    }
+    free(text);
+    w->pam_dir = tool_pam_dir();
+    w->pam_any = pam_configured(w->pam_dir);
+    for (size_t i = 0; i < TOOL_PAM_COMMON; i++) {
+        snprintf(path, sizeof(path), "%s/%s", w->pam_dir, tool_pam_common_files[i]);
+        if (access(path, F_OK) != 0)
+            continue;
+        w->common_exists[i] = true;
+        w->common_uses[i] = file_mentions_module(path);
+    }
+}
+
+bool tool_wiring_pam_ok(const struct tool_wiring *w)
+{
+    if (w->pam_any == NULL)
+        return false;
+    /* Debian's layout: auth, account and session must each use the module */
+    for (size_t i = 0; i < 3; i++)
+        if (w->common_exists[i] && !w->common_uses[i])
+            return false;
+    return true;
+}
+
+void tool_wiring_free(struct tool_wiring *w)
+{
+    free(w->pam_any);
+    w->pam_any = NULL;
 }

@@ -68,39 +68,19 @@ static void help(void)
            "Makes no network request (see 'jellyfin-auth status').\n");
 }
 
-/* Does the file mention pam_jellyfin.so outside a comment? */
-static bool file_mentions_module(const char *path)
-{
-    FILE *f = fopen(path, "re");
-    char line[1024];
-    bool found = false;
-
-    while (f != NULL && !found && fgets(line, sizeof(line), f) != NULL) {
-        char *hash = strchr(line, '#');
-        if (hash != NULL)
-            *hash = '\0';
-        found = strstr(line, "pam_jellyfin.so") != NULL;
-    }
-    if (f != NULL)
-        fclose(f);
-    return found;
-}
-
 /* On Debian's layout (common-* files), each of auth, account and session
  * must use the module: a missing account line would let disabled users in
  * with SSH keys, a missing session line leaves tokens behind. */
-static void check_pam_common(struct doc *d, const char *dir)
+static void check_pam_common(struct doc *d, const struct tool_wiring *w)
 {
-    static const char *const files[] = {"common-auth", "common-account", "common-session",
-                                        "common-password"};
     char path[PATH_MAX];
     size_t i;
 
-    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-        if (access(path, F_OK) != 0)
+    for (i = 0; i < TOOL_PAM_COMMON; i++) {
+        snprintf(path, sizeof(path), "%s/%s", w->pam_dir, tool_pam_common_files[i]);
+        if (!w->common_exists[i])
             continue;
-        if (file_mentions_module(path))
+        if (w->common_uses[i])
             report(d, "OK", "pam", "%s uses pam_jellyfin.so", path);
         else
             report(d, i < 3 ? "WARN" : "OK", "pam", "%s does not use pam_jellyfin.so%s", path,
@@ -109,28 +89,6 @@ static void check_pam_common(struct doc *d, const char *dir)
                    : i == 3 ? " (passwd will not change Jellyfin passwords)"
                             : "");
     }
-}
-
-/* A file in the PAM directory that mentions pam_jellyfin.so, or NULL. */
-static char *pam_configured(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char *found = NULL;
-
-    if (d == NULL)
-        return NULL;
-    while (found == NULL && (e = readdir(d)) != NULL) {
-        char *path = NULL;
-        if (e->d_name[0] == '.' || asprintf(&path, "%s/%s", dir, e->d_name) < 0)
-            continue;
-        if (file_mentions_module(path))
-            found = path;
-        else
-            free(path);
-    }
-    closedir(d);
-    return found;
 }
 
 static void check_file_mode(struct doc *d, const char *what, const char *path, mode_t forbidden,
@@ -273,11 +231,10 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
 {
     struct doc d = {0, 0};
     char err[JFA_ERRLEN], key[33];
-    char *db_path = NULL, *priv = NULL, *ledger_path = NULL, *text = NULL, *pam = NULL;
-    const char *pam_dir, *ns;
+    char *db_path = NULL, *priv = NULL, *ledger_path = NULL;
+    struct tool_wiring w;
     struct jfa_db db;
     struct jfa_ledger ledger;
-    size_t len = 0;
     int r;
 
     memset(&db, 0, sizeof(db));
@@ -383,35 +340,26 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     else
         report(&d, "FAIL", "shell", "%s", err);
 
-    /* nsswitch.conf */
-    ns = tool_nsswitch_path();
-    if (jfa_read_trusted(ns, 022, 1u << 20, &text, &len, err, sizeof(err)) != 0) {
-        report(&d, "FAIL", "nsswitch", "%s", err);
-    } else {
-        bool p, g;
-        tool_nsswitch_check(text, &p, &g);
-        if (p && g)
-            report(&d, "OK", "nsswitch", "%s: jellyfin on passwd and group", ns);
-        else
-            report(&d, "FAIL", "nsswitch",
-                   "%s: jellyfin missing on %s (run 'jellyfin-auth setup --enable')", ns,
-                   !p && !g ? "passwd and group"
-                   : !p     ? "passwd"
-                            : "group");
-    }
-
-    /* PAM */
-    pam_dir = secure_getenv("JELLYFIN_AUTH_PAM_DIR");
-    if (pam_dir == NULL || pam_dir[0] == '\0')
-        pam_dir = "/etc/pam.d";
-    pam = pam_configured(pam_dir);
-    if (pam != NULL) {
-        report(&d, "OK", "pam", "%s uses pam_jellyfin.so", pam);
-        check_pam_common(&d, pam_dir);
+    /* nsswitch.conf and PAM (shared with status) */
+    tool_wiring_check(&w);
+    if (!w.ns_read)
+        report(&d, "FAIL", "nsswitch", "%s", w.ns_err);
+    else if (w.ns_passwd && w.ns_group)
+        report(&d, "OK", "nsswitch", "%s: jellyfin on passwd and group", w.nsswitch);
+    else
+        report(&d, "FAIL", "nsswitch",
+               "%s: jellyfin missing on %s (run 'jellyfin-auth setup --enable')", w.nsswitch,
+               !w.ns_passwd && !w.ns_group ? "passwd and group"
+               : !w.ns_passwd              ? "passwd"
+                                           : "group");
+    if (w.pam_any != NULL) {
+        report(&d, "OK", "pam", "%s uses pam_jellyfin.so", w.pam_any);
+        check_pam_common(&d, &w);
     } else
         report(&d, "FAIL", "pam",
                "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
-               pam_dir);
+               w.pam_dir);
+    tool_wiring_free(&w);
 
     /* Samba */
     check_samba(&d, &t->cfg);
@@ -419,8 +367,6 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
 out:
     printf("\n%d failed, %d warnings\n", d.fails, d.warns);
     jfa_ledger_free(&ledger);
-    free(text);
-    free(pam);
     free(db_path);
     free(priv);
     free(ledger_path);

@@ -92,7 +92,7 @@ int cmd_login(struct tool *t, int argc, char **argv)
     memset(&db, 0, sizeof(db));
     memset(&res, 0, sizeof(res));
     memset(pw, 0, sizeof(pw));
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         switch (opt) {

@@ -163,7 +163,7 @@ int cmd_names(struct tool *t, int argc, char **argv)
     int opt, ret;
 
     /* options may come before or after the action (GNU getopt permutes) */
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         if (opt == 'h') {
@@ -194,6 +194,11 @@ int cmd_names(struct tool *t, int argc, char **argv)
     path = jfa_sync_ledger_path(&t->cfg);
     if (path == NULL) {
         tool_error(t, "out of memory");
+        return EXIT_FAIL;
+    }
+    /* the ledger lives in state_dir/private (0700, root's) */
+    if (tool_need_root(t, "names", path, name != NULL) != 0) {
+        free(path);
         return EXIT_FAIL;
     }
     ret = name != NULL ? do_release(t, path, name) : do_list(t, path);

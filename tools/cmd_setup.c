@@ -14,6 +14,7 @@
 #endif
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,114 @@ static char *config_text(const struct setup_opts *o, const char *url)
     return s;
 }
 
+/*
+ * Check each value given on the command line as the configuration parser
+ * would, so that an error names the option ("--url: invalid url ...")
+ * rather than a line of a configuration file that was never written.
+ */
+static int check_option_values(const struct tool *t, const struct setup_opts *o)
+{
+    static const struct {
+        const char *key, *opt;
+        size_t off;
+    } vals[] = {
+        {"url", "--url", offsetof(struct setup_opts, url)},
+        {"ca_file", "--ca-file", offsetof(struct setup_opts, ca_file)},
+        {"api_key_file", "--key-file", offsetof(struct setup_opts, key_file)},
+        {"state_dir", "--state-dir", offsetof(struct setup_opts, state_dir)},
+    };
+    struct jfa_config scratch;
+    char err[JFA_ERRLEN];
+    int ret = 0;
+
+    for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]) && ret == 0; i++) {
+        const char *v = *(const char *const *)((const char *)o + vals[i].off);
+        if (v == NULL)
+            continue;
+        jfa_config_defaults(&scratch);
+        if (jfa_config_set(&scratch, vals[i].key, v, vals[i].opt, err, sizeof(err)) != 0) {
+            tool_usage_error(t, "setup", "%s", err);
+            ret = -1;
+        }
+        jfa_config_free(&scratch);
+    }
+    return ret;
+}
+
+/* Does setup's work need root here? Says so first (before any key is made). */
+static int setup_need_root(const struct tool *t, const struct setup_opts *o, const char *cfg_path)
+{
+    struct jfa_config cur;
+    char err[JFA_ERRLEN];
+    int ret = 0;
+
+    if (o->enable || o->disable) {
+        if (tool_need_root(t, "setup", tool_nsswitch_path(), true) != 0)
+            return -1;
+        if (o->disable)
+            return 0;
+    }
+    if (tool_need_root(t, "setup", cfg_path, true) != 0)
+        return -1;
+    /* the key file: where the existing configuration or the options put it */
+    if (jfa_config_load(&cur, cfg_path, err, sizeof(err)) != 0) {
+        jfa_config_free(&cur);
+        jfa_config_defaults(&cur);
+    }
+    if (tool_need_root(t, "setup", o->key_file ? o->key_file : cur.api_key_file, true) != 0)
+        ret = -1;
+    jfa_config_free(&cur);
+    return ret;
+}
+
+/* Is the sync timer enabled? (a link in timers.target.wants; the directory
+ * is JELLYFIN_AUTH_SYSTEMD_DIR, for tests, or /etc/systemd/system) */
+static bool timer_enabled(void)
+{
+    const char *dir = secure_getenv("JELLYFIN_AUTH_SYSTEMD_DIR");
+    char path[4096];
+
+    if (dir == NULL || dir[0] == '\0')
+        dir = "/etc/systemd/system";
+    snprintf(path, sizeof(path), "%s/timers.target.wants/jellyfin-auth-sync.timer", dir);
+    return access(path, F_OK) == 0;
+}
+
+/* The steps that remain, from the state of the machine: what is already
+ * done is not repeated. */
+static void print_next_steps(void)
+{
+    struct tool_wiring w;
+    bool ns, pam, timer;
+
+    tool_wiring_check(&w);
+    ns = w.ns_read && w.ns_passwd && w.ns_group;
+    pam = tool_wiring_pam_ok(&w);
+    timer = timer_enabled();
+    if (ns && pam && timer) {
+        printf("\nNSS, PAM and the sync timer are in place; check with 'jellyfin-auth status'.\n");
+        goto out;
+    }
+    printf("\nNext steps:\n");
+    if (!ns)
+        printf("  - add 'jellyfin' to %s (or run 'jellyfin-auth setup --enable'):\n"
+               "        passwd:         files jellyfin\n"
+               "        group:          files jellyfin\n",
+               w.nsswitch);
+    if (!pam)
+        printf("  - enable the PAM module:  pam-auth-update --enable jellyfin\n"
+               "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
+               "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
+               "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
+               "     common-session:  session optional pam_jellyfin.so\n"
+               "                      session optional pam_mkhomedir.so umask=0077)\n");
+    if (!timer)
+        printf("  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n");
+    printf("  - check everything:       jellyfin-auth status\n");
+out:
+    tool_wiring_free(&w);
+}
+
 /* Pick the newest key named app; 0 with key filled, or -1. */
 static int newest_key(const struct jfa_api_key_list *keys, const char *app, char key[33])
 {
@@ -328,7 +437,7 @@ int cmd_setup(struct tool *t, int argc, char **argv)
 
     memset(&o, 0, sizeof(o));
     memset(key, 0, sizeof(key));
-    while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         switch (opt) {
@@ -370,6 +479,10 @@ int cmd_setup(struct tool *t, int argc, char **argv)
         return tool_usage_error(t, "setup", "unexpected argument '%s'", argv[optind]);
     if (o.enable && o.disable)
         return tool_usage_error(t, "setup", "--enable and --disable exclude each other");
+    if (check_option_values(t, &o) != 0)
+        return EXIT_USAGE;
+    if (setup_need_root(t, &o, tool_config_path(t)) != 0)
+        return EXIT_FAIL;
     if (o.disable)
         return nsswitch_apply(t, false) == 0 && pam_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
 
@@ -392,6 +505,14 @@ int cmd_setup(struct tool *t, int argc, char **argv)
             return EXIT_FAIL;
         if (url[0] == '\0' || strpbrk(url, " \t\r\n") != NULL)
             return tool_usage_error(t, "setup", "a URL without blanks is required");
+        if (o.url == NULL) {
+            jfa_config_defaults(&t->cfg);
+            if (jfa_config_set(&t->cfg, "url", url, "the URL typed", err, sizeof(err)) != 0) {
+                jfa_config_free(&t->cfg);
+                jfa_config_defaults(&t->cfg);
+                return tool_usage_error(t, "setup", "%s", err);
+            }
+        }
         text = config_text(&o, url);
         if (text == NULL) {
             tool_error(t, "out of memory");
@@ -456,18 +577,7 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     /* 5. NSS and PAM wiring */
     if (o.enable && (nsswitch_apply(t, true) != 0 || pam_apply(t, true) != 0))
         goto out;
-    printf("\nNext steps:\n");
-    if (!o.enable)
-        printf("  - add 'jellyfin' to /etc/nsswitch.conf (or run 'jellyfin-auth setup --enable'):\n"
-               "        passwd:         files jellyfin\n"
-               "        group:          files jellyfin\n"
-               "  - enable the PAM module:  pam-auth-update --enable jellyfin\n"
-               "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
-               "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
-               "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
-               "     common-session:  session optional pam_jellyfin.so)\n");
-    printf("  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n"
-           "  - check everything:       jellyfin-auth doctor\n");
+    print_next_steps();
     ret = EXIT_OK;
 out:
     explicit_bzero(key, sizeof(key));

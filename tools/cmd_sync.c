@@ -114,7 +114,7 @@ int cmd_sync(struct tool *t, int argc, char **argv)
     int opt;
 
     memset(&o, 0, sizeof(o));
-    while ((opt = getopt_long(argc, argv, "+qnfh", opts, NULL)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "qnfh", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         switch (opt) {
@@ -137,6 +137,10 @@ int cmd_sync(struct tool *t, int argc, char **argv)
     if (optind < argc)
         return tool_usage_error(t, "sync", "unexpected argument '%s'", argv[optind]);
     if (tool_load_config(t) != 0)
+        return EXIT_FAIL;
+    /* the API key is root's (0600) and so is the state directory */
+    if (tool_need_root(t, "sync", t->cfg.api_key_file, false) != 0 ||
+        (!o.dry_run && tool_need_root(t, "sync", t->cfg.state_dir, true) != 0))
         return EXIT_FAIL;
     if (jfa_sync_run(&t->cfg, &t->log, &o, &sum, err, sizeof(err)) != 0) {
         tool_error(t, "sync failed: %s", err);

@@ -5,7 +5,8 @@
  * disabled) read from the database (works as non-root: the database and
  * the sync report hold public data only), followed by the Jellyfin users
  * left out at the last sync and why (state_dir/sync-report), with a note
- * when some were left out for a name another Jellyfin Id holds.
+ * when some were left out for a name another Jellyfin Id holds. --json
+ * prints the same as one JSON object (keys documented in jellyfin-auth(8)).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "cmd.h"
 #include "db.h"
@@ -34,13 +37,93 @@ static void print_padded(const char *s, int width)
 
 static void help(void)
 {
-    printf("Usage: jellyfin-auth users [--config PATH] [--debug]\n"
+    printf("Usage: jellyfin-auth users [--json] [--config PATH] [--debug]\n"
            "List the users in the users database (login name, UID, Jellyfin name, admin,\n"
            "disabled), then the Jellyfin users the last sync left out, with the reason\n"
            "(for a name another Jellyfin Id holds: the 'jellyfin-auth names release'\n"
            "command that would hand it over).\n"
            "With samba_sync = yes, a SAMBA column says who has a Samba password (enabled,\n"
-           "disabled, - for none; ? when the passdb cannot be read, e.g. not as root).\n");
+           "disabled, - for none; ? when the passdb cannot be read, e.g. not as root).\n\n"
+           "  --json    print one JSON object instead of text (see jellyfin-auth(8))\n");
+}
+
+static void jadd(json_object *o, const char *key, json_object *v)
+{
+    json_object_object_add(o, key, v);
+}
+
+/* users --json: {"users": [...], "count": N, "left_out": [...] or null,
+ * "report_matches_database": bool or null}. 0 or -1 (message printed). */
+static int print_json(const struct tool *t, const struct jfa_db *db, const char *db_path,
+                      const struct jfa_sync_report *rep, bool have_rep,
+                      const struct jfa_samba_list *smb, bool have_smb)
+{
+    json_object *root = json_object_new_object(), *users = json_object_new_array(), *left = NULL;
+    int ret = -1;
+
+    if (root == NULL || users == NULL)
+        goto oom;
+    jadd(root, "users", users);
+    for (uint32_t i = 0; i < db->n_users; i++) {
+        struct jfa_db_user u;
+        json_object *o = json_object_new_object();
+        if (o == NULL || json_object_array_add(users, o) != 0) {
+            json_object_put(o);
+            goto oom;
+        }
+        if (jfa_db_user_at(db, i, &u) != 0) {
+            tool_error(t, "%s: record %" PRIu32 " is corrupt", db_path, i);
+            goto out;
+        }
+        jadd(o, "login", json_object_new_string(u.name));
+        jadd(o, "uid", json_object_new_int64(u.uid));
+        jadd(o, "jellyfin_name", json_object_new_string(u.jf_name));
+        jadd(o, "jellyfin_id", json_object_new_string(u.jf_id));
+        jadd(o, "admin", json_object_new_boolean((u.flags & JFA_DBU_ADMIN) != 0));
+        jadd(o, "disabled", json_object_new_boolean((u.flags & JFA_DBU_DISABLED) != 0));
+        if (t->cfg.samba_sync) {
+            const struct jfa_samba_entry *e = have_smb ? jfa_samba_find(smb, u.name) : NULL;
+            jadd(o, "samba",
+                 !have_smb                       ? NULL
+                 : e == NULL || !e->has_password ? json_object_new_string("none")
+                 : e->disabled                   ? json_object_new_string("disabled")
+                                                 : json_object_new_string("enabled"));
+        }
+    }
+    jadd(root, "count", json_object_new_int64(db->n_users));
+    if (have_rep) {
+        left = json_object_new_array();
+        if (left == NULL)
+            goto oom;
+        jadd(root, "left_out", left);
+        for (size_t k = 0; k < rep->n; k++) {
+            json_object *o = json_object_new_object();
+            if (o == NULL || json_object_array_add(left, o) != 0) {
+                json_object_put(o);
+                goto oom;
+            }
+            jadd(o, "jellyfin_name", json_object_new_string(rep->items[k].jf_name));
+            jadd(o, "jellyfin_id", json_object_new_string(rep->items[k].id));
+            jadd(o, "reason", json_object_new_string(rep->items[k].reason));
+        }
+        jadd(root, "report_matches_database",
+             json_object_new_boolean(rep->generation == db->generation));
+    } else {
+        jadd(root, "left_out", NULL);
+        jadd(root, "report_matches_database", NULL);
+    }
+    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+    ret = 0;
+    goto out;
+oom:
+    tool_error(t, "out of memory");
+out:
+    if (root != NULL)
+        json_object_put(root);
+    else
+        json_object_put(users);
+    return ret;
 }
 
 int cmd_users(struct tool *t, int argc, char **argv)
@@ -50,14 +133,32 @@ int cmd_users(struct tool *t, int argc, char **argv)
     char *db_path = NULL, *rep_path = NULL, err[JFA_ERRLEN], esc[512];
     int r, ret = EXIT_FAIL;
     uint32_t i;
-    bool have_db = false, have_rep = false, have_smb = false;
+    bool have_db = false, have_rep = false, have_smb = false, json = false;
     struct jfa_samba_list smb = {0};
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        TOOL_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
-    r = tool_parse_plain(t, "users", help, argc, argv);
-    if (r >= 0)
-        return r;
+    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
+        if (tool_common_opt(t, opt, optarg))
+            continue;
+        if (opt == 'h') {
+            help();
+            return EXIT_OK;
+        }
+        if (opt == 'j') {
+            json = true;
+            continue;
+        }
+        return tool_usage_error(t, "users", "invalid option");
+    }
+    if (optind < argc)
+        return tool_usage_error(t, "users", "unexpected argument '%s'", argv[optind]);
     if (tool_load_config(t) != 0)
         return EXIT_FAIL;
     db_path = jfa_config_db_path(&t->cfg);
@@ -82,6 +183,16 @@ int cmd_users(struct tool *t, int argc, char **argv)
             have_smb = true;
         else
             tool_error(t, "samba: %s", err);
+    }
+    if (json) {
+        r = jfa_report_read(rep_path, &rep, err, sizeof(err));
+        if (r < 0) {
+            tool_error(t, "%s", err);
+            goto out;
+        }
+        if (print_json(t, &db, db_path, &rep, r == 0, &smb, have_smb) == 0)
+            ret = EXIT_OK;
+        goto out;
     }
     if (t->cfg.samba_sync)
         printf("%-32s %10s  %-32s %-5s %-8s %s\n", "LOGIN", "UID", "JELLYFIN NAME", "ADMIN",

@@ -22,3 +22,7 @@ tools/jellyfin-auth-sync.service: $(srcdir)/tools/jellyfin-auth-sync.service.in 
 # example configuration (the real one is written by `jellyfin-auth setup`)
 jfaexampledir = $(docdir)
 dist_jfaexample_DATA = tools/jellyfin-auth.conf.example
+
+# bash completion (words read from the program's --help at completion
+# time), installed as $(bashcompletiondir)/jellyfin-auth
+dist_bashcompletion_DATA = tools/completion/jellyfin-auth

@@ -25,6 +25,13 @@ KEY="$W/etc/jellyfin-auth.key"
 export JELLYFIN_AUTH_CONF="$CONF"
 NS="$W/nsswitch.conf"
 export JELLYFIN_AUTH_NSSWITCH="$NS"
+# status_ok WHEN: status finds no problem except the NSS/PAM wiring
+status_ok() {
+    out=$("$JFA_TOOL" status)
+    for l in config server "api key" database; do
+        expect_in "$out" "^$l: *ok" "status $1: $l"
+    done
+}
 setup() {
     "$JFA_TOOL" setup --url "$FAKE" --key-file "$KEY" --state-dir "$W/state" --password-stdin "$@"
 }
@@ -60,7 +67,7 @@ state=$(jfa_fake_ctl "$FAKE" GET /__fake/state)
 $state
 EOF
 )" = 0 ] || jfa_fail "the administrator token was not logged out"
-"$JFA_TOOL" status >/dev/null || jfa_fail "status after setup"
+status_ok "after setup"
 
 # a second run keeps the working key and the config
 cp "$KEY" "$W/key.before"
@@ -126,5 +133,5 @@ grep -qx 'passwd: files jellyfin' "$W/ns2" || jfa_fail "passwd line not added"
 # --force: a new key and a rewritten config
 printf 'boss pw\n' | setup --user Boss --force >"$W/out" 2>&1 || { cat "$W/out" >&2; jfa_fail "setup --force"; }
 cmp -s "$KEY" "$W/key.before" && jfa_fail "--force kept the old key"
-"$JFA_TOOL" status >/dev/null || jfa_fail "status after --force"
+status_ok "after --force"
 exit 0

@@ -17,6 +17,11 @@ jf users >"$W/out" 2>&1 && jfa_fail "users ok without a database"
 expect_in "$(cat "$W/out")" "run 'jellyfin-auth sync'" "users: hint"
 
 jf sync --quiet || jfa_fail "sync"
+# status checks the NSS and PAM wiring too: wire them
+printf 'passwd: files jellyfin\ngroup: files jellyfin\n' >"$W/ns"
+mkdir -p "$W/pam.d"
+printf 'auth [success=1 default=ignore] pam_jellyfin.so\n' >"$W/pam.d/common-auth"
+export JELLYFIN_AUTH_NSSWITCH="$W/ns" JELLYFIN_AUTH_PAM_DIR="$W/pam.d"
 out=$(jf status) || { echo "$out" >&2; jfa_fail "status not ok"; }
 expect_in "$out" '^server:   ok, "Sync Test" version [0-9.]*, id 5e2e2000000000000000000000000001' "server line"
 expect_in "$out" "^api key:  ok, GET /Users lists 2 users" "api key line"

@@ -1079,6 +1079,36 @@ static void test_manpage_example(void **state)
     free(text);
 }
 
+/* jfa_config_set: a command-line value is named as one, never as file:line */
+static void test_set_from_option(void **state)
+{
+    struct jfa_config cfg;
+
+    (void)state;
+    jfa_config_defaults(&cfg);
+    assert_int_equal(jfa_config_set(&cfg, "url", "ftp://x", "--url", err, sizeof(err)), -1);
+    assert_string_equal(err, "--url: invalid url \"ftp://x\" (must start with http:// or "
+                             "https://)");
+    assert_int_equal(jfa_config_set(&cfg, "ca_file", "ca.pem", "--ca-file", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "--ca-file: invalid value \"ca.pem\" (must be an absolute path)"));
+    assert_int_equal(strncmp(err, "--ca-file: ", 11), 0);
+    /* the file checks of ca_file apply too */
+    assert_int_equal(
+        jfa_config_set(&cfg, "ca_file", "/nonexistent/ca.pem", "--ca-file", err, sizeof(err)), -1);
+    assert_int_equal(strncmp(err, "--ca-file: ", 11), 0);
+    assert_int_equal(jfa_config_set(&cfg, "state_dir", "", "--state-dir", err, sizeof(err)), -1);
+    assert_string_equal(err, "--state-dir: empty value");
+    assert_int_equal(jfa_config_set(&cfg, "nosuchkey", "1", "--x", err, sizeof(err)), -1);
+    assert_int_equal(
+        jfa_config_set(&cfg, "url", "https://jf.example:8920/", "--url", err, sizeof(err)), 0);
+    assert_int_equal(cfg.n_urls, 1);
+    assert_string_equal(cfg.urls[0], "https://jf.example:8920");
+    assert_int_equal(jfa_config_set(&cfg, "state_dir", "/srv/jfa", "--state-dir", err, sizeof(err)),
+                     0);
+    assert_string_equal(cfg.state_dir, "/srv/jfa");
+    jfa_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1113,6 +1143,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_load_content_errors, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_load_ca_file, load_setup, load_teardown),
         cmocka_unit_test(test_url_non_ascii_host),
+        cmocka_unit_test(test_set_from_option),
         cmocka_unit_test_setup_teardown(test_load_owner, load_setup, load_teardown),
     };
 

@@ -596,6 +596,8 @@ static void test_tls(void **state)
     assert_non_null(strstr(err, srv_tls.url));
     assert_non_null(strstr(err, "TLS"));
     assert_non_null(strcasestr(err, "host name"));
+    /* what the certificate is for, so that the admin can fix url */
+    assert_non_null(strstr(err, "certificate is for DNS:other.example, not for"));
     jfa_http_response_free(&resp);
     net_cfg_free(&cfg);
     assert_int_equal(net_server_count(&srv_tls), 0);
