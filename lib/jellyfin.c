@@ -393,8 +393,7 @@ enum jfa_status jfa_delete_api_key(struct jfa_client *c, const char *token, cons
     if (st == JFA_OK)
         jfa_http_response_free(&resp);
     else
-        cerr(c, "DELETE /Auth/Keys/{key}: HTTP %ld (%s)", c->last_http_status,
-             jfa_status_str(st));
+        cerr(c, "DELETE /Auth/Keys/{key}: HTTP %ld (%s)", c->last_http_status, jfa_status_str(st));
     return st;
 }
 

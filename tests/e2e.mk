@@ -12,9 +12,11 @@ E2E_TESTS = \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-smb.sh \
+	tests/integration/e2e-uninstall.sh \
+	tests/integration/e2e-deb.sh \
 	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-syslog.py demo/run.sh
+EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-lifecycle.sh tests/e2e-syslog.py demo/run.sh
 
 # Used by the tests to learn where `make install` puts things.
 e2e-print-dirs:

@@ -34,8 +34,7 @@ void tool_key_name(char *buf, size_t len)
     snprintf(buf, len, "%s %s", TOOL_KEY_PREFIX, host);
 }
 
-enum jfa_status tool_key_check(struct tool *t, const char *key, size_t *n, char *why,
-                               size_t whylen)
+enum jfa_status tool_key_check(struct tool *t, const char *key, size_t *n, char *why, size_t whylen)
 {
     struct jfa_client c;
     struct jfa_user_list list = {0};
@@ -114,9 +113,9 @@ int tool_key_create(struct tool *t, const char *token, char key[33])
         if (k->app_name == NULL || k->access_token == NULL || strcmp(k->app_name, name) != 0 ||
             !jfa_hex32(k->access_token) || key_listed(&before, k->access_token))
             continue;
-        if (best == NULL || (k->date_created != NULL && (best->date_created == NULL ||
-                                                         strcmp(k->date_created,
-                                                                best->date_created) >= 0)))
+        if (best == NULL ||
+            (k->date_created != NULL &&
+             (best->date_created == NULL || strcmp(k->date_created, best->date_created) >= 0)))
             best = k;
     }
     if (best == NULL) {
@@ -190,8 +189,9 @@ static int key_rotate(struct tool *t)
     }
     st = tool_key_check(t, old, &n, err, sizeof(err));
     if (st == JFA_ERR_AUTH || st == JFA_ERR_FORBIDDEN) {
-        tool_error(t, "the server refuses the current API key (%s): run 'jellyfin-auth setup' "
-                      "to create one with an administrator's login",
+        tool_error(t,
+                   "the server refuses the current API key (%s): run 'jellyfin-auth setup' "
+                   "to create one with an administrator's login",
                    t->cfg.api_key_file);
         goto out;
     }
@@ -246,8 +246,7 @@ static int key_revoke(struct tool *t, bool force)
     if (tool_key_delete(t, key, key) == 0) {
         printf("API key deleted on the server\n");
     } else if (!force) {
-        tool_error(t, "%s is kept: retry, or add --force to remove it anyway",
-                   t->cfg.api_key_file);
+        tool_error(t, "%s is kept: retry, or add --force to remove it anyway", t->cfg.api_key_file);
         goto out;
     } else {
         printf("the server was not reached (--force): delete the key under Dashboard > API "

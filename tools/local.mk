@@ -16,7 +16,7 @@ EXTRA_DIST += tools/jellyfin-auth-sync.service.in tools/jellyfin-auth-sync.timer
 CLEANFILES += tools/jellyfin-auth-sync.service
 tools/jellyfin-auth-sync.service: $(srcdir)/tools/jellyfin-auth-sync.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) tools && \
-	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@statedir[@]|$(localstatedir)/lib/jellyfin-auth|g' \
 	    $(srcdir)/tools/jellyfin-auth-sync.service.in > $@.tmp && mv $@.tmp $@
 
