@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/e2e-lifecycle.sh - install, use, remove: the body shared by
 # tests/integration/e2e-uninstall.sh (make install / make uninstall) and
 # tests/integration/e2e-deb.sh (dpkg -i / dpkg -r / dpkg -P). Sourced after

@@ -4,6 +4,7 @@
 # e2e-install.sh need root and skip (77) without it.
 E2E_TESTS = \
 	tests/integration/e2e-install.sh \
+	tests/integration/install-unwire.sh \
 	tests/integration/e2e-pamtester.sh \
 	tests/integration/e2e-ssh.sh \
 	tests/integration/e2e-ssh-parallel.sh \
