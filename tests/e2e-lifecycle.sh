@@ -3,13 +3,15 @@
 # tests/integration/e2e-uninstall.sh (make install / make uninstall) and
 # tests/integration/e2e-deb.sh (dpkg -i / dpkg -r / dpkg -P). Sourced after
 # tests/lib.sh, tests/e2e-lib.sh and e2e_enter, inside the namespace, with
-# /usr writable (e2e_mounts rw). The caller defines lc_install, lc_remove
-# and lc_purge (may do nothing), and LC_WHAT (a label).
+# /usr writable (e2e_mounts rw). The caller defines lc_install, lc_upgrade
+# (install again over a configured system), lc_remove and lc_purge (may do
+# nothing), and LC_WHAT (a label).
 #
 # Owns (issue 10): on top of the running system,
 # - installing wires nothing into PAM or NSS before setup ran;
 # - setup --enable against the fake, then a Jellyfin user logs in over sshd
-#   and gets a home (0700, owned by the user, from /etc/skel);
+#   and gets a home (0700, owned by the user, from /etc/skel); an upgrade
+#   (installing again) keeps the wiring, the configuration and the key;
 # - root's su, su to nobody and a local user (su, ssh, pamtester, a wrong
 #   password) add no pam_jellyfin line at info or above to syslog, and no
 #   directory is created for any non-Jellyfin account (nobody's home);
@@ -30,8 +32,10 @@ homes_present() {
 # no_new_dirs WHY: no home appeared but the Jellyfin users' (alice's).
 no_new_dirs() {
     [ -e "$NOBODY_HOME" ] && e2e_fail "$1: nobody's home $NOBODY_HOME was created"
-    homes_present | grep -v -x -e 'home /home/alice' -e 'in-home alice' >"$W/homes.now"
-    grep -v -x -e 'home /home/alice' -e 'in-home alice' "$W/homes.before" >"$W/homes.was"
+    homes_present | grep -v -x -e 'home /home/alice' -e 'in-home alice' -e 'home /home/bob' \
+        -e 'in-home bob' >"$W/homes.now"
+    grep -v -x -e 'home /home/alice' -e 'in-home alice' -e 'home /home/bob' -e 'in-home bob' \
+        "$W/homes.before" >"$W/homes.was"
     diff "$W/homes.was" "$W/homes.now" >&2 && return 0
     e2e_fail "$1: directories appeared for accounts that are not Jellyfin users"
 }
@@ -130,6 +134,15 @@ for f in /etc/skel/.[!.]* /etc/skel/*; do
     [ -e "$f" ] || continue
     printf '%s\n' "$OUT" | grep -qx "$(basename "$f")" || e2e_fail "alice's home lacks $(basename "$f") from /etc/skel"
 done
+
+# 3b. upgrade (reinstall over the running setup): the wiring stays
+lc_upgrade
+grep -q pam_jellyfin.so /etc/pam.d/common-auth || e2e_fail "$LC_WHAT: the upgrade unwired PAM"
+grep -Eq '^passwd:.*[[:space:]]jellyfin' /etc/nsswitch.conf || e2e_fail "$LC_WHAT: the upgrade unwired NSS"
+[ -f /etc/jellyfin-auth.conf ] && [ -f /etc/jellyfin-auth.key ] || e2e_fail "$LC_WHAT: the upgrade lost the config or key"
+e2e_ssh bob "$E2E_PW_bob" password 'id -un'
+[ "$RC" = 0 ] && [ "$OUT" = bob ] || e2e_fail "$LC_WHAT: ssh login of bob after the upgrade ($RC): $OUT"
+e2e_poll 20 grep -q "session closed for 'bob'" "$W/syslog" || e2e_fail "bob's session did not close"
 
 # 4. root and local accounts: quiet, and no directories. alice's session
 # closes after ssh returned: wait for its line so it stays out of the window.

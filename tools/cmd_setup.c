@@ -343,6 +343,14 @@ static char *config_plan(struct tool *t, const struct setup_opts *o, const char 
     size_t len = 0, i;
 
     *changed = false;
+    /* one line each: a newline would add settings of its own */
+    for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+        if (mine[i].value != NULL &&
+            (mine[i].value[0] == '\0' || strpbrk(mine[i].value, "\r\n") != NULL)) {
+            tool_error(t, "%s: a value on one line is required", mine[i].key);
+            return NULL;
+        }
+    }
     if (!exists) {
         if (o->url != NULL)
             snprintf(url, sizeof(url), "%s", o->url);
@@ -371,11 +379,6 @@ static char *config_plan(struct tool *t, const struct setup_opts *o, const char 
     for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
         if (mine[i].value == NULL)
             continue;
-        if (mine[i].value[0] == '\0' || strpbrk(mine[i].value, "\r\n") != NULL) {
-            tool_error(t, "--%s: a value on one line is required", mine[i].key);
-            free(text);
-            return NULL;
-        }
         next = config_set(text, mine[i].key, mine[i].value, changed);
         free(text);
         if (next == NULL) {

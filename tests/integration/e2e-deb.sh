@@ -52,6 +52,10 @@ lc_install() {
     [ -L /etc/systemd/system/timers.target.wants/jellyfin-auth-sync.timer ] ||
         e2e_fail "the sync timer is not enabled by the package"
 }
+lc_upgrade() {
+    # shellcheck disable=SC2086
+    dpkg -i $debs >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -i over the installed packages"; }
+}
 lc_remove() {
     # shellcheck disable=SC2086
     dpkg -r $PKGS >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -r"; }

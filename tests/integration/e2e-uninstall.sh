@@ -11,6 +11,7 @@ LC_WHAT="make install / make uninstall"
 lc_install() {
     e2e_mk install >"$W/install.log" 2>&1 || { tail -n 30 "$W/install.log"; e2e_fail "make install"; }
 }
+lc_upgrade() { lc_install; }
 lc_remove() {
     e2e_mk uninstall >"$W/uninstall.log" 2>&1 || {
         tail -n 30 "$W/uninstall.log"

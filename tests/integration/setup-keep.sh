@@ -103,6 +103,28 @@ for l in '# first line written by the admin' 'home = /srv/home/%u' 'shell = /bin
     grep -qxF -- "$l" "$CONF" || jfa_fail "the admin's line '$l' was lost"
 done
 
+# 2b. a setting the file lacks is appended, even to a file without a final
+# newline; giving a value equal to the file's changes nothing
+printf '%s' "$(cat "$CONF")" >"$W/conf.nonl" && cp "$W/conf.nonl" "$CONF"
+cp "$W/tls-ca.pem" "$W/ca.pem" 2>/dev/null || printf 'not used for http\n' >"$W/ca.pem"
+setup --ca-file "$W/ca.pem" || { cat "$W/out"; jfa_fail "re-run with --ca-file"; }
+{ cat "$W/conf.nonl"; printf '\nca_file = %s\n' "$W/ca.pem"; } >"$W/conf.want"
+cmp -s "$CONF" "$W/conf.want" || { diff "$W/conf.want" "$CONF"; jfa_fail "--ca-file not appended as one line"; }
+cmp -s "$CONF.bak" "$W/conf.nonl" || jfa_fail "no backup before appending"
+cp "$CONF" "$W/conf.prev"
+setup --key-file "$KEY" || { cat "$W/out"; jfa_fail "re-run with the same --key-file"; }
+cmp -s "$CONF" "$W/conf.prev" || jfa_fail "an unchanged setting rewrote the file"
+grep -q "configuration .*: kept" "$W/out" || { cat "$W/out"; jfa_fail "unchanged config not reported as kept"; }
+# a value on two lines is refused, nothing written
+setup --url "$(printf 'http://a\nshell = /bin/evil')" && jfa_fail "a url with a newline was accepted"
+cmp -s "$CONF" "$W/conf.prev" || jfa_fail "a refused --url changed the file"
+one_key "after the append checks"
+# also for a new configuration: no setting smuggled in with a newline
+printf 'boss pw\n' | JELLYFIN_AUTH_CONF=$W/new.conf "$JFA_TOOL" setup --url "$FAKE" --password-stdin \
+    --user Boss --key-file "$W/new.key" --state-dir "$(printf '%s\nshell = /bin/evil' "$W/st2")" \
+    >"$W/out" 2>&1 && jfa_fail "a new config with a two-line --state-dir was accepted"
+[ -e "$W/new.conf" ] && jfa_fail "a refused setup wrote a new config"
+
 # 3. a refused key (deleted on the server) is replaced: still one key
 [ "$(api "$OBSERVER" DELETE "/Auth/Keys/$(cat "$KEY")")" = 204 ] || jfa_fail "DELETE with the observer"
 cp "$KEY" "$W/key.refused"
