@@ -20,6 +20,16 @@ jfa-unwire:
 uninstall-pamexecLTLIBRARIES uninstall-libLTLIBRARIES uninstall-pamconfigsDATA: jfa-unwire
 .PHONY: jfa-unwire
 
+# An upgrade with `make install` over an enabled profile: let pam-auth-update
+# rewrite the stacks from the new profile (the Debian package's postinst
+# does the same), e.g. to drop pam_mkhomedir that older profiles added.
+install-data-hook: jfa-rewire
+jfa-rewire:
+	@if test -z "$(DESTDIR)" && test -x /usr/sbin/pam-auth-update && \
+	    grep -qs 'pam_jellyfin\.so' /etc/pam.d/common-auth; then \
+	    DEBIAN_FRONTEND=noninteractive /usr/sbin/pam-auth-update --package; fi
+.PHONY: jfa-rewire
+
 # debian/: the Debian packages (dpkg-buildpackage -us -uc -b; see
 # doc/design.md "Packages"), built from the dist tree by
 # tests/integration/e2e-deb.sh.

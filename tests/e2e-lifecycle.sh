@@ -135,8 +135,15 @@ for f in /etc/skel/.[!.]* /etc/skel/*; do
     printf '%s\n' "$OUT" | grep -qx "$(basename "$f")" || e2e_fail "alice's home lacks $(basename "$f") from /etc/skel"
 done
 
-# 3b. upgrade (reinstall over the running setup): the wiring stays
+# 3b. upgrade (reinstall over the running setup): the wiring stays, and
+# the stacks follow the new profile: an older one's pam_mkhomedir goes.
+printf '\toptional\tpam_mkhomedir.so umask=0077\n' >"$W/mkhd.line"
+sed -i "/^Session:/r $W/mkhd.line" /usr/share/pam-configs/jellyfin
+DEBIAN_FRONTEND=noninteractive pam-auth-update --package >/dev/null 2>&1
+grep -q pam_mkhomedir /etc/pam.d/common-session || e2e_fail "could not simulate the old profile"
 lc_upgrade
+grep -q pam_mkhomedir /etc/pam.d/common-session &&
+    e2e_fail "$LC_WHAT: the upgrade left the old profile's pam_mkhomedir in common-session"
 grep -q pam_jellyfin.so /etc/pam.d/common-auth || e2e_fail "$LC_WHAT: the upgrade unwired PAM"
 grep -Eq '^passwd:.*[[:space:]]jellyfin' /etc/nsswitch.conf || e2e_fail "$LC_WHAT: the upgrade unwired NSS"
 [ -f /etc/jellyfin-auth.conf ] && [ -f /etc/jellyfin-auth.key ] || e2e_fail "$LC_WHAT: the upgrade lost the config or key"
