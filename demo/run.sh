@@ -17,12 +17,15 @@
 #        JELLYFIN_PASSWORD=... [JELLYFIN_CA_FILE=/path/ca.pem] \
 #        [JELLYFIN_DEMO_USER=someone JELLYFIN_DEMO_PASSWORD=...] bash demo/run.sh
 # This runs `jellyfin-auth setup`, which creates an API key named
-# "jellyfin-auth" on that server (delete it under Dashboard > API Keys).
+# "jellyfin-auth HOST" on that server; the demo deletes it at the end
+# (`jellyfin-auth key revoke`).
 #
 # Environment: JFA_DEMO_BUILD_DIR (default _build/demo), JFA_DEMO_SKIP_DEPS=1
 # (do not run install-deps.sh), JFA_DEMO_NONINTERACTIVE=1 (no shell at the
 # end; the default when stdin is not a terminal).
 set -u
+DEMO_START=${DEMO_START:-$(date +%s)}
+export DEMO_START # the namespace half reports the time since the start
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -49,19 +52,29 @@ if [ -z "${E2E_INNER:-}" ]; then
         bash "$SRC/scripts/install-deps.sh" || exit 1
     fi
     BUILD=${JFA_DEMO_BUILD_DIR:-$SRC/_build/demo}
+    say "Building jellyfin-auth in $BUILD (only what the demo installs: the tool and the two modules)"
     if [ ! -f "$BUILD/Makefile" ]; then
-        say "Building jellyfin-auth in $BUILD"
-        (cd "$SRC" && { [ -x configure ] || autoreconf -fi >/dev/null; }) || exit 1
+        if [ ! -x "$SRC/configure" ]; then
+            note "autoreconf -fi ($(($(date +%s) - DEMO_START)) s)"
+            (cd "$SRC" && autoreconf -fi >/dev/null 2>&1) || { echo "demo: autoreconf failed" >&2; exit 1; }
+        fi
+        note "configure ($(($(date +%s) - DEMO_START)) s)"
         mkdir -p "$BUILD" && (cd "$BUILD" && "$SRC/configure" --prefix=/usr --sysconfdir=/etc \
             --localstatedir=/var --libdir=/usr/lib/x86_64-linux-gnu \
             --with-pamdir=/usr/lib/x86_64-linux-gnu/security >configure.log 2>&1) ||
             { tail -n 20 "$BUILD/configure.log"; exit 1; }
     fi
-    # the log goes to a temp file: a build dir handed in by the tests must
-    # stay clean (make distcheck checks that)
+    # `make all` builds the installed programs only (no tests, benchmarks or
+    # fuzzers); each compiler step is shown as it happens. The log goes to a
+    # temp file: a build dir handed in by the tests must stay clean (make
+    # distcheck checks that).
+    note "make -j$(nproc) ($(($(date +%s) - DEMO_START)) s)"
     MAKELOG=$(mktemp "${TMPDIR:-/tmp}/jfa-demo-make.XXXXXX")
-    (cd "$BUILD" && make -j"$(nproc)" >"$MAKELOG" 2>&1) || { tail -n 30 "$MAKELOG"; rm -f "$MAKELOG"; exit 1; }
+    (cd "$BUILD" && make -j"$(nproc)" all 2>&1) | tee "$MAKELOG" |
+        sed -n -E 's/^ +(CC|CCLD|GEN) +(.*)$/     \1 \2/p'
+    [ "${PIPESTATUS[0]}" = 0 ] || { tail -n 30 "$MAKELOG"; rm -f "$MAKELOG"; exit 1; }
     rm -f "$MAKELOG"
+    note "built ($(($(date +%s) - DEMO_START)) s)"
     export top_srcdir=$SRC top_builddir=$BUILD
     export PYTHON3=${PYTHON3:-/usr/bin/python3}
     [ -t 0 ] || export JFA_DEMO_NONINTERACTIVE=1
@@ -154,5 +167,9 @@ if [ -z "${JFA_DEMO_NONINTERACTIVE:-}" ]; then
     [ -z "${JELLYFIN_URL:-}" ] && note "Passwords: alice: $E2E_PW_alice   bob: $E2E_PW_bob"
     SSH_PORT=$SSH_PORT PS1='(jellyfin-auth demo) \u@\h:\w\$ ' bash --norc -i </dev/tty
 fi
-say "Done: leaving the namespace takes every change above with it."
+if [ -n "${JELLYFIN_URL:-}" ]; then
+    say "Deleting the API key the demo created on $JELLYFIN_URL"
+    show jellyfin-auth key revoke || e2e_fail "jellyfin-auth key revoke failed"
+fi
+say "Done in $(($(date +%s) - DEMO_START)) s: leaving the namespace takes every change above with it."
 exit 0

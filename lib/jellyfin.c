@@ -16,6 +16,7 @@
 #define _GNU_SOURCE 1
 #endif
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -367,6 +368,42 @@ enum jfa_status jfa_create_api_key(struct jfa_client *c, const char *token, cons
     st = do_call(c, "POST", path, token, NULL, EXPECT_NO_BODY, &resp);
     if (st == JFA_OK)
         jfa_http_response_free(&resp);
+    return st;
+}
+
+/*
+ * DELETE /Auth/Keys/{key}. The path holds a secret: the call runs with a
+ * silent log (the transport would name the path in its lines) and the
+ * error text names the key only as "{key}".
+ */
+enum jfa_status jfa_delete_api_key(struct jfa_client *c, const char *token, const char *key)
+{
+    static const struct jfa_log quiet = {NULL, NULL, false};
+    const struct jfa_log *log = c->log;
+    struct jfa_http_response resp;
+    char path[64];
+    enum jfa_status st;
+    size_t i;
+
+    if (token == NULL || key == NULL || strlen(key) != 32) {
+        cerr(c, "DELETE /Auth/Keys/{key}: missing token or malformed key");
+        return JFA_ERR_INTERNAL;
+    }
+    for (i = 0; i < 32; i++) {
+        if (!isxdigit((unsigned char)key[i])) {
+            cerr(c, "DELETE /Auth/Keys/{key}: malformed key");
+            return JFA_ERR_INTERNAL;
+        }
+    }
+    snprintf(path, sizeof(path), "/Auth/Keys/%s", key);
+    c->log = &quiet;
+    st = do_call(c, "DELETE", path, token, NULL, EXPECT_NO_BODY, &resp);
+    c->log = log;
+    explicit_bzero(path, sizeof(path));
+    if (st == JFA_OK)
+        jfa_http_response_free(&resp);
+    else
+        cerr(c, "DELETE /Auth/Keys/{key}: HTTP %ld (%s)", c->last_http_status, jfa_status_str(st));
     return st;
 }
 

@@ -3,8 +3,9 @@
  *
  * Owns: the calls jellyfin-auth makes (AuthenticateByName, Sessions/Logout,
  * Users/Password, Users, Users/Public, Users/Me, Users/{Id}, System/Info/Public,
- * Auth/Keys) and the mapping of each answer to a jfa_status. Uses http.h
- * for transport, authheader.h for identity and jfjson.h for decoding.
+ * Auth/Keys and DELETE Auth/Keys/{key}) and the mapping of each answer to
+ * a jfa_status. Uses http.h for transport, authheader.h for identity and
+ * jfjson.h for decoding.
  */
 #ifndef JFA_JELLYFIN_H
 #define JFA_JELLYFIN_H
@@ -61,5 +62,7 @@ enum jfa_status jfa_system_info(struct jfa_client *c, struct jfa_system_info *ou
 enum jfa_status jfa_create_api_key(struct jfa_client *c, const char *token, const char *app);
 enum jfa_status jfa_list_api_keys(struct jfa_client *c, const char *token,
                                   struct jfa_api_key_list *out);
+/* DELETE /Auth/Keys/{key} (204 even for an unknown key). Never logs the key. */
+enum jfa_status jfa_delete_api_key(struct jfa_client *c, const char *token, const char *key);
 
 #endif

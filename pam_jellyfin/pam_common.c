@@ -132,12 +132,14 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         return PAM_USER_UNKNOWN;
     }
     if (strcmp(p->user, "root") == 0) {
-        jfa_logf(&p->log, LOG_NOTICE, "refusing root: never a Jellyfin user");
+        /* root and local accounts are not ours: nothing at info or above
+         * (cron, su and every local login pass here) */
+        jfa_logf(&p->log, LOG_DEBUG, "refusing root: never a Jellyfin user");
         return PAM_USER_UNKNOWN;
     }
     /* Before anything can fail: a local account is never ours. */
     if (in_passwd_file(p->user)) {
-        jfa_logf(&p->log, LOG_INFO, "'%s' is a local account: not for Jellyfin", p->user_esc);
+        jfa_logf(&p->log, LOG_DEBUG, "'%s' is a local account: not for Jellyfin", p->user_esc);
         return PAM_USER_UNKNOWN;
     }
     path = jfa_config_db_path(&p->cfg);
@@ -157,7 +159,7 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
     }
     rc = jfa_db_user_by_name(&p->db, p->user, &p->dbu);
     if (rc != 0) {
-        jfa_logf(&p->log, rc == -ENOENT ? LOG_INFO : LOG_ERR, "'%s' is %s", p->user_esc,
+        jfa_logf(&p->log, rc == -ENOENT ? LOG_DEBUG : LOG_ERR, "'%s' is %s", p->user_esc,
                  rc == -ENOENT ? "not a Jellyfin user" : "a corrupt database entry");
         rc = rc == -ENOENT ? PAM_USER_UNKNOWN : PAM_AUTHINFO_UNAVAIL;
         goto out;

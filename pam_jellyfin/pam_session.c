@@ -9,17 +9,83 @@
  * the PAM handle; close_session logs it out with POST /Sessions/Logout.
  * Each session holds only its own token, so concurrent sessions of one user
  * never log each other out.
+ *
+ * Also owns the home of a Jellyfin user: open_session creates it at the
+ * first session (mkhomedir_helper: 0700, copied from /etc/skel, owned by
+ * the user), and only for a user resolved in our database. Other accounts
+ * never get a directory (pam_mkhomedir in the common stack would create
+ * `nobody`'s /nonexistent).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <security/pam_ext.h>
 #include <security/pam_modules.h>
 
 #include "jellyfin.h"
 #include "pam_common.h"
+
+#ifndef JFA_MKHOMEDIR_HELPER
+#define JFA_MKHOMEDIR_HELPER "/usr/sbin/mkhomedir_helper"
+#endif
+
+/*
+ * Create the resolved Jellyfin user's home if it is missing. Runs
+ * mkhomedir_helper (libpam-modules-bin, what pam_mkhomedir runs) with a
+ * fixed environment; it looks the user up through NSS, i.e. our entry.
+ * Best effort: a failure is logged, the session goes on.
+ */
+static void make_home(struct jfa_pam *p)
+{
+    char *const argv[] = {(char *)JFA_MKHOMEDIR_HELPER, (char *)p->user, (char *)"0077",
+                          (char *)"/etc/skel",          (char *)"0700",  NULL};
+    char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+    struct sigaction dfl, old;
+    struct stat st;
+    int status = 0;
+    pid_t pid, w = -1;
+
+    if (p->dbu.home == NULL || p->dbu.home[0] != '/')
+        return;
+    if (lstat(p->dbu.home, &st) == 0 || errno != ENOENT)
+        return;
+    if (geteuid() != 0) {
+        jfa_logf(&p->log, LOG_DEBUG, "home %s of '%s' is missing; not root: not created",
+                 p->dbu.home, p->user_esc);
+        return;
+    }
+    if (access(JFA_MKHOMEDIR_HELPER, X_OK) != 0) {
+        jfa_logf(&p->log, LOG_ERR, "cannot create the home of '%s': %s: %s", p->user_esc,
+                 JFA_MKHOMEDIR_HELPER, strerror(errno));
+        return;
+    }
+    /* The application may ignore SIGCHLD: waitpid needs the default. */
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    if (sigaction(SIGCHLD, &dfl, &old) != 0)
+        return;
+    pid = fork();
+    if (pid == 0) {
+        execve(JFA_MKHOMEDIR_HELPER, argv, envp);
+        _exit(127);
+    }
+    if (pid > 0)
+        while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+            ;
+    (void)sigaction(SIGCHLD, &old, NULL);
+    if (pid < 0 || w < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        jfa_logf(&p->log, LOG_ERR, "cannot create the home %s of '%s' (%s %s)", p->dbu.home,
+                 p->user_esc, JFA_MKHOMEDIR_HELPER, pid < 0 ? "could not start" : "failed");
+    else
+        jfa_logf(&p->log, LOG_INFO, "created the home %s of '%s'", p->dbu.home, p->user_esc);
+}
 
 PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -37,6 +103,7 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         rc = rc == PAM_USER_UNKNOWN ? PAM_IGNORE : rc;
         goto out;
     }
+    make_home(&p);
     /* Ours or not, the pending record must not linger: jfa_pam_pending
      * takes this login's and cleans any other. */
     if (jfa_pam_pending(&p, true, &rec) != 0)

@@ -48,7 +48,7 @@ e2e_host_state() {
         "/usr/lib/$E2E_MULTIARCH/security/pam_jellyfin.so" /usr/sbin/jellyfin-auth; do
         if [ -f "$f" ]; then sha256sum "$f"; else echo "absent $f"; fi
     done
-    ls -a /home /var/lib/jellyfin-auth 2>&1
+    ls -a /home /var/lib/jellyfin-auth /nonexistent 2>&1
 }
 
 # e2e_enter ARGS: outer half. Checks that this machine and build can run
@@ -166,9 +166,21 @@ e2e_overlay() {
 # e2e_system: make the namespace a system with our packages installed and
 # enabled, exactly as an administrator would.
 e2e_system() {
+    e2e_mounts ro
+    e2e_enable
+}
+
+# e2e_mounts [ro|rw]: the namespace's file systems. ro: /usr shows the
+# staged install over the real /usr; rw: /usr is a writable overlay of the
+# real one, for tests that install by themselves (make install, dpkg -i).
+e2e_mounts() {
     local mp
     mkdir -p "$W/ns"
-    e2e_overlay /usr usr ro || jfa_fail "cannot overlay /usr"
+    if [ "${1:-ro}" = ro ]; then
+        e2e_overlay /usr usr ro || jfa_fail "cannot overlay /usr"
+    else
+        e2e_overlay /usr usr || jfa_fail "cannot overlay /usr"
+    fi
     e2e_overlay /etc etc || jfa_fail "cannot overlay /etc"
     e2e_overlay /var var || jfa_fail "cannot overlay /var"
     mount -t tmpfs -o mode=0755 e2e-run /run || jfa_fail "cannot mount /run"
@@ -190,6 +202,10 @@ e2e_system() {
     fi
     # A fresh machine: no earlier jellyfin-auth state shows through the overlays.
     rm -rf /etc/jellyfin-auth.conf /etc/jellyfin-auth.key /var/lib/jellyfin-auth /etc/pam.d/e2e
+}
+
+# e2e_enable: nsswitch.conf and pam-auth-update, as an administrator would.
+e2e_enable() {
     # NSS: the order an administrator is told to use.
     sed -i -E 's/^(passwd|group):.*/\1:         files jellyfin/' /etc/nsswitch.conf
     grep -q '^passwd: *files jellyfin$' /etc/nsswitch.conf || jfa_fail "nsswitch.conf not updated"

@@ -4,6 +4,7 @@
 # e2e-install.sh need root and skip (77) without it.
 E2E_TESTS = \
 	tests/integration/e2e-install.sh \
+	tests/integration/install-unwire.sh \
 	tests/integration/e2e-pamtester.sh \
 	tests/integration/e2e-ssh.sh \
 	tests/integration/e2e-ssh-parallel.sh \
@@ -14,9 +15,11 @@ E2E_TESTS = \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-samba-sync.sh \
+	tests/integration/e2e-uninstall.sh \
+	tests/integration/e2e-deb.sh \
 	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
-EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-syslog.py demo/run.sh
+EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-lifecycle.sh tests/e2e-syslog.py demo/run.sh
 
 # Used by the tests to learn where `make install` puts things.
 e2e-print-dirs:

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "jellyfin.h"
 #include "log.h"
 
 #define EXIT_OK 0
@@ -111,7 +112,24 @@ void tool_wiring_check(struct tool_wiring *w);
 bool tool_wiring_pam_ok(const struct tool_wiring *w);
 void tool_wiring_free(struct tool_wiring *w);
 
+/* API keys (cmd_key.c). The key's name on the server is "jellyfin-auth HOST". */
+#define TOOL_KEY_PREFIX "jellyfin-auth"
+void tool_key_name(char *buf, size_t len);
+/* GET /Users with the key: JFA_OK (*n users), JFA_ERR_AUTH when refused,
+ * or another status; why gets a message. tool_key_works: JFA_OK or not. */
+enum jfa_status tool_key_check(struct tool *t, const char *key, size_t *n, char *why,
+                               size_t whylen);
+bool tool_key_works(struct tool *t, const char *key, size_t *n);
+/* Create a key of our name with token (an admin token or an API key) and
+ * find it on the server. 0 with key filled, or -1 (message printed). */
+int tool_key_create(struct tool *t, const char *token, char key[33]);
+/* DELETE the key on the server with token. 0 or -1 (message printed). */
+int tool_key_delete(struct tool *t, const char *token, const char *key);
+/* Write the key to api_key_file (0600, atomic). 0 or -1 (message printed). */
+int tool_key_write(struct tool *t, const char *key);
+
 int cmd_setup(struct tool *t, int argc, char **argv);
+int cmd_key(struct tool *t, int argc, char **argv);
 int cmd_status(struct tool *t, int argc, char **argv);
 int cmd_sync(struct tool *t, int argc, char **argv);
 int cmd_users(struct tool *t, int argc, char **argv);

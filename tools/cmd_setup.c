@@ -1,13 +1,16 @@
 /*
  * tools/cmd_setup.c - `jellyfin-auth setup`: first-time installation.
  *
- * Owns: creating the API key (administrator login with client
- * "jellyfin-auth", POST /Auth/Keys?app=NAME with a unique name, GET
- * /Auth/Keys for the newest key of that name, key file written 0600
- * atomically, admin token logged out), writing the configuration when it
- * is absent (or with --force), the first sync, and the nsswitch.conf
- * edit (--enable adds the "jellyfin" service to passwd: and group:,
- * --disable removes it; idempotent, one backup, atomic, mode kept).
+ * Owns: the API key when none works (administrator login with client
+ * "jellyfin-auth", a key named "jellyfin-auth HOST" created and found with
+ * cmd_key.c's helpers, admin token logged out; a working key is reused,
+ * never duplicated; a refused one is replaced and deleted), the
+ * configuration (written when absent; otherwise only the keys setup owns
+ * and was given, url, ca_file, api_key_file and state_dir, are changed in
+ * place, every other line and comment kept, the previous file saved as
+ * PATH.bak), the first sync, and the nsswitch.conf edit (--enable adds the
+ * "jellyfin" service to passwd: and group:, --disable removes it;
+ * idempotent, one backup, atomic, mode kept).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -30,8 +33,6 @@
 #include "jellyfin.h"
 #include "sync.h"
 
-#define APP_PREFIX "jellyfin-auth"
-
 static void help(void)
 {
     printf("Usage: jellyfin-auth setup [--url URL] [--user NAME] [--password-stdin]\n"
@@ -39,15 +40,17 @@ static void help(void)
            "                           [--force] [--enable | --disable] [--config PATH] [--debug]\n"
            "Create an API key with a Jellyfin administrator's login, write the key file\n"
            "(mode 0600) and the configuration (if absent), run the first sync and print the\n"
-           "nsswitch.conf and PAM lines to add. An existing working key and configuration\n"
-           "are kept unless --force is given.\n\n"
+           "nsswitch.conf and PAM lines to add. A working API key is reused. An existing\n"
+           "configuration is kept: only the settings given here (url, ca_file,\n"
+           "api_key_file, state_dir) change, every other line stays, and the previous\n"
+           "file is saved as PATH.bak.\n\n"
            "  --url URL          Jellyfin base URL (asked for on the terminal if needed)\n"
            "  --user NAME        administrator name (asked for if needed)\n"
            "  --password-stdin   read the administrator password from standard input\n"
            "  --ca-file FILE     CA bundle for the server's certificate\n"
            "  --key-file FILE    where to keep the API key (default %s)\n"
            "  --state-dir DIR    state directory (default %s)\n"
-           "  --force            rewrite the configuration and create a new key\n"
+           "  --force            replace an unreadable or malformed API key file\n"
            "  --enable           also add 'jellyfin' to passwd: and group: in nsswitch.conf\n"
            "                     and run 'pam-auth-update --enable jellyfin'\n"
            "  --disable          only undo --enable (nsswitch.conf, pam-auth-update\n"
@@ -168,6 +171,8 @@ static char *config_text(const struct setup_opts *o, const char *url)
             &s,
             "# jellyfin-auth.conf, written by 'jellyfin-auth setup'. See jellyfin-auth.conf(5).\n"
             "# Holds no secrets: the API key lives in api_key_file (root, mode 0600).\n"
+            "# 'jellyfin-auth setup' changes only url, ca_file, api_key_file and state_dir\n"
+            "# here, and keeps every other line.\n"
             "url = %s\n"
             "%s%s%s"
             "api_key_file = %s\n"
@@ -184,6 +189,218 @@ static char *config_text(const struct setup_opts *o, const char *url)
             o->state_dir ? o->state_dir : JFA_DEFAULT_STATE_DIR) < 0)
         return NULL;
     return s;
+}
+
+/* Is line (up to its end) a setting of key? "  key = v", "key=v". */
+static bool line_sets(const char *line, const char *key)
+{
+    size_t n = strlen(key);
+
+    line += strspn(line, " \t");
+    if (strncmp(line, key, n) != 0)
+        return false;
+    line += n;
+    line += strspn(line, " \t");
+    return *line == '=';
+}
+
+/*
+ * Set key = value in the configuration text: the line that sets it is
+ * replaced (the parser refuses duplicates, so there is at most one), or
+ * the setting is appended. Comments and every other line are kept byte
+ * for byte. Returns a new malloc'd text or NULL (out of memory).
+ */
+static char *config_set(const char *text, const char *key, const char *value, bool *changed)
+{
+    char *out = NULL, *line = NULL;
+    size_t outlen = 0;
+    FILE *f = open_memstream(&out, &outlen);
+    const char *p = text;
+    bool done = false;
+
+    if (f == NULL)
+        return NULL;
+    if (asprintf(&line, "%s = %s", key, value) < 0) {
+        line = NULL;
+        goto fail;
+    }
+    while (*p != '\0') {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        if (line_sets(p, key)) {
+            size_t old = len > 0 && p[len - 1] == '\r' ? len - 1 : len;
+            if (old != strlen(line) || memcmp(p, line, old) != 0)
+                *changed = true;
+            fputs(line, f);
+            if (old != len)
+                fputc('\r', f);
+            done = true;
+        } else {
+            fwrite(p, 1, len, f);
+        }
+        if (eol == NULL)
+            break;
+        fputc('\n', f);
+        p = eol + 1;
+    }
+    if (!done) {
+        if (outlen > 0 || ftell(f) > 0) {
+            fflush(f);
+            if (outlen > 0 && out[outlen - 1] != '\n')
+                fputc('\n', f);
+        }
+        fprintf(f, "%s\n", line);
+        *changed = true;
+    }
+    free(line);
+    if (fclose(f) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+fail:
+    free(line);
+    fclose(f);
+    free(out);
+    return NULL;
+}
+
+/* Log in as an administrator; create and find a key. 0 or -1 (printed).
+ * stale: a refused key of this file to delete with the admin token. */
+static int create_key(struct tool *t, const struct setup_opts *o, const char *stale, char key[33])
+{
+    struct jfa_client c;
+    struct jfa_auth_result res;
+    char user[256], pw[TOOL_PASSWORD_MAX], prompt[300], esc[256];
+    enum jfa_status st;
+    int ret = -1;
+
+    memset(&res, 0, sizeof(res));
+    memset(pw, 0, sizeof(pw));
+    if (o->user != NULL) {
+        snprintf(user, sizeof(user), "%s", o->user);
+    } else if (tool_read_line("Jellyfin administrator name: ", user, sizeof(user)) != 0) {
+        return -1;
+    }
+    if (user[0] == '\0') {
+        tool_error(t, "no administrator name given");
+        return -1;
+    }
+    snprintf(prompt, sizeof(prompt),
+             "Password for Jellyfin user %s: ", jfa_log_escape(esc, sizeof(esc), user));
+    if (tool_read_password(prompt, o->password_stdin, pw, sizeof(pw)) != 0)
+        return -1;
+    if (jfa_client_init(&c, &t->cfg, &t->log, "jellyfin-auth", NULL) != 0) {
+        tool_error(t, "cannot set up the Jellyfin client");
+        goto out;
+    }
+    st = jfa_authenticate(&c, user, pw, &res);
+    explicit_bzero(pw, sizeof(pw));
+    if (st != JFA_OK) {
+        tool_error(t, "administrator login failed: %s%s%s", jfa_status_str(st),
+                   c.err[0] ? ": " : "", c.err);
+        goto out;
+    }
+    if (!res.user.policy.is_administrator) {
+        tool_error(t, "Jellyfin user \"%s\" is not an administrator: an API key needs one",
+                   jfa_log_escape(esc, sizeof(esc), user));
+        goto logout;
+    }
+    if (tool_key_create(t, res.access_token, key) != 0)
+        goto logout;
+    /* The refused key may still exist (disabled, another server's): it
+     * must not pile up. DELETE is a no-op for an unknown key. */
+    if (stale != NULL && tool_key_delete(t, res.access_token, stale) == 0)
+        printf("the refused API key was deleted on the server\n");
+    ret = 0;
+logout:
+    st = jfa_logout(&c, res.access_token);
+    if (st != JFA_OK)
+        tool_error(t, "warning: logging the administrator session out failed: %s",
+                   jfa_status_str(st));
+out:
+    explicit_bzero(pw, sizeof(pw));
+    jfa_auth_result_free(&res);
+    return ret;
+}
+
+/*
+ * The configuration text setup will use: the existing file with only the
+ * given settings changed, or a new one. *changed tells whether it must be
+ * written. NULL on error (printed).
+ */
+static char *config_plan(struct tool *t, const struct setup_opts *o, const char *cfg_path,
+                         bool exists, bool *changed)
+{
+    const struct {
+        const char *key, *value;
+    } mine[] = {
+        {"url", o->url},
+        {"ca_file", o->ca_file},
+        {"api_key_file", o->key_file},
+        {"state_dir", o->state_dir},
+    };
+    char url[1024], err[JFA_ERRLEN], *text = NULL, *next;
+    size_t len = 0, i;
+
+    *changed = false;
+    /* one line each: a newline would add settings of its own */
+    for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+        if (mine[i].value != NULL &&
+            (mine[i].value[0] == '\0' || strpbrk(mine[i].value, "\r\n") != NULL)) {
+            tool_error(t, "%s: a value on one line is required", mine[i].key);
+            return NULL;
+        }
+    }
+    if (!exists) {
+        if (o->url != NULL)
+            snprintf(url, sizeof(url), "%s", o->url);
+        else if (tool_read_line("Jellyfin URL (e.g. https://jellyfin.example:8920): ", url,
+                                sizeof(url)) != 0)
+            return NULL;
+        if (url[0] == '\0' || strpbrk(url, " \t\r\n") != NULL) {
+            tool_error(t, "a URL without blanks is required");
+            return NULL;
+        }
+        if (o->url == NULL) {
+            struct jfa_config scratch;
+            int bad;
+
+            jfa_config_defaults(&scratch);
+            bad = jfa_config_set(&scratch, "url", url, "the URL typed", err, sizeof(err));
+            jfa_config_free(&scratch);
+            if (bad != 0) {
+                tool_error(t, "%s", err);
+                return NULL;
+            }
+        }
+        text = config_text(o, url);
+        if (text == NULL)
+            tool_error(t, "out of memory");
+        *changed = text != NULL;
+        return text;
+    }
+    if (jfa_read_trusted(cfg_path, 022, 1u << 20, &text, &len, err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        return NULL;
+    }
+    if (strlen(text) != len) {
+        tool_error(t, "%s: contains a NUL byte", cfg_path);
+        free(text);
+        return NULL;
+    }
+    for (i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
+        if (mine[i].value == NULL)
+            continue;
+        next = config_set(text, mine[i].key, mine[i].value, changed);
+        free(text);
+        if (next == NULL) {
+            tool_error(t, "out of memory");
+            return NULL;
+        }
+        text = next;
+    }
+    return text;
 }
 
 /*
@@ -285,129 +502,12 @@ static void print_next_steps(void)
                "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
                "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
                "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
-               "     common-session:  session optional pam_jellyfin.so\n"
-               "                      session optional pam_mkhomedir.so umask=0077)\n");
+               "     common-session:  session optional pam_jellyfin.so)\n");
     if (!timer)
         printf("  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n");
     printf("  - check everything:       jellyfin-auth status\n");
 out:
     tool_wiring_free(&w);
-}
-
-/* Pick the newest key named app; 0 with key filled, or -1. */
-static int newest_key(const struct jfa_api_key_list *keys, const char *app, char key[33])
-{
-    const struct jfa_api_key *best = NULL;
-    size_t i;
-
-    for (i = 0; i < keys->n; i++) {
-        const struct jfa_api_key *k = &keys->keys[i];
-        if (k->app_name == NULL || k->access_token == NULL || strcmp(k->app_name, app) != 0)
-            continue;
-        if (best == NULL ||
-            (k->date_created != NULL &&
-             (best->date_created == NULL || strcmp(k->date_created, best->date_created) >= 0)))
-            best = k;
-    }
-    if (best == NULL || strlen(best->access_token) != 32)
-        return -1;
-    memcpy(key, best->access_token, 33);
-    return 0;
-}
-
-/* Log in as an administrator and create a key. 0 or -1 (message printed). */
-static int create_key(struct tool *t, const struct setup_opts *o, char key[33])
-{
-    struct jfa_client c;
-    struct jfa_auth_result res;
-    struct jfa_api_key_list keys = {0};
-    char user[256], pw[TOOL_PASSWORD_MAX], host[128], app[256], stamp[32], esc[256];
-    enum jfa_status st;
-    time_t now = time(NULL);
-    struct tm tm;
-    int ret = -1;
-
-    memset(&res, 0, sizeof(res));
-    memset(pw, 0, sizeof(pw));
-    if (o->user != NULL) {
-        snprintf(user, sizeof(user), "%s", o->user);
-    } else if (tool_read_line("Jellyfin administrator name: ", user, sizeof(user)) != 0) {
-        return -1;
-    }
-    if (user[0] == '\0') {
-        tool_error(t, "no administrator name given");
-        return -1;
-    }
-    snprintf(app, sizeof(app),
-             "Password for Jellyfin user %s: ", jfa_log_escape(esc, sizeof(esc), user));
-    if (tool_read_password(app, o->password_stdin, pw, sizeof(pw)) != 0)
-        return -1;
-    if (jfa_client_init(&c, &t->cfg, &t->log, "jellyfin-auth", NULL) != 0) {
-        tool_error(t, "cannot set up the Jellyfin client");
-        goto out;
-    }
-    st = jfa_authenticate(&c, user, pw, &res);
-    explicit_bzero(pw, sizeof(pw));
-    if (st != JFA_OK) {
-        tool_error(t, "administrator login failed: %s%s%s", jfa_status_str(st),
-                   c.err[0] ? ": " : "", c.err);
-        goto out;
-    }
-    if (!res.user.policy.is_administrator) {
-        tool_error(t, "Jellyfin user \"%s\" is not an administrator: an API key needs one",
-                   jfa_log_escape(esc, sizeof(esc), user));
-        goto logout;
-    }
-    jfa_device_name(host, sizeof(host));
-    gmtime_r(&now, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-    snprintf(app, sizeof(app), "%s %s %s", APP_PREFIX, host, stamp);
-    st = jfa_create_api_key(&c, res.access_token, app);
-    if (st != JFA_OK) {
-        tool_error(t, "creating the API key (POST /Auth/Keys) failed: %s%s%s", jfa_status_str(st),
-                   c.err[0] ? ": " : "", c.err);
-        goto logout;
-    }
-    st = jfa_list_api_keys(&c, res.access_token, &keys);
-    if (st != JFA_OK) {
-        tool_error(t, "reading the API keys (GET /Auth/Keys) failed: %s%s%s", jfa_status_str(st),
-                   c.err[0] ? ": " : "", c.err);
-        goto logout;
-    }
-    if (newest_key(&keys, app, key) != 0) {
-        tool_error(t, "the server did not list the new API key \"%s\"", app);
-        goto logout;
-    }
-    printf("API key \"%s\" created\n", app);
-    ret = 0;
-logout:
-    st = jfa_logout(&c, res.access_token);
-    if (st != JFA_OK)
-        tool_error(t, "warning: logging the administrator session out failed: %s",
-                   jfa_status_str(st));
-out:
-    explicit_bzero(pw, sizeof(pw));
-    jfa_api_key_list_free(&keys);
-    jfa_auth_result_free(&res);
-    return ret;
-}
-
-/* Does the key work for GET /Users? */
-static bool key_works(struct tool *t, const char *key, size_t *n)
-{
-    struct jfa_client c;
-    struct jfa_user_list list = {0};
-    enum jfa_status st;
-
-    if (jfa_client_init(&c, &t->cfg, &t->log, "jellyfin-auth", NULL) != 0)
-        return false;
-    st = jfa_list_users(&c, key, &list);
-    *n = list.n;
-    jfa_user_list_free(&list);
-    if (st != JFA_OK)
-        jfa_logf(&t->log, LOG_INFO, "GET /Users with the API key: %s%s%s", jfa_status_str(st),
-                 c.err[0] ? ": " : "", c.err);
-    return st == JFA_OK;
 }
 
 int cmd_setup(struct tool *t, int argc, char **argv)
@@ -429,14 +529,16 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     struct jfa_sync_options so;
     struct jfa_sync_summary sum;
     const char *cfg_path;
-    char url[1024], key[33], err[JFA_ERRLEN], keyline[34], *text = NULL;
+    char key[33], old[33], err[JFA_ERRLEN], *text = NULL, *bak = NULL, *prev = NULL;
     struct stat st;
-    bool cfg_exists, write_cfg, need_key = true;
-    size_t n_users = 0;
+    bool cfg_exists, write_cfg = false, need_key = true, have_old = false;
+    enum jfa_status kst;
+    size_t n_users = 0, prev_len = 0;
     int opt, r, ret = EXIT_FAIL;
 
     memset(&o, 0, sizeof(o));
     memset(key, 0, sizeof(key));
+    memset(old, 0, sizeof(old));
     while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
@@ -486,85 +588,80 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     if (o.disable)
         return nsswitch_apply(t, false) == 0 && pam_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
 
-    /* 1. the configuration: keep an existing one unless --force */
+    /* 1. the configuration: the existing one with only our given keys
+     * changed, or a new one; validated now, written once the key works */
     cfg_path = tool_config_path(t);
     cfg_exists = lstat(cfg_path, &st) == 0;
-    write_cfg = !cfg_exists || o.force;
-    if (!write_cfg) {
-        if (o.url || o.ca_file || o.key_file || o.state_dir)
-            return tool_usage_error(
-                t, "setup", "%s exists: add --force to rewrite it with new settings", cfg_path);
-        if (tool_load_config(t) != 0)
-            return EXIT_FAIL;
-        printf("configuration %s: kept\n", cfg_path);
-    } else {
-        if (o.url != NULL)
-            snprintf(url, sizeof(url), "%s", o.url);
-        else if (tool_read_line("Jellyfin URL (e.g. https://jellyfin.example:8920): ", url,
-                                sizeof(url)) != 0)
-            return EXIT_FAIL;
-        if (url[0] == '\0' || strpbrk(url, " \t\r\n") != NULL)
-            return tool_usage_error(t, "setup", "a URL without blanks is required");
-        if (o.url == NULL) {
-            jfa_config_defaults(&t->cfg);
-            if (jfa_config_set(&t->cfg, "url", url, "the URL typed", err, sizeof(err)) != 0) {
-                jfa_config_free(&t->cfg);
-                jfa_config_defaults(&t->cfg);
-                return tool_usage_error(t, "setup", "%s", err);
-            }
-        }
-        text = config_text(&o, url);
-        if (text == NULL) {
-            tool_error(t, "out of memory");
-            return EXIT_FAIL;
-        }
-        jfa_config_free(&t->cfg);
-        jfa_config_defaults(&t->cfg);
-        if (jfa_config_parse(&t->cfg, text, strlen(text), cfg_path, err, sizeof(err)) != 0) {
-            tool_error(t, "%s", err);
-            goto out;
-        }
-        t->cfg_loaded = true;
+    text = config_plan(t, &o, cfg_path, cfg_exists, &write_cfg);
+    if (text == NULL)
+        goto out;
+    jfa_config_free(&t->cfg);
+    jfa_config_defaults(&t->cfg);
+    if (jfa_config_parse(&t->cfg, text, strlen(text), cfg_path, err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        goto out;
     }
+    t->cfg_loaded = true;
+    if (cfg_exists && !write_cfg)
+        printf("configuration %s: kept\n", cfg_path);
 
-    /* 2. the API key: keep one that works unless --force */
+    /* 2. the API key: a working one is reused, never duplicated */
     r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
-    if (r == 0 && !o.force) {
-        if (key_works(t, key, &n_users)) {
+    if (r == 0) {
+        kst = tool_key_check(t, key, &n_users, err, sizeof(err));
+        if (kst == JFA_OK) {
             printf("API key %s: kept (GET /Users lists %zu users)\n", t->cfg.api_key_file, n_users);
             need_key = false;
-        } else {
+        } else if (kst == JFA_ERR_AUTH || kst == JFA_ERR_FORBIDDEN) {
             printf("API key %s: refused by the server; creating a new one\n", t->cfg.api_key_file);
+            memcpy(old, key, sizeof(old));
+            have_old = true;
+        } else {
+            /* not a verdict on the key: never replace it for a network error */
+            tool_error(t, "GET /Users with the API key %s: %s; nothing changed",
+                       t->cfg.api_key_file, err);
+            goto out;
         }
     } else if (r < 0 && !o.force) {
-        tool_error(t, "%s (fix it or use --force to replace it)", err);
+        tool_error(t, "%s (fix it, or use --force to replace it)", err);
         goto out;
     }
     if (need_key) {
         explicit_bzero(key, sizeof(key));
-        if (create_key(t, &o, key) != 0)
+        if (create_key(t, &o, have_old ? old : NULL, key) != 0)
             goto out;
-        snprintf(keyline, sizeof(keyline), "%s\n", key);
-        if (jfa_write_atomic(t->cfg.api_key_file, keyline, 33, 0600, err, sizeof(err)) != 0) {
-            explicit_bzero(keyline, sizeof(keyline));
-            tool_error(t, "writing the API key: %s", err);
+        if (tool_key_write(t, key) != 0)
             goto out;
-        }
-        explicit_bzero(keyline, sizeof(keyline));
         printf("API key written to %s (mode 0600)\n", t->cfg.api_key_file);
-        if (!key_works(t, key, &n_users)) {
+        if (!tool_key_works(t, key, &n_users)) {
             tool_error(t, "the new API key does not work for GET /Users");
             goto out;
         }
     }
 
-    /* 3. the configuration file, once the key is in place */
+    /* 3. the configuration file, once the key is in place; the previous
+     * one is kept as PATH.bak */
     if (write_cfg) {
+        if (cfg_exists) {
+            if (jfa_read_trusted(cfg_path, 022, 1u << 20, &prev, &prev_len, err, sizeof(err)) !=
+                    0 ||
+                asprintf(&bak, "%s.bak", cfg_path) < 0) {
+                bak = NULL;
+                tool_error(t, "backup of %s: %s", cfg_path, err);
+                goto out;
+            }
+            if (jfa_write_atomic(bak, prev, prev_len, 0644, err, sizeof(err)) != 0) {
+                tool_error(t, "backup: %s", err);
+                goto out;
+            }
+            printf("previous configuration saved as %s\n", bak);
+        }
         if (jfa_write_atomic(cfg_path, text, strlen(text), 0644, err, sizeof(err)) != 0) {
             tool_error(t, "writing the configuration: %s", err);
             goto out;
         }
-        printf("configuration written to %s\n", cfg_path);
+        printf("configuration written to %s%s\n", cfg_path,
+               cfg_exists ? " (only the settings given changed)" : "");
     }
 
     /* 4. the first sync */
@@ -581,6 +678,9 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     ret = EXIT_OK;
 out:
     explicit_bzero(key, sizeof(key));
+    explicit_bzero(old, sizeof(old));
     free(text);
+    free(prev);
+    free(bak);
     return ret;
 }

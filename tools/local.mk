@@ -4,7 +4,8 @@ sbin_PROGRAMS += tools/jellyfin-auth
 tools_jellyfin_auth_SOURCES = \
 	tools/main.c tools/cmd.h tools/cmd_common.c \
 	tools/cmd_setup.c tools/cmd_status.c tools/cmd_sync.c \
-	tools/cmd_users.c tools/cmd_names.c tools/cmd_login.c tools/cmd_doctor.c
+	tools/cmd_users.c tools/cmd_names.c tools/cmd_login.c tools/cmd_doctor.c \
+	tools/cmd_key.c
 tools_jellyfin_auth_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"'
 tools_jellyfin_auth_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tools_jellyfin_auth_LDADD = lib/libjfatool.la $(PAM_LIBS)
@@ -15,7 +16,7 @@ EXTRA_DIST += tools/jellyfin-auth-sync.service.in tools/jellyfin-auth-sync.timer
 CLEANFILES += tools/jellyfin-auth-sync.service
 tools/jellyfin-auth-sync.service: $(srcdir)/tools/jellyfin-auth-sync.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) tools && \
-	sed -e 's|@sbindir[@]|$(sbindir)|g' \
+	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@statedir[@]|$(localstatedir)/lib/jellyfin-auth|g' \
 	    $(srcdir)/tools/jellyfin-auth-sync.service.in > $@.tmp && mv $@.tmp $@
 

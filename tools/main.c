@@ -18,6 +18,7 @@ static const struct {
     const char *what;
 } commands[] = {
     {"setup", cmd_setup, "create the API key and config, run the first sync, wire NSS and PAM"},
+    {"key", cmd_key, "rotate or revoke the API key (key rotate | key revoke)"},
     {"status", cmd_status, "check the server, the API key and the last sync"},
     {"sync", cmd_sync, "update the users database from Jellyfin"},
     {"users", cmd_users, "list the mapped users and the users left out"},

@@ -34,12 +34,15 @@ expect_out 'Authentication failure|Authentication token|failure' "refusals"
 expect_out '^  uid=[0-9]+\(alice\)' "ssh alice id"
 expect_out 'home: /home/alice \(drwx------\)' "private home"
 expect_out 'token was logged out' "session logout"
-expect_out '^== Done' "demo finished"
+expect_out '^== Done in [0-9]+ s' "demo finished"
+expect_out '^   built \([0-9]+ s\)' "build step reported"
 grep -q FAIL "$W/demo.out" && { cat "$W/demo.out"; jfa_fail "demo printed a FAIL"; }
 
 # 2. "real server" mode: setup with an administrator's login.
+OBSERVER=0b5e2e20b5e2e20b5e2e20b5e2e20b5e
 cat >"$W/users.json" <<JSON
 {"server": {"name": "Real-ish Jellyfin"},
+ "api_keys": [{"key": "$OBSERVER", "app": "test observer"}],
  "users": [
   {"name": "Admin", "id": "ad300000000000000000000000000001", "password": "admin-pw",
    "is_administrator": true},
@@ -58,5 +61,10 @@ expect_out 'pamtester: successfully authenticated' "PAM login of erin"
 grep -qF 'admin-pw' "$W/demo.out" && jfa_fail "the demo printed the administrator password"
 expect_out '^  API key ".*" created' "setup created an API key with the admin login"
 expect_out '^  PAM: .*pam-auth-update --enable jellyfin done' "setup --enable ran pam-auth-update"
+# the demo removes the key it created: only the observer's is left
+expect_out '^  API key deleted on the server' "the demo's key revoked"
+keys=$(curl -s --cacert "$W/tls/cert.pem" -H "Authorization: MediaBrowser Client=\"t\", Device=\"t\", DeviceId=\"t\", Version=\"1\", Token=\"$OBSERVER\"" \
+    "$FAKE_URL_real/Auth/Keys" | "$PYTHON3" -c 'import json,sys; print(" ".join(k["AppName"] for k in json.load(sys.stdin)["Items"]))')
+[ "$keys" = "test observer" ] || jfa_fail "keys left on the server after the demo: $keys"
 echo "PASS: demo/run.sh with the fake and with JELLYFIN_URL"
 exit 0

@@ -54,7 +54,7 @@ ftp() {
     RC=$?
 }
 
-# The first login creates bob's home (pam_mkhomedir in common-session).
+# The first login creates bob's home (pam_jellyfin's session hook).
 ftp bob "$E2E_PW_bob" ""
 [ "$RC" = 0 ] || e2e_fail "bob cannot list his FTP home: $OUT"
 [ -d /home/bob ] || e2e_fail "the FTP login did not create /home/bob"

@@ -48,7 +48,9 @@ refused() {
 pt "$E2E_PW_alice" alice authenticate acct_mgmt open_session close_session
 ok "alice: authenticate, acct_mgmt, open_session, close_session"
 e2e_poll 30 e2e_no_devices alice || e2e_fail "close_session did not log alice's token out"
-[ -d /home/alice ] || e2e_fail "open_session did not create /home/alice (pam_mkhomedir)"
+[ -d /home/alice ] || e2e_fail "open_session did not create /home/alice (pam_jellyfin session)"
+[ "$(stat -c '%a %U' /home/alice)" = "700 alice" ] ||
+    e2e_fail "/home/alice is $(stat -c '%a %U' /home/alice), not 700 alice"
 
 pt "$E2E_PW_bob" bob authenticate acct_mgmt
 ok "bob: authenticate"
