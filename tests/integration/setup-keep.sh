@@ -106,7 +106,9 @@ done
 # 2b. a setting the file lacks is appended, even to a file without a final
 # newline; giving a value equal to the file's changes nothing
 printf '%s' "$(cat "$CONF")" >"$W/conf.nonl" && cp "$W/conf.nonl" "$CONF"
-cp "$W/tls-ca.pem" "$W/ca.pem" 2>/dev/null || printf 'not used for http\n' >"$W/ca.pem"
+# a real certificate: setup checks --ca-file as the configuration does
+jfa_make_cert "$W/ca-only"
+cp "$W/ca-only/cert.pem" "$W/ca.pem"
 setup --ca-file "$W/ca.pem" || { cat "$W/out"; jfa_fail "re-run with --ca-file"; }
 { cat "$W/conf.nonl"; printf '\nca_file = %s\n' "$W/ca.pem"; } >"$W/conf.want"
 cmp -s "$CONF" "$W/conf.want" || { diff "$W/conf.want" "$CONF"; jfa_fail "--ca-file not appended as one line"; }
