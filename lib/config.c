@@ -216,6 +216,7 @@ void jfa_config_defaults(struct jfa_config *cfg)
             cfg->n_local_networks++;
     }
     cfg->allow_plain_http = false;
+    cfg->case_sensitive = false;
     cfg->throttle_failures = 5;
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
@@ -930,6 +931,11 @@ static int h_allow_plain_http(struct parse_ctx *c)
     return parse_bool(c, &c->cfg->allow_plain_http);
 }
 
+static int h_case_sensitive(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->case_sensitive);
+}
+
 static int h_lockout_guard(struct parse_ctx *c)
 {
     return parse_bool(c, &c->cfg->lockout_guard);
@@ -975,6 +981,7 @@ enum key_id {
     K_THROTTLE_MAX_DELAY,
     K_LOCKOUT_GUARD,
     K_RESERVED_NAMES,
+    K_CASE_SENSITIVE,
     K_COUNT
 };
 
@@ -1004,6 +1011,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_THROTTLE_MAX_DELAY] = {"throttle_max_delay", h_throttle_max_delay, false},
     [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
     [K_RESERVED_NAMES] = {"reserved_names", h_reserved_names, true},
+    [K_CASE_SENSITIVE] = {"case_sensitive", h_case_sensitive, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

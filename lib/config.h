@@ -55,6 +55,10 @@ struct jfa_config {
      * on top of the built-in list (lib/namemap.c) */
     char **reserved_names;
     size_t n_reserved_names;
+    /* case_sensitive = no (default): logins and NSS name lookups accept any
+     * ASCII case of a mapped name (written by sync as the database's fold
+     * flags; the modules read the flags, not this key) */
+    bool case_sensitive;
 };
 
 /* Fill cfg with the documented defaults (no URL). */

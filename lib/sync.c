@@ -312,9 +312,10 @@ out:
 struct cand {
     const struct jfa_user *u;
     char name[JFA_NAME_MAX + 1];
-    char *reason; /* NULL: included */
-    ssize_t lidx; /* ledger entry, -1 none */
-    bool mapped;  /* name is the valid mapping of the Jellyfin name */
+    char *reason;     /* NULL: included */
+    ssize_t lidx;     /* ledger entry, -1 none */
+    bool mapped;      /* name is the valid mapping of the Jellyfin name */
+    const char *note; /* how the name was chosen, when not by mapping */
 };
 
 struct plan_store {
@@ -416,6 +417,7 @@ void jfa_sync_plan_free(struct jfa_sync_plan *plan)
         free(st);
     }
     free(plan->users);
+    free(plan->notes);
     free(plan->groups);
     jfa_omissions_free(plan->omitted, plan->n_omitted);
     memset(plan, 0, sizeof(*plan));
@@ -496,6 +498,8 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         char why[256];
+        ssize_t oi;
+        enum jfa_name_status st_name;
 
         c->u = &list->users[i];
         order[i] = i;
@@ -506,11 +510,29 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             continue;
         }
         c->lidx = jfa_ledger_find_user(ledger, c->u->id);
-        if (jfa_name_map(c->u->name, cfg->users_group, admin_group, c->name, why, sizeof(why)) !=
-            JFA_NAME_OK) {
-            if (omit(c, "%s", why) != 0)
-                goto oom;
-            continue;
+        oi = jfa_ledger_find_override(ledger, c->u->id);
+        if (oi >= 0) {
+            /* the administrator's choice (names set), checked again here:
+             * the configuration may have changed since */
+            snprintf(c->name, sizeof(c->name), "%s", ledger->overrides[oi].name);
+            c->note = "set by 'jellyfin-auth names set'";
+            if (jfa_name_reserved_why(c->name, cfg->users_group, admin_group, why, sizeof(why)) !=
+                NULL) {
+                if (omit(c, "login name \"%s\" (names set) is reserved: %s", c->name, why) != 0)
+                    goto oom;
+                continue;
+            }
+        } else if ((st_name = jfa_name_map(c->u->name, cfg->users_group, admin_group, c->name, why,
+                                           sizeof(why))) != JFA_NAME_OK) {
+            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0) {
+                /* Jellyfin's first account: a login with no manual step */
+                snprintf(c->name, sizeof(c->name), "%s", JFA_ADMIN_LOGIN);
+                c->note = "\"admin\" is reserved; the rule for Jellyfin's Admin";
+            } else {
+                if (omit(c, "%s", why) != 0)
+                    goto oom;
+                continue;
+            }
         }
         c->mapped = true;
         if (jfa_config_name_reserved(cfg, c->name)) {
@@ -542,12 +564,23 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         const struct cand *h;
-        ssize_t ci;
+        ssize_t ci, oi;
         int r;
 
         if (c->reason != NULL)
             continue;
+        /* a claim comes first (an override never takes a claimed name);
+         * an unclaimed name another Id's override names goes to that Id */
         ci = jfa_ledger_find_claim(ledger, c->name);
+        oi = ci < 0 ? jfa_ledger_find_override_name(ledger, c->name) : -1;
+        if (oi >= 0 && strcmp(ledger->overrides[oi].id, c->u->id) != 0) {
+            if (omit(c,
+                     "login name \"%s\" is given to Jellyfin user Id %s by 'jellyfin-auth names "
+                     "set'",
+                     c->name, ledger->overrides[oi].id) != 0)
+                goto oom;
+            continue;
+        }
         if (ci < 0 || strcmp(ledger->claims[ci].id, c->u->id) == 0)
             continue;
         h = cand_by_id(st->c, order, n, ledger->claims[ci].id);
@@ -708,14 +741,16 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
 
     /* 10. the database contents */
     plan->users = calloc(n_inc + 1, sizeof(*plan->users));
+    plan->notes = calloc(n_inc + 1, sizeof(*plan->notes));
     plan->groups = calloc(n_inc + 3, sizeof(*plan->groups));
     st->homes = calloc(n_inc + 1, sizeof(*st->homes));
     st->gecos = calloc(n_inc + 1, sizeof(*st->gecos));
     st->gids = calloc(2 * n_inc + 2, sizeof(*st->gids));
     st->users_members = calloc(n_inc + 1, sizeof(*st->users_members));
     st->admin_members = calloc(n_inc + 1, sizeof(*st->admin_members));
-    if (plan->users == NULL || plan->groups == NULL || st->homes == NULL || st->gecos == NULL ||
-        st->gids == NULL || st->users_members == NULL || st->admin_members == NULL)
+    if (plan->users == NULL || plan->notes == NULL || plan->groups == NULL || st->homes == NULL ||
+        st->gecos == NULL || st->gids == NULL || st->users_members == NULL ||
+        st->admin_members == NULL)
         goto oom;
     {
         size_t n_umem = 0, n_amem = 0;
@@ -744,7 +779,9 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             du->flags = (p->is_administrator ? JFA_DBU_ADMIN : 0) |
                         (p->is_disabled ? JFA_DBU_DISABLED : 0) |
                         (p->is_hidden ? JFA_DBU_HIDDEN : 0) |
-                        (p->enable_remote_access ? 0 : JFA_DBU_NO_REMOTE);
+                        (p->enable_remote_access ? 0 : JFA_DBU_NO_REMOTE) |
+                        (cfg->case_sensitive ? 0 : JFA_DBU_FOLD);
+            plan->notes[i] = c->note;
             du->gids = &st->gids[2 * i];
             du->n_gids = 0;
             if (plan->users_gid != 0)
@@ -754,6 +791,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             /* the private group: same id and name, no members */
             dg->gid = du->uid;
             dg->name = c->name;
+            dg->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
             if (plan->users_gid != 0 && !plan->users_group_local)
                 st->users_members[n_umem++] = c->name;
             if (plan->admin_gid != 0 && !plan->admin_group_local && p->is_administrator)
@@ -767,6 +805,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             g->name = st->users_name;
             g->members = st->users_members;
             g->n_members = n_umem;
+            g->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
         }
         if (plan->admin_gid != 0 && !plan->admin_group_local) {
             struct jfa_dbw_group *g = &plan->groups[plan->n_groups++];
@@ -775,6 +814,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             g->name = st->admin_name;
             g->members = st->admin_members;
             g->n_members = n_amem;
+            g->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
         }
     }
 
@@ -1521,15 +1561,22 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
             if (verbose) {
                 fprintf(out, "added    %s (uid %" PRIu32 ", Jellyfin \"", u->name, u->uid);
                 print_escaped(out, u->jf_name);
-                fprintf(out, "\")\n");
+                fprintf(out, "\")");
+                if (plan.notes[i] != NULL)
+                    fprintf(out, ": login name %s, %s", u->name, plan.notes[i]);
+                fprintf(out, "\n");
             }
             continue;
         }
         p->seen = true;
         if (strcmp(p->name, u->name) != 0) {
             sum->renamed++;
-            if (verbose)
-                fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")\n", p->name, u->name, u->uid);
+            if (verbose) {
+                fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")", p->name, u->name, u->uid);
+                if (plan.notes[i] != NULL)
+                    fprintf(out, ": %s", plan.notes[i]);
+                fprintf(out, "\n");
+            }
         }
         if (!(p->flags & JFA_DBU_DISABLED) && (u->flags & JFA_DBU_DISABLED)) {
             sum->disabled++;
@@ -1555,6 +1602,8 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         print_escaped(out, plan.omitted[i].jf_name);
         fprintf(out, "\" (Id %s): %s\n", plan.omitted[i].id, plan.omitted[i].reason);
     }
+    if (verbose && plan.n_omitted > 0)
+        fprintf(out, "'jellyfin-auth users' prints the command that gives each of them a login\n");
     sum->omitted = plan.n_omitted;
     sum->total = plan.n_users;
 

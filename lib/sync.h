@@ -61,6 +61,9 @@ struct jfa_local {
 /* The database contents computed by jfa_sync_plan. */
 struct jfa_sync_plan {
     struct jfa_dbw_user *users; /* sorted by name */
+    const char **notes;         /* per user: how the login name was chosen
+                                 * when not by mapping (names set, the Admin
+                                 * rule), else NULL */
     size_t n_users;
     struct jfa_dbw_group *groups;
     size_t n_groups;
