@@ -217,6 +217,7 @@ void jfa_config_defaults(struct jfa_config *cfg)
     }
     cfg->allow_plain_http = false;
     cfg->case_sensitive = false;
+    cfg->sync_on_login = true;
     cfg->throttle_failures = 5;
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
@@ -936,6 +937,11 @@ static int h_case_sensitive(struct parse_ctx *c)
     return parse_bool(c, &c->cfg->case_sensitive);
 }
 
+static int h_sync_on_login(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->sync_on_login);
+}
+
 static int h_lockout_guard(struct parse_ctx *c)
 {
     return parse_bool(c, &c->cfg->lockout_guard);
@@ -982,6 +988,7 @@ enum key_id {
     K_LOCKOUT_GUARD,
     K_RESERVED_NAMES,
     K_CASE_SENSITIVE,
+    K_SYNC_ON_LOGIN,
     K_COUNT
 };
 
@@ -1012,6 +1019,7 @@ static const struct key_def keys[K_COUNT] = {
     [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
     [K_RESERVED_NAMES] = {"reserved_names", h_reserved_names, true},
     [K_CASE_SENSITIVE] = {"case_sensitive", h_case_sensitive, false},
+    [K_SYNC_ON_LOGIN] = {"sync_on_login", h_sync_on_login, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

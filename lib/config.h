@@ -59,6 +59,9 @@ struct jfa_config {
      * ASCII case of a mapped name (written by sync as the database's fold
      * flags; the modules read the flags, not this key) */
     bool case_sensitive;
+    /* sync_on_login = yes (default): a root login naming an unknown user
+     * starts a background sync, at most once per 30 s (pam_trigger.c) */
+    bool sync_on_login;
 };
 
 /* Fill cfg with the documented defaults (no URL). */

@@ -32,6 +32,7 @@
 
 #include "apikey.h"
 #include "db.h"
+#include "db_format.h"
 #include "log.h"
 #include "fileutil.h"
 #include "http.h"
@@ -52,6 +53,18 @@ static char *path_join(const char *dir, const char *name)
 char *jfa_sync_report_path(const struct jfa_config *cfg)
 {
     return path_join(cfg->state_dir, "sync-report");
+}
+
+int64_t jfa_sync_last_time(const struct jfa_config *cfg, uint64_t generation)
+{
+    char *path = jfa_sync_report_path(cfg);
+    struct stat st;
+    int64_t t = (int64_t)generation;
+
+    if (path != NULL && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtim.tv_sec > t)
+        t = st.st_mtim.tv_sec;
+    free(path);
+    return t;
 }
 
 char *jfa_sync_ledger_path(const struct jfa_config *cfg)
@@ -1448,8 +1461,10 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     size_t n_prev = 0, i;
     unsigned char *img = NULL;
     size_t img_len = 0;
-    char *report = NULL;
-    size_t report_len = 0;
+    char *report = NULL, *old_ledger = NULL;
+    size_t report_len = 0, old_ledger_len = 0, n_old = 0;
+    int64_t *old_seen = NULL;
+    bool unchanged = false, ledger_loaded = false;
     int lock_fd = -1, ret = -1, r;
     int64_t now = (int64_t)time(NULL);
     uint64_t generation;
@@ -1483,6 +1498,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
 
     /* the ledger, then the previous database */
     r = jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub));
+    ledger_loaded = r == 0;
     if (r < 0) {
         jfa_set_err(err, errlen, "ledger: %s (fix or restore it; it is never reset automatically)",
                     sub);
@@ -1519,6 +1535,19 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         goto out;
     }
     phase_end(&pc, log, "local users and groups");
+    /* the no-change path: what the ledger says before the plan, with the
+     * active users' last-seen times, which the plan refreshes */
+    if (ledger_loaded) {
+        old_ledger = jfa_ledger_format(&ledger, &old_ledger_len);
+        n_old = ledger.n_users;
+        old_seen = calloc(n_old + 1, sizeof(*old_seen));
+        if (old_ledger == NULL || old_seen == NULL) {
+            jfa_set_err(err, errlen, "out of memory");
+            goto out;
+        }
+        for (i = 0; i < n_old; i++)
+            old_seen[i] = ledger.users[i].deleted ? -1 : ledger.users[i].last_seen;
+    }
     if (jfa_sync_plan(cfg, &ledger, &list, &local, now, &plan, err, errlen) != 0)
         goto out;
     phase_end(&pc, log, "plan");
@@ -1611,18 +1640,70 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     generation = (uint64_t)now;
     if (have_db && db.generation >= generation)
         generation = db.generation + 1;
-    if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups, generation, &img,
-                     &img_len, sub, sizeof(sub)) != 0) {
+    if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups,
+                     have_db ? db.generation : generation, &img, &img_len, sub, sizeof(sub)) != 0) {
         jfa_set_err(err, errlen, "building the database: %s", sub);
         goto out;
     }
+    /* Nothing changed (the timer runs every minute): the same database
+     * bytes under the old generation, the same ledger but for the active
+     * users' last-seen times, the same report. Then nothing is written:
+     * no NSS process remaps, no disk write, LAST_SEEN of active users
+     * keeps the time of the last change. */
+    if (have_db && old_ledger != NULL && img_len == db.size && memcmp(img, db.base, img_len) == 0) {
+        char *now_ledger;
+        size_t now_len = 0;
+        int64_t *new_seen = calloc(n_old + 1, sizeof(*new_seen));
+
+        if (new_seen == NULL) {
+            jfa_set_err(err, errlen, "out of memory");
+            goto out;
+        }
+        for (i = 0; i < n_old && i < ledger.n_users; i++) {
+            new_seen[i] = ledger.users[i].last_seen;
+            if (old_seen[i] >= 0 && !ledger.users[i].deleted)
+                ledger.users[i].last_seen = old_seen[i];
+        }
+        now_ledger = jfa_ledger_format(&ledger, &now_len);
+        unchanged = now_ledger != NULL && now_len == old_ledger_len &&
+                    memcmp(now_ledger, old_ledger, now_len) == 0;
+        free(now_ledger);
+        if (!unchanged)
+            for (i = 0; i < n_old && i < ledger.n_users; i++)
+                ledger.users[i].last_seen = new_seen[i];
+        free(new_seen);
+        if (unchanged) {
+            char *old_report = NULL;
+            size_t old_report_len = 0;
+
+            generation = db.generation;
+            report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
+            unchanged = report != NULL &&
+                        jfa_read_trusted(report_path, 022, JFA_REPORT_MAX_FILE, &old_report,
+                                         &old_report_len, sub, sizeof(sub)) == 0 &&
+                        old_report_len == report_len && memcmp(old_report, report, report_len) == 0;
+            free(old_report);
+            free(report);
+            report = NULL;
+        }
+        if (!unchanged)
+            generation = db.generation + 1 > (uint64_t)now ? db.generation + 1 : (uint64_t)now;
+    }
+    jfa_put64(img + JFA_DBH_GENERATION, generation); /* outside the checksum */
     report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
     if (report == NULL) {
         jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
     phase_end(&pc, log, "changes, database image and report");
-    if (!opt->dry_run) {
+    if (!opt->dry_run && unchanged) {
+        /* the report's mtime says when the last sync ran (status, doctor) */
+        sum->unchanged = true;
+        if (utimensat(AT_FDCWD, report_path, NULL, AT_SYMLINK_NOFOLLOW) != 0)
+            jfa_logf(log, LOG_WARNING, "warning: cannot touch %s: %s", report_path,
+                     strerror(errno));
+        jfa_logf(log, LOG_DEBUG, "nothing changed: no file written");
+    } else if (!opt->dry_run) {
         /* ledger first: a crash after it leaves unused ledger entries at
          * worst, never a database with ids the ledger does not know */
         if (jfa_ledger_save(&ledger, ledger_path, sub, sizeof(sub)) != 0) {
@@ -1645,13 +1726,18 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                 "sync: %zu users in the database (%zu added, %zu removed, %zu renamed, "
                 "%zu disabled, %zu enabled), %zu left out%s\n",
                 sum->total, sum->added, sum->removed, sum->renamed, sum->disabled, sum->enabled,
-                sum->omitted, opt->dry_run ? "; dry run, nothing written" : "");
+                sum->omitted,
+                opt->dry_run     ? "; dry run, nothing written"
+                : sum->unchanged ? "; no change, nothing written"
+                                 : "");
     ret = 0;
 out:
     if (lock_fd >= 0)
         close(lock_fd);
     free(img);
     free(report);
+    free(old_ledger);
+    free(old_seen);
     free(prev);
     jfa_sync_plan_free(&plan);
     host_free(&host);

@@ -160,6 +160,7 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
     if (rc != 0) {
         jfa_logf(&p->log, rc == -ENOENT ? LOG_INFO : LOG_ERR, "'%s' is %s", p->user_esc,
                  rc == -ENOENT ? "not a Jellyfin user" : "a corrupt database entry");
+        p->unknown_user = rc == -ENOENT;
         rc = rc == -ENOENT ? PAM_USER_UNKNOWN : PAM_AUTHINFO_UNAVAIL;
         goto out;
     }

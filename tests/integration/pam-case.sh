@@ -9,6 +9,13 @@ jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
 
+# the module resolves every symbol (a module that does not is never loaded
+# by a real libpam, which uses RTLD_NOW)
+if ldd -r "$JFA_PAM_SO" 2>&1 | grep -q 'undefined symbol'; then
+    ldd -r "$JFA_PAM_SO" >&2
+    jfa_fail "pam_jellyfin.so has undefined symbols"
+fi
+
 # mkdb spec: field 10 is the user's flags; 0x10 = JFA_DBU_FOLD
 fold_db() { # fold_db 0x10|0
     awk -v f="$1" '$1 == "user" { $10 = ($10 == "0" ? f : $10) } { print }' "$W/db.spec" \
