@@ -1115,3 +1115,141 @@ int jfa_ledger_save(const struct jfa_ledger *l, const char *path, char *err, siz
     free(buf);
     return ret;
 }
+
+/* ---- merge (ledger import) -------------------------------------------- */
+
+/* Which entry of l holds id (user or group), for conflict lines. */
+static void id_holder(const struct jfa_ledger *l, uint32_t id, char *buf, size_t len)
+{
+    for (size_t i = 0; i < l->n_users; i++)
+        if (l->users[i].uid == id) {
+            snprintf(buf, len, "Jellyfin user Id %s", l->users[i].id);
+            return;
+        }
+    for (size_t i = 0; i < l->n_groups; i++)
+        if (l->groups[i].gid == id) {
+            snprintf(buf, len, "group %s", l->groups[i].name);
+            return;
+        }
+    snprintf(buf, len, "an entry");
+}
+
+int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_id_taken_fn taken,
+                     void *ctx, void (*report)(void *rctx, const char *line), void *rctx,
+                     size_t *added, char *err, size_t errlen)
+{
+    char line[512], who[128];
+    size_t conflicts = 0, i, n = 0;
+
+#define CONFLICT(...)                                                                              \
+    do {                                                                                           \
+        snprintf(line, sizeof(line), __VA_ARGS__);                                                 \
+        report(rctx, line);                                                                        \
+        conflicts++;                                                                               \
+    } while (0)
+
+    *added = 0;
+    /* 1. check everything */
+    for (i = 0; i < src->n_users; i++) {
+        const struct jfa_ledger_user *u = &src->users[i];
+        ssize_t di = jfa_ledger_find_user(dst, u->id);
+        if (di >= 0) {
+            if (dst->users[di].uid != u->uid)
+                CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " here, %" PRIu32 " in the import",
+                         u->id, dst->users[di].uid, u->uid);
+            continue;
+        }
+        if (jfa_ledger_id_used(dst, u->uid)) {
+            id_holder(dst, u->uid, who, sizeof(who));
+            CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is held here by %s", u->id, u->uid, who);
+        } else if (taken != NULL && taken(ctx, u->uid)) {
+            CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is a local user or group here", u->id,
+                     u->uid);
+        }
+    }
+    for (i = 0; i < src->n_groups; i++) {
+        const struct jfa_ledger_group *g = &src->groups[i];
+        ssize_t di = jfa_ledger_find_group(dst, g->name);
+        if (di >= 0) {
+            if (dst->groups[di].gid != g->gid)
+                CONFLICT("group %s: gid %" PRIu32 " here, %" PRIu32 " in the import", g->name,
+                         dst->groups[di].gid, g->gid);
+            continue;
+        }
+        if (jfa_ledger_id_used(dst, g->gid)) {
+            id_holder(dst, g->gid, who, sizeof(who));
+            CONFLICT("group %s: gid %" PRIu32 " is held here by %s", g->name, g->gid, who);
+        } else if (taken != NULL && taken(ctx, g->gid)) {
+            CONFLICT("group %s: gid %" PRIu32 " is a local user or group here", g->name, g->gid);
+        }
+    }
+    for (i = 0; i < src->n_claims; i++) {
+        const struct jfa_ledger_claim *c = &src->claims[i];
+        ssize_t di = jfa_ledger_find_claim(dst, c->name);
+        if (di >= 0 && strcmp(dst->claims[di].id, c->id) != 0)
+            CONFLICT("login name %s: claimed here by Jellyfin user Id %s, in the import by %s",
+                     c->name, dst->claims[di].id, c->id);
+    }
+    for (i = 0; i < src->n_overrides; i++) {
+        const struct jfa_ledger_override *o = &src->overrides[i];
+        ssize_t a = jfa_ledger_find_override(dst, o->id);
+        ssize_t b = jfa_ledger_find_override_name(dst, o->name);
+        if (a >= 0 && strcmp(dst->overrides[a].name, o->name) != 0)
+            CONFLICT("override of Jellyfin user Id %s: %s here, %s in the import", o->id,
+                     dst->overrides[a].name, o->name);
+        else if (b >= 0 && strcmp(dst->overrides[b].id, o->id) != 0)
+            CONFLICT("override %s: for Jellyfin user Id %s here, for %s in the import", o->name,
+                     dst->overrides[b].id, o->id);
+    }
+#undef CONFLICT
+    if (conflicts > 0)
+        return (int)(conflicts > INT32_MAX ? INT32_MAX : conflicts);
+
+    /* 2. apply (nothing above can fail half-way but memory) */
+    for (i = 0; i < src->n_groups; i++) {
+        const struct jfa_ledger_group *g = &src->groups[i];
+        ssize_t ni;
+        if (jfa_ledger_find_group(dst, g->name) >= 0)
+            continue;
+        ni = jfa_ledger_add_group(dst, g->name, g->gid, g->first_seen, err, errlen);
+        if (ni < 0)
+            return -1;
+        n++;
+    }
+    for (i = 0; i < src->n_users; i++) {
+        const struct jfa_ledger_user *u = &src->users[i];
+        const char *name = u->name;
+        ssize_t ni;
+        if (jfa_ledger_find_user(dst, u->id) >= 0)
+            continue;
+        /* a login name an active entry holds here stays with it */
+        for (size_t k = 0; name[0] != '\0' && k < dst->n_users; k++)
+            if (!dst->users[k].deleted && strcmp(dst->users[k].name, name) == 0)
+                name = "";
+        ni = jfa_ledger_add_user(dst, u->id, u->uid, name[0] ? name : NULL, u->first_seen, err,
+                                 errlen);
+        if (ni < 0)
+            return -1;
+        dst->users[ni].deleted = u->deleted;
+        dst->users[ni].last_seen = u->last_seen;
+        n++;
+    }
+    for (i = 0; i < src->n_claims; i++) {
+        const struct jfa_ledger_claim *c = &src->claims[i];
+        if (jfa_ledger_find_claim(dst, c->name) >= 0)
+            continue;
+        if (jfa_ledger_add_claim(dst, c->name, c->id, c->first_seen, err, errlen) < 0)
+            return -1;
+        n++;
+    }
+    for (i = 0; i < src->n_overrides; i++) {
+        const struct jfa_ledger_override *o = &src->overrides[i];
+        if (jfa_ledger_find_override(dst, o->id) >= 0)
+            continue;
+        if (jfa_ledger_set_override(dst, o->id, o->name, o->set_time, err, errlen) != 0)
+            return -1;
+        n++;
+    }
+    *added = n;
+    return 0;
+}

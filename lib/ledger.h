@@ -195,6 +195,22 @@ int jfa_ledger_release_name(struct jfa_ledger *l, const char *name, char *err, s
 enum jfa_claim_state jfa_ledger_claim_state(const struct jfa_ledger *l, size_t ci);
 const char *jfa_claim_state_str(enum jfa_claim_state st);
 
+/*
+ * Merge src (another machine's ledger: `jellyfin-auth ledger import`) into
+ * dst, all or nothing. A conflict is: an Id with another uid here; a uid or
+ * gid of src held here by another entry, or for which taken(ctx, id) says
+ * it is a local user or group; a group name with another gid here; a name
+ * src claims that another Id claims here; an override of src that
+ * disagrees with one here. report(ctx, line) gets each conflict. With
+ * conflicts, dst is unchanged and the count is returned; else everything
+ * new is added (users keep src's state and times; a login name another
+ * active entry holds here is left for the next sync to set) and 0 is
+ * returned, *added counting the new entries. -1 with err: out of memory.
+ */
+int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_id_taken_fn taken,
+                     void *ctx, void (*report)(void *rctx, const char *line), void *rctx,
+                     size_t *added, char *err, size_t errlen);
+
 /* Index of the override for this Id / on this login name, or -1. */
 ssize_t jfa_ledger_find_override(const struct jfa_ledger *l, const char *id);
 ssize_t jfa_ledger_find_override_name(const struct jfa_ledger *l, const char *name);

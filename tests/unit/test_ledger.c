@@ -616,6 +616,75 @@ static void test_overrides(void **state)
     jfa_ledger_free(&l);
 }
 
+static void count_line(void *ctx, const char *line)
+{
+    (void)line;
+    (*(int *)ctx)++;
+}
+
+static bool taken_3000(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id == 3000;
+}
+
+/* Merge (ledger import): all or nothing; each kind of conflict counted. */
+static void test_merge(void **state)
+{
+    struct jfa_ledger a, b;
+    char err[256], *before, *after;
+    size_t added = 0;
+    int lines = 0;
+
+    (void)state;
+    jfa_ledger_init(&a);
+    jfa_ledger_init(&b);
+    assert_true(jfa_ledger_add_user(&a, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&a, "alice", ID1, 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&a, "jfu", 2500, 1, err, sizeof(err)) >= 0);
+    /* b: alice the same, bob new, group the same, a new claim, an override */
+    assert_true(jfa_ledger_add_user(&b, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID2, 2001, "bob", 2, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&b, "bob", ID2, 2, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&b, "jfu", 2500, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_set_override(&b, ID2, "bobby", 3, err, sizeof(err)), 0);
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, NULL, NULL, count_line, &lines, &added, err, sizeof(err)), 0);
+    assert_int_equal(lines, 0);
+    assert_int_equal(added, 3); /* bob, his claim, the override */
+    assert_int_equal(a.users[jfa_ledger_find_user(&a, ID2)].uid, 2001);
+    assert_true(jfa_ledger_find_claim(&a, "bob") >= 0);
+    assert_true(jfa_ledger_find_override(&a, ID2) >= 0);
+    /* merging again adds nothing */
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, NULL, NULL, count_line, &lines, &added, err, sizeof(err)), 0);
+    assert_int_equal(added, 0);
+    jfa_ledger_free(&b);
+
+    /* conflicts: Id with another uid, uid held by another Id, a local uid,
+     * group gid, claim, override; nothing applied */
+    jfa_ledger_init(&b);
+    assert_true(jfa_ledger_add_user(&b, ID1, 2005, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID3, 2001, "carl", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, "c0000000000000000000000000000004", 3000, NULL, 1, err,
+                                    sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&b, "jfu", 2600, 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&b, "alice", ID3, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_set_override(&b, ID2, "robert", 3, err, sizeof(err)), 0);
+    before = jfa_ledger_format(&a, NULL);
+    lines = 0;
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, taken_3000, NULL, count_line, &lines, &added, err, sizeof(err)),
+        6);
+    assert_int_equal(lines, 6);
+    after = jfa_ledger_format(&a, NULL);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    jfa_ledger_free(&a);
+    jfa_ledger_free(&b);
+}
+
 static void test_load_save(void **state)
 {
     struct jfa_ledger l, m;
@@ -671,7 +740,7 @@ int main(void)
         cmocka_unit_test(test_reserved_skipped), cmocka_unit_test(test_huge_reserved_fast),
         cmocka_unit_test(test_taken_and_wrap),   cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_assign_names),     cmocka_unit_test(test_load_save),
-        cmocka_unit_test(test_overrides),
+        cmocka_unit_test(test_overrides),        cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
