@@ -17,6 +17,18 @@
  * fork, setsid, stdio on /dev/null, every other descriptor closed, a fixed
  * environment, an absolute compiled-in path): nothing of the login process
  * reaches the sync, and the login does not wait for it.
+ *
+ * The host process must not notice: daemons keep SIGCHLD handlers that
+ * assume they know all their children (vsftpd's privileged session
+ * process ends the session when "its" child dies; e2e-ftp.sh hung with a
+ * plain fork()). So the intermediate child is created with the raw clone
+ * system call and exit signal 0: its end raises no SIGCHLD, and a host's
+ * waitpid(-1) without __WCLONE never sees it; we reap it with __WCLONE.
+ * The raw call also skips glibc's fork handlers (pthread_atfork: the
+ * NSS module's, the host's), which could block on a lock another thread of
+ * the host holds. Between clone and execve only async-signal-safe system
+ * call wrappers run. The grandchild is orphaned at once (reparented,
+ * exit signal SIGCHLD) and reaped by init.
  */
 #include "config.h"
 
@@ -30,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -118,6 +131,13 @@ out:
     return ret;
 }
 
+/* fork() at the system-call level with the given exit signal (0: none),
+ * without glibc's fork handlers. */
+static pid_t raw_fork(int exit_signal)
+{
+    return (pid_t)syscall(SYS_clone, (unsigned long)exit_signal, 0UL, NULL, NULL, 0UL);
+}
+
 /* Start the tool detached. 0 if the intermediate child reported success. */
 static int spawn(const char *conf)
 {
@@ -130,7 +150,7 @@ static int spawn(const char *conf)
         argv[3] = (char *)"--config";
         argv[4] = (char *)conf;
     }
-    pid = fork();
+    pid = raw_fork(0);
     if (pid < 0)
         return -1;
     if (pid == 0) {
@@ -145,7 +165,7 @@ static int spawn(const char *conf)
                 signal(s, SIG_DFL);
         if (setsid() < 0)
             _exit(1);
-        pid = fork();
+        pid = raw_fork(SIGCHLD);
         if (pid != 0)
             _exit(pid < 0 ? 1 : 0);
         fd = open("/dev/null", O_RDWR);
@@ -157,9 +177,9 @@ static int spawn(const char *conf)
         _exit(127);
     }
     do
-        r = waitpid(pid, &status, 0);
+        r = waitpid(pid, &status, __WCLONE);
     while (r < 0 && errno == EINTR);
-    if (r < 0) /* reaped by the host's SIGCHLD handler: nothing to learn */
+    if (r < 0) /* reaped by someone else (a host using __WALL): nothing to learn */
         return 0;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
