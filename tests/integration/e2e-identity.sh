@@ -79,7 +79,7 @@ t1=$(date +%s.%N)
 whoami_ssh erin erin-pw-5
 [ "$RC" = 0 ] || e2e_fail "erin refused after the sync: $OUT"
 case "$OUT" in *user=erin*) ;; *) e2e_fail "erin's login is not erin: $OUT" ;; esac
-echo "measured: user created -> first SSH attempt -> in NSS: $(echo "$t1 - $t0" | bc) s (fay, added by the same sync: $(getent passwd fay >/dev/null && echo yes || echo no))"
+echo "measured: user created -> first SSH attempt -> in NSS: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s (fay, added by the same sync: $(getent passwd fay >/dev/null && echo yes || echo no))"
 
 # at most one sync per interval: a second unknown user right after starts none
 stamp_before=$(stat -c %Y.%y "$STAMP")
