@@ -218,6 +218,8 @@ void jfa_config_defaults(struct jfa_config *cfg)
             cfg->n_local_networks++;
     }
     cfg->allow_plain_http = false;
+    cfg->case_sensitive = false;
+    cfg->sync_on_login = true;
     cfg->throttle_failures = 5;
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
@@ -965,6 +967,16 @@ static int h_allow_plain_http(struct parse_ctx *c)
     return parse_bool(c, &c->cfg->allow_plain_http);
 }
 
+static int h_case_sensitive(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->case_sensitive);
+}
+
+static int h_sync_on_login(struct parse_ctx *c)
+{
+    return parse_bool(c, &c->cfg->sync_on_login);
+}
+
 static int h_lockout_guard(struct parse_ctx *c)
 {
     return parse_bool(c, &c->cfg->lockout_guard);
@@ -1040,6 +1052,8 @@ enum key_id {
     K_SAMBA_PDBEDIT,
     K_SAMBA_CONF,
     K_SAMBA_TIMEOUT,
+    K_CASE_SENSITIVE,
+    K_SYNC_ON_LOGIN,
     K_COUNT
 };
 
@@ -1074,6 +1088,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_SAMBA_PDBEDIT] = {"samba_pdbedit", h_samba_pdbedit, false},
     [K_SAMBA_CONF] = {"samba_conf", h_samba_conf, false},
     [K_SAMBA_TIMEOUT] = {"samba_timeout", h_samba_timeout, false},
+    [K_CASE_SENSITIVE] = {"case_sensitive", h_case_sensitive, false},
+    [K_SYNC_ON_LOGIN] = {"sync_on_login", h_sync_on_login, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

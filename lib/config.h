@@ -61,6 +61,13 @@ struct jfa_config {
     char *samba_pdbedit;   /* Samba's pdbedit */
     char *samba_conf;      /* smb.conf for both; NULL: Samba's default */
     long samba_timeout;    /* seconds, deadline of one password update */
+    /* case_sensitive = no (default): logins and NSS name lookups accept any
+     * ASCII case of a mapped name (written by sync as the database's fold
+     * flags; the modules read the flags, not this key) */
+    bool case_sensitive;
+    /* sync_on_login = yes (default): a root login naming an unknown user
+     * starts a background sync, at most once per 30 s (pam_trigger.c) */
+    bool sync_on_login;
 };
 
 /* Fill cfg with the documented defaults (no URL). */

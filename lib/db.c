@@ -271,6 +271,7 @@ int jfa_db_group_at(const struct jfa_db *db, uint32_t index, struct jfa_db_group
         nmem > db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE - midx)
         return -EINVAL;
     out->n_members = (uint32_t)nmem;
+    out->flags = jfa_le32(r + JFA_DBG_OFF_FLAGS);
     out->name = get_str(db, r + JFA_DBG_OFF_NAME, NULL);
     if (!out->name)
         return -EINVAL;
@@ -376,6 +377,58 @@ int jfa_db_group_by_name(const struct jfa_db *db, const char *name, struct jfa_d
     uint32_t i;
     int rc = find(db, K_GNAME, name, 0, &i);
     return rc ? rc : jfa_db_group_at(db, i, out);
+}
+
+/*
+ * Case folding (case_sensitive = no): login and group names in the database
+ * are lower case ([a-z0-9_.-]), so a case-insensitive lookup is the exact
+ * lookup of the query folded to ASCII lower case, O(1) like any other. It
+ * answers only when the exact name is not there and the record found
+ * carries the fold flag, which sync sets from the configuration.
+ */
+static bool fold_name(const char *name, char out[JFA_DB_NAME_MAX + 1])
+{
+    bool changed = false;
+    size_t i;
+
+    for (i = 0; name[i] != '\0'; i++) {
+        char c = name[i];
+        if (i >= JFA_DB_NAME_MAX)
+            return false;
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c - 'A' + 'a');
+            changed = true;
+        }
+        out[i] = c;
+    }
+    out[i] = '\0';
+    return changed;
+}
+
+int jfa_db_user_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_user *out)
+{
+    char low[JFA_DB_NAME_MAX + 1];
+    int rc = jfa_db_user_by_name(db, name, out);
+
+    if (rc != -ENOENT || !fold_name(name, low))
+        return rc;
+    rc = jfa_db_user_by_name(db, low, out);
+    if (rc == 0 && !(out->flags & JFA_DBU_FOLD))
+        rc = -ENOENT;
+    return rc;
+}
+
+int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_group *out)
+{
+    char low[JFA_DB_NAME_MAX + 1];
+    int rc = jfa_db_group_by_name(db, name, out);
+
+    if (rc != -ENOENT || !fold_name(name, low))
+        return rc;
+    rc = jfa_db_group_by_name(db, low, out);
+    if (rc == 0 && !(out->flags & JFA_DBG_FOLD))
+        rc = -ENOENT;
+    return rc;
 }
 
 int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_group *out)

@@ -23,6 +23,9 @@
 #define JFA_DBU_DISABLED 0x2u  /* Policy.IsDisabled at last sync */
 #define JFA_DBU_HIDDEN 0x4u    /* Policy.IsHidden */
 #define JFA_DBU_NO_REMOTE 0x8u /* Policy.EnableRemoteAccess == false */
+#define JFA_DBU_FOLD 0x10u     /* case_sensitive = no: found by any case of its name */
+/* flags of a group record */
+#define JFA_DBG_FOLD 0x1u /* case_sensitive = no: found by any case of its name */
 
 struct jfa_db {
     const unsigned char *base; /* NULL when closed */
@@ -55,6 +58,7 @@ struct jfa_db_group {
     const char *name;
     uint32_t n_members;
     uint32_t index; /* record index, for jfa_db_group_member */
+    uint32_t flags; /* JFA_DBG_* */
 };
 
 /*
@@ -76,6 +80,12 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
 uint32_t jfa_db_user_gid(const struct jfa_db_user *u, uint32_t i);
 int jfa_db_group_by_name(const struct jfa_db *db, const char *name, struct jfa_db_group *out);
 int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_group *out);
+/* The same by name, case-insensitively when the database allows it: the
+ * exact name first; else, if name has ASCII capitals, its lower-case form,
+ * answered only if that record has the fold flag (JFA_DBU_FOLD,
+ * JFA_DBG_FOLD). O(1): stored names are lower case. */
+int jfa_db_user_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_user *out);
+int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_group *out);
 int jfa_db_group_at(const struct jfa_db *db, uint32_t index, struct jfa_db_group *out);
 /* i-th member's login name of a group, or NULL if corrupt/out of range. */
 const char *jfa_db_group_member(const struct jfa_db *db, const struct jfa_db_group *g, uint32_t i);

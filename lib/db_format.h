@@ -30,7 +30,8 @@
  *     64 u8[16] Jellyfin user Id (binary; shown as 32 lowercase hex).
  *   GROUPS   n_groups records of 24 bytes (JFA_DB_GROUP_SIZE):
  *     0 u32 gid, 4 u32 n_members, 8 u32 first member (index into MEMBERS,
- *     in 8-byte units), 12 name string ref, 20 u32 reserved (0).
+ *     in 8-byte units), 12 name string ref, 20 u32 flags (JFA_DBG_*; was
+ *     reserved and 0 before the fold flag: readers ignore unknown bits).
  *   GIDS     u32 array: supplementary gids of users, concatenated.
  *   MEMBERS  string-ref array ({u32 offset, u32 length}): login names of
  *            group members, concatenated.
@@ -112,6 +113,7 @@ enum jfa_db_sec {
 #define JFA_DBG_OFF_NMEM 4
 #define JFA_DBG_OFF_MIDX 8
 #define JFA_DBG_OFF_NAME 12
+#define JFA_DBG_OFF_FLAGS 20
 
 static inline uint32_t jfa_le32(const unsigned char *p)
 {

@@ -213,8 +213,8 @@ static int check_user(struct builder *b, const struct jfa_dbw_user *u, size_t i)
                      "user %s: gecos, home, shell or Jellyfin name missing, too long, or "
                      "containing ':' or newline",
                      name);
-    if (u->flags &
-        ~(uint32_t)(JFA_DBU_ADMIN | JFA_DBU_DISABLED | JFA_DBU_HIDDEN | JFA_DBU_NO_REMOTE))
+    if (u->flags & ~(uint32_t)(JFA_DBU_ADMIN | JFA_DBU_DISABLED | JFA_DBU_HIDDEN |
+                               JFA_DBU_NO_REMOTE | JFA_DBU_FOLD))
         return bfail(b, "user %s: unknown flags 0x%x", name, u->flags);
     if (u->n_gids > MAX_LIST || (u->n_gids && !u->gids))
         return bfail(b, "user %s: bad supplementary gid list", name);
@@ -379,6 +379,7 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
         jfa_put32(r + JFA_DBG_OFF_NMEM, (uint32_t)gr->n_members);
         jfa_put32(r + JFA_DBG_OFF_MIDX, (uint32_t)m);
         put_ref(r + JFA_DBG_OFF_NAME, goff[i], strlen(gr->name));
+        jfa_put32(r + JFA_DBG_OFF_FLAGS, gr->flags & JFA_DBG_FOLD);
         for (size_t k = 0; k < gr->n_members; k++, m++)
             put_ref(img + off[JFA_SEC_MEMBERS] + JFA_DB_STRREF_SIZE * m, moff[m],
                     strlen(gr->members[k]));

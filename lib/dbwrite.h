@@ -25,6 +25,7 @@ struct jfa_dbw_group {
     const char *name;
     const char *const *members; /* login names */
     size_t n_members;
+    uint32_t flags; /* JFA_DBG_* */
 };
 
 /*

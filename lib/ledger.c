@@ -35,6 +35,7 @@ void jfa_ledger_free(struct jfa_ledger *l)
     free(l->users);
     free(l->groups);
     free(l->claims);
+    free(l->overrides);
     free(l->id_slots);
     free(l->user_slots);
     free(l->claim_slots);
@@ -431,6 +432,77 @@ int jfa_ledger_release_name(struct jfa_ledger *l, const char *name, char *err, s
     return 0;
 }
 
+/* ---- overrides ------------------------------------------------------ */
+
+ssize_t jfa_ledger_find_override(const struct jfa_ledger *l, const char *id)
+{
+    for (size_t i = 0; i < l->n_overrides; i++)
+        if (strcmp(l->overrides[i].id, id) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+ssize_t jfa_ledger_find_override_name(const struct jfa_ledger *l, const char *name)
+{
+    for (size_t i = 0; i < l->n_overrides; i++)
+        if (strcmp(l->overrides[i].name, name) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+int jfa_ledger_set_override(struct jfa_ledger *l, const char *id, const char *name, int64_t now,
+                            char *err, size_t errlen)
+{
+    struct jfa_ledger_override *o;
+    ssize_t oi;
+
+    if (!jfa_guid_is_n(id)) {
+        jfa_set_err(err, errlen, "invalid user Id");
+        return -1;
+    }
+    if (!jfa_name_valid(name)) {
+        jfa_set_err(err, errlen, "invalid login name");
+        return -1;
+    }
+    oi = jfa_ledger_find_override_name(l, name);
+    if (oi >= 0 && strcmp(l->overrides[oi].id, id) != 0) {
+        jfa_set_err(err, errlen, "login name %s is already the override of Id %s", name,
+                    l->overrides[oi].id);
+        return -1;
+    }
+    oi = jfa_ledger_find_override(l, id);
+    if (oi < 0) {
+        if (l->n_overrides == l->cap_overrides) {
+            size_t ncap = l->cap_overrides ? l->cap_overrides * 2 : 8;
+            struct jfa_ledger_override *no = realloc(l->overrides, ncap * sizeof(*no));
+            if (no == NULL) {
+                jfa_set_err(err, errlen, "out of memory");
+                return -1;
+            }
+            l->overrides = no;
+            l->cap_overrides = ncap;
+        }
+        oi = (ssize_t)l->n_overrides++;
+    }
+    o = &l->overrides[oi];
+    memset(o, 0, sizeof(*o));
+    memcpy(o->id, id, 33);
+    snprintf(o->name, sizeof(o->name), "%s", name);
+    o->set_time = now;
+    return 0;
+}
+
+int jfa_ledger_unset_override(struct jfa_ledger *l, const char *id)
+{
+    ssize_t oi = jfa_ledger_find_override(l, id);
+
+    if (oi < 0)
+        return -1;
+    l->overrides[oi] = l->overrides[l->n_overrides - 1];
+    l->n_overrides--;
+    return 0;
+}
+
 enum jfa_claim_state jfa_ledger_claim_state(const struct jfa_ledger *l, size_t ci)
 {
     ssize_t ui = jfa_ledger_find_user(l, l->claims[ci].id);
@@ -707,7 +779,7 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
     char *copy = NULL, *line, *next;
     size_t lineno = 0, *user_line = NULL, cap_lines = 0;
     int ret = -1, version = 0;
-    bool seen_name = false;
+    bool seen_name = false, seen_override = false;
     char sub[256];
 
     if (memchr(buf, '\0', len) != NULL) {
@@ -733,13 +805,16 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
         *next++ = '\0';
         lineno++;
         if (lineno == 1) {
-            if (strcmp(line, JFA_LEDGER_MAGIC) == 0) {
+            if (strcmp(line, JFA_LEDGER_MAGIC_V3) == 0) {
+                version = 3;
+            } else if (strcmp(line, JFA_LEDGER_MAGIC) == 0) {
                 version = 2;
             } else if (strcmp(line, JFA_LEDGER_MAGIC_V1) == 0) {
                 version = 1;
             } else {
-                jfa_set_err(err, errlen, "%s:1: not a ledger of version 1 or 2 (expected \"%s\")",
-                            name, JFA_LEDGER_MAGIC);
+                jfa_set_err(err, errlen,
+                            "%s:1: not a ledger of version 1, 2 or 3 (expected \"%s\")", name,
+                            JFA_LEDGER_MAGIC);
                 goto out;
             }
             continue;
@@ -755,7 +830,7 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
             bool deleted;
             ssize_t idx;
 
-            if (seen_name) {
+            if (seen_name || seen_override) {
                 jfa_set_err(err, errlen, "%s:%zu: a user entry after the name entries", name,
                             lineno);
                 goto out;
@@ -808,9 +883,36 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
                 cap_lines = ncap;
             }
             user_line[idx] = lineno;
+        } else if (strcmp(f[0], "override") == 0 && version >= 3) {
+            int64_t set;
+
+            seen_override = true;
+            if (nf != 4) {
+                jfa_set_err(err, errlen, "%s:%zu: an override entry has 4 fields, found %d", name,
+                            lineno, nf);
+                goto out;
+            }
+            if (!jfa_guid_is_n(f[1]) || !jfa_name_valid(f[2]) || parse_time(f[3], &set) != 0) {
+                jfa_set_err(err, errlen, "%s:%zu: invalid override (override ID NAME TIME)", name,
+                            lineno);
+                goto out;
+            }
+            if (jfa_ledger_find_override(l, f[1]) >= 0) {
+                jfa_set_err(err, errlen, "%s:%zu: a second override for Id %s", name, lineno, f[1]);
+                goto out;
+            }
+            if (jfa_ledger_set_override(l, f[1], f[2], set, sub, sizeof(sub)) != 0) {
+                jfa_set_err(err, errlen, "%s:%zu: %s", name, lineno, sub);
+                goto out;
+            }
         } else if (strcmp(f[0], "name") == 0 && version >= 2) {
             int64_t first;
 
+            if (seen_override) {
+                jfa_set_err(err, errlen, "%s:%zu: a name entry after the override entries", name,
+                            lineno);
+                goto out;
+            }
             seen_name = true;
             if (nf != 4) {
                 jfa_set_err(err, errlen, "%s:%zu: a name entry has 4 fields, found %d", name,
@@ -918,14 +1020,21 @@ static int cmp_claim(const void *a, const void *b)
     return strcmp((*x)->name, (*y)->name);
 }
 
+static int cmp_override(const void *a, const void *b)
+{
+    const struct jfa_ledger_override *const *x = a, *const *y = b;
+    return strcmp((*x)->id, (*y)->id);
+}
+
 char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
 {
     /* longest user line: 5 + 33 + 11 + 8 + 33 + 2 * 21 < 160 */
-    size_t cap = 64 + (l->n_users + l->n_groups + l->n_claims) * 160, used = 0, i;
+    size_t cap = 64 + (l->n_users + l->n_groups + l->n_claims + l->n_overrides) * 160, used = 0, i;
     char *buf = malloc(cap);
     const struct jfa_ledger_user **us = calloc(l->n_users + 1, sizeof(*us));
     const struct jfa_ledger_group **gs = calloc(l->n_groups + 1, sizeof(*gs));
     const struct jfa_ledger_claim **cs = calloc(l->n_claims + 1, sizeof(*cs));
+    const struct jfa_ledger_override **os = NULL;
 
     if (buf == NULL || us == NULL || gs == NULL || cs == NULL) {
         free(buf);
@@ -941,7 +1050,8 @@ char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
     for (i = 0; i < l->n_claims; i++)
         cs[i] = &l->claims[i];
     qsort(cs, l->n_claims, sizeof(*cs), cmp_claim);
-    used += (size_t)snprintf(buf + used, cap - used, "%s\n", JFA_LEDGER_MAGIC);
+    used += (size_t)snprintf(buf + used, cap - used, "%s\n",
+                             l->n_overrides > 0 ? JFA_LEDGER_MAGIC_V3 : JFA_LEDGER_MAGIC);
     for (i = 0; i < l->n_groups; i++)
         used += (size_t)snprintf(buf + used, cap - used, "group %s %" PRIu32 " %" PRId64 "\n",
                                  gs[i]->name, gs[i]->gid, gs[i]->first_seen);
@@ -953,12 +1063,25 @@ char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len)
     for (i = 0; i < l->n_claims; i++)
         used += (size_t)snprintf(buf + used, cap - used, "name %s %s %" PRId64 "\n", cs[i]->name,
                                  cs[i]->id, cs[i]->first_seen);
+    os = calloc(l->n_overrides + 1, sizeof(*os));
+    if (os == NULL) {
+        free(buf);
+        buf = NULL;
+        goto out;
+    }
+    for (i = 0; i < l->n_overrides; i++)
+        os[i] = &l->overrides[i];
+    qsort(os, l->n_overrides, sizeof(*os), cmp_override);
+    for (i = 0; i < l->n_overrides; i++)
+        used += (size_t)snprintf(buf + used, cap - used, "override %s %s %" PRId64 "\n", os[i]->id,
+                                 os[i]->name, os[i]->set_time);
     if (len != NULL)
         *len = used;
 out:
     free(us);
     free(gs);
     free(cs);
+    free(os);
     return buf;
 }
 
@@ -991,4 +1114,142 @@ int jfa_ledger_save(const struct jfa_ledger *l, const char *path, char *err, siz
     ret = jfa_write_atomic(path, buf, len, 0600, err, errlen);
     free(buf);
     return ret;
+}
+
+/* ---- merge (ledger import) -------------------------------------------- */
+
+/* Which entry of l holds id (user or group), for conflict lines. */
+static void id_holder(const struct jfa_ledger *l, uint32_t id, char *buf, size_t len)
+{
+    for (size_t i = 0; i < l->n_users; i++)
+        if (l->users[i].uid == id) {
+            snprintf(buf, len, "Jellyfin user Id %s", l->users[i].id);
+            return;
+        }
+    for (size_t i = 0; i < l->n_groups; i++)
+        if (l->groups[i].gid == id) {
+            snprintf(buf, len, "group %s", l->groups[i].name);
+            return;
+        }
+    snprintf(buf, len, "an entry");
+}
+
+int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_id_taken_fn taken,
+                     void *ctx, void (*report)(void *rctx, const char *line), void *rctx,
+                     size_t *added, char *err, size_t errlen)
+{
+    char line[512], who[128];
+    size_t conflicts = 0, i, n = 0;
+
+#define CONFLICT(...)                                                                              \
+    do {                                                                                           \
+        snprintf(line, sizeof(line), __VA_ARGS__);                                                 \
+        report(rctx, line);                                                                        \
+        conflicts++;                                                                               \
+    } while (0)
+
+    *added = 0;
+    /* 1. check everything */
+    for (i = 0; i < src->n_users; i++) {
+        const struct jfa_ledger_user *u = &src->users[i];
+        ssize_t di = jfa_ledger_find_user(dst, u->id);
+        if (di >= 0) {
+            if (dst->users[di].uid != u->uid)
+                CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " here, %" PRIu32 " in the import",
+                         u->id, dst->users[di].uid, u->uid);
+            continue;
+        }
+        if (jfa_ledger_id_used(dst, u->uid)) {
+            id_holder(dst, u->uid, who, sizeof(who));
+            CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is held here by %s", u->id, u->uid, who);
+        } else if (taken != NULL && taken(ctx, u->uid)) {
+            CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is a local user or group here", u->id,
+                     u->uid);
+        }
+    }
+    for (i = 0; i < src->n_groups; i++) {
+        const struct jfa_ledger_group *g = &src->groups[i];
+        ssize_t di = jfa_ledger_find_group(dst, g->name);
+        if (di >= 0) {
+            if (dst->groups[di].gid != g->gid)
+                CONFLICT("group %s: gid %" PRIu32 " here, %" PRIu32 " in the import", g->name,
+                         dst->groups[di].gid, g->gid);
+            continue;
+        }
+        if (jfa_ledger_id_used(dst, g->gid)) {
+            id_holder(dst, g->gid, who, sizeof(who));
+            CONFLICT("group %s: gid %" PRIu32 " is held here by %s", g->name, g->gid, who);
+        } else if (taken != NULL && taken(ctx, g->gid)) {
+            CONFLICT("group %s: gid %" PRIu32 " is a local user or group here", g->name, g->gid);
+        }
+    }
+    for (i = 0; i < src->n_claims; i++) {
+        const struct jfa_ledger_claim *c = &src->claims[i];
+        ssize_t di = jfa_ledger_find_claim(dst, c->name);
+        if (di >= 0 && strcmp(dst->claims[di].id, c->id) != 0)
+            CONFLICT("login name %s: claimed here by Jellyfin user Id %s, in the import by %s",
+                     c->name, dst->claims[di].id, c->id);
+    }
+    for (i = 0; i < src->n_overrides; i++) {
+        const struct jfa_ledger_override *o = &src->overrides[i];
+        ssize_t a = jfa_ledger_find_override(dst, o->id);
+        ssize_t b = jfa_ledger_find_override_name(dst, o->name);
+        if (a >= 0 && strcmp(dst->overrides[a].name, o->name) != 0)
+            CONFLICT("override of Jellyfin user Id %s: %s here, %s in the import", o->id,
+                     dst->overrides[a].name, o->name);
+        else if (b >= 0 && strcmp(dst->overrides[b].id, o->id) != 0)
+            CONFLICT("override %s: for Jellyfin user Id %s here, for %s in the import", o->name,
+                     dst->overrides[b].id, o->id);
+    }
+#undef CONFLICT
+    if (conflicts > 0)
+        return (int)(conflicts > INT32_MAX ? INT32_MAX : conflicts);
+
+    /* 2. apply (nothing above can fail half-way but memory) */
+    for (i = 0; i < src->n_groups; i++) {
+        const struct jfa_ledger_group *g = &src->groups[i];
+        ssize_t ni;
+        if (jfa_ledger_find_group(dst, g->name) >= 0)
+            continue;
+        ni = jfa_ledger_add_group(dst, g->name, g->gid, g->first_seen, err, errlen);
+        if (ni < 0)
+            return -1;
+        n++;
+    }
+    for (i = 0; i < src->n_users; i++) {
+        const struct jfa_ledger_user *u = &src->users[i];
+        const char *name = u->name;
+        ssize_t ni;
+        if (jfa_ledger_find_user(dst, u->id) >= 0)
+            continue;
+        /* a login name an active entry holds here stays with it */
+        for (size_t k = 0; name[0] != '\0' && k < dst->n_users; k++)
+            if (!dst->users[k].deleted && strcmp(dst->users[k].name, name) == 0)
+                name = "";
+        ni = jfa_ledger_add_user(dst, u->id, u->uid, name[0] ? name : NULL, u->first_seen, err,
+                                 errlen);
+        if (ni < 0)
+            return -1;
+        dst->users[ni].deleted = u->deleted;
+        dst->users[ni].last_seen = u->last_seen;
+        n++;
+    }
+    for (i = 0; i < src->n_claims; i++) {
+        const struct jfa_ledger_claim *c = &src->claims[i];
+        if (jfa_ledger_find_claim(dst, c->name) >= 0)
+            continue;
+        if (jfa_ledger_add_claim(dst, c->name, c->id, c->first_seen, err, errlen) < 0)
+            return -1;
+        n++;
+    }
+    for (i = 0; i < src->n_overrides; i++) {
+        const struct jfa_ledger_override *o = &src->overrides[i];
+        if (jfa_ledger_find_override(dst, o->id) >= 0)
+            continue;
+        if (jfa_ledger_set_override(dst, o->id, o->name, o->set_time, err, errlen) != 0)
+            return -1;
+        n++;
+    }
+    *added = n;
+    return 0;
 }

@@ -25,8 +25,16 @@
  * deletion time for a deleted user. A name line's ID has a user line. An
  * active user's NAME, when claimed, is claimed by that user.
  * Version 1 (no name lines) is read: each name a user line holds becomes a
- * claim of that Id (an active holder first, else the latest deleted one);
- * version 2 is always written.
+ * claim of that Id (an active holder first, else the latest deleted one).
+ *
+ * Version 3 adds, after the name lines, the administrator's overrides
+ * (`jellyfin-auth names set`):
+ *   override ID NAME SET_TIME
+ * the login name a Jellyfin Id gets whatever its Jellyfin name; one per Id,
+ * one Id per NAME. Version 3 is written only when there is an override
+ * (so that a ledger without one stays readable by earlier versions, and
+ * one with overrides is refused by them rather than silently ignored);
+ * version 2 otherwise.
  */
 #ifndef JFA_LEDGER_H
 #define JFA_LEDGER_H
@@ -39,6 +47,7 @@
 #include "namemap.h"
 
 #define JFA_LEDGER_MAGIC "jellyfin-auth-ledger 2"
+#define JFA_LEDGER_MAGIC_V3 "jellyfin-auth-ledger 3"
 #define JFA_LEDGER_MAGIC_V1 "jellyfin-auth-ledger 1"
 #define JFA_LEDGER_MAX_FILE (256u * 1024u * 1024u)
 
@@ -64,6 +73,13 @@ struct jfa_ledger_claim {
     int64_t first_seen;
 };
 
+/* An administrator's choice of login name for a Jellyfin Id. */
+struct jfa_ledger_override {
+    char id[33];
+    char name[JFA_NAME_MAX + 1];
+    int64_t set_time;
+};
+
 struct jfa_ledger {
     struct jfa_ledger_user *users;
     size_t n_users, cap_users;
@@ -71,6 +87,8 @@ struct jfa_ledger {
     size_t n_groups, cap_groups;
     struct jfa_ledger_claim *claims;
     size_t n_claims, cap_claims;
+    struct jfa_ledger_override *overrides; /* few: searched linearly */
+    size_t n_overrides, cap_overrides;
     /* private indexes (open addressing): ids in use, user index by Id,
      * claim index by name */
     uint32_t *id_slots;
@@ -176,5 +194,34 @@ int jfa_ledger_release_name(struct jfa_ledger *l, const char *name, char *err, s
  * "active", "deleted", "renamed-away". */
 enum jfa_claim_state jfa_ledger_claim_state(const struct jfa_ledger *l, size_t ci);
 const char *jfa_claim_state_str(enum jfa_claim_state st);
+
+/*
+ * Merge src (another machine's ledger: `jellyfin-auth ledger import`) into
+ * dst, all or nothing. A conflict is: an Id with another uid here; a uid or
+ * gid of src held here by another entry, or for which taken(ctx, id) says
+ * it is a local user or group; a group name with another gid here; a name
+ * src claims that another Id claims here; an override of src that
+ * disagrees with one here. report(ctx, line) gets each conflict. With
+ * conflicts, dst is unchanged and the count is returned; else everything
+ * new is added (users keep src's state and times; a login name another
+ * active entry holds here is left for the next sync to set) and 0 is
+ * returned, *added counting the new entries. -1 with err: out of memory.
+ */
+int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_id_taken_fn taken,
+                     void *ctx, void (*report)(void *rctx, const char *line), void *rctx,
+                     size_t *added, char *err, size_t errlen);
+
+/* Index of the override for this Id / on this login name, or -1. */
+ssize_t jfa_ledger_find_override(const struct jfa_ledger *l, const char *id);
+ssize_t jfa_ledger_find_override_name(const struct jfa_ledger *l, const char *name);
+
+/* Set (or replace) the override of id to name. The caller checks the
+ * policy (claims, reserved names, local accounts); this only keeps the
+ * table consistent: -1 with err if name is another Id's override, or id
+ * or name is invalid, or out of memory. */
+int jfa_ledger_set_override(struct jfa_ledger *l, const char *id, const char *name, int64_t now,
+                            char *err, size_t errlen);
+/* Remove the override of id: 0, or -1 if there is none. */
+int jfa_ledger_unset_override(struct jfa_ledger *l, const char *id);
 
 #endif

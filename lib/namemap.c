@@ -356,3 +356,23 @@ char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
         dst[start - 1] = '\0';
     return dst;
 }
+
+char *jfa_name_suggest(const char *jf_name, const char *id, char out[JFA_NAME_MAX + 1])
+{
+    char base[JFA_NAME_MAX + 1];
+    enum jfa_name_status st;
+
+    st = jf_name != NULL ? jfa_name_map(jf_name, NULL, NULL, base, NULL, 0) : JFA_NAME_EMPTY;
+    if ((st == JFA_NAME_OK || st == JFA_NAME_RESERVED) && base[0] != '\0') {
+        size_t n = strlen(base);
+        if (n > JFA_NAME_MAX - 3)
+            n = JFA_NAME_MAX - 3;
+        snprintf(out, JFA_NAME_MAX + 1, "jf-%.*s", (int)n, base);
+        if (jfa_name_valid(out) && !jfa_name_reserved(out, NULL, NULL))
+            return out;
+    }
+    snprintf(out, JFA_NAME_MAX + 1, "jf-%.8s", id != NULL ? id : "");
+    if (!jfa_name_valid(out))
+        snprintf(out, JFA_NAME_MAX + 1, "jf-user");
+    return out;
+}

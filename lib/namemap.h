@@ -16,6 +16,13 @@
 
 #define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
 
+/* The login name of a Jellyfin user whose name maps to the reserved
+ * "admin" (Jellyfin's usual first account, "Admin" or "admin"): sync gives
+ * it this name without a manual step (unless an override says otherwise).
+ * Not "jellyfin-admin": one letter from the admin_group "jellyfin-admins"
+ * that sudoers rules name. */
+#define JFA_ADMIN_LOGIN "jf-admin"
+
 enum jfa_name_status {
     JFA_NAME_OK = 0,
     JFA_NAME_EMPTY,      /* empty Jellyfin name */
@@ -48,6 +55,13 @@ const char *jfa_name_reserved_why(const char *name, const char *users_group,
 /* The built-in reserved list (prefix rules aside), for tests and docs. */
 size_t jfa_name_reserved_count(void);
 const char *jfa_name_reserved_at(size_t i);
+
+/* A login name to suggest for a Jellyfin user left out (for the
+ * `jellyfin-auth names set ID NAME` hint): "jf-" + the mapped name when
+ * the name maps (reserved or taken), else "jf-" + the first 8 hex digits
+ * of id. Always valid (jfa_name_valid) and not built-in reserved; the
+ * caller still checks that nobody holds it. Returns out. */
+char *jfa_name_suggest(const char *jf_name, const char *id, char out[JFA_NAME_MAX + 1]);
 
 /* Does name match ^[a-z0-9_][a-z0-9_.-]*$, <= 32 bytes, not all digits? */
 bool jfa_name_valid(const char *name);

@@ -32,6 +32,7 @@
 
 #include "apikey.h"
 #include "db.h"
+#include "db_format.h"
 #include "log.h"
 #include "fileutil.h"
 #include "http.h"
@@ -52,6 +53,18 @@ static char *path_join(const char *dir, const char *name)
 char *jfa_sync_report_path(const struct jfa_config *cfg)
 {
     return path_join(cfg->state_dir, "sync-report");
+}
+
+int64_t jfa_sync_last_time(const struct jfa_config *cfg, uint64_t generation)
+{
+    char *path = jfa_sync_report_path(cfg);
+    struct stat st;
+    int64_t t = (int64_t)generation;
+
+    if (path != NULL && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtim.tv_sec > t)
+        t = st.st_mtim.tv_sec;
+    free(path);
+    return t;
 }
 
 char *jfa_sync_ledger_path(const struct jfa_config *cfg)
@@ -312,9 +325,10 @@ out:
 struct cand {
     const struct jfa_user *u;
     char name[JFA_NAME_MAX + 1];
-    char *reason; /* NULL: included */
-    ssize_t lidx; /* ledger entry, -1 none */
-    bool mapped;  /* name is the valid mapping of the Jellyfin name */
+    char *reason;     /* NULL: included */
+    ssize_t lidx;     /* ledger entry, -1 none */
+    bool mapped;      /* name is the valid mapping of the Jellyfin name */
+    const char *note; /* how the name was chosen, when not by mapping */
 };
 
 struct plan_store {
@@ -416,6 +430,7 @@ void jfa_sync_plan_free(struct jfa_sync_plan *plan)
         free(st);
     }
     free(plan->users);
+    free(plan->notes);
     free(plan->groups);
     jfa_omissions_free(plan->omitted, plan->n_omitted);
     memset(plan, 0, sizeof(*plan));
@@ -496,6 +511,8 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         char why[256];
+        ssize_t oi;
+        enum jfa_name_status st_name;
 
         c->u = &list->users[i];
         order[i] = i;
@@ -506,11 +523,29 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             continue;
         }
         c->lidx = jfa_ledger_find_user(ledger, c->u->id);
-        if (jfa_name_map(c->u->name, cfg->users_group, admin_group, c->name, why, sizeof(why)) !=
-            JFA_NAME_OK) {
-            if (omit(c, "%s", why) != 0)
-                goto oom;
-            continue;
+        oi = jfa_ledger_find_override(ledger, c->u->id);
+        if (oi >= 0) {
+            /* the administrator's choice (names set), checked again here:
+             * the configuration may have changed since */
+            snprintf(c->name, sizeof(c->name), "%s", ledger->overrides[oi].name);
+            c->note = "set by 'jellyfin-auth names set'";
+            if (jfa_name_reserved_why(c->name, cfg->users_group, admin_group, why, sizeof(why)) !=
+                NULL) {
+                if (omit(c, "login name \"%s\" (names set) is reserved: %s", c->name, why) != 0)
+                    goto oom;
+                continue;
+            }
+        } else if ((st_name = jfa_name_map(c->u->name, cfg->users_group, admin_group, c->name, why,
+                                           sizeof(why))) != JFA_NAME_OK) {
+            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0) {
+                /* Jellyfin's first account: a login with no manual step */
+                snprintf(c->name, sizeof(c->name), "%s", JFA_ADMIN_LOGIN);
+                c->note = "\"admin\" is reserved; the rule for Jellyfin's Admin";
+            } else {
+                if (omit(c, "%s", why) != 0)
+                    goto oom;
+                continue;
+            }
         }
         c->mapped = true;
         if (jfa_config_name_reserved(cfg, c->name)) {
@@ -542,12 +577,23 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
     for (i = 0; i < n; i++) {
         struct cand *c = &st->c[i];
         const struct cand *h;
-        ssize_t ci;
+        ssize_t ci, oi;
         int r;
 
         if (c->reason != NULL)
             continue;
+        /* a claim comes first (an override never takes a claimed name);
+         * an unclaimed name another Id's override names goes to that Id */
         ci = jfa_ledger_find_claim(ledger, c->name);
+        oi = ci < 0 ? jfa_ledger_find_override_name(ledger, c->name) : -1;
+        if (oi >= 0 && strcmp(ledger->overrides[oi].id, c->u->id) != 0) {
+            if (omit(c,
+                     "login name \"%s\" is given to Jellyfin user Id %s by 'jellyfin-auth names "
+                     "set'",
+                     c->name, ledger->overrides[oi].id) != 0)
+                goto oom;
+            continue;
+        }
         if (ci < 0 || strcmp(ledger->claims[ci].id, c->u->id) == 0)
             continue;
         h = cand_by_id(st->c, order, n, ledger->claims[ci].id);
@@ -708,14 +754,16 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
 
     /* 10. the database contents */
     plan->users = calloc(n_inc + 1, sizeof(*plan->users));
+    plan->notes = calloc(n_inc + 1, sizeof(*plan->notes));
     plan->groups = calloc(n_inc + 3, sizeof(*plan->groups));
     st->homes = calloc(n_inc + 1, sizeof(*st->homes));
     st->gecos = calloc(n_inc + 1, sizeof(*st->gecos));
     st->gids = calloc(2 * n_inc + 2, sizeof(*st->gids));
     st->users_members = calloc(n_inc + 1, sizeof(*st->users_members));
     st->admin_members = calloc(n_inc + 1, sizeof(*st->admin_members));
-    if (plan->users == NULL || plan->groups == NULL || st->homes == NULL || st->gecos == NULL ||
-        st->gids == NULL || st->users_members == NULL || st->admin_members == NULL)
+    if (plan->users == NULL || plan->notes == NULL || plan->groups == NULL || st->homes == NULL ||
+        st->gecos == NULL || st->gids == NULL || st->users_members == NULL ||
+        st->admin_members == NULL)
         goto oom;
     {
         size_t n_umem = 0, n_amem = 0;
@@ -744,7 +792,9 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             du->flags = (p->is_administrator ? JFA_DBU_ADMIN : 0) |
                         (p->is_disabled ? JFA_DBU_DISABLED : 0) |
                         (p->is_hidden ? JFA_DBU_HIDDEN : 0) |
-                        (p->enable_remote_access ? 0 : JFA_DBU_NO_REMOTE);
+                        (p->enable_remote_access ? 0 : JFA_DBU_NO_REMOTE) |
+                        (cfg->case_sensitive ? 0 : JFA_DBU_FOLD);
+            plan->notes[i] = c->note;
             du->gids = &st->gids[2 * i];
             du->n_gids = 0;
             if (plan->users_gid != 0)
@@ -754,6 +804,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             /* the private group: same id and name, no members */
             dg->gid = du->uid;
             dg->name = c->name;
+            dg->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
             if (plan->users_gid != 0 && !plan->users_group_local)
                 st->users_members[n_umem++] = c->name;
             if (plan->admin_gid != 0 && !plan->admin_group_local && p->is_administrator)
@@ -767,6 +818,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             g->name = st->users_name;
             g->members = st->users_members;
             g->n_members = n_umem;
+            g->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
         }
         if (plan->admin_gid != 0 && !plan->admin_group_local) {
             struct jfa_dbw_group *g = &plan->groups[plan->n_groups++];
@@ -775,6 +827,7 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             g->name = st->admin_name;
             g->members = st->admin_members;
             g->n_members = n_amem;
+            g->flags = cfg->case_sensitive ? 0 : JFA_DBG_FOLD;
         }
     }
 
@@ -1408,8 +1461,10 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     size_t n_prev = 0, i;
     unsigned char *img = NULL;
     size_t img_len = 0;
-    char *report = NULL;
-    size_t report_len = 0;
+    char *report = NULL, *old_ledger = NULL;
+    size_t report_len = 0, old_ledger_len = 0, n_old = 0;
+    int64_t *old_seen = NULL;
+    bool unchanged = false, ledger_loaded = false;
     int lock_fd = -1, ret = -1, r;
     int64_t now = (int64_t)time(NULL);
     uint64_t generation;
@@ -1443,6 +1498,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
 
     /* the ledger, then the previous database */
     r = jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub));
+    ledger_loaded = r == 0;
     if (r < 0) {
         jfa_set_err(err, errlen, "ledger: %s (fix or restore it; it is never reset automatically)",
                     sub);
@@ -1479,6 +1535,19 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         goto out;
     }
     phase_end(&pc, log, "local users and groups");
+    /* the no-change path: what the ledger says before the plan, with the
+     * active users' last-seen times, which the plan refreshes */
+    if (ledger_loaded) {
+        old_ledger = jfa_ledger_format(&ledger, &old_ledger_len);
+        n_old = ledger.n_users;
+        old_seen = calloc(n_old + 1, sizeof(*old_seen));
+        if (old_ledger == NULL || old_seen == NULL) {
+            jfa_set_err(err, errlen, "out of memory");
+            goto out;
+        }
+        for (i = 0; i < n_old; i++)
+            old_seen[i] = ledger.users[i].deleted ? -1 : ledger.users[i].last_seen;
+    }
     if (jfa_sync_plan(cfg, &ledger, &list, &local, now, &plan, err, errlen) != 0)
         goto out;
     phase_end(&pc, log, "plan");
@@ -1521,15 +1590,22 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
             if (verbose) {
                 fprintf(out, "added    %s (uid %" PRIu32 ", Jellyfin \"", u->name, u->uid);
                 print_escaped(out, u->jf_name);
-                fprintf(out, "\")\n");
+                fprintf(out, "\")");
+                if (plan.notes[i] != NULL)
+                    fprintf(out, ": login name %s, %s", u->name, plan.notes[i]);
+                fprintf(out, "\n");
             }
             continue;
         }
         p->seen = true;
         if (strcmp(p->name, u->name) != 0) {
             sum->renamed++;
-            if (verbose)
-                fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")\n", p->name, u->name, u->uid);
+            if (verbose) {
+                fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")", p->name, u->name, u->uid);
+                if (plan.notes[i] != NULL)
+                    fprintf(out, ": %s", plan.notes[i]);
+                fprintf(out, "\n");
+            }
         }
         if (!(p->flags & JFA_DBU_DISABLED) && (u->flags & JFA_DBU_DISABLED)) {
             sum->disabled++;
@@ -1555,6 +1631,8 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         print_escaped(out, plan.omitted[i].jf_name);
         fprintf(out, "\" (Id %s): %s\n", plan.omitted[i].id, plan.omitted[i].reason);
     }
+    if (verbose && plan.n_omitted > 0)
+        fprintf(out, "'jellyfin-auth users' prints the command that gives each of them a login\n");
     sum->omitted = plan.n_omitted;
     sum->total = plan.n_users;
 
@@ -1562,18 +1640,70 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     generation = (uint64_t)now;
     if (have_db && db.generation >= generation)
         generation = db.generation + 1;
-    if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups, generation, &img,
-                     &img_len, sub, sizeof(sub)) != 0) {
+    if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups,
+                     have_db ? db.generation : generation, &img, &img_len, sub, sizeof(sub)) != 0) {
         jfa_set_err(err, errlen, "building the database: %s", sub);
         goto out;
     }
+    /* Nothing changed (the timer runs every minute): the same database
+     * bytes under the old generation, the same ledger but for the active
+     * users' last-seen times, the same report. Then nothing is written:
+     * no NSS process remaps, no disk write, LAST_SEEN of active users
+     * keeps the time of the last change. */
+    if (have_db && old_ledger != NULL && img_len == db.size && memcmp(img, db.base, img_len) == 0) {
+        char *now_ledger;
+        size_t now_len = 0;
+        int64_t *new_seen = calloc(n_old + 1, sizeof(*new_seen));
+
+        if (new_seen == NULL) {
+            jfa_set_err(err, errlen, "out of memory");
+            goto out;
+        }
+        for (i = 0; i < n_old && i < ledger.n_users; i++) {
+            new_seen[i] = ledger.users[i].last_seen;
+            if (old_seen[i] >= 0 && !ledger.users[i].deleted)
+                ledger.users[i].last_seen = old_seen[i];
+        }
+        now_ledger = jfa_ledger_format(&ledger, &now_len);
+        unchanged = now_ledger != NULL && now_len == old_ledger_len &&
+                    memcmp(now_ledger, old_ledger, now_len) == 0;
+        free(now_ledger);
+        if (!unchanged)
+            for (i = 0; i < n_old && i < ledger.n_users; i++)
+                ledger.users[i].last_seen = new_seen[i];
+        free(new_seen);
+        if (unchanged) {
+            char *old_report = NULL;
+            size_t old_report_len = 0;
+
+            generation = db.generation;
+            report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
+            unchanged = report != NULL &&
+                        jfa_read_trusted(report_path, 022, JFA_REPORT_MAX_FILE, &old_report,
+                                         &old_report_len, sub, sizeof(sub)) == 0 &&
+                        old_report_len == report_len && memcmp(old_report, report, report_len) == 0;
+            free(old_report);
+            free(report);
+            report = NULL;
+        }
+        if (!unchanged)
+            generation = db.generation + 1 > (uint64_t)now ? db.generation + 1 : (uint64_t)now;
+    }
+    jfa_put64(img + JFA_DBH_GENERATION, generation); /* outside the checksum */
     report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
     if (report == NULL) {
         jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
     phase_end(&pc, log, "changes, database image and report");
-    if (!opt->dry_run) {
+    if (!opt->dry_run && unchanged) {
+        /* the report's mtime says when the last sync ran (status, doctor) */
+        sum->unchanged = true;
+        if (utimensat(AT_FDCWD, report_path, NULL, AT_SYMLINK_NOFOLLOW) != 0)
+            jfa_logf(log, LOG_WARNING, "warning: cannot touch %s: %s", report_path,
+                     strerror(errno));
+        jfa_logf(log, LOG_DEBUG, "nothing changed: no file written");
+    } else if (!opt->dry_run) {
         /* ledger first: a crash after it leaves unused ledger entries at
          * worst, never a database with ids the ledger does not know */
         if (jfa_ledger_save(&ledger, ledger_path, sub, sizeof(sub)) != 0) {
@@ -1596,13 +1726,18 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                 "sync: %zu users in the database (%zu added, %zu removed, %zu renamed, "
                 "%zu disabled, %zu enabled), %zu left out%s\n",
                 sum->total, sum->added, sum->removed, sum->renamed, sum->disabled, sum->enabled,
-                sum->omitted, opt->dry_run ? "; dry run, nothing written" : "");
+                sum->omitted,
+                opt->dry_run     ? "; dry run, nothing written"
+                : sum->unchanged ? "; no change, nothing written"
+                                 : "");
     ret = 0;
 out:
     if (lock_fd >= 0)
         close(lock_fd);
     free(img);
     free(report);
+    free(old_ledger);
+    free(old_seen);
     free(prev);
     jfa_sync_plan_free(&plan);
     host_free(&host);

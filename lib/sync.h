@@ -61,6 +61,9 @@ struct jfa_local {
 /* The database contents computed by jfa_sync_plan. */
 struct jfa_sync_plan {
     struct jfa_dbw_user *users; /* sorted by name */
+    const char **notes;         /* per user: how the login name was chosen
+                                 * when not by mapping (names set, the Admin
+                                 * rule), else NULL */
     size_t n_users;
     struct jfa_dbw_group *groups;
     size_t n_groups;
@@ -97,6 +100,7 @@ struct jfa_sync_summary {
     size_t listed;    /* users the server returned */
     bool used_public; /* no key file: GET /Users/Public */
     bool written;     /* files were replaced */
+    bool unchanged;   /* nothing changed: no file written */
 };
 
 /* The whole sync; 0 on success, -1 with err (nothing written). */
@@ -117,6 +121,11 @@ int jfa_shell_check(const char *shell, char *err, size_t errlen);
 /* state_dir/sync-report, state_dir/private/ledger, state_dir/private/lock (malloc'd) */
 char *jfa_sync_report_path(const struct jfa_config *cfg);
 char *jfa_sync_ledger_path(const struct jfa_config *cfg);
+
+/* When did the last sync run? The later of the database generation (its
+ * last change) and the sync report's mtime (a sync that changed nothing
+ * writes no file but touches the report). */
+int64_t jfa_sync_last_time(const struct jfa_config *cfg, uint64_t generation);
 
 /* Serialise / write (atomic, 0644) / read (jfa_read_trusted 022) a report.
  * read: 0, 1 absent, -1 error. */

@@ -34,7 +34,7 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_group_by_name(db, name, &g);
+    rc = jfa_db_group_by_name_ci(db, name, &g);
     if (rc == 0 && !usable(&g))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);

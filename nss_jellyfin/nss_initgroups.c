@@ -62,7 +62,7 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_user_by_name(db, user, &u);
+    rc = jfa_db_user_by_name_ci(db, user, &u);
     if (rc == 0 && (u.uid == 0 || u.gid == 0))
         rc = -ENOENT;
     if (rc != 0) {

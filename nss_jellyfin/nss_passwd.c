@@ -36,7 +36,7 @@ enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, ch
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_user_by_name(db, name, &u);
+    rc = jfa_db_user_by_name_ci(db, name, &u);
     if (rc == 0 && !usable(&u))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_passwd(&u, pw, buf, buflen, errnop);

@@ -10,7 +10,9 @@ pam_jellyfin_pam_jellyfin_la_SOURCES = \
 	pam_jellyfin/pam_account.c \
 	pam_jellyfin/pam_session.c \
 	pam_jellyfin/pam_password.c \
-	pam_jellyfin/pam_samba.c pam_jellyfin/pam_samba.h
+	pam_jellyfin/pam_samba.c pam_jellyfin/pam_samba.h \
+	pam_jellyfin/pam_trigger.c
+pam_jellyfin_pam_jellyfin_la_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_TOOL_PATH='"$(sbindir)/jellyfin-auth"'
 pam_jellyfin_pam_jellyfin_la_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 pam_jellyfin_pam_jellyfin_la_LDFLAGS = -module -avoid-version -shared -no-undefined \
 	-Wl,--version-script=$(srcdir)/pam_jellyfin/pam_jellyfin.map -Wl,-z,relro -Wl,-z,now

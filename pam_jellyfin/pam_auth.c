@@ -313,8 +313,11 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
     if (rc != PAM_SUCCESS)
         goto out;
     rc = jfa_pam_resolve_user(&p);
-    if (rc != PAM_SUCCESS)
+    if (rc != PAM_SUCCESS) {
+        if (p.unknown_user) /* perhaps created in Jellyfin since the last sync */
+            jfa_pam_trigger_sync(&p);
         goto out;
+    }
     rc = jfa_pam_check_caller(&p);
     if (rc != PAM_SUCCESS)
         goto out;

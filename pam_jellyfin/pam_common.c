@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -90,7 +91,7 @@ static bool in_passwd_file(const char *name)
  * that differs from our database entry (an earlier source in nsswitch.conf
  * took the name)? /etc/passwd itself was checked before.
  */
-static bool is_local_account(const struct jfa_pam *p)
+static bool is_local_account(const struct jfa_pam *p, const char *name)
 {
     struct passwd pwd, *res = NULL;
     size_t buflen = 16384;
@@ -103,7 +104,7 @@ static bool is_local_account(const struct jfa_pam *p)
         if (nbuf == NULL)
             break;
         buf = nbuf;
-        rc = getpwnam_r(p->user, &pwd, buf, buflen, &res);
+        rc = getpwnam_r(name, &pwd, buf, buflen, &res);
         if (rc == ERANGE && buflen < (1u << 20)) {
             buflen *= 4;
             continue;
@@ -131,7 +132,7 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         jfa_logf(&p->log, LOG_DEBUG, "'%s' cannot be a Jellyfin user", p->user_esc);
         return PAM_USER_UNKNOWN;
     }
-    if (strcmp(p->user, "root") == 0) {
+    if (strcasecmp(p->user, "root") == 0) {
         /* root and local accounts are not ours: nothing at info or above
          * (cron, su and every local login pass here) */
         jfa_logf(&p->log, LOG_DEBUG, "refusing root: never a Jellyfin user");
@@ -157,10 +158,11 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         rc = PAM_AUTHINFO_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_user_by_name(&p->db, p->user, &p->dbu);
+    rc = jfa_db_user_by_name_ci(&p->db, p->user, &p->dbu);
     if (rc != 0) {
         jfa_logf(&p->log, rc == -ENOENT ? LOG_DEBUG : LOG_ERR, "'%s' is %s", p->user_esc,
                  rc == -ENOENT ? "not a Jellyfin user" : "a corrupt database entry");
+        p->unknown_user = rc == -ENOENT;
         rc = rc == -ENOENT ? PAM_USER_UNKNOWN : PAM_AUTHINFO_UNAVAIL;
         goto out;
     }
@@ -171,13 +173,37 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         rc = PAM_USER_UNKNOWN;
         goto out;
     }
-    if (is_local_account(p)) {
+    /* the typed name, and the database's name when case folding found it:
+     * neither may be a local account */
+    if (is_local_account(p, p->user) ||
+        (strcmp(p->dbu.name, p->user) != 0 &&
+         (in_passwd_file(p->dbu.name) || is_local_account(p, p->dbu.name)))) {
         jfa_logf(&p->log, LOG_NOTICE,
                  "refusing '%s': a local account of that name exists; it is never "
                  "authenticated against Jellyfin",
                  p->user_esc);
         rc = PAM_USER_UNKNOWN;
         goto out;
+    }
+    if (strcmp(p->dbu.name, p->user) != 0) {
+        /* case_sensitive = no (the record's fold flag): from here on the
+         * login is the canonical name, as NSS answers it (pw_name) */
+        char was[128];
+        const void *item = NULL;
+
+        memcpy(was, p->user_esc, sizeof(was));
+        rc = pam_set_item(p->pamh, PAM_USER, p->dbu.name);
+        if (rc == PAM_SUCCESS)
+            rc = pam_get_item(p->pamh, PAM_USER, &item);
+        if (rc != PAM_SUCCESS || item == NULL) {
+            jfa_logf(&p->log, LOG_ERR, "cannot set the user name to '%s'", p->dbu.name);
+            rc = rc != PAM_SUCCESS ? rc : PAM_SYSTEM_ERR;
+            goto out;
+        }
+        p->user = item;
+        jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
+        jfa_logf(&p->log, LOG_INFO, "'%s' is Jellyfin user '%s' (case_sensitive = no)", was,
+                 p->user_esc);
     }
     p->have_user = true;
     rc = PAM_SUCCESS;
@@ -232,7 +258,7 @@ int jfa_pam_unconfigured(struct jfa_pam *p)
         return PAM_USER_UNKNOWN;
     if (jfa_db_open(&db, jfa_db_builtin_path(), true) != 0)
         return PAM_AUTHINFO_UNAVAIL;
-    rc = jfa_db_user_by_name(&db, p->user, &u);
+    rc = jfa_db_user_by_name_ci(&db, p->user, &u);
     jfa_db_close(&db);
     if (rc == -ENOENT)
         return PAM_USER_UNKNOWN;

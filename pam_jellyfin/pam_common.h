@@ -38,6 +38,7 @@ struct jfa_pam {
     struct jfa_db db;
     struct jfa_db_user dbu; /* valid when have_user; strings point into db */
     bool have_user;
+    bool unknown_user; /* plausible name, not local, not in the database */
     char *private_dir;
     bool password_judged; /* auth: Jellyfin or the offline verifier judged the password */
 };
@@ -55,6 +56,15 @@ int jfa_pam_resolve_user(struct jfa_pam *p);
 /* Can this process use the private state (euid 0, or the owner of
  * state_dir)? */
 bool jfa_pam_privileged(const struct jfa_pam *p);
+
+/* At most one sync started by unknown-user logins per this many seconds. */
+#define JFA_TRIGGER_INTERVAL 30
+
+/* An unknown user tried to log in (p->unknown_user): start a background
+ * `jellyfin-auth sync` if the configuration allows it (sync_on_login), the
+ * process runs as root (real and effective uid) and none started within
+ * JFA_TRIGGER_INTERVAL. Never fails the login; see pam_trigger.c. */
+void jfa_pam_trigger_sync(struct jfa_pam *p);
 
 /* May this process check the resolved user's password? PAM_SUCCESS for a
  * privileged caller (euid 0 or the owner of state_dir) and for the

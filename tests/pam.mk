@@ -23,6 +23,9 @@ EXTRA_DIST += tests/integration/pam-parallel.sh tests/integration/pam-attempt.sh
 # the pending record: bound to the login that wrote it; refusals log tokens out
 TESTS += tests/integration/pam-pending.sh
 EXTRA_DIST += tests/integration/pam-pending.sh
+# case_sensitive = no: ALICE logs in as alice; local accounts still win
+TESTS += tests/integration/pam-case.sh
+EXTRA_DIST += tests/integration/pam-case.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state

@@ -21,6 +21,9 @@ SYNC_TESTS = \
 	tests/integration/sync-basic.sh \
 	tests/integration/sync-stability.sh \
 	tests/integration/sync-collisions.sh \
+	tests/integration/sync-names.sh \
+	tests/integration/sync-nochange.sh \
+	tests/integration/sync-fleet.sh \
 	tests/integration/sync-force.sh \
 	tests/integration/sync-faults.sh \
 	tests/integration/sync-kill.sh \

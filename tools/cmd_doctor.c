@@ -34,7 +34,7 @@
 #include "samba.h"
 #include "sync.h"
 
-#define TIMER_PERIOD (5 * 60) /* OnUnitActiveSec of jellyfin-auth-sync.timer */
+#define TIMER_PERIOD 60 /* OnUnitActiveSec of jellyfin-auth-sync.timer */
 
 struct doc {
     int fails, warns;
@@ -303,7 +303,8 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
         if (jfa_db_verify(&db, err, sizeof(err)) != 0) {
             report(&d, "FAIL", "database", "%s: %s", db_path, err);
         } else {
-            long long age = (long long)time(NULL) - (long long)db.generation;
+            long long age =
+                (long long)time(NULL) - (long long)jfa_sync_last_time(&t->cfg, db.generation);
             check_file_mode(&d, "database", db_path, 022, true);
             report(&d, "OK", "integrity", "%s: %" PRIu32 " users, %" PRIu32 " groups", db_path,
                    db.n_users, db.n_groups);

@@ -2,21 +2,32 @@
  * tools/cmd_names.c - `jellyfin-auth names`: the login-name claims.
  *
  * Owns: `names list` (every claimed name, the Jellyfin Id it belongs to
- * and what became of that Id: active, deleted, renamed-away) and
- * `names release NAME` (the administrator's explicit decision that a name
- * may go to another Jellyfin Id at the next sync). A name, and the local
- * grants attached to it (sudoers, /etc/group, AllowUsers), never passes
- * to another Id otherwise; see lib/ledger.h. release changes the ledger
- * under the sync lock, atomically, and nothing else.
+ * and what became of that Id: active, deleted, renamed-away; then the
+ * overrides), `names release NAME` (the administrator's explicit decision
+ * that a name may go to another Jellyfin Id at the next sync), and
+ * `names set ID|JELLYFIN-NAME LOGIN` / `names unset ID|JELLYFIN-NAME` (an
+ * override: the login name a Jellyfin Id gets whatever its Jellyfin name,
+ * kept across renames, in the ledger). A name, and the local grants
+ * attached to it (sudoers, /etc/group, AllowUsers), never passes to
+ * another Id otherwise; see lib/ledger.h: `set` refuses a name another Id
+ * claims or overrides, a reserved name and a local account. Each action
+ * changes the ledger under the sync lock, atomically, and nothing else.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "apikey.h"
 #include "cmd.h"
+#include "db.h"
 #include "ledger.h"
 #include "namemap.h"
 #include "sync.h"
@@ -25,6 +36,8 @@ static void help(void)
 {
     printf("Usage: jellyfin-auth names list [--config PATH] [--debug]\n"
            "       jellyfin-auth names release NAME [--config PATH] [--debug]\n"
+           "       jellyfin-auth names set ID|JELLYFIN-NAME LOGIN [--config PATH] [--debug]\n"
+           "       jellyfin-auth names unset ID|JELLYFIN-NAME [--config PATH] [--debug]\n"
            "A login name (and the private group of the same name), once given to a\n"
            "Jellyfin user Id, stays claimed by that Id when the user is deleted or\n"
            "renamed: local grants (sudoers rules, /etc/group memberships, AllowUsers)\n"
@@ -33,7 +46,16 @@ static void help(void)
            "                active, deleted or renamed-away\n"
            "  release NAME  remove the claim on NAME: the next sync gives it to the\n"
            "                Jellyfin user whose name maps to it. Check first what the\n"
-           "                machine grants to NAME. Root only.\n");
+           "                machine grants to NAME. Root only.\n"
+           "  set ID|JELLYFIN-NAME LOGIN\n"
+           "                give that Jellyfin user (by Id, or by its Jellyfin name as the\n"
+           "                last sync saw it) the login name LOGIN from the next sync on,\n"
+           "                whatever its Jellyfin name, across renames. LOGIN must be a valid,\n"
+           "                unreserved name, no local account, and not claimed by another\n"
+           "                Jellyfin Id (release it first). Root only.\n"
+           "  unset ID|JELLYFIN-NAME\n"
+           "                remove the override: the next sync maps the Jellyfin name again.\n"
+           "                The override's name stays claimed by that Id. Root only.\n");
 }
 
 /* Load the ledger (0, or EXIT_FAIL with the message printed). *absent
@@ -85,6 +107,17 @@ static int do_list(struct tool *t, const char *path)
                jfa_claim_state_str(jfa_ledger_claim_state(&l, (size_t)ci)));
     }
     printf("%zu names claimed%s\n", l.n_claims, absent ? " (no ledger yet: no sync has run)" : "");
+    if (l.n_overrides > 0) {
+        printf("\n%-32s %-32s %s\n", "OVERRIDE (names set)", "JELLYFIN ID", "SET AT");
+        for (i = 0; i < l.n_overrides; i++) {
+            char when[32] = "?";
+            time_t tt = (time_t)l.overrides[i].set_time;
+            struct tm tm;
+            if (gmtime_r(&tt, &tm) != NULL)
+                strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+            printf("%-32s %-32s %s\n", l.overrides[i].name, l.overrides[i].id, when);
+        }
+    }
     ret = EXIT_OK;
 out:
     free(v);
@@ -155,6 +188,252 @@ out:
     return ret;
 }
 
+/*
+ * Who is "who"? 32 hex digits: that Id (lower-cased). Otherwise a Jellyfin
+ * name as the last sync saw it (users database, then the users it left
+ * out), compared case-insensitively as Jellyfin does (ASCII). 0 with id
+ * filled (and *shown, the name, if found), or EXIT_FAIL with the message.
+ */
+static int resolve_who(struct tool *t, const char *who, char id[33], char *shown, size_t shownlen)
+{
+    struct jfa_db db;
+    struct jfa_sync_report rep;
+    char *db_path = NULL, *rep_path = NULL, err[JFA_ERRLEN], esc[256], other[33];
+    size_t found = 0, i;
+    int ret = EXIT_FAIL;
+    bool have_db = false;
+
+    memset(&db, 0, sizeof(db));
+    memset(&rep, 0, sizeof(rep));
+    shown[0] = '\0';
+    if (strlen(who) == 32) {
+        for (i = 0; i < 32; i++)
+            id[i] = (char)tolower((unsigned char)who[i]);
+        id[32] = '\0';
+        if (jfa_hex32(id))
+            found = 1;
+    }
+    db_path = jfa_config_db_path(&t->cfg);
+    rep_path = jfa_sync_report_path(&t->cfg);
+    if (db_path == NULL || rep_path == NULL) {
+        tool_error(t, "out of memory");
+        goto out;
+    }
+    have_db = jfa_db_open(&db, db_path, false) == 0;
+    for (uint32_t k = 0; have_db && k < db.n_users; k++) {
+        struct jfa_db_user u;
+        if (jfa_db_user_at(&db, k, &u) != 0)
+            continue;
+        if (found == 1 && strcmp(u.jf_id, id) == 0) {
+            snprintf(shown, shownlen, "%s", u.jf_name);
+            goto done;
+        }
+        if (found != 1 && strcasecmp(u.jf_name, who) == 0) {
+            if (found++ > 0 && strcmp(id, u.jf_id) != 0) {
+                memcpy(other, u.jf_id, 33);
+                goto ambiguous;
+            }
+            memcpy(id, u.jf_id, 33);
+            snprintf(shown, shownlen, "%s", u.jf_name);
+        }
+    }
+    if (jfa_report_read(rep_path, &rep, err, sizeof(err)) == 0) {
+        for (i = 0; i < rep.n; i++) {
+            if (!jfa_hex32(rep.items[i].id))
+                continue;
+            if (found == 1 && strcmp(rep.items[i].id, id) == 0) {
+                snprintf(shown, shownlen, "%s", rep.items[i].jf_name);
+                goto done;
+            }
+            if (found != 1 && strcasecmp(rep.items[i].jf_name, who) == 0) {
+                if (found++ > 0 && strcmp(id, rep.items[i].id) != 0) {
+                    memcpy(other, rep.items[i].id, 33);
+                    goto ambiguous;
+                }
+                memcpy(id, rep.items[i].id, 33);
+                snprintf(shown, shownlen, "%s", rep.items[i].jf_name);
+            }
+        }
+    }
+    if (found == 0) {
+        tool_error(t,
+                   "no Jellyfin user named \"%s\" in the last sync (%s, %s); give the user's Id "
+                   "(32 hex digits, 'jellyfin-auth users' lists them) or run 'jellyfin-auth sync'",
+                   jfa_log_escape(esc, sizeof(esc), who), db_path, rep_path);
+        goto out;
+    }
+done:
+    ret = 0;
+    goto out;
+ambiguous:
+    tool_error(t, "several Jellyfin users are named \"%s\" (Ids %s and %s): give the Id",
+               jfa_log_escape(esc, sizeof(esc), who), id, other);
+out:
+    if (have_db)
+        jfa_db_close(&db);
+    jfa_report_free(&rep);
+    free(db_path);
+    free(rep_path);
+    return ret;
+}
+
+/*
+ * Is login a local account or group, i.e. answered by NSS with an entry
+ * that is not ours (not in our users database with the same id)? The sync
+ * checks again at every run; this refuses early with a clear message.
+ */
+static const char *local_conflict(struct tool *t, const char *login)
+{
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    struct passwd *pw;
+    struct group *gr;
+    const char *what = NULL;
+    char *db_path = jfa_config_db_path(&t->cfg);
+    bool have_db;
+
+    memset(&db, 0, sizeof(db));
+    have_db = db_path != NULL && jfa_db_open(&db, db_path, false) == 0;
+    pw = getpwnam(login);
+    if (pw != NULL && !(have_db && jfa_db_user_by_name(&db, login, &u) == 0 && u.uid == pw->pw_uid))
+        what = "a local account";
+    gr = what == NULL ? getgrnam(login) : NULL;
+    if (gr != NULL &&
+        !(have_db && jfa_db_group_by_name(&db, login, &g) == 0 && g.gid == gr->gr_gid))
+        what = "a local group";
+    if (have_db)
+        jfa_db_close(&db);
+    free(db_path);
+    return what;
+}
+
+static int do_set(struct tool *t, const char *path, const char *who, const char *login)
+{
+    struct jfa_ledger l;
+    bool absent;
+    char err[JFA_ERRLEN], id[33], shown[256], esc[256], why[256];
+    int ret = EXIT_FAIL, lock_fd = -1;
+    ssize_t ci, oi, ui;
+    const char *what;
+    char *priv = jfa_config_private_dir(&t->cfg);
+    struct stat sb;
+    const char *admin_group = t->cfg.admin_group;
+
+    jfa_ledger_init(&l);
+    if (priv == NULL) {
+        tool_error(t, "out of memory");
+        goto out;
+    }
+    if (lstat(priv, &sb) != 0 && errno == ENOENT) {
+        tool_error(t, "there is no ledger (%s): run 'jellyfin-auth sync' first", path);
+        goto out;
+    }
+    if (resolve_who(t, who, id, shown, sizeof(shown)) != 0)
+        goto out;
+    if (login != NULL) {
+        if (admin_group != NULL && t->cfg.users_group != NULL &&
+            strcmp(admin_group, t->cfg.users_group) == 0)
+            admin_group = NULL;
+        if (jfa_name_reserved_why(login, t->cfg.users_group, admin_group, why, sizeof(why)) !=
+            NULL) {
+            tool_error(t, "login name %s is reserved: %s", login, why);
+            goto out;
+        }
+        if (jfa_config_name_reserved(&t->cfg, login)) {
+            tool_error(t, "login name %s is reserved by reserved_names in %s", login,
+                       tool_config_path(t));
+            goto out;
+        }
+        what = local_conflict(t, login);
+        if (what != NULL) {
+            tool_error(t,
+                       "login name %s is %s: local accounts and groups are never given to a "
+                       "Jellyfin user",
+                       login, what);
+            goto out;
+        }
+    }
+    if (jfa_sync_lock(&t->cfg, &t->log, &lock_fd, err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        goto out;
+    }
+    if (load(t, path, &l, &absent) != 0)
+        goto out;
+    if (login == NULL) {
+        oi = jfa_ledger_find_override(&l, id);
+        if (oi < 0) {
+            tool_error(t,
+                       "Jellyfin user Id %s has no override ('jellyfin-auth names list' "
+                       "shows them)",
+                       id);
+            goto out;
+        }
+        snprintf(why, sizeof(why), "%s", l.overrides[oi].name);
+        jfa_ledger_unset_override(&l, id);
+        if (jfa_ledger_save(&l, path, err, sizeof(err)) != 0) {
+            tool_error(t, "writing the ledger: %s", err);
+            goto out;
+        }
+        printf("unset: Jellyfin user Id %s no longer has the login name %s by override.\n"
+               "The next sync maps its Jellyfin name again; %s stays claimed by this Id\n"
+               "('jellyfin-auth names release %s' frees it). Run 'jellyfin-auth sync' to apply "
+               "it now.\n",
+               id, why, why, why);
+        ret = EXIT_OK;
+        goto out;
+    }
+    if (jfa_ledger_find_group(&l, login) >= 0) {
+        tool_error(t,
+                   "login name %s is reserved: a group jellyfin-auth defined (users_group or "
+                   "admin_group, now or before)",
+                   login);
+        goto out;
+    }
+    ci = jfa_ledger_find_claim(&l, login);
+    if (ci >= 0 && strcmp(l.claims[ci].id, id) != 0) {
+        tool_error(t,
+                   "login name %s is claimed by Jellyfin user Id %s (%s): a name and the local "
+                   "grants on it never pass to another user; check what the machine grants to "
+                   "%s, then 'jellyfin-auth names release %s', then set it again",
+                   login, l.claims[ci].id,
+                   jfa_claim_state_str(jfa_ledger_claim_state(&l, (size_t)ci)), login, login);
+        goto out;
+    }
+    oi = jfa_ledger_find_override_name(&l, login);
+    if (oi >= 0 && strcmp(l.overrides[oi].id, id) != 0) {
+        tool_error(t,
+                   "login name %s is already the override of Jellyfin user Id %s; "
+                   "'jellyfin-auth names unset %s' first",
+                   login, l.overrides[oi].id, l.overrides[oi].id);
+        goto out;
+    }
+    if (jfa_ledger_set_override(&l, id, login, (int64_t)time(NULL), err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        goto out;
+    }
+    if (jfa_ledger_save(&l, path, err, sizeof(err)) != 0) {
+        tool_error(t, "writing the ledger: %s", err);
+        goto out;
+    }
+    ui = jfa_ledger_find_user(&l, id);
+    printf("set: Jellyfin user Id %s%s%s%s gets the login name %s from the next sync on,\n"
+           "whatever its Jellyfin name.",
+           id, shown[0] ? " (\"" : "", shown[0] ? jfa_log_escape(esc, sizeof(esc), shown) : "",
+           shown[0] ? "\")" : "", login);
+    if (ui >= 0 && l.users[ui].name[0] != '\0' && strcmp(l.users[ui].name, login) != 0)
+        printf(" Its current login name %s stays claimed by it (the UID does not change).",
+               l.users[ui].name);
+    printf("\nRun 'jellyfin-auth sync' to apply it now.\n");
+    ret = EXIT_OK;
+out:
+    if (lock_fd >= 0)
+        close(lock_fd);
+    free(priv);
+    jfa_ledger_free(&l);
+    return ret;
+}
+
 int cmd_names(struct tool *t, int argc, char **argv)
 {
     static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
@@ -173,8 +452,40 @@ int cmd_names(struct tool *t, int argc, char **argv)
         return tool_usage_error(t, "names", "invalid option");
     }
     if (optind >= argc)
-        return tool_usage_error(t, "names", "expected 'list' or 'release NAME'");
+        return tool_usage_error(t, "names",
+                                "expected 'list', 'release NAME', 'set ID|NAME LOGIN' or "
+                                "'unset ID|NAME'");
     sub = argv[optind++];
+    if (strcmp(sub, "set") == 0 || strcmp(sub, "unset") == 0) {
+        const char *who, *login = NULL;
+        bool set = strcmp(sub, "set") == 0;
+
+        if (optind >= argc)
+            return tool_usage_error(t, "names", "%s: which Jellyfin user (Id or name)?", sub);
+        who = argv[optind++];
+        if (set) {
+            if (optind >= argc)
+                return tool_usage_error(t, "names", "set: which login name?");
+            login = argv[optind++];
+            if (!jfa_name_valid(login))
+                return tool_usage_error(t, "names",
+                                        "set: \"%s\" is not a login name ([a-z0-9_] then "
+                                        "[a-z0-9_.-], at most 32 characters, not all digits)",
+                                        login);
+        }
+        if (optind < argc)
+            return tool_usage_error(t, "names", "unexpected argument '%s'", argv[optind]);
+        if (tool_load_config(t) != 0)
+            return EXIT_FAIL;
+        path = jfa_sync_ledger_path(&t->cfg);
+        if (path == NULL) {
+            tool_error(t, "out of memory");
+            return EXIT_FAIL;
+        }
+        ret = do_set(t, path, who, login);
+        free(path);
+        return ret;
+    }
     if (strcmp(sub, "release") == 0) {
         if (optind >= argc)
             return tool_usage_error(t, "names", "release: which name?");
@@ -185,7 +496,10 @@ int cmd_names(struct tool *t, int argc, char **argv)
                                     "[a-z0-9_.-], at most 32 characters)",
                                     name);
     } else if (strcmp(sub, "list") != 0) {
-        return tool_usage_error(t, "names", "unknown action '%s' (list or release NAME)", sub);
+        return tool_usage_error(t, "names",
+                                "unknown action '%s' (list, release NAME, set ID|NAME LOGIN, "
+                                "unset ID|NAME)",
+                                sub);
     }
     if (optind < argc)
         return tool_usage_error(t, "names", "unexpected argument '%s'", argv[optind]);

@@ -26,7 +26,7 @@
 #include "jellyfin.h"
 #include "sync.h"
 
-#define STALE_AFTER (30 * 60) /* the timer runs every 5 minutes */
+#define STALE_AFTER (30 * 60) /* the timer runs every minute */
 
 static void help(void)
 {
@@ -269,7 +269,7 @@ int cmd_status(struct tool *t, int argc, char **argv)
     r = jfa_db_open(&db, db_path, false);
     if (r == 0) {
         time_t now = time(NULL);
-        long long age = (long long)now - (long long)db.generation;
+        long long age = (long long)now - (long long)jfa_sync_last_time(&t->cfg, db.generation);
         bool stale = age > STALE_AFTER;
         o = section(&R, "database", !stale);
         jstr(o, "path", db_path);

@@ -17,8 +17,10 @@
 
 #include <json-c/json.h>
 
+#include "apikey.h"
 #include "cmd.h"
 #include "db.h"
+#include "namemap.h"
 #include "samba.h"
 #include "sync.h"
 
@@ -41,7 +43,8 @@ static void help(void)
            "List the users in the users database (login name, UID, Jellyfin name, admin,\n"
            "disabled), then the Jellyfin users the last sync left out, with the reason\n"
            "(for a name another Jellyfin Id holds: the 'jellyfin-auth names release'\n"
-           "command that would hand it over).\n"
+           "command that would hand it over) and, for each, the 'jellyfin-auth names set'\n"
+           "command that would give it a login under another name.\n"
            "With samba_sync = yes, a SAMBA column says who has a Samba password (enabled,\n"
            "disabled, - for none; ? when the passdb cannot be read, e.g. not as root).\n\n"
            "  --json    print one JSON object instead of text (see jellyfin-auth(8))\n");
@@ -233,11 +236,23 @@ int cmd_users(struct tool *t, int argc, char **argv)
                                                  "database)"
                                                : "");
         size_t claimed = 0;
+        struct jfa_db_group g;
         for (size_t k = 0; k < rep.n; k++) {
             printf("  \"%s\" (Id %s): %s\n", jfa_log_escape(esc, sizeof(esc), rep.items[k].jf_name),
                    rep.items[k].id, rep.items[k].reason);
             if (strstr(rep.items[k].reason, "jellyfin-auth names release ") != NULL)
                 claimed++;
+            if (jfa_hex32(rep.items[k].id)) {
+                char sug[JFA_NAME_MAX + 1];
+                struct jfa_db_user o;
+
+                jfa_name_suggest(rep.items[k].jf_name, rep.items[k].id, sug);
+                if (jfa_db_user_by_name(&db, sug, &o) == 0 ||
+                    jfa_db_group_by_name(&db, sug, &g) == 0)
+                    snprintf(sug, sizeof(sug), "jf-%.8s", rep.items[k].id);
+                printf("    to give it a login: jellyfin-auth names set %s %s\n", rep.items[k].id,
+                       sug);
+            }
         }
         if (claimed > 0)
             printf("%zu left out for a name another Jellyfin Id holds: the name (and what the\n"

@@ -22,7 +22,8 @@ static const struct {
     {"status", cmd_status, "check the server, the API key and the last sync"},
     {"sync", cmd_sync, "update the users database from Jellyfin"},
     {"users", cmd_users, "list the mapped users and the users left out"},
-    {"names", cmd_names, "list the claimed login names, or release one (names release NAME)"},
+    {"names", cmd_names, "list, release, set or unset login names (names set ID LOGIN)"},
+    {"ledger", cmd_ledger, "export or import the UID ledger (one set of UIDs for a fleet)"},
     {"login", cmd_login, "try a login the way the PAM module does"},
     {"doctor", cmd_doctor, "check files, modes, NSS and PAM wiring"},
 };

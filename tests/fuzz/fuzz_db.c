@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,9 @@ static void exercise_group(const struct jfa_db *db, const struct jfa_db_group *g
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char *const names[] = {"alice", "bob", "jellyfin", "", "x", "u1"};
+    /* case-folded lookups: a hit is the lower-case name, with the flag */
+    static const char *const folded[] = {"Alice", "BOB", "JellyFin",
+                                         "X",     "U1",  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
     struct jfa_db db;
     struct jfa_db_user u, u2;
     struct jfa_db_group g, g2;
@@ -82,6 +86,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             exercise_user(&u);
         if (jfa_db_group_by_name(&db, names[i], &g) == 0)
             exercise_group(&db, &g);
+    }
+    for (size_t i = 0; i < sizeof(folded) / sizeof(folded[0]); i++) {
+        if (jfa_db_user_by_name_ci(&db, folded[i], &u) == 0) {
+            if (strcasecmp(u.name, folded[i]) != 0 ||
+                (strcmp(u.name, folded[i]) != 0 && !(u.flags & JFA_DBU_FOLD)))
+                abort();
+            exercise_user(&u);
+        }
+        if (jfa_db_group_by_name_ci(&db, folded[i], &g) == 0) {
+            if (strcasecmp(g.name, folded[i]) != 0 ||
+                (strcmp(g.name, folded[i]) != 0 && !(g.flags & JFA_DBG_FOLD)))
+                abort();
+            exercise_group(&db, &g);
+        }
     }
     for (uint32_t id = 0; id < 4; id++) {
         if (jfa_db_user_by_uid(&db, 100000 + id, &u) == 0)

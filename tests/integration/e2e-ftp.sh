@@ -80,6 +80,11 @@ e2e_expect_refusal "disabled carol" ftp_refused carol "$E2E_PW_carol"
 e2e_expect_refusal "local dave with his Jellyfin password" ftp_refused dave "$E2E_PW_dave"
 e2e_expect_refusal "unknown user" ftp_refused nosuch x
 e2e_check_refusals
+# The unknown user started a background sync (sync_on_login) from inside
+# vsftpd's privileged process, and vsftpd did not notice (its SIGCHLD
+# handler ends a session when a child it did not expect exits: with a
+# plain fork() every refusal above hung).
+grep -q "unknown user 'nosuch': started" "$W/syslog" || e2e_fail "nosuch started no sync"
 
 # The local dave still logs in with his local password.
 ftp dave dave-local-pw ""

@@ -15,13 +15,15 @@ done
 MKDB="$top_builddir/tests/unit/mkdb"
 GOLDEN="$top_srcdir/tests/integration/golden/nss-getent.txt"
 
-# the test database: see tests/unit/mkdb.c for the format. alice's record
+# the test database: see tests/unit/mkdb.c for the format. alice has the
+# fold flag (0x10: case_sensitive = no), bob does not: ALICE is alice, Bob
+# is nobody. alice's record
 # lists gid 100500 (biggroup) although biggroup's member list does not name
 # her: nss_wrapper's id (which walks member lists) leaves it out, glibc's
 # initgroups (which calls our initgroups_dyn) includes it.
 {
     echo "generation 1700000000"
-    echo "user alice 100001 100001 Alice%20A,,, /home/alice /bin/bash Alice 0123456789abcdef0123456789abcdef 0x1 100000,100100,100500"
+    echo "user alice 100001 100001 Alice%20A,,, /home/alice /bin/bash Alice 0123456789abcdef0123456789abcdef 0x11 100000,100100,100500"
     echo "user bob 100002 100002 - /home/bob /bin/sh Bob%20Smith - 0x6 100000"
     echo "user carol 100003 100003 Carol /home/carol /bin/bash carol - 0 -"
     echo "group alice 100001 alice"
@@ -73,6 +75,11 @@ run() {
     run getent passwd 'a:b'
     run getent passwd root
     run getent group root
+    run getent passwd ALICE
+    run getent passwd Alice
+    run getent passwd Bob
+    run getent passwd ROOT
+    run id -un Alice
 } >"$W/out.txt"
 
 if [ -n "${JFA_UPDATE_GOLDEN:-}" ]; then

@@ -98,9 +98,15 @@ jf sync >"$W/out" 2>&1 && jfa_fail "sync accepted a private dir open to others"
 chmod 0700 "$(dirname "$LEDGER")"
 jf sync --quiet || jfa_fail "sync after the private dir was repaired"
 
-# the generation grows with every sync
+# the generation grows with every change, and only then (a sync that finds
+# nothing changed writes nothing: the timer runs every minute)
 g1=$(grep '^generation' "$W/state/sync-report")
+fake_users '{"upsert": [{"id": "'$ID_C'", "is_disabled": true}]}'
 jf sync --quiet || jfa_fail "sync"
 g2=$(grep '^generation' "$W/state/sync-report")
 [ "${g2#generation }" -gt "${g1#generation }" ] || jfa_fail "generation did not grow ($g1, $g2)"
+out=$(jf sync) || jfa_fail "sync"
+expect_in "$out" "no change, nothing written" "an unchanged sync wrote"
+g3=$(grep '^generation' "$W/state/sync-report")
+[ "$g3" = "$g2" ] || jfa_fail "generation moved without a change ($g2, $g3)"
 exit 0

@@ -156,7 +156,7 @@ if [ -f "$svc" ]; then
     grep -qx 'ProtectSystem=strict' "$svc" || jfa_fail "ProtectSystem"
 fi
 tmr="$top_srcdir/tools/jellyfin-auth-sync.timer"
-for l in OnBootSec=1min OnUnitActiveSec=5min RandomizedDelaySec=30s; do
+for l in OnBootSec=1min OnUnitActiveSec=1min AccuracySec=1s RandomizedDelaySec=5s; do
     grep -qx "$l" "$tmr" || jfa_fail "timer lacks $l"
 done
 

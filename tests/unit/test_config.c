@@ -106,6 +106,8 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.throttle_window, 900);
     assert_int_equal(cfg.throttle_max_delay, 3600);
     assert_true(cfg.lockout_guard);
+    assert_false(cfg.case_sensitive);
+    assert_true(cfg.sync_on_login);
     assert_int_equal(jfa_cidr_parse("127.0.0.0/8", &c), 0);
     assert_memory_equal(&cfg.local_networks[0], &c, sizeof(c));
     /* the default networks cover loopback and private ranges */
@@ -163,7 +165,9 @@ static void test_all_keys_valid(void **state)
                                "throttle_failures = 3\n"
                                "throttle_window = 10m\n"
                                "throttle_max_delay = 2h\n"
-                               "lockout_guard = no\n";
+                               "lockout_guard = no\n"
+                               "case_sensitive = yes\n"
+                               "sync_on_login = no\n";
 
     (void)state;
     if (parse_text(&cfg, text) != 0)
@@ -192,6 +196,8 @@ static void test_all_keys_valid(void **state)
     assert_int_equal(cfg.throttle_window, 600);
     assert_int_equal(cfg.throttle_max_delay, 7200);
     assert_false(cfg.lockout_guard);
+    assert_true(cfg.case_sensitive);
+    assert_false(cfg.sync_on_login);
     jfa_config_free(&cfg);
 }
 
@@ -453,6 +459,8 @@ static void test_bools(void **state)
     }
     bad("allow_plain_http = maybe\n", 1, "allow_plain_http", "\"maybe\"", "yes or no", NULL);
     bad("allow_plain_http = 2\n", 1, "allow_plain_http", NULL);
+    bad("case_sensitive = perhaps\n", 1, "case_sensitive", "\"perhaps\"", "yes or no", NULL);
+    bad("sync_on_login = 1x\n", 1, "sync_on_login", "yes or no", NULL);
     assert_int_equal(parse_text(&cfg, "lockout_guard = off\n"), 0);
     assert_false(cfg.lockout_guard);
     jfa_config_free(&cfg);

@@ -233,6 +233,44 @@ static void test_misses(void **state)
     free(img);
 }
 
+/* Case folding: only records with the fold flag answer a folded query;
+ * the exact name always wins; an over-long or capital-free name is not
+ * folded; root stays out. */
+static void test_case_fold(void **state)
+{
+    struct jfa_dbw_user u[3];
+    struct jfa_dbw_group g[4];
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user du;
+    struct jfa_db_group dg;
+    char err[256];
+    (void)state;
+
+    fixture(u, g);
+    u[0].flags |= JFA_DBU_FOLD; /* alice folds, bob does not */
+    g[0].flags = JFA_DBG_FOLD;
+    assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "Alice", &du), 0);
+    assert_string_equal(du.name, "alice");
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "ALICE", &du), 0);
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "alice", &du), 0);
+    assert_int_equal(jfa_db_user_by_name(&db, "Alice", &du), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "Bob", &du), -ENOENT); /* no flag */
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "bob", &du), 0);
+    assert_int_equal(jfa_db_user_by_name_ci(&db, "AliceAliceAliceAliceAliceAliceAli", &du),
+                     -ENOENT);
+    assert_int_equal(jfa_db_group_by_name_ci(&db, "ALICE", &dg), 0);
+    assert_string_equal(dg.name, "alice");
+    assert_int_equal(dg.flags, JFA_DBG_FOLD);
+    assert_int_equal(jfa_db_group_by_name_ci(&db, "Bob", &dg), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name_ci(&db, "JELLYFIN", &dg), -ENOENT);
+    jfa_db_close(&db);
+    free(img);
+}
+
 static void test_empty_db(void **state)
 {
     unsigned char *img;
@@ -898,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_names_and_path), cmocka_unit_test(test_verify_flipped_byte),
         cmocka_unit_test(test_truncations),    cmocka_unit_test(test_random_corruption),
         cmocka_unit_test(test_hostile_header), cmocka_unit_test(test_hostile_records),
+        cmocka_unit_test(test_case_fold),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }

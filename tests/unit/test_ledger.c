@@ -107,6 +107,7 @@ static void expect_error(const char *text, const char *where)
 
 #define HDR "jellyfin-auth-ledger 1\n"
 #define HDR2 "jellyfin-auth-ledger 2\n"
+#define HDR3 "jellyfin-auth-ledger 3\n"
 #define U1 "user " ID1 " 2000 active alice 1 2\n"
 #define U2 "user " ID2 " 2001 deleted bob 1 2\n"
 
@@ -114,7 +115,7 @@ static void test_parse_errors(void **state)
 {
     (void)state;
     expect_error("", "ledger:");
-    expect_error("jellyfin-auth-ledger 3\n", "ledger:1:");
+    expect_error("jellyfin-auth-ledger 4\n", "ledger:1:");
     expect_error("jellyfin-auth-ledger 2 \n", "ledger:1:");
     expect_error("garbage\n" U1, "ledger:1:");
     expect_error(HDR U1 "user " ID2 " 2000 active bob 1 2\n", "ledger:3:"); /* uid reused */
@@ -153,6 +154,15 @@ static void test_parse_errors(void **state)
     expect_error(HDR2 U1 "name bob " ID1 " 1\n" U2, "ledger:4:"); /* user after names */
     /* active alice's name claimed by someone else: the user line is named */
     expect_error(HDR2 U1 U2 "name alice " ID2 " 1\n", "ledger:2:");
+    /* overrides (version 3 only) */
+    expect_error(HDR2 U1 "override " ID1 " ally 5\n", "ledger:3:");
+    expect_error(HDR3 U1 "override " ID1 " ally\n", "ledger:3:");
+    expect_error(HDR3 U1 "override " ID1 " Ally 5\n", "ledger:3:");
+    expect_error(HDR3 U1 "override a11ce ally 5\n", "ledger:3:");
+    expect_error(HDR3 U1 "override " ID1 " ally x\n", "ledger:3:");
+    expect_error(HDR3 U1 "override " ID1 " ally 5\noverride " ID1 " al 5\n", "ledger:4:");
+    expect_error(HDR3 U1 "override " ID1 " ally 5\noverride " ID2 " ally 5\n", "ledger:4:");
+    expect_error(HDR3 U1 "override " ID1 " ally 5\nname alice " ID1 " 1\n", "ledger:4:");
     {
         /* a NUL byte */
         struct jfa_ledger l;
@@ -561,6 +571,120 @@ static void test_assign_names(void **state)
     jfa_ledger_free(&l);
 }
 
+/* Overrides: kept by Id, one Id per name, version 3 only while there are
+ * any, round trip. */
+static void test_overrides(void **state)
+{
+    struct jfa_ledger l, m;
+    char err[256], *a, *b;
+    size_t alen, blen;
+
+    (void)state;
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_user(&l, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_set_override(&l, ID1, "ally", 7, err, sizeof(err)), 0);
+    assert_int_equal(jfa_ledger_set_override(&l, ID2, "bee", 8, err, sizeof(err)), 0);
+    /* another Id's override name */
+    assert_int_equal(jfa_ledger_set_override(&l, ID3, "ally", 9, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, ID1));
+    assert_int_equal(jfa_ledger_set_override(&l, ID3, "Bad", 9, err, sizeof(err)), -1);
+    assert_int_equal(jfa_ledger_set_override(&l, "a11ce", "ok", 9, err, sizeof(err)), -1);
+    /* replacing one's own */
+    assert_int_equal(jfa_ledger_set_override(&l, ID1, "al", 10, err, sizeof(err)), 0);
+    assert_int_equal(l.n_overrides, 2);
+    assert_int_equal(jfa_ledger_find_override_name(&l, "ally"), -1);
+    assert_string_equal(l.overrides[jfa_ledger_find_override(&l, ID1)].name, "al");
+    a = jfa_ledger_format(&l, &alen);
+    assert_non_null(a);
+    assert_non_null(strstr(a, "jellyfin-auth-ledger 3\n"));
+    assert_non_null(strstr(a, "override " ID1 " al 10\noverride " ID2 " bee 8\n"));
+    assert_int_equal(parse(&m, a, err, sizeof(err)), 0);
+    b = jfa_ledger_format(&m, &blen);
+    assert_non_null(b);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    jfa_ledger_free(&m);
+    assert_int_equal(jfa_ledger_unset_override(&l, ID1), 0);
+    assert_int_equal(jfa_ledger_unset_override(&l, ID1), -1);
+    assert_int_equal(jfa_ledger_unset_override(&l, ID2), 0);
+    a = jfa_ledger_format(&l, &alen);
+    assert_non_null(a);
+    assert_non_null(strstr(a, "jellyfin-auth-ledger 2\n"));
+    assert_null(strstr(a, "override"));
+    free(a);
+    jfa_ledger_free(&l);
+}
+
+static void count_line(void *ctx, const char *line)
+{
+    (void)line;
+    (*(int *)ctx)++;
+}
+
+static bool taken_3000(void *ctx, uint32_t id)
+{
+    (void)ctx;
+    return id == 3000;
+}
+
+/* Merge (ledger import): all or nothing; each kind of conflict counted. */
+static void test_merge(void **state)
+{
+    struct jfa_ledger a, b;
+    char err[256], *before, *after;
+    size_t added = 0;
+    int lines = 0;
+
+    (void)state;
+    jfa_ledger_init(&a);
+    jfa_ledger_init(&b);
+    assert_true(jfa_ledger_add_user(&a, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&a, "alice", ID1, 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&a, "jfu", 2500, 1, err, sizeof(err)) >= 0);
+    /* b: alice the same, bob new, group the same, a new claim, an override */
+    assert_true(jfa_ledger_add_user(&b, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID2, 2001, "bob", 2, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&b, "bob", ID2, 2, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&b, "jfu", 2500, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_set_override(&b, ID2, "bobby", 3, err, sizeof(err)), 0);
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, NULL, NULL, count_line, &lines, &added, err, sizeof(err)), 0);
+    assert_int_equal(lines, 0);
+    assert_int_equal(added, 3); /* bob, his claim, the override */
+    assert_int_equal(a.users[jfa_ledger_find_user(&a, ID2)].uid, 2001);
+    assert_true(jfa_ledger_find_claim(&a, "bob") >= 0);
+    assert_true(jfa_ledger_find_override(&a, ID2) >= 0);
+    /* merging again adds nothing */
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, NULL, NULL, count_line, &lines, &added, err, sizeof(err)), 0);
+    assert_int_equal(added, 0);
+    jfa_ledger_free(&b);
+
+    /* conflicts: Id with another uid, uid held by another Id, a local uid,
+     * group gid, claim, override; nothing applied */
+    jfa_ledger_init(&b);
+    assert_true(jfa_ledger_add_user(&b, ID1, 2005, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID3, 2001, "carl", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, "c0000000000000000000000000000004", 3000, NULL, 1, err,
+                                    sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&b, "jfu", 2600, 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_claim(&b, "alice", ID3, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(jfa_ledger_set_override(&b, ID2, "robert", 3, err, sizeof(err)), 0);
+    before = jfa_ledger_format(&a, NULL);
+    lines = 0;
+    assert_int_equal(
+        jfa_ledger_merge(&a, &b, taken_3000, NULL, count_line, &lines, &added, err, sizeof(err)),
+        6);
+    assert_int_equal(lines, 6);
+    after = jfa_ledger_format(&a, NULL);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    jfa_ledger_free(&a);
+    jfa_ledger_free(&b);
+}
+
 static void test_load_save(void **state)
 {
     struct jfa_ledger l, m;
@@ -616,6 +740,7 @@ int main(void)
         cmocka_unit_test(test_reserved_skipped), cmocka_unit_test(test_huge_reserved_fast),
         cmocka_unit_test(test_taken_and_wrap),   cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_assign_names),     cmocka_unit_test(test_load_save),
+        cmocka_unit_test(test_overrides),        cmocka_unit_test(test_merge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

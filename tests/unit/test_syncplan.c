@@ -490,8 +490,12 @@ static void test_groups_and_flags(void **state)
     assert_true(p.users_group_local);
     assert_int_equal(p.users_gid, 4242);
     assert_false(p.admin_group_local);
-    assert_int_equal(a->flags, JFA_DBU_ADMIN);
-    assert_int_equal(b->flags, JFA_DBU_DISABLED | JFA_DBU_HIDDEN | JFA_DBU_NO_REMOTE);
+    /* case_sensitive = no (default): every record carries the fold flag */
+    assert_int_equal(a->flags, JFA_DBU_ADMIN | JFA_DBU_FOLD);
+    assert_int_equal(b->flags,
+                     JFA_DBU_DISABLED | JFA_DBU_HIDDEN | JFA_DBU_NO_REMOTE | JFA_DBU_FOLD);
+    for (size_t g = 0; g < p.n_groups; g++)
+        assert_int_equal(p.groups[g].flags, JFA_DBG_FOLD);
     assert_int_equal(a->gid, a->uid);
     assert_int_equal(a->n_gids, 2);
     assert_int_equal(a->gids[0], 4242);
@@ -506,6 +510,84 @@ static void test_groups_and_flags(void **state)
     assert_string_equal(p.groups[2].members[0], "boss");
     assert_int_equal(jfa_ledger_find_group(&l, "jellyfin-users"), -1);
     assert_true(jfa_ledger_find_group(&l, "jellyfin-admins") >= 0);
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
+/* case_sensitive = yes: no fold flag anywhere */
+static void test_case_sensitive(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[1];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    cfg.case_sensitive = true;
+    jfa_ledger_init(&l);
+    user(&u[0], "Boss", ID("01"), true);
+    assert_int_equal(plan(&cfg, &l, u, 1, &h, &p, err), 0);
+    assert_int_equal(find(&p, "boss")->flags, JFA_DBU_ADMIN);
+    for (size_t g = 0; g < p.n_groups; g++)
+        assert_int_equal(p.groups[g].flags, 0);
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
+/*
+ * The Admin rule and overrides: "Admin" gets jf-admin; an override names
+ * the login whatever the Jellyfin name, wins over another user mapping to
+ * it, and never takes a name another Id claims.
+ */
+static void test_admin_and_overrides(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[5];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+    size_t i;
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    user(&u[0], "Admin", ID("01"), true);
+    user(&u[1], "docker", ID("02"), false);
+    user(&u[2], "Boxy", ID("03"), false);  /* maps to the override of 02 */
+    user(&u[3], "carol", ID("04"), false); /* claims carol */
+    user(&u[4], "Dave", ID("05"), false);  /* override to carol: refused */
+    assert_int_equal(jfa_ledger_set_override(&l, ID("02"), "boxy", 1, err, sizeof(err)), 0);
+    assert_int_equal(plan(&cfg, &l, u, 5, &h, &p, err), 0);
+    assert_non_null(find(&p, "jf-admin"));
+    assert_null(find(&p, "admin"));
+    assert_non_null(find(&p, "boxy"));
+    assert_string_equal(find(&p, "boxy")->jf_id, ID("02"));
+    assert_non_null(strstr(omitted(&p, ID("03"))->reason, "by 'jellyfin-auth names set'"));
+    for (i = 0; i < p.n_users; i++)
+        if (strcmp(p.users[i].name, "jf-admin") == 0)
+            assert_non_null(strstr(p.notes[i], "\"admin\" is reserved"));
+        else if (strcmp(p.users[i].name, "boxy") == 0)
+            assert_non_null(strstr(p.notes[i], "names set"));
+        else
+            assert_null(p.notes[i]);
+    jfa_sync_plan_free(&p);
+    /* carol is claimed by 04 now: an override of 05 to carol leaves 05 out */
+    assert_int_equal(jfa_ledger_set_override(&l, ID("05"), "carol", 2, err, sizeof(err)), 0);
+    assert_int_equal(plan(&cfg, &l, u, 5, &h, &p, err), 0);
+    assert_string_equal(find(&p, "carol")->jf_id, ID("04"));
+    assert_non_null(
+        strstr(omitted(&p, ID("05"))->reason, "\"carol\" is held by Jellyfin user Id " ID("04")));
+    jfa_sync_plan_free(&p);
+    /* an override to a reserved name (configuration changed) is refused */
+    assert_int_equal(jfa_ledger_unset_override(&l, ID("05")), 0);
+    assert_int_equal(jfa_ledger_set_override(&l, ID("05"), "jellyfin-users", 3, err, sizeof(err)),
+                     0);
+    assert_int_equal(plan(&cfg, &l, u, 5, &h, &p, err), 0);
+    assert_non_null(strstr(omitted(&p, ID("05"))->reason, "(names set) is reserved"));
     jfa_sync_plan_free(&p);
     jfa_ledger_free(&l);
 }
@@ -582,6 +664,8 @@ int main(void)
         cmocka_unit_test(test_out_of_range_and_exhaustion),
         cmocka_unit_test(test_groups_and_flags),
         cmocka_unit_test(test_duplicate_id),
+        cmocka_unit_test(test_case_sensitive),
+        cmocka_unit_test(test_admin_and_overrides),
         cmocka_unit_test(test_report_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
