@@ -551,7 +551,7 @@ int jfa_samba_key(const char *private_dir, bool create, unsigned char key[JFA_SA
 
     if (path_in(private_dir, NULL, "samba.key", path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (access(path, F_OK) == 0 || errno != ENOENT) {
+    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0 || errno != ENOENT) {
         if (jfa_read_trusted(path, 077, JFA_SAMBA_KEY_LEN + 1, &buf, &len, err, errlen) != 0)
             goto out;
         if (len != JFA_SAMBA_KEY_LEN) {
@@ -618,7 +618,7 @@ int jfa_samba_record_matches(const char *private_dir, const char *jf_id,
 
     if (record_path(private_dir, jf_id, path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (access(path, F_OK) != 0 && errno == ENOENT)
+    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
         return 0;
     if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
         return -1;

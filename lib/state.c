@@ -15,7 +15,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -67,13 +66,15 @@ static int state_path(const char *private_dir, const char *sub, const char *name
 }
 
 /* Read a record file; -ENOENT when absent, -1 on other errors. */
+/* Existence checks use the effective ids (AT_EACCESS): inside su the real
+ * uid is the caller's, who cannot search the private directory. */
 static int read_record(const char *path, const char *magic, char **buf, char *err, size_t errlen)
 {
     size_t len = 0;
     size_t mlen = strlen(magic);
 
     *buf = NULL;
-    if (access(path, F_OK) != 0 && errno == ENOENT)
+    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
         return -ENOENT;
     if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
         return -1;
@@ -316,7 +317,7 @@ static int read_pending_file(const char *path, char **buf, char *err, size_t err
     size_t len = 0;
 
     *buf = NULL;
-    if (access(path, F_OK) != 0 && errno == ENOENT)
+    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
         return -ENOENT;
     if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
         return -1;
@@ -725,7 +726,7 @@ static int throttle_read_strict(const char *path, struct throttle_rec *t, char *
     size_t len = 0, mlen = strlen(THROTTLE_MAGIC);
 
     memset(t, 0, sizeof(*t));
-    if (access(path, F_OK) != 0 && errno == ENOENT)
+    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
         return -ENOENT;
     if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
         return -1;
@@ -909,7 +910,7 @@ void jfa_throttle_success(const char *private_dir, const char *key)
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
 
     if (throttle_path(private_dir, key, false, path, sizeof(path)) != 0 ||
-        (access(path, F_OK) != 0 && errno == ENOENT))
+        (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT))
         return;
     /* Under the lock, so that a failure counted in parallel is not written
      * back over the removal with the count it read before it. */
