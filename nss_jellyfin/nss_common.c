@@ -8,6 +8,12 @@
  * thread ever reads unmapped memory. pthread_atfork keeps the lock
  * consistent across fork. Also: copying records into struct passwd/group.
  * Enumerations hold a reference to the mapping they walk (see below).
+ * Staleness: a lookup costs no system call while the mapping is current.
+ * It reads the watch word our writer sets in a file just before renaming a
+ * new one over it (then lstat confirms and the file is reopened), and,
+ * against other writers, lstats the path at most once a second
+ * (CLOCK_MONOTONIC_COARSE, read from the vDSO). doc/design.md
+ * "Replacement and staleness".
  * The module never writes a file and never touches the network.
  */
 #include <errno.h>
@@ -17,8 +23,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "nss_common.h"
+
+/* Longest time a lookup serves an unmarked mapping without an lstat of the
+ * path: the bound for replacements by writers that do not mark the old
+ * file (a copy renamed into place, an older jellyfin-auth). */
+#define JFA_NSS_RECHECK_NS 1000000000LL
 
 static pthread_mutex_t jfa_nss_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t jfa_nss_once = PTHREAD_ONCE_INIT;
@@ -46,6 +58,9 @@ static struct mapping pool[3];
 static struct mapping *lookup_map;
 static char lookup_path[PATH_MAX];
 static struct cursor_state cursors[2];
+/* CLOCK_MONOTONIC_COARSE time of the last lstat that found lookup_map
+ * current (or of its open). */
+static int64_t lookup_checked_ns;
 /* The last database file that failed to open (bad header, unsafe mode...),
  * so that lookups against a broken file cost one lstat, not a reopen. */
 static struct {
@@ -110,18 +125,40 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mode == b->st_mode && a->st_uid == b->st_uid;
 }
 
+/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, no system call. INT64_MAX if
+ * the clock is unavailable, which makes every lookup recheck. */
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        return INT64_MAX;
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Lock held: the current mapping (reopened if the file was replaced). */
 static struct mapping *current_map(int *errnop)
 {
     const char *path = jfa_db_default_path();
     size_t len = strlen(path);
+    int64_t now = coarse_now();
     struct mapping *m;
     struct stat st;
     bool have_st;
     int rc;
 
-    if (lookup_map && strcmp(path, lookup_path) == 0 && !jfa_db_stale(&lookup_map->db, path))
-        return lookup_map;
+    if (lookup_map && strcmp(path, lookup_path) == 0) {
+        /* the fast path: not marked by our writer, checked recently */
+        if (!jfa_db_marked(&lookup_map->db) && now != INT64_MAX &&
+            now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
+            return lookup_map;
+        /* marked (maybe still at the path: the writer marks just before
+         * its rename), or time for the backstop: ask the file system */
+        if (!jfa_db_stale(&lookup_map->db, path)) {
+            lookup_checked_ns = now;
+            return lookup_map;
+        }
+    }
     map_release(lookup_map);
     lookup_map = NULL;
     lookup_path[0] = '\0';
@@ -155,6 +192,7 @@ static struct mapping *current_map(int *errnop)
     }
     m->refs = 1;
     lookup_map = m;
+    lookup_checked_ns = now;
     memcpy(lookup_path, path, len + 1);
     return m;
 }
