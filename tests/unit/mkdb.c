@@ -8,7 +8,11 @@
  * Usage: mkdb [-m MODE] SPEC OUT
  *   SPEC is a file or "-" (stdin); OUT is written through a temp file in
  *   the same directory and renamed into place (atomic), mode MODE (octal,
- *   default 0644).
+ *   default 0644). The file it replaces is NOT marked: mkdb acts as a
+ *   writer other than jellyfin-auth would.
+ *        mkdb -M OUT
+ *   only marks the database OUT as replaced (jfa_db_mark_replaced), as
+ *   jellyfin-auth sync does just before its rename.
  *
  * Spec format: one record per line, fields separated by blanks; empty
  * lines and lines starting with '#' are ignored.
@@ -219,9 +223,13 @@ int main(int argc, char **argv)
     mode_t mode = 0644;
     int fd, opt;
 
-    while ((opt = getopt(argc, argv, "m:")) != -1) {
+    while ((opt = getopt(argc, argv, "m:M:")) != -1) {
         if (opt == 'm') {
             mode = (mode_t)strtoul(optarg, NULL, 8);
+        } else if (opt == 'M') {
+            if (jfa_db_mark_replaced(optarg, err, sizeof(err)) != 1)
+                die("%s: not marked: %s", optarg, err[0] ? err : "no watch block");
+            return 0;
         } else {
             fprintf(stderr, "usage: mkdb [-m MODE] SPEC OUT\n");
             return 1;
