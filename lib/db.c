@@ -252,14 +252,15 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
         return -EINVAL;
     out->n_gids = (uint32_t)ngids;
     out->gids = sec_ptr(db, JFA_SEC_GIDS) + gidx * 4;
-    out->name = get_str(db, r + JFA_DBU_OFF_NAME, NULL);
-    out->gecos = get_str(db, r + JFA_DBU_OFF_GECOS, NULL);
-    out->home = get_str(db, r + JFA_DBU_OFF_HOME, NULL);
-    out->shell = get_str(db, r + JFA_DBU_OFF_SHELL, NULL);
+    out->name = get_str(db, r + JFA_DBU_OFF_NAME, &out->name_len);
+    out->gecos = get_str(db, r + JFA_DBU_OFF_GECOS, &out->gecos_len);
+    out->home = get_str(db, r + JFA_DBU_OFF_HOME, &out->home_len);
+    out->shell = get_str(db, r + JFA_DBU_OFF_SHELL, &out->shell_len);
     out->jf_name = get_str(db, r + JFA_DBU_OFF_JFNAME, NULL);
     if (!out->name || !out->gecos || !out->home || !out->shell || !out->jf_name)
         return -EINVAL;
-    hex16(r + JFA_DBU_OFF_JFID, out->jf_id);
+    if (!db->no_jf_id)
+        hex16(r + JFA_DBU_OFF_JFID, out->jf_id);
     return 0;
 }
 

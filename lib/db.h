@@ -41,13 +41,19 @@ struct jfa_db {
     /* the watch block's `replaced` word inside the mapping, or NULL when
      * the file has none (db_format.h) */
     const uint32_t *replaced;
+    /* set by a caller that never reads jfa_db_user.jf_id (the NSS module):
+     * records then come with jf_id empty, saving its hex formatting */
+    bool no_jf_id;
 };
 
 struct jfa_db_user {
     uint32_t uid, gid;
     const char *name, *gecos, *home, *shell;
+    /* their stored lengths (the byte at that length is NUL; a hostile file
+     * may hide a NUL before it, so strlen can be shorter, never longer) */
+    uint32_t name_len, gecos_len, home_len, shell_len;
     const char *jf_name; /* the Jellyfin spelling */
-    char jf_id[33];      /* 32 lowercase hex */
+    char jf_id[33];      /* 32 lowercase hex ("" if db->no_jf_id) */
     uint32_t flags;
     uint32_t n_gids;           /* supplementary groups (not counting gid) */
     const unsigned char *gids; /* n_gids little-endian u32 (use jfa_db_user_gid) */

@@ -115,7 +115,9 @@ void jfa_nss_unlock(void)
 /* The compiled-in path must be root's; an override may be the caller's. */
 static int open_db(struct jfa_db *db, const char *path)
 {
-    return jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    int rc = jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    db->no_jf_id = true; /* NSS answers never carry the Jellyfin Id */
+    return rc;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -255,26 +257,37 @@ static char *put(char **p, const char *s)
     return r;
 }
 
+/* Append the n bytes of s and its NUL (s[n] is NUL: checked by the
+ * reader); the caller has checked the space. */
+static char *put_n(char **p, const char *s, size_t n)
+{
+    char *r = *p;
+    memcpy(r, s, n + 1);
+    *p += n + 1;
+    return r;
+}
+
 enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *pw, char *buf,
                                     size_t buflen, int *errnop)
 {
-    size_t need = strlen(u->name) + strlen(u->gecos) + strlen(u->home) + strlen(u->shell) + 6;
+    /* stored lengths (no strlen): a hidden NUL only shortens a field */
+    size_t need = (size_t)u->name_len + u->gecos_len + u->home_len + u->shell_len + 6;
     char *p = buf;
 
     if (!buf || need > buflen) {
         *errnop = ERANGE;
         return NSS_STATUS_TRYAGAIN;
     }
-    pw->pw_name = put(&p, u->name);
+    pw->pw_name = put_n(&p, u->name, u->name_len);
     /* "*", not "x": there is no shadow entry, and pam_unix treats an "x"
      * without one as an error (PAM_AUTHINFO_UNAVAIL) in the account stack
      * instead of stepping aside for pam_jellyfin. SSSD does the same. */
-    pw->pw_passwd = put(&p, "*");
+    pw->pw_passwd = put_n(&p, "*", 1);
     pw->pw_uid = u->uid;
     pw->pw_gid = u->gid;
-    pw->pw_gecos = put(&p, u->gecos);
-    pw->pw_dir = put(&p, u->home);
-    pw->pw_shell = put(&p, u->shell);
+    pw->pw_gecos = put_n(&p, u->gecos, u->gecos_len);
+    pw->pw_dir = put_n(&p, u->home, u->home_len);
+    pw->pw_shell = put_n(&p, u->shell, u->shell_len);
     return NSS_STATUS_SUCCESS;
 }
 
