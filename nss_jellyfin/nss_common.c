@@ -150,12 +150,14 @@ static struct mapping *current_map(int *errnop)
     int rc;
 
     if (lookup_map && strcmp(path, lookup_path) == 0) {
-        /* the fast path: not marked by our writer, checked recently */
-        if (!jfa_db_marked(&lookup_map->db) && now != INT64_MAX &&
-            now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
+        /* the fast path: a file that can be marked (an older one without
+         * a watch block cannot), not marked, and checked recently */
+        if (lookup_map->db.replaced != NULL && !jfa_db_marked(&lookup_map->db) &&
+            now != INT64_MAX && now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
             return lookup_map;
         /* marked (maybe still at the path: the writer marks just before
-         * its rename), or time for the backstop: ask the file system */
+         * its rename), unmarkable, or time for the backstop: ask the file
+         * system */
         if (!jfa_db_stale(&lookup_map->db, path)) {
             lookup_checked_ns = now;
             return lookup_map;

@@ -6,6 +6,8 @@
 #     (checked on a hard link to it);
 #   - after a replacement by another writer (a copy renamed into place,
 #     not marked), within the one-second recheck (polled, bounded);
+#   - a database in the layout from before the watch block is checked on
+#     every lookup (the first sync after an upgrade is seen at once);
 #   - a database marked and replaced is never served again: the next lookup
 #     answers from the new file however recently the path was checked; a
 #     file marked but still at the path is still served (it is current);
@@ -69,6 +71,19 @@ printf 'user dave 300001 300001 - /home/dave /bin/sh dave - - -\n' >"$W/spec-dav
 a=$(ask "wait dave 1")
 case $a in "seen after "*) echo "foreign replacement: dave $a" ;; *) jfa_fail "foreign replacement never seen: $a" ;; esac
 expect_answer "pw alice" "notfound" "user absent from the foreign database"
+
+# 2b. a database in the layout from before the watch block (it cannot be
+# marked): checked by lstat on every lookup, so even a foreign replacement
+# of it is seen at the next lookup
+printf 'user gus 300004 300004 - /home/gus /bin/sh gus - - -\n' >"$W/spec-gus"
+"$MKDB" -1 "$W/spec-gus" "$DB" || jfa_fail "mkdb -1 gus"
+a=$(ask "wait gus 1")
+case $a in "seen after "*) ;; *) jfa_fail "old-layout database never seen: $a" ;; esac
+printf 'user fay 300003 300003 - /home/fay /bin/sh fay - - -\n' >"$W/spec-fay"
+"$MKDB" -1 "$W/spec-fay" "$DB" || jfa_fail "mkdb -1 fay"
+expect_answer "pw fay" "found fay 300003" "old-layout database replaced: next lookup"
+"$MKDB" "$W/spec-dave" "$DB" || jfa_fail "mkdb dave (current layout)"
+expect_answer "pw dave" "found dave 300001" "old layout replaced by the current one: next lookup"
 
 # 3. marked, then replaced by a plain rename: the very next lookup answers
 # from the new file (the mark, not the clock: the path was just checked)
