@@ -7,18 +7,23 @@
 # groups and group jbusers (gid 199999, every user a member), as
 #   - passwd/group files (appended to copies of this machine's files), and
 #   - a users database built with tests/unit/mkdb,
-# then runs bench/nss_bench three times:
+# then runs bench/nss_bench four times:
 #   files           nsswitch "files", the generated passwd/group files
 #   files+jellyfin  nsswitch "files jellyfin", this machine's own files plus
 #                   our database (the recommended production setup)
 #   jellyfin        nsswitch "jellyfin" alone (the module by itself)
+#   floor           nsswitch "floor": bench/libnss_floor.so.2, which answers
+#                   from the key alone (no data, no system call): glibc's
+#                   own dispatch cost, the least any module can cost
 # As root each run is in a private mount namespace (unshare -m) with
 # nsswitch.conf, /etc/passwd and /etc/group bind-mounted, and the module
 # found through LD_LIBRARY_PATH: the real glibc paths, nothing outside
 # changes. Without root it falls back to nss_wrapper for all three
 # (labelled "nss_wrapper": its files backend is not glibc's nss_files).
-# Output: raw lines, then a table of p50/p99 per call in ns and the ratios
-# files / files+jellyfin and files / jellyfin (> 1: we are faster).
+# Output: raw lines, then a table of p50 per call in ns with the ratios
+# jellyfin / floor and jellyfin / files (< 1: we are faster), and the goals
+# of issue 13 (jellyfin within 1.3x of the floor for lookups and misses;
+# enumeration at most 0.5x of nss_files at 10,000 users and more).
 set -u
 B=${1:?usage: run.sh BUILDDIR [SIZES...]}
 shift
@@ -26,7 +31,9 @@ SIZES=${*:-100 10000 100000}
 BENCH="$B/bench/nss_bench"
 MKDB="$B/tests/unit/mkdb"
 LIBS="$B/nss_jellyfin/.libs"
-[ -x "$BENCH" ] && [ -x "$MKDB" ] && [ -e "$LIBS/libnss_jellyfin.so.2" ] ||
+FLOOR="$B/bench/.libs"
+[ -x "$BENCH" ] && [ -x "$MKDB" ] && [ -e "$LIBS/libnss_jellyfin.so.2" ] &&
+    [ -e "$FLOOR/libnss_floor.so.2" ] ||
     { echo "build first: make bench" >&2; exit 2; }
 W=$(mktemp -d "${TMPDIR:-/tmp}/jfa-bench.XXXXXX") || exit 2
 chmod 0755 "$W"
@@ -46,6 +53,7 @@ cp /etc/group "$W/sys.group"
 printf 'passwd: files\ngroup: files\n' >"$W/ns-files.conf"
 printf 'passwd: files jellyfin\ngroup: files jellyfin\n' >"$W/ns-files+jellyfin.conf"
 printf 'passwd: jellyfin\ngroup: jellyfin\n' >"$W/ns-jellyfin.conf"
+printf 'passwd: floor\ngroup: floor\n' >"$W/ns-floor.conf"
 
 bench_one() { # LABEL N PASSWD GROUP
     label=$1 n=$2 pw=$3 gr=$4
@@ -53,17 +61,18 @@ bench_one() { # LABEL N PASSWD GROUP
         unshare -m --propagation private sh -c '
             mount --bind "$1" /etc/nsswitch.conf && mount --bind "$2" /etc/passwd &&
             mount --bind "$3" /etc/group || exit 99
-            exec env LD_LIBRARY_PATH="$4" JELLYFIN_AUTH_DB="$5" "$6" "$7" "$8"' \
-            sh "$W/ns-$label.conf" "$pw" "$gr" "$LIBS" "$W/users.db" "$BENCH" "$label" "$n"
+            exec env LD_LIBRARY_PATH="$4" JELLYFIN_AUTH_DB="$5" BENCH_FLOOR_N="$8" "$6" "$7" "$8"' \
+            sh "$W/ns-$label.conf" "$pw" "$gr" "$LIBS:$FLOOR" "$W/users.db" "$BENCH" "$label" "$n"
     else
         case $label in
-        files) mod= ;;
-        *) mod="$LIBS/libnss_jellyfin.so.2" ;;
+        files) mod= prefix= ;;
+        floor) mod="$FLOOR/libnss_floor.so.2" prefix=floor ;;
+        *) mod="$LIBS/libnss_jellyfin.so.2" prefix=jellyfin ;;
         esac
-        [ "$label" = jellyfin ] && { : >"$W/empty.passwd"; : >"$W/empty.group"; pw="$W/empty.passwd"; gr="$W/empty.group"; }
+        case $label in jellyfin | floor) : >"$W/empty.passwd"; : >"$W/empty.group"; pw="$W/empty.passwd"; gr="$W/empty.group" ;; esac
         env LD_PRELOAD="$WRAPPER" NSS_WRAPPER_PASSWD="$pw" NSS_WRAPPER_GROUP="$gr" \
-            ${mod:+NSS_WRAPPER_MODULE_SO_PATH="$mod"} ${mod:+NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin} \
-            JELLYFIN_AUTH_DB="$W/users.db" "$BENCH" "nss_wrapper-$label" "$n" |
+            ${mod:+NSS_WRAPPER_MODULE_SO_PATH="$mod"} ${mod:+NSS_WRAPPER_MODULE_FN_PREFIX=$prefix} \
+            JELLYFIN_AUTH_DB="$W/users.db" BENCH_FLOOR_N="$n" "$BENCH" "nss_wrapper-$label" "$n" |
             sed "s/^nss_wrapper-$label /$label /"
     fi
 }
@@ -94,6 +103,7 @@ for n in $SIZES; do
     bench_one files "$n" "$W/files.passwd" "$W/files.group" >>"$W/raw" || echo "# files run failed" >&2
     bench_one files+jellyfin "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# files+jellyfin run failed" >&2
     bench_one jellyfin "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# jellyfin run failed" >&2
+    bench_one floor "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# floor run failed" >&2
 done
 
 echo "# raw: label N case p50_ns p99_ns mean_ns calls"
@@ -101,16 +111,33 @@ cat "$W/raw"
 echo
 awk '
 { k = $2 " " $3; p50[$1, k] = $4; p99[$1, k] = $5; if (!(k in seen)) { seen[k] = 1; order[++nk] = k } }
+function ratio(a, b) { return (a && b) ? a / b : 0 }
 END {
-    printf "%-7s %-16s %12s %12s %12s %12s %12s %12s %8s %8s\n", "N", "case",
-        "files p50", "p99", "f+jf p50", "p99", "jf p50", "p99", "f/f+jf", "f/jf"
+    printf "%-7s %-16s %10s %10s %10s %10s %10s %8s %8s %8s\n", "N", "case",
+        "files", "f+jf", "jf", "jf p99", "floor", "jf/floor", "jf/files", "f+jf/f"
     for (i = 1; i <= nk; i++) {
         split(order[i], a, " ")
         k = order[i]
-        r1 = p50["files+jellyfin", k] ? p50["files", k] / p50["files+jellyfin", k] : 0
-        r2 = p50["jellyfin", k] ? p50["files", k] / p50["jellyfin", k] : 0
-        printf "%-7s %-16s %12s %12s %12s %12s %12s %12s %8.1f %8.1f\n", a[1], a[2],
-            p50["files", k], p99["files", k], p50["files+jellyfin", k], p99["files+jellyfin", k],
-            p50["jellyfin", k], p99["jellyfin", k], r1, r2
+        printf "%-7s %-16s %10s %10s %10s %10s %10s %8.2f %8.3f %8.3f\n", a[1], a[2],
+            p50["files", k], p50["files+jellyfin", k], p50["jellyfin", k], p99["jellyfin", k],
+            p50["floor", k], ratio(p50["jellyfin", k], p50["floor", k]),
+            ratio(p50["jellyfin", k], p50["files", k]), ratio(p50["files+jellyfin", k], p50["files", k])
     }
+    print ""
+    print "# goals (issue 13), p50: lookups and misses jf/floor <= 1.3; enum jf/files <= 0.5 at N >= 10000"
+    met = 0; missed = 0
+    for (i = 1; i <= nk; i++) {
+        split(order[i], a, " ")
+        k = order[i]
+        if (a[2] ~ /^get(pw|gr)(nam|uid|gid)-(hit|miss)$/) {
+            r = ratio(p50["jellyfin", k], p50["floor", k]); lim = 1.3; what = "jf/floor"
+        } else if (a[2] == "enum-passwd" && a[1] >= 10000) {
+            r = ratio(p50["jellyfin", k], p50["files", k]); lim = 0.5; what = "jf/files"
+        } else
+            continue
+        ok = r > 0 && r <= lim
+        if (ok) met++; else missed++
+        printf "%-7s %-16s %-8s %6.2f %s %.1f  %s\n", a[1], a[2], what, r, ok ? "<=" : "> ", lim, ok ? "met" : "MISSED"
+    }
+    printf "# %d goals met, %d missed\n", met, missed
 }' "$W/raw"

@@ -4,7 +4,8 @@
  * Owns: the trusted open (O_NOFOLLOW, regular file, owner and mode checks)
  * and read-only mmap of the database, the O(1) header/section validation at
  * open, bounds-checked hash lookups and indexed access to records, the
- * replacement check (jfa_db_stale), the full integrity check for doctor
+ * replacement checks (jfa_db_stale by lstat; the watch block's word,
+ * located at open for jfa_db_marked), the full integrity check for doctor
  * (jfa_db_verify), the name plausibility filter and the default path.
  * Layout: db_format.h. Nothing here allocates memory or writes to a file.
  */
@@ -130,6 +131,18 @@ static int validate_header(struct jfa_db *db, const unsigned char *h, uint64_t f
     return 0;
 }
 
+/* Does the mapped file of db carry a watch block (db_format.h)? Only when
+ * no section starts before its end, so that older files, whose first
+ * section begins at 192, never have string or table bytes read as one. */
+static bool has_watch_block(const struct jfa_db *db, const unsigned char *map)
+{
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        if (db->sec_off[s] < JFA_DB_WATCH_OFF + JFA_DB_WATCH_SIZE)
+            return false;
+    /* every section offset is <= the file size: the block lies inside */
+    return memcmp(map + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN) == 0;
+}
+
 int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
 {
     struct stat st;
@@ -181,6 +194,9 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         goto out;
     }
     db->base = map;
+    if (has_watch_block(db, map))
+        db->replaced =
+            (const uint32_t *)(const void *)((const unsigned char *)map + JFA_DBW_REPLACED);
     db->size = (size_t)st.st_size;
     db->dev = st.st_dev;
     db->ino = st.st_ino;
@@ -236,14 +252,15 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
         return -EINVAL;
     out->n_gids = (uint32_t)ngids;
     out->gids = sec_ptr(db, JFA_SEC_GIDS) + gidx * 4;
-    out->name = get_str(db, r + JFA_DBU_OFF_NAME, NULL);
-    out->gecos = get_str(db, r + JFA_DBU_OFF_GECOS, NULL);
-    out->home = get_str(db, r + JFA_DBU_OFF_HOME, NULL);
-    out->shell = get_str(db, r + JFA_DBU_OFF_SHELL, NULL);
+    out->name = get_str(db, r + JFA_DBU_OFF_NAME, &out->name_len);
+    out->gecos = get_str(db, r + JFA_DBU_OFF_GECOS, &out->gecos_len);
+    out->home = get_str(db, r + JFA_DBU_OFF_HOME, &out->home_len);
+    out->shell = get_str(db, r + JFA_DBU_OFF_SHELL, &out->shell_len);
     out->jf_name = get_str(db, r + JFA_DBU_OFF_JFNAME, NULL);
     if (!out->name || !out->gecos || !out->home || !out->shell || !out->jf_name)
         return -EINVAL;
-    hex16(r + JFA_DBU_OFF_JFID, out->jf_id);
+    if (!db->no_jf_id)
+        hex16(r + JFA_DBU_OFF_JFID, out->jf_id);
     return 0;
 }
 
@@ -488,7 +505,7 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
 
     if (!db->base)
         return fail(err, errlen, "database is not open");
-    sum = jfa_db_checksum(db->base + JFA_DB_HDR_SIZE, db->size - JFA_DB_HDR_SIZE);
+    sum = jfa_db_image_checksum(db->base, db->size, db->replaced != NULL);
     if (sum != jfa_le64(db->base + JFA_DBH_CHECKSUM))
         return fail(err, errlen, "checksum mismatch (stored %016llx, computed %016llx)",
                     (unsigned long long)jfa_le64(db->base + JFA_DBH_CHECKSUM),
@@ -498,6 +515,10 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
         verify_table(db, JFA_SEC_H_GNAME, db->n_groups, "group name", err, errlen) ||
         verify_table(db, JFA_SEC_H_GID, db->n_groups, "gid", err, errlen))
         return -1;
+    if (jfa_db_marked(db))
+        return fail(err, errlen,
+                    "marked as replaced by a newer database (a sync was installing one, or "
+                    "this file is a copy of a replaced one): run jellyfin-auth sync");
     for (uint32_t i = 0; i < db->n_users; i++) {
         struct jfa_db_user u;
         const unsigned char *r = user_rec(db, i);

@@ -41,13 +41,22 @@ struct jfa_db {
      * from the header and validated at open: lookups never re-read the
      * header, so they trust only checked values */
     uint64_t sec_off[9], sec_len[9];
+    /* the watch block's `replaced` word inside the mapping, or NULL when
+     * the file has none (db_format.h) */
+    const uint32_t *replaced;
+    /* set by a caller that never reads jfa_db_user.jf_id (the NSS module):
+     * records then come with jf_id empty, saving its hex formatting */
+    bool no_jf_id;
 };
 
 struct jfa_db_user {
     uint32_t uid, gid;
     const char *name, *gecos, *home, *shell;
+    /* their stored lengths (the byte at that length is NUL; a hostile file
+     * may hide a NUL before it, so strlen can be shorter, never longer) */
+    uint32_t name_len, gecos_len, home_len, shell_len;
     const char *jf_name; /* the Jellyfin spelling */
-    char jf_id[33];      /* 32 lowercase hex */
+    char jf_id[33];      /* 32 lowercase hex ("" if db->no_jf_id) */
     uint32_t flags;
     uint32_t n_gids;           /* supplementary groups (not counting gid) */
     const unsigned char *gids; /* n_gids little-endian u32 (use jfa_db_user_gid) */
@@ -70,8 +79,18 @@ struct jfa_db_group {
  */
 int jfa_db_open(struct jfa_db *db, const char *path, bool require_root);
 void jfa_db_close(struct jfa_db *db);
-/* Has the file at path been replaced or changed since db was opened? */
+/* Has the file at path been replaced or changed since db was opened?
+ * (lstat: one system call) */
 bool jfa_db_stale(const struct jfa_db *db, const char *path);
+/* Has the writer marked this file replaced (its watch block's word is
+ * nonzero)? One load from the mapping, no system call. false for a file
+ * without a watch block, which only jfa_db_stale can tell. A marked file
+ * may still be at the path for a moment (the writer marks just before its
+ * rename): callers confirm with jfa_db_stale before dropping it. */
+static inline bool jfa_db_marked(const struct jfa_db *db)
+{
+    return db->replaced != NULL && __atomic_load_n(db->replaced, __ATOMIC_ACQUIRE) != 0;
+}
 
 /* Lookups: 0 found, -ENOENT not found, -EINVAL corrupt record. */
 int jfa_db_user_by_name(const struct jfa_db *db, const char *name, struct jfa_db_user *out);

@@ -19,6 +19,20 @@
  *                  jfa_db_verify only, never on the NSS path)
  *     48  9 x {u64 offset, u64 size} section table, in enum jfa_db_sec order
  *
+ *   watch block (JFA_DB_WATCH_SIZE = 8 bytes at offset 192; optional: a
+ *   file has one iff every section offset is >= 200 and the tag matches.
+ *   Files written before it existed start their first section at 192;
+ *   readers that predate it ignore the gap, as sections need only be
+ *   8-aligned, after the header and non-overlapping)
+ *     192 char[4]  tag "JFAW"
+ *     196 u32      replaced: 0 while the file is the current database; the
+ *                  writer stores a nonzero value (1) into the OLD file just
+ *                  before it renames a new database over it. The only
+ *                  transition is 0 -> 1, so a reader's aligned load sees one
+ *                  of the two. Counted as 0 in the checksum. Readers with a
+ *                  mapping check it on every call (one load, no system
+ *                  call); see doc/design.md "Replacement and staleness".
+ *
  *   STRINGS  NUL-terminated strings, deduplicated. A string is referenced
  *            by {u32 offset, u32 length}; valid iff offset + length <
  *            section size and the byte at offset + length is NUL (checked
@@ -48,7 +62,8 @@
  * exactly count * record size, array sections a multiple of their element
  * size, hash tables a power-of-two slot count greater than the record count.
  * Everything else (string refs, gid/member ranges, hash entries) is checked
- * where it is used.
+ * where it is used. The watch block is optional: without it (older files,
+ * or a tag that does not match) a reader falls back to checking the path.
  */
 #ifndef JFA_DB_FORMAT_H
 #define JFA_DB_FORMAT_H
@@ -81,6 +96,13 @@
 #define JFA_DBH_NGROUPS 36
 #define JFA_DBH_CHECKSUM 40
 #define JFA_DBH_SECTIONS 48
+
+/* the optional watch block after the header */
+#define JFA_DB_WATCH_OFF 192u
+#define JFA_DB_WATCH_SIZE 8u
+#define JFA_DB_WATCH_TAG "JFAW"
+#define JFA_DB_WATCH_TAG_LEN 4
+#define JFA_DBW_REPLACED 196u /* u32, 4-aligned */
 
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,
@@ -161,15 +183,38 @@ static inline uint32_t jfa_db_hash_id(uint32_t x)
     return x;
 }
 
-/* FNV-1a 64: the file checksum. Any single changed byte changes it. */
-static inline uint64_t jfa_db_checksum(const unsigned char *p, size_t len)
+#define JFA_DB_FNV64_BASIS 14695981039346656037ull
+
+/* FNV-1a 64, continuing from h (start with JFA_DB_FNV64_BASIS). */
+static inline uint64_t jfa_db_fnv64(uint64_t h, const unsigned char *p, size_t len)
 {
-    uint64_t h = 14695981039346656037ull;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ull;
     }
     return h;
+}
+
+/* FNV-1a 64: the file checksum. Any single changed byte changes it. */
+static inline uint64_t jfa_db_checksum(const unsigned char *p, size_t len)
+{
+    return jfa_db_fnv64(JFA_DB_FNV64_BASIS, p, len);
+}
+
+/* The checksum of a file image of `size` bytes (everything after the
+ * header); with a watch block, its `replaced` word counts as 0 so that
+ * marking a file does not change its checksum. */
+static inline uint64_t jfa_db_image_checksum(const unsigned char *img, size_t size, int has_watch)
+{
+    static const unsigned char zero[4];
+    uint64_t h;
+
+    if (!has_watch)
+        return jfa_db_checksum(img + JFA_DB_HDR_SIZE, size - JFA_DB_HDR_SIZE);
+    h = jfa_db_fnv64(JFA_DB_FNV64_BASIS, img + JFA_DB_WATCH_OFF,
+                     JFA_DBW_REPLACED - JFA_DB_WATCH_OFF);
+    h = jfa_db_fnv64(h, zero, sizeof(zero));
+    return jfa_db_fnv64(h, img + JFA_DBW_REPLACED + 4, size - (JFA_DBW_REPLACED + 4));
 }
 
 #endif

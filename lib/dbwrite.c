@@ -6,13 +6,18 @@
  * well-formed Jellyfin Ids) and serialising them into the db_format.h image
  * in memory: deduplicated string table, records, gid and member arrays,
  * four hash indexes and the checksum. Writing the image to disk is
- * fileutil.h's job (jfa_write_atomic).
+ * fileutil.h's job (jfa_write_atomic_hook); marking the file it replaces
+ * (the watch block's `replaced` word, jfa_db_mark_replaced) is done here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "db_format.h"
@@ -318,7 +323,8 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
     len[JFA_SEC_MEMBERS] = n_mem * JFA_DB_STRREF_SIZE;
     len[JFA_SEC_H_UNAME] = len[JFA_SEC_H_UID] = (size_t)us * 4;
     len[JFA_SEC_H_GNAME] = len[JFA_SEC_H_GID] = (size_t)gs * 4;
-    size = JFA_DB_HDR_SIZE;
+    /* the watch block sits between the header and the first section */
+    size = JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
         off[s] = size;
         size = align8(size + len[s]);
@@ -409,8 +415,9 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
         jfa_put64(img + JFA_DBH_SECTIONS + 16 * s, off[s]);
         jfa_put64(img + JFA_DBH_SECTIONS + 16 * s + 8, len[s]);
     }
-    jfa_put64(img + JFA_DBH_CHECKSUM,
-              jfa_db_checksum(img + JFA_DB_HDR_SIZE, size - JFA_DB_HDR_SIZE));
+    memcpy(img + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN);
+    jfa_put32(img + JFA_DBW_REPLACED, 0);
+    jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_image_checksum(img, size, 1));
     *out = img;
     *out_len = size;
     img = NULL;
@@ -424,5 +431,61 @@ out:
     free(ids);
     free(b.st.buf);
     free(b.st.slots);
+    return rc;
+}
+
+int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)
+{
+    unsigned char h[JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE];
+    struct stat st;
+    void *map = MAP_FAILED;
+    int fd, rc = -1;
+
+    if (err && errlen)
+        err[0] = '\0';
+    fd = open(path, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "%s: open to mark it replaced: %s", path, strerror(errno));
+        return -1;
+    }
+    /* the same checks as the reader's open: never write into a file that
+     * is not a database we could have written (a hard link elsewhere) */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) != 0 ||
+        (st.st_uid != 0 && st.st_uid != geteuid())) {
+        snprintf(err, errlen,
+                 "%s: not a regular file owned by root, or group/other writable: "
+                 "left unmarked",
+                 path);
+        goto out;
+    }
+    rc = 0; /* from here on, "nothing to mark" */
+    if ((uint64_t)st.st_size < sizeof(h) || (uint64_t)st.st_size > JFA_DB_MAX_FILE ||
+        pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+        goto out;
+    if (memcmp(h + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN) != 0 ||
+        jfa_le32(h + JFA_DBH_VERSION) != JFA_DB_VERSION ||
+        jfa_le32(h + JFA_DBH_HDRSIZE) != JFA_DB_HDR_SIZE ||
+        jfa_le64(h + JFA_DBH_FILESIZE) != (uint64_t)st.st_size ||
+        memcmp(h + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN) != 0)
+        goto out;
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        if (jfa_le64(h + JFA_DBH_SECTIONS + 16 * s) < JFA_DB_WATCH_OFF + JFA_DB_WATCH_SIZE)
+            goto out; /* no watch block: the bytes at 196 are data */
+    /* one aligned 4-byte store into the page every reader maps */
+    map = mmap(NULL, sizeof(h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) {
+        snprintf(err, errlen, "%s: mmap to mark it replaced: %s", path, strerror(errno));
+        rc = -1;
+        goto out;
+    }
+    __atomic_store_n((uint32_t *)(void *)((unsigned char *)map + JFA_DBW_REPLACED), (uint32_t)1,
+                     __ATOMIC_RELEASE);
+    rc = 1;
+out:
+    if (map != MAP_FAILED)
+        munmap(map, sizeof(h));
+    close(fd);
     return rc;
 }

@@ -37,4 +37,16 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
                  const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
                  unsigned char **out, size_t *out_len, char *err, size_t errlen);
 
+/*
+ * Mark the database file at path as replaced: store 1 into its watch
+ * block's `replaced` word (db_format.h) through a shared mapping, so that
+ * every process mapping that file sees it at its next lookup. Call it
+ * just before renaming a new database over path (after the new file is
+ * written and fsynced). Returns 1 marked, 0 nothing to mark (absent, not a
+ * database, or an older file without a watch block: readers of those
+ * check the path by lstat), -1 with err set (cannot open or map it, or it
+ * is not root's / is group or other writable: left alone).
+ */
+int jfa_db_mark_replaced(const char *path, char *err, size_t errlen);
+
 #endif

@@ -439,6 +439,13 @@ out:
 int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
                      size_t errlen)
 {
+    return jfa_write_atomic_hook(path, data, len, mode, NULL, NULL, err, errlen);
+}
+
+int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t mode,
+                          void (*before_rename)(const char *path, void *arg), void *arg, char *err,
+                          size_t errlen)
+{
     static const char suffix[] = ".tmp.XXXXXX";
     char *tmp = NULL;
     size_t plen;
@@ -487,6 +494,10 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
         goto out;
     }
     fd = -1;
+    /* the new content is complete and durable: last chance to act on the
+     * file about to be replaced (the users database marks it stale) */
+    if (before_rename != NULL)
+        before_rename(path, arg);
     if (rename(tmp, path) != 0) {
         jfa_set_err(err, errlen, "%s: rename from %s: %s", path, tmp, strerror(errno));
         goto out;

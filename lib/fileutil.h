@@ -50,5 +50,10 @@ int jfa_root_owned_fd(int fd, const char *path, char *err, size_t errlen);
 /* Replace path atomically with data, mode `mode`; never leaves a torn file. */
 int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode, char *err,
                      size_t errlen);
+/* The same, calling before_rename(path, arg) (if not NULL) once the new
+ * content is written and fsynced, just before the rename replaces path. */
+int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t mode,
+                          void (*before_rename)(const char *path, void *arg), void *arg, char *err,
+                          size_t errlen);
 
 #endif

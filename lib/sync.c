@@ -1442,6 +1442,19 @@ static void phase_end(struct phase_clock *pc, const struct jfa_log *log, const c
     *pc = now;
 }
 
+/* jfa_write_atomic_hook's last step before the rename: mark the database
+ * about to be replaced, so that processes mapping it look again at their
+ * next lookup (doc/design.md "Replacement and staleness"). A failure costs
+ * those readers at most the one-second recheck: reported, not fatal. */
+static void mark_old_db(const char *path, void *arg)
+{
+    const struct jfa_log *log = arg;
+    char sub[512];
+
+    if (jfa_db_mark_replaced(path, sub, sizeof(sub)) < 0)
+        jfa_logf(log, LOG_WARNING, "warning: %s", sub);
+}
+
 int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                  const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
                  size_t errlen)
@@ -1710,7 +1723,8 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
             jfa_set_err(err, errlen, "writing the ledger: %s", sub);
             goto out;
         }
-        if (jfa_write_atomic(db_path, img, img_len, 0644, sub, sizeof(sub)) != 0) {
+        if (jfa_write_atomic_hook(db_path, img, img_len, 0644, mark_old_db, (void *)log, sub,
+                                  sizeof(sub)) != 0) {
             jfa_set_err(err, errlen, "writing the database: %s", sub);
             goto out;
         }

@@ -8,6 +8,12 @@
  * thread ever reads unmapped memory. pthread_atfork keeps the lock
  * consistent across fork. Also: copying records into struct passwd/group.
  * Enumerations hold a reference to the mapping they walk (see below).
+ * Staleness: a lookup costs no system call while the mapping is current.
+ * It reads the watch word our writer sets in a file just before renaming a
+ * new one over it (then lstat confirms and the file is reopened), and,
+ * against other writers, lstats the path at most once a second
+ * (CLOCK_MONOTONIC_COARSE, read from the vDSO). doc/design.md
+ * "Replacement and staleness".
  * The module never writes a file and never touches the network.
  */
 #include <errno.h>
@@ -17,8 +23,14 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "nss_common.h"
+
+/* Longest time a lookup serves an unmarked mapping without an lstat of the
+ * path: the bound for replacements by writers that do not mark the old
+ * file (a copy renamed into place, an older jellyfin-auth). */
+#define JFA_NSS_RECHECK_NS 1000000000LL
 
 static pthread_mutex_t jfa_nss_mutex = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t jfa_nss_once = PTHREAD_ONCE_INIT;
@@ -46,6 +58,9 @@ static struct mapping pool[3];
 static struct mapping *lookup_map;
 static char lookup_path[PATH_MAX];
 static struct cursor_state cursors[2];
+/* CLOCK_MONOTONIC_COARSE time of the last lstat that found lookup_map
+ * current (or of its open). */
+static int64_t lookup_checked_ns;
 /* The last database file that failed to open (bad header, unsafe mode...),
  * so that lookups against a broken file cost one lstat, not a reopen. */
 static struct {
@@ -100,7 +115,9 @@ void jfa_nss_unlock(void)
 /* The compiled-in path must be root's; an override may be the caller's. */
 static int open_db(struct jfa_db *db, const char *path)
 {
-    return jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    int rc = jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    db->no_jf_id = true; /* NSS answers never carry the Jellyfin Id */
+    return rc;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -110,18 +127,42 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_mode == b->st_mode && a->st_uid == b->st_uid;
 }
 
+/* CLOCK_MONOTONIC_COARSE in ns: a vDSO read, no system call. INT64_MAX if
+ * the clock is unavailable, which makes every lookup recheck. */
+static int64_t coarse_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        return INT64_MAX;
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Lock held: the current mapping (reopened if the file was replaced). */
 static struct mapping *current_map(int *errnop)
 {
     const char *path = jfa_db_default_path();
     size_t len = strlen(path);
+    int64_t now = coarse_now();
     struct mapping *m;
     struct stat st;
     bool have_st;
     int rc;
 
-    if (lookup_map && strcmp(path, lookup_path) == 0 && !jfa_db_stale(&lookup_map->db, path))
-        return lookup_map;
+    if (lookup_map && strcmp(path, lookup_path) == 0) {
+        /* the fast path: a file that can be marked (an older one without
+         * a watch block cannot), not marked, and checked recently */
+        if (lookup_map->db.replaced != NULL && !jfa_db_marked(&lookup_map->db) &&
+            now != INT64_MAX && now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
+            return lookup_map;
+        /* marked (maybe still at the path: the writer marks just before
+         * its rename), unmarkable, or time for the backstop: ask the file
+         * system */
+        if (!jfa_db_stale(&lookup_map->db, path)) {
+            lookup_checked_ns = now;
+            return lookup_map;
+        }
+    }
     map_release(lookup_map);
     lookup_map = NULL;
     lookup_path[0] = '\0';
@@ -155,6 +196,7 @@ static struct mapping *current_map(int *errnop)
     }
     m->refs = 1;
     lookup_map = m;
+    lookup_checked_ns = now;
     memcpy(lookup_path, path, len + 1);
     return m;
 }
@@ -217,26 +259,37 @@ static char *put(char **p, const char *s)
     return r;
 }
 
+/* Append the n bytes of s and its NUL (s[n] is NUL: checked by the
+ * reader); the caller has checked the space. */
+static char *put_n(char **p, const char *s, size_t n)
+{
+    char *r = *p;
+    memcpy(r, s, n + 1);
+    *p += n + 1;
+    return r;
+}
+
 enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *pw, char *buf,
                                     size_t buflen, int *errnop)
 {
-    size_t need = strlen(u->name) + strlen(u->gecos) + strlen(u->home) + strlen(u->shell) + 6;
+    /* stored lengths (no strlen): a hidden NUL only shortens a field */
+    size_t need = (size_t)u->name_len + u->gecos_len + u->home_len + u->shell_len + 6;
     char *p = buf;
 
     if (!buf || need > buflen) {
         *errnop = ERANGE;
         return NSS_STATUS_TRYAGAIN;
     }
-    pw->pw_name = put(&p, u->name);
+    pw->pw_name = put_n(&p, u->name, u->name_len);
     /* "*", not "x": there is no shadow entry, and pam_unix treats an "x"
      * without one as an error (PAM_AUTHINFO_UNAVAIL) in the account stack
      * instead of stepping aside for pam_jellyfin. SSSD does the same. */
-    pw->pw_passwd = put(&p, "*");
+    pw->pw_passwd = put_n(&p, "*", 1);
     pw->pw_uid = u->uid;
     pw->pw_gid = u->gid;
-    pw->pw_gecos = put(&p, u->gecos);
-    pw->pw_dir = put(&p, u->home);
-    pw->pw_shell = put(&p, u->shell);
+    pw->pw_gecos = put_n(&p, u->gecos, u->gecos_len);
+    pw->pw_dir = put_n(&p, u->home, u->home_len);
+    pw->pw_shell = put_n(&p, u->shell, u->shell_len);
     return NSS_STATUS_SUCCESS;
 }
 

@@ -5,7 +5,10 @@
  * file and opened through the real jfa_db_open (the same validation as the
  * NSS module), then every read operation runs: lookups of fixed names and
  * ids and of every name/id the file itself claims, enumeration, member
- * lists, gid lists and jfa_db_verify. Any crash or sanitizer report is a bug.
+ * lists, gid lists and jfa_db_verify; then the writer's jfa_db_mark_replaced
+ * on the same file, which must mark exactly the files the reader found a
+ * watch block in, and the reader's mapping must see the mark. Any crash,
+ * sanitizer report or abort is a bug.
  * Build:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -I lib \
@@ -16,6 +19,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "dbwrite.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -46,6 +51,10 @@ static void exercise_user(const struct jfa_db_user *u)
     touch(u->shell);
     touch(u->jf_name);
     touch(u->jf_id);
+    /* the NSS module copies stored lengths: the byte there is the NUL */
+    if (u->name[u->name_len] || u->gecos[u->gecos_len] || u->home[u->home_len] ||
+        u->shell[u->shell_len] || strlen(u->name) > u->name_len)
+        abort();
     for (uint32_t k = 0; k < u->n_gids; k++)
         (void)jfa_db_user_gid(u, k);
 }
@@ -130,6 +139,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     (void)jfa_db_stale(&db, path);
     (void)jfa_db_verify(&db, err, sizeof(err));
+    {
+        bool was = jfa_db_marked(&db);
+        int m = jfa_db_mark_replaced(path, err, sizeof(err));
+        if (m < 0 || (m == 1) != (db.replaced != NULL) || (m == 1 && !jfa_db_marked(&db)) ||
+            (was && !jfa_db_marked(&db)))
+            abort();
+    }
     jfa_db_close(&db);
     return 0;
 }

@@ -5,10 +5,16 @@
  * benchmark make databases without the sync tool, through the real writer
  * (jfa_db_build).
  *
- * Usage: mkdb [-m MODE] SPEC OUT
+ * Usage: mkdb [-1] [-m MODE] SPEC OUT
  *   SPEC is a file or "-" (stdin); OUT is written through a temp file in
  *   the same directory and renamed into place (atomic), mode MODE (octal,
- *   default 0644).
+ *   default 0644). The file it replaces is NOT marked: mkdb acts as a
+ *   writer other than jellyfin-auth would. -1 writes the layout of
+ *   databases made before the watch block existed (sections from offset
+ *   192, no block), for compatibility tests.
+ *        mkdb -M OUT
+ *   only marks the database OUT as replaced (jfa_db_mark_replaced), as
+ *   jellyfin-auth sync does just before its rename.
  *
  * Spec format: one record per line, fields separated by blanks; empty
  * lines and lines starting with '#' are ignored.
@@ -32,6 +38,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +46,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "db_format.h"
 #include "dbwrite.h"
 
 #define MAXF 12
@@ -208,6 +216,21 @@ static void free_spec(struct spec *sp)
     free(sp->groups);
 }
 
+/* Rewrite img in place as a writer without the watch block made it: the
+ * sections move down 8 bytes to start at 192; size and checksum follow. */
+static void to_old_layout(unsigned char *img, size_t *len)
+{
+    size_t n = *len - JFA_DB_WATCH_SIZE;
+
+    memmove(img + JFA_DB_HDR_SIZE, img + JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE, n - JFA_DB_HDR_SIZE);
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        jfa_put64(img + JFA_DBH_SECTIONS + 16 * s,
+                  jfa_le64(img + JFA_DBH_SECTIONS + 16 * s) - JFA_DB_WATCH_SIZE);
+    jfa_put64(img + JFA_DBH_FILESIZE, n);
+    jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_checksum(img + JFA_DB_HDR_SIZE, n - JFA_DB_HDR_SIZE));
+    *len = n;
+}
+
 int main(int argc, char **argv)
 {
     struct spec sp = {0};
@@ -218,17 +241,24 @@ int main(int argc, char **argv)
     long ln = 0;
     mode_t mode = 0644;
     int fd, opt;
+    bool old_layout = false;
 
-    while ((opt = getopt(argc, argv, "m:")) != -1) {
-        if (opt == 'm') {
+    while ((opt = getopt(argc, argv, "1m:M:")) != -1) {
+        if (opt == '1') {
+            old_layout = true;
+        } else if (opt == 'm') {
             mode = (mode_t)strtoul(optarg, NULL, 8);
+        } else if (opt == 'M') {
+            if (jfa_db_mark_replaced(optarg, err, sizeof(err)) != 1)
+                die("%s: not marked: %s", optarg, err[0] ? err : "no watch block");
+            return 0;
         } else {
-            fprintf(stderr, "usage: mkdb [-m MODE] SPEC OUT\n");
+            fprintf(stderr, "usage: mkdb [-1] [-m MODE] SPEC OUT | mkdb -M OUT\n");
             return 1;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: mkdb [-m MODE] SPEC OUT\n");
+        fprintf(stderr, "usage: mkdb [-1] [-m MODE] SPEC OUT | mkdb -M OUT\n");
         return 1;
     }
     in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
@@ -240,6 +270,8 @@ int main(int argc, char **argv)
     if (jfa_db_build(sp.users, sp.n_users, sp.groups, sp.n_groups, sp.generation, &img, &len, err,
                      sizeof(err)) != 0)
         die("%s", err);
+    if (old_layout)
+        to_old_layout(img, &len);
     if (asprintf(&tmp, "%s.tmpXXXXXX", argv[optind + 1]) < 0)
         return 1;
     fd = mkstemp(tmp);

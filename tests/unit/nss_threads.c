@@ -9,6 +9,9 @@
  * version, so a torn read (fields from two files) is detected. Then it
  * forks 20 times while the lookups run; each child must do a lookup and
  * exit 0 within 30 seconds (a lock left held across fork would hang it).
+ * Replacements mark the old file as jellyfin-auth does, so the very next
+ * lookup must see a new version; a last pair of replacements without the
+ * mark (another writer) must be seen within the one-second recheck.
  * Exit 0 on success, 1 on any failure.
  */
 #ifndef _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,17 +108,32 @@ static void build(int v)
     }
 }
 
-static int install(int v)
+/* Replace the database with version v. mark: as jellyfin-auth does (the
+ * old file's watch word is set just before the rename); without it, as
+ * any other writer would (a copy renamed into place). */
+static int install_as(int v, bool mark)
 {
-    char tmp[4200];
+    char tmp[4200], err[256];
     FILE *f;
+    int m;
     snprintf(tmp, sizeof(tmp), "%s.tmp", dbpath);
     f = fopen(tmp, "w");
     if (!f || fwrite(images[v], 1, image_len[v], f) != image_len[v] || fclose(f) != 0)
         return -1;
-    if (chmod(tmp, 0644) != 0 || rename(tmp, dbpath) != 0)
+    if (chmod(tmp, 0644) != 0)
         return -1;
-    return 0;
+    /* an existing database must be marked (0 = nothing to mark: absent) */
+    if (mark && (m = jfa_db_mark_replaced(dbpath, err, sizeof(err))) != 1 &&
+        (m < 0 || access(dbpath, F_OK) == 0)) {
+        fprintf(stderr, "mark: %s\n", err[0] ? err : "existing database not marked");
+        return -1;
+    }
+    return rename(tmp, dbpath);
+}
+
+static int install(int v)
+{
+    return install_as(v, true);
 }
 
 static void check_pw(const struct passwd *pw, uint32_t uid, const char *what)
@@ -318,7 +337,7 @@ int main(int argc, char **argv)
     atomic_store(&stop, 1);
     for (int i = 0; i <= NTHREADS; i++)
         pthread_join(th[i], NULL);
-    /* a replacement is visible to the very next lookup */
+    /* a replacement by our writer is visible to the very next lookup */
     for (int v = 0; v < 2; v++) {
         char buf[4096];
         struct passwd pw;
@@ -326,6 +345,35 @@ int main(int argc, char **argv)
         if (install(v) != 0 || getpwnam_r_("u3", &pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS ||
             pw.pw_gecos[0] != (v ? 'b' : 'a'))
             failf("pickup", "replaced database not seen by the next lookup");
+    }
+    /* one by another writer (no mark) within the recheck interval (1 s):
+     * polled for up to 10 s, so a slow machine cannot fail it; the time
+     * is printed, not asserted */
+    for (int v = 1; v >= 0; v--) {
+        char buf[4096];
+        struct passwd pw;
+        int e = 0, polls = 0;
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (install_as(v, false) != 0) {
+            failf("foreign", "install");
+            break;
+        }
+        for (; polls < 2000; polls++) {
+            if (getpwnam_r_("u3", &pw, buf, sizeof(buf), &e) != NSS_STATUS_SUCCESS) {
+                failf("foreign", "lookup failed");
+                break;
+            }
+            if (pw.pw_gecos[0] == (v ? 'b' : 'a'))
+                break;
+            sleep_ms(5);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        if (polls == 2000)
+            failf("foreign", "a database renamed into place by another writer was never seen");
+        else
+            printf("foreign replacement seen after %d polls, %.3f s\n", polls,
+                   (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9);
     }
     printf("%ld lookups, 100 replacements, 20 forks, %d failures\n", atomic_load(&lookups),
            atomic_load(&failures));

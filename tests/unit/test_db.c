@@ -4,7 +4,8 @@
  *
  * Owns: round trips of every field, hits and misses, the empty database,
  * 100k users, writer input checks (duplicates, bad strings), trust checks
- * at open (owner/mode/symlink/FIFO), replacement detection, jfa_db_verify
+ * at open (owner/mode/symlink/FIFO), replacement detection (lstat and the
+ * watch word, older files without one), jfa_db_verify
  * on flipped bytes, every truncation of a small database, a fixed-seed
  * random corruption loop, and hand-made hostile files (offsets past the
  * end, strings past the table, full hash tables, huge counts).
@@ -544,6 +545,123 @@ static void test_stale(void **state)
     free(img);
 }
 
+static uint64_t sec_off_of(const unsigned char *img, int s)
+{
+    return jfa_le64(img + JFA_DBH_SECTIONS + 16 * s);
+}
+
+/* The fixture as a writer without the watch block made it: sections from
+ * offset 192, no tag (every database written before the block existed). */
+static unsigned char *old_format(const unsigned char *img, size_t len, size_t *old_len)
+{
+    unsigned char *o = malloc(len - JFA_DB_WATCH_SIZE);
+    assert_non_null(o);
+    memcpy(o, img, JFA_DB_HDR_SIZE);
+    memcpy(o + JFA_DB_HDR_SIZE, img + JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE,
+           len - JFA_DB_HDR_SIZE - JFA_DB_WATCH_SIZE);
+    *old_len = len - JFA_DB_WATCH_SIZE;
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        jfa_put64(o + JFA_DBH_SECTIONS + 16 * s,
+                  jfa_le64(o + JFA_DBH_SECTIONS + 16 * s) - JFA_DB_WATCH_SIZE);
+    jfa_put64(o + JFA_DBH_FILESIZE, *old_len);
+    jfa_put64(o + JFA_DBH_CHECKSUM,
+              jfa_db_checksum(o + JFA_DB_HDR_SIZE, *old_len - JFA_DB_HDR_SIZE));
+    return o;
+}
+
+static void read_back(const char *path, unsigned char *out, size_t len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, out, len), (ssize_t)len);
+    close(fd);
+}
+
+/* The watch block: written by the writer, found at open, set by
+ * jfa_db_mark_replaced and seen through a mapping opened before; older
+ * files (no block) still open and are never written to. */
+static void test_watch(void **state)
+{
+    unsigned char *img, *old, *back;
+    size_t len, old_len;
+    struct jfa_db db, db2;
+    struct jfa_db_user u;
+    char err[256], link[160];
+    (void)state;
+
+    build_fixture(&img, &len);
+    assert_memory_equal(img + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN);
+    assert_int_equal(jfa_le32(img + JFA_DBW_REPLACED), 0);
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        assert_true(sec_off_of(img, s) >= JFA_DB_WATCH_OFF + JFA_DB_WATCH_SIZE);
+    open_image(&db, img, len);
+    assert_non_null(db.replaced);
+    assert_false(jfa_db_marked(&db));
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+
+    /* marking reaches a mapping made before (MAP_SHARED: the page cache) */
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), 1);
+    assert_true(jfa_db_marked(&db));
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), 0); /* data untouched */
+    back = malloc(len);
+    assert_non_null(back);
+    read_back(dbpath, back, len);
+    assert_int_equal(jfa_le32(back + JFA_DBW_REPLACED), 1);
+    back[JFA_DBW_REPLACED] = 0;
+    assert_memory_equal(back, img, len); /* the one word, nothing else */
+    /* a marked file opens (it may still be at the path for a moment) but
+     * doctor says what it is; the checksum ignores the word */
+    assert_int_equal(jfa_db_open(&db2, dbpath, false), 0);
+    assert_true(jfa_db_marked(&db2));
+    err[0] = '\0';
+    assert_int_equal(jfa_db_verify(&db2, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "marked as replaced"));
+    jfa_db_close(&db2);
+    jfa_db_close(&db);
+
+    /* an older file: readable as before, no watch word, never written */
+    old = old_format(img, len, &old_len);
+    open_image(&db, old, old_len);
+    assert_null(db.replaced);
+    assert_false(jfa_db_marked(&db));
+    assert_int_equal(jfa_db_user_by_name(&db, "alice", &u), 0);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), 0);
+    read_back(dbpath, back, old_len);
+    assert_memory_equal(back, old, old_len);
+    jfa_db_close(&db);
+
+    /* a block whose tag does not match is no block */
+    memcpy(back, img, len);
+    back[JFA_DB_WATCH_OFF] = 'X';
+    open_image(&db, back, len);
+    assert_null(db.replaced);
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), 0);
+    jfa_db_close(&db);
+
+    /* not a database, group-writable, a symlink, absent: left alone */
+    write_file(dbpath, "JFAUSRDB not really", 19, 0644);
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), 0);
+    write_file(dbpath, img, len, 0664);
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, dbpath));
+    read_back(dbpath, back, len);
+    assert_memory_equal(back, img, len);
+    write_file(dbpath, img, len, 0644);
+    snprintf(link, sizeof(link), "%s/link.db", tmpdir);
+    unlink(link);
+    assert_int_equal(symlink(dbpath, link), 0);
+    assert_int_equal(jfa_db_mark_replaced(link, err, sizeof(err)), -1);
+    read_back(dbpath, back, len);
+    assert_memory_equal(back, img, len);
+    unlink(link);
+    unlink(dbpath);
+    assert_int_equal(jfa_db_mark_replaced(dbpath, err, sizeof(err)), 0);
+    free(back);
+    free(old);
+    free(img);
+}
+
 static void test_names_and_path(void **state)
 {
     (void)state;
@@ -582,6 +700,8 @@ static void test_verify_flipped_byte(void **state)
 
     build_fixture(&img, &len);
     for (size_t pos = JFA_DB_HDR_SIZE; pos < len; pos += 7) {
+        if (pos >= JFA_DBW_REPLACED && pos < JFA_DBW_REPLACED + 4)
+            continue; /* the watch word: outside the checksum (test_watch) */
         img[pos] ^= 0x20;
         write_file(dbpath, img, len, 0644);
         assert_int_equal(jfa_db_open(&db, dbpath, false), 0); /* checksum not checked at open */
@@ -929,13 +1049,21 @@ static void test_hostile_records(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_misses),
-        cmocka_unit_test(test_empty_db),       cmocka_unit_test(test_100k),
-        cmocka_unit_test(test_duplicates),     cmocka_unit_test(test_invalid_input),
-        cmocka_unit_test(test_open_trust),     cmocka_unit_test(test_stale),
-        cmocka_unit_test(test_names_and_path), cmocka_unit_test(test_verify_flipped_byte),
-        cmocka_unit_test(test_truncations),    cmocka_unit_test(test_random_corruption),
-        cmocka_unit_test(test_hostile_header), cmocka_unit_test(test_hostile_records),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_misses),
+        cmocka_unit_test(test_empty_db),
+        cmocka_unit_test(test_100k),
+        cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_invalid_input),
+        cmocka_unit_test(test_open_trust),
+        cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_watch),
+        cmocka_unit_test(test_names_and_path),
+        cmocka_unit_test(test_verify_flipped_byte),
+        cmocka_unit_test(test_truncations),
+        cmocka_unit_test(test_random_corruption),
+        cmocka_unit_test(test_hostile_header),
+        cmocka_unit_test(test_hostile_records),
         cmocka_unit_test(test_case_fold),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

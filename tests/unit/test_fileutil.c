@@ -417,6 +417,47 @@ static void test_write_atomic_new_and_replace(void **state)
     assert_int_equal(count_entries(f->dir, ".tmp."), 0);
 }
 
+/* jfa_write_atomic_hook: the hook runs once, with the new content complete
+ * in a temporary file of the same directory and the old file still at the
+ * path (the users database marks the file it replaces there). */
+struct hook_seen {
+    int calls;
+    char at_path[64];
+    int tmp_files;
+    const char *dir;
+};
+
+static void before_rename_hook(const char *path, void *arg)
+{
+    struct hook_seen *h = arg;
+    h->calls++;
+    read_back(path, h->at_path, sizeof(h->at_path));
+    h->tmp_files = count_entries(h->dir, ".tmp.");
+}
+
+static void test_write_atomic_hook(void **state)
+{
+    struct fx *f = *state;
+    char p[256], buf[64];
+    struct hook_seen h = {.dir = f->dir};
+
+    snprintf(p, sizeof(p), "%s/users.db", f->dir);
+    make_file(p, "old", 0644);
+    assert_int_equal(
+        jfa_write_atomic_hook(p, "new", 3, 0644, before_rename_hook, &h, f->err, sizeof(f->err)),
+        0);
+    assert_int_equal(h.calls, 1);
+    assert_string_equal(h.at_path, "old");
+    assert_int_equal(h.tmp_files, 1);
+    read_back(p, buf, sizeof(buf));
+    assert_string_equal(buf, "new");
+    assert_int_equal(count_entries(f->dir, ".tmp."), 0);
+    /* no hook: plain jfa_write_atomic */
+    assert_int_equal(jfa_write_atomic_hook(p, "x", 1, 0644, NULL, NULL, f->err, sizeof(f->err)), 0);
+    read_back(p, buf, sizeof(buf));
+    assert_string_equal(buf, "x");
+}
+
 static void test_write_atomic_missing_dir(void **state)
 {
     struct fx *f = *state;
@@ -506,6 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ensure_dir_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_new_and_replace, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_atomic_hook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_missing_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_failure_keeps_original, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_symlink_not_followed, setup, teardown),
