@@ -19,12 +19,12 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "loginflow.h"
 #include "state.h"
 
 #define JFA_PAM_CLIENT "pam_jellyfin"
 #define JFA_PAM_DATA_AUTH "jellyfin-auth-record"
 #define JFA_PAM_DATA_CHAUTHTOK "jellyfin-auth-chauthtok-token"
-#define JFA_PASSWORD_MAX 1024
 
 struct jfa_pam {
     pam_handle_t *pamh;
@@ -39,7 +39,11 @@ struct jfa_pam {
     struct jfa_db_user dbu; /* valid when have_user; strings point into db */
     bool have_user;
     char *private_dir;
+    struct jfa_flow flow; /* the decisions, shared with `jellyfin-auth explain` */
 };
+
+/* The PAM result of a verdict of the login flow. */
+#define jfa_pam_code(v) jfa_verdict_pam(v)
 
 /* Parse arguments and load the configuration. Returns PAM_SUCCESS or the
  * code to return (the reason is logged). The context must be freed with
