@@ -678,6 +678,29 @@ static enum jfa_verdict accepted(struct jfa_flow *f, struct jfa_client *c,
     return f->keep != NULL ? f->keep(f->keep_ctx, res->access_token, flags) : JFA_V_SUCCESS;
 }
 
+/* A 401: if the refused password is the one the verifier holds, the
+ * password has changed in Jellyfin and the verifier goes. Any other
+ * refused password says nothing about it: it stays, so that the lockout
+ * guard can still let the right password through one failure from the
+ * limit after a typo. (One yescrypt check per 401 when a verifier exists.) */
+static void drop_verifier_if_refused(struct jfa_flow *f, const char *password)
+{
+    char err[JFA_ERRLEN];
+    uint32_t fl = 0;
+    int r = -1;
+
+    if (f->cfg->offline_max_age > 0)
+        r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password,
+                                     f->cfg->offline_max_age, &fl, err, sizeof(err));
+    if (r == 0) {
+        jfa_logf(f->log, LOG_DEBUG,
+                 "offline verifier of '%s' kept: the refused password is not the one it holds",
+                 f->user_esc);
+        return;
+    }
+    (void)jfa_state_drop_verifier(f->private_dir, f->dbu->jf_id);
+}
+
 /* Explain: can each configured server be reached? (GET /System/Info/Public) */
 static void probe_servers(struct jfa_flow *f)
 {
@@ -753,8 +776,9 @@ static enum jfa_verdict online_login(struct jfa_flow *f, const char *password)
         jfa_logf(f->log, LOG_NOTICE, "authentication failure for '%s': wrong password",
                  f->user_esc);
         step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password",
-             "401: wrong password (a failure is counted, the password remembered as refused)");
-        (void)jfa_state_drop_verifier(f->private_dir, f->dbu->jf_id);
+             "401: wrong password (a failure is counted, the password remembered as refused; "
+             "the verifier goes if it holds this password)");
+        drop_verifier_if_refused(f, password);
         note_failure(f);
         remember_rejected(f, password);
         v = JFA_V_AUTH_ERR;
