@@ -702,9 +702,10 @@ static void drop_verifier_if_refused(struct jfa_flow *f, const char *password)
 }
 
 /* Explain: can each configured server be reached? (GET /System/Info/Public) */
-static void probe_servers(struct jfa_flow *f)
+static bool probe_servers(struct jfa_flow *f)
 {
     struct jfa_config one;
+    bool any = false;
     size_t i;
 
     for (i = 0; i < f->cfg->n_urls; i++) {
@@ -723,6 +724,7 @@ static void probe_servers(struct jfa_flow *f)
         st = jfa_system_info(&c, &info);
         if (st == JFA_OK) {
             char name[128], ver[64];
+            any = true;
             step(f, "server", JFA_STEP_INFO, "the urls are tried in order",
                  "%s: reachable (\"%s\" %s)", esc,
                  jfa_log_escape(name, sizeof(name), info.server_name ? info.server_name : ""),
@@ -732,6 +734,7 @@ static void probe_servers(struct jfa_flow *f)
                  jfa_status_str(st), c.err);
         jfa_system_info_free(&info);
     }
+    return any;
 }
 
 static enum jfa_verdict online_login(struct jfa_flow *f, const char *password)
@@ -741,9 +744,11 @@ static enum jfa_verdict online_login(struct jfa_flow *f, const char *password)
     enum jfa_status st;
     enum jfa_verdict v;
 
+    bool reachable = true;
+
     memset(&res, 0, sizeof(res));
     if (f->explain)
-        probe_servers(f);
+        reachable = probe_servers(f);
     if (jfa_client_init(&c, f->cfg, f->log, "pam_jellyfin", f->dbu->jf_id) != 0)
         return JFA_V_BUF_ERR;
     v = jfa_flow_guard(f, &c, password);
@@ -758,6 +763,11 @@ static enum jfa_verdict online_login(struct jfa_flow *f, const char *password)
             return JFA_V_UNDECIDED;
         }
         return v;
+    }
+    if (password == NULL && !reachable) {
+        step(f, "send", JFA_STEP_INFO, "Jellyfin decides the password",
+             "the password would be sent, but no server answers: the offline verifier decides");
+        return offline_login(f, NULL);
     }
     if (password == NULL) {
         if (f->explain)
