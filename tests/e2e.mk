@@ -11,6 +11,7 @@ E2E_TESTS = \
 	tests/integration/e2e-su.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
+	tests/integration/e2e-kinder.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
