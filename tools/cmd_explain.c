@@ -109,9 +109,10 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     const char *cmd = argv[0];
     struct report rep;
     struct jfa_flow f;
+    struct jfa_log flow_log;
     struct jfa_db db;
     struct jfa_db_user dbu;
-    char user_esc[JFA_FLOW_ESC_LEN], esc[256], rhost_esc[256];
+    char user_esc[JFA_FLOW_ESC_LEN], esc[256], rhost_esc[256], service_esc[128];
     char pw[JFA_PASSWORD_MAX + 2];
     const char *user, *service = "sshd", *rhost = "";
     char *private_dir = NULL;
@@ -169,8 +170,12 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         have_pw = true;
     }
     rep.steps = json_object_new_array();
+    /* The module's log lines say what the steps say: on stderr with --debug only. */
+    flow_log = t->log;
+    if (!t->debug)
+        flow_log.fn = NULL;
     f.cfg = &t->cfg;
-    f.log = &t->log;
+    f.log = &flow_log;
     f.private_dir = private_dir;
     f.user = user;
     f.rhost = rhost;
@@ -186,8 +191,8 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     jfa_log_escape(rhost_esc, sizeof(rhost_esc), rhost);
     if (!rep.json)
         printf("explain: '%s', service %s, %s%s, %s\n", jfa_log_escape(esc, sizeof(esc), user),
-               service, rhost[0] != '\0' ? "from " : "no remote host",
-               rhost[0] != '\0' ? rhost_esc : "",
+               jfa_log_escape(service_esc, sizeof(service_esc), service),
+               rhost[0] != '\0' ? "from " : "no remote host", rhost[0] != '\0' ? rhost_esc : "",
                have_pw ? "password given: the login runs as in pam_jellyfin"
                        : "no password: nothing is sent or recorded");
     v = jfa_flow_resolve(&f);
