@@ -33,10 +33,19 @@ asked() { fake_get auth_requests; }
 # jget KEY: a top-level value of the JSON in $JSON
 jget() { printf '%s' "$JSON" | "$PYTHON3" -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(v if isinstance(v,str) else json.dumps(v))' "$1"; }
 
+# tool_env CMD...: the admin tool sees the fixture's users (nss_wrapper) and
+# configuration; it needs no pam_wrapper
+tool_env() {
+    env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
+        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" "$@"
+}
 # ex [explain args...] (password on stdin from $EX_IN): sets JSON and EX_RC
 ex() {
-    JSON=$(printf '%s\n' "$EX_IN" | pam_env "$JFA_TOOL" explain --json "$@" 2>>"$W/explain.err")
+    JSON=$(printf '%s\n' "$EX_IN" | tool_env "$JFA_TOOL" explain --json "$@" 2>"$W/explain.last")
     EX_RC=$?
+    cat "$W/explain.last" >>"$W/explain.err"
+    [ -n "$JSON" ] || { cat "$W/explain.last" >&2; jfa_fail "explain $* printed no JSON (exit $EX_RC)"; }
 }
 
 # compare NAME USER PASSWORD RHOST ID WANT: pamtester and explain agree on
@@ -60,8 +69,10 @@ compare() {
     EX_IN=$pw ex "$user" --password-stdin --service jellyfin ${rhost:+--rhost "$rhost"}
     sent_ex=$(($(asked) - b))
     [ -n "$JSON" ] || jfa_fail "$name: explain printed no JSON"
-    [ "$(jget verdict)" = "$want" ] ||
+    [ "$(jget verdict)" = "$want" ] || {
+        printf 'pamtester (%s): %s\n' "$RC" "$OUT" >&2
         jfa_fail "$name: explain says $(jget verdict), expected $want: $JSON"
+    }
     msg=$(jget message)
     if [ "$want" = PAM_SUCCESS ]; then
         [ "$RC" = 0 ] || jfa_fail "$name: pamtester failed ($RC) where explain says success: $OUT"
@@ -186,7 +197,7 @@ printf '%s' "$JSON" | grep -q 'held by another login now' || jfa_fail "held lock
 
 # text output: the throttled host's time left, in the module's order
 for u in frank dave frank; do pt "tx-$u-$RANDOM" -I rhost=192.0.2.9 jellyfin $u authenticate; done
-out=$(pam_env "$JFA_TOOL" explain alice --rhost 192.0.2.9) && jfa_fail "explain: a throttled host is refused"
+out=$(tool_env "$JFA_TOOL" explain alice --rhost 192.0.2.9) && jfa_fail "explain: a throttled host is refused"
 printf '%s\n' "$out" | grep -q "^STOP  throttle-host .*3 failures from 192.0.2.9: [0-9]* s of back-off left" ||
     jfa_fail "text output: $out"
 printf '%s\n' "$out" | grep -q "^verdict: PAM_AUTH_ERR" || jfa_fail "text verdict: $out"
@@ -199,7 +210,7 @@ esac
 rm -rf "$P/throttle" "$P/rejected"
 
 # --- login: explain asking for the password; options after USER; token logged out ---
-out=$(printf '%s\n' "$PW_ALICE" | pam_env "$JFA_TOOL" login alice --password-stdin) ||
+out=$(printf '%s\n' "$PW_ALICE" | tool_env "$JFA_TOOL" login alice --password-stdin) ||
     jfa_fail "login alice: $out"
 printf '%s\n' "$out" | grep -q "^logout: the new Jellyfin session: ok" || jfa_fail "login: no logout: $out"
 printf '%s\n' "$out" | grep -q "^verdict: PAM_SUCCESS" || jfa_fail "login: $out"

@@ -14,7 +14,12 @@ chmod 0600 "$W/api.key"
 conf() { write_conf "$URL" "throttle_failures = 2" "offline_max_age = 0" "$@"; }
 conf
 P=$W/state/private
-jfa() { pam_env "$JFA_TOOL" "$@"; }
+# the admin tool: the fixture's users (nss_wrapper) and configuration, no pam_wrapper
+jfa() {
+    env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
+        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
+        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" "$JFA_TOOL" "$@"
+}
 grace_field() {
     fake_state | "$PYTHON3" -c '
 import json, sys
