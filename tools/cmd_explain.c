@@ -37,11 +37,13 @@ static void help(const char *cmd)
            "Without a password nothing is sent to Jellyfin and nothing is recorded. With one\n"
            "the login runs exactly as in the module (failures are recorded the same way, the\n"
            "verifier is stored) and the new session is logged out again.%s\n\n"
-           "  --service S       the PAM service (default sshd; for the report)\n"
+           "  --service S       the PAM service (default sshd): its file in /etc/pam.d is\n"
+           "                    read for pam_jellyfin's nullok and config= (reported)\n"
            "  --rhost HOST      the remote host (PAM_RHOST), e.g. an SSH client's address\n"
            "  --password-stdin  read the password from the first line of standard input\n"
            "  --password        ask for the password on the terminal\n"
-           "  --nullok          as the module argument nullok (empty passwords allowed)\n"
+           "  --nullok          as the module argument nullok (empty passwords allowed;\n"
+           "                    default: as the service's pam_jellyfin line says)\n"
            "  --json            one JSON object (keys: see jellyfin-auth(8))\n\n"
            "Exit status: 0 if PAM would let the login in (without a password: if no rule\n"
            "refuses it whatever the password), 1 otherwise, 2 usage error.\n",
@@ -82,6 +84,70 @@ static void on_step(void *ctx, const struct jfa_flow_step *s)
     printf("      %-16s rule: %s\n", "", s->rule);
 }
 
+/* What the PAM service's auth stack says about pam_jellyfin. */
+struct service_info {
+    char path[512];   /* the service file read, "" if none */
+    bool uses;        /* an auth line (directly or included) loads pam_jellyfin.so */
+    bool nullok;      /* ... with nullok */
+    char config[256]; /* ... with config=PATH, "" if none */
+};
+
+/* Read dir/name, following @include and include/substack lines (depth 4). */
+static void scan_service(const char *dir, const char *name, int depth, struct service_info *si)
+{
+    char path[512], line[1024];
+    FILE *fp;
+
+    if (depth > 4 || name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    fp = fopen(path, "re");
+    if (fp == NULL)
+        return;
+    if (depth == 0)
+        snprintf(si->path, sizeof(si->path), "%s", path);
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        char *tok[16], *save = NULL, *p;
+        int n = 0, i, m;
+
+        p = strchr(line, '#');
+        if (p != NULL)
+            *p = '\0';
+        for (p = strtok_r(line, " \t\r\n", &save); p != NULL && n < 16;
+             p = strtok_r(NULL, " \t\r\n", &save))
+            tok[n++] = p;
+        if (n >= 2 && strcmp(tok[0], "@include") == 0) {
+            scan_service(dir, tok[1], depth + 1, si);
+            continue;
+        }
+        if (n < 3 || (strcmp(tok[0], "auth") != 0 && strcmp(tok[0], "-auth") != 0))
+            continue;
+        /* the control may be [ ... ] with blanks inside */
+        m = 1;
+        if (tok[1][0] == '[')
+            while (m < n && strchr(tok[m], ']') == NULL)
+                m++;
+        m++;
+        if (m >= n)
+            continue;
+        if (strcmp(tok[1], "include") == 0 || strcmp(tok[1], "substack") == 0) {
+            scan_service(dir, tok[2], depth + 1, si);
+            continue;
+        }
+        p = strrchr(tok[m], '/');
+        if (strcmp(p != NULL ? p + 1 : tok[m], "pam_jellyfin.so") != 0)
+            continue;
+        si->uses = true;
+        for (i = m + 1; i < n; i++) {
+            if (strcmp(tok[i], "nullok") == 0)
+                si->nullok = true;
+            else if (strncmp(tok[i], "config=", 7) == 0)
+                snprintf(si->config, sizeof(si->config), "%s", tok[i] + 7);
+        }
+    }
+    fclose(fp);
+}
+
 static enum jfa_verdict keep(void *ctx, const char *token, uint32_t flags)
 {
     struct report *r = ctx;
@@ -110,6 +176,8 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     struct report rep;
     struct jfa_flow f;
     struct jfa_log flow_log;
+    struct service_info svc;
+    bool nullok_given = false;
     struct jfa_db db;
     struct jfa_db_user dbu;
     char user_esc[JFA_FLOW_ESC_LEN], esc[256], rhost_esc[256], service_esc[128];
@@ -144,7 +212,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
             rhost = optarg;
             break;
         case 'n':
-            nullok = true;
+            nullok = nullok_given = true;
             break;
         case 'j':
             rep.json = true;
@@ -170,6 +238,14 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         have_pw = true;
     }
     rep.steps = json_object_new_array();
+    /* The service's stack: does it use pam_jellyfin, with nullok? */
+    {
+        const char *dir = secure_getenv("JELLYFIN_AUTH_PAM_DIR");
+        memset(&svc, 0, sizeof(svc));
+        scan_service(dir != NULL && dir[0] != '\0' ? dir : "/etc/pam.d", service, 0, &svc);
+        if (svc.nullok && !nullok_given)
+            nullok = true;
+    }
     /* The module's log lines say what the steps say: on stderr with --debug only. */
     flow_log = t->log;
     if (!t->debug)
@@ -195,6 +271,20 @@ int cmd_explain(struct tool *t, int argc, char **argv)
                rhost[0] != '\0' ? "from " : "no remote host", rhost[0] != '\0' ? rhost_esc : "",
                have_pw ? "password given: the login runs as in pam_jellyfin"
                        : "no password: nothing is sent or recorded");
+    if (!rep.json) {
+        if (svc.path[0] == '\0')
+            printf("info  %-16s no PAM service file '%s': nullok %s\n", "service",
+                   jfa_log_escape(service_esc, sizeof(service_esc), service),
+                   nullok ? "as given" : "off");
+        else if (!svc.uses)
+            printf("info  %-16s %s does not load pam_jellyfin.so for auth: this service never "
+                   "asks Jellyfin (the steps below are pam_jellyfin's own)\n",
+                   "service", svc.path);
+        else
+            printf("info  %-16s %s loads pam_jellyfin.so%s%s%s\n", "service", svc.path,
+                   svc.nullok ? " with nullok" : "", svc.config[0] != '\0' ? ", config=" : "",
+                   svc.config);
+    }
     v = jfa_flow_resolve(&f);
     if (v == JFA_V_SUCCESS)
         v = jfa_flow_check_caller(&f);
@@ -220,6 +310,16 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         json_object_object_add(root, "user", json_object_new_string(user));
         json_object_object_add(root, "service", json_object_new_string(service));
         json_object_object_add(root, "rhost", json_object_new_string(rhost));
+        {
+            json_object *sf = json_object_new_object();
+            json_object_object_add(sf, "path",
+                                   svc.path[0] != '\0' ? json_object_new_string(svc.path) : NULL);
+            json_object_object_add(sf, "uses_pam_jellyfin", json_object_new_boolean(svc.uses));
+            json_object_object_add(sf, "nullok", json_object_new_boolean(nullok));
+            json_object_object_add(
+                sf, "config", svc.config[0] != '\0' ? json_object_new_string(svc.config) : NULL);
+            json_object_object_add(root, "service_file", sf);
+        }
         json_object_object_add(root, "password_given", json_object_new_boolean(have_pw));
         json_object_object_add(root, "password_sent", json_object_new_boolean(f.password_sent));
         json_object_object_add(root, "steps", rep.steps);

@@ -38,7 +38,7 @@ jget() { printf '%s' "$JSON" | "$PYTHON3" -c 'import json,sys; v=json.load(sys.s
 tool_env() {
     env LD_PRELOAD="$(jfa_preload "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
         NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
-        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" "$@"
+        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" JELLYFIN_AUTH_PAM_DIR="$W/services" "$@"
 }
 # ex [explain args...] (password on stdin from $EX_IN): sets JSON and EX_RC
 ex() {
@@ -60,13 +60,13 @@ compare() {
         disabled=$(user_field "$id" is_disabled)
     fi
     b=$(asked)
-    pt "$pw" "${rh[@]}" jellyfin "$user" authenticate acct_mgmt
+    pt "$pw" "${rh[@]}" "${SVC:-jellyfin}" "$user" authenticate acct_mgmt
     sent_pam=$(($(asked) - b))
     # the same state again for explain
     rm -rf "$P" && cp -a "$W/snap" "$P"
     [ -n "$id" ] && fake_user "$id" "\"invalid_login_attempt_count\": $count, \"is_disabled\": $disabled"
     b=$(asked)
-    EX_IN=$pw ex "$user" --password-stdin --service jellyfin ${rhost:+--rhost "$rhost"}
+    EX_IN=$pw ex "$user" --password-stdin --service "${SVC:-jellyfin}" ${rhost:+--rhost "$rhost"}
     sent_ex=$(($(asked) - b))
     [ -n "$JSON" ] || jfa_fail "$name: explain printed no JSON"
     [ "$(jget verdict)" = "$want" ] || {
@@ -108,6 +108,9 @@ compare "disabled" bob "$PW_BOB" "" "$ID_BOB" PAM_ACCT_EXPIRED
 compare "remote access refused" carol "$PW_CAROL" 203.0.113.5 "$ID_CAROL" PAM_PERM_DENIED
 compare "remote access, local network" carol "$PW_CAROL" 127.0.0.1 "$ID_CAROL" PAM_SUCCESS
 compare "empty password" alice "" "" "$ID_ALICE" PAM_AUTH_ERR
+# nullok comes from the service's pam_jellyfin line (dave has no password in Jellyfin)
+SVC=jellyfin-nullok compare "empty password, nullok service" dave "" "" "$ID_DAVE" PAM_SUCCESS
+compare "empty password, no nullok" dave "" "" "$ID_DAVE" PAM_AUTH_ERR
 # throttled user: three failures of grace
 for i in 1 2 3; do pt "thr-$i" jellyfin grace authenticate; done
 compare "throttled user" grace "$PW_GRACE" "" "$ID_GRACE" PAM_AUTH_ERR
@@ -173,11 +176,25 @@ printf '%s' "$steps" | grep -q "lock=free" || jfa_fail "lock: $steps"
 printf '%s' "$steps" | grep -q "server=https://[^ ]*: reachable" || jfa_fail "server: $steps"
 printf '%s' "$steps" | grep -q "offline=verifier of [0-9]* s ago, valid for [0-9]* s more" ||
     jfa_fail "offline: $steps"
-for k in user service rhost password_given password_sent steps verdict pam_code message allowed \
+for k in user service rhost service_file password_given password_sent steps verdict pam_code message allowed \
     logout; do
     printf '%s' "$JSON" | "$PYTHON3" -c 'import json,sys; assert sys.argv[1] in json.load(sys.stdin)' "$k" ||
         jfa_fail "no key $k in $JSON"
 done
+printf '%s' "$JSON" | "$PYTHON3" -c '
+import json, sys
+sf = json.load(sys.stdin)["service_file"]
+assert set(sf) == {"path", "uses_pam_jellyfin", "nullok", "config"}, sf
+assert sf["path"] is None and not sf["uses_pam_jellyfin"], sf  # no "sshd" file in the fixture
+' || jfa_fail "service_file without --service: $JSON"
+EX_IN= ex grace --service jellyfin-nullok
+printf '%s' "$JSON" | "$PYTHON3" -c '
+import json, sys
+sf = json.load(sys.stdin)["service_file"]
+assert sf["path"].endswith("/services/jellyfin-nullok") and sf["uses_pam_jellyfin"] and sf["nullok"], sf
+assert sf["config"].endswith("/jellyfin-auth.conf"), sf
+' || jfa_fail "service_file: $JSON"
+
 # no verifier: grace's own password refused (changed in Jellyfin) drops it
 fake_user "$ID_GRACE" '"password": "changed-elsewhere"'
 pt "$PW_GRACE" jellyfin grace authenticate
@@ -203,7 +220,7 @@ printf '%s\n' "$out" | grep -q "^STOP  throttle-host .*3 failures from 192.0.2.9
 printf '%s\n' "$out" | grep -q "^verdict: PAM_AUTH_ERR" || jfa_fail "text verdict: $out"
 order=$(printf '%s\n' "$out" | awk '$1 ~ /^(pass|STOP|info)$/ { print $2 }' | tr '\n' ' ')
 case "$order" in
-"name root passwd-file database local-account caller password lock throttle-user throttle-host ")
+"service name root passwd-file database local-account caller password lock throttle-user throttle-host ")
     ;;
 *) jfa_fail "steps out of the module's order: $order" ;;
 esac
