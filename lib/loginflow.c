@@ -44,6 +44,8 @@ int jfa_verdict_pam(enum jfa_verdict v)
         return PAM_AUTHINFO_UNAVAIL;
     case JFA_V_BUF_ERR:
         return PAM_BUF_ERR;
+    case JFA_V_SYSTEM_ERR:
+        return PAM_SYSTEM_ERR;
     case JFA_V_AUTH_ERR:
     case JFA_V_UNDECIDED:
     default:
@@ -68,6 +70,8 @@ const char *jfa_verdict_name(enum jfa_verdict v)
         return "PAM_AUTHINFO_UNAVAIL";
     case JFA_V_BUF_ERR:
         return "PAM_BUF_ERR";
+    case JFA_V_SYSTEM_ERR:
+        return "PAM_SYSTEM_ERR";
     case JFA_V_UNDECIDED:
     default:
         return "undecided";

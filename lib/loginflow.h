@@ -37,6 +37,7 @@ enum jfa_verdict {
     JFA_V_PERM_DENIED,      /* remote access denied; unusable configuration */
     JFA_V_AUTHINFO_UNAVAIL, /* cannot decide: server unreachable and no offline verifier, ... */
     JFA_V_BUF_ERR,          /* out of memory */
+    JFA_V_SYSTEM_ERR,       /* the PAM handle could not keep the login */
     JFA_V_UNDECIDED,        /* explain without a password: it depends on the password */
 };
 

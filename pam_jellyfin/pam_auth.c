@@ -44,7 +44,7 @@ static enum jfa_verdict remember(void *ctx, const char *token, uint32_t flags)
         jfa_logf(&p->log, LOG_ERR, "cannot keep the login of '%s': %s", p->user_esc,
                  pam_strerror(p->pamh, rc));
         jfa_pam_logout(p, rec.token, "login not kept");
-        v = rc == PAM_BUF_ERR ? JFA_V_BUF_ERR : JFA_V_AUTH_ERR;
+        v = rc == PAM_BUF_ERR ? JFA_V_BUF_ERR : JFA_V_SYSTEM_ERR;
         goto out;
     }
     if (jfa_pending_bind(&rec, jfa_pam_item_text(p, PAM_SERVICE),

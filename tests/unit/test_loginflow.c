@@ -166,6 +166,7 @@ static void test_verdict_pam(void **state)
     assert_int_equal(jfa_verdict_pam(JFA_V_PERM_DENIED), PAM_PERM_DENIED);
     assert_int_equal(jfa_verdict_pam(JFA_V_AUTHINFO_UNAVAIL), PAM_AUTHINFO_UNAVAIL);
     assert_int_equal(jfa_verdict_pam(JFA_V_BUF_ERR), PAM_BUF_ERR);
+    assert_int_equal(jfa_verdict_pam(JFA_V_SYSTEM_ERR), PAM_SYSTEM_ERR);
     /* undecided is never a success */
     assert_int_equal(jfa_verdict_pam(JFA_V_UNDECIDED), PAM_AUTH_ERR);
     assert_string_equal(jfa_verdict_name(JFA_V_PERM_DENIED), "PAM_PERM_DENIED");
