@@ -313,6 +313,37 @@ enum jfa_status jfa_get_user(struct jfa_client *c, const char *token, const char
     return st;
 }
 
+enum jfa_status jfa_reset_login_attempts(struct jfa_client *c, const char *token,
+                                         const char *user_id, int *was)
+{
+    struct jfa_http_response resp;
+    char path[64], derr[JFA_ERRLEN];
+    enum jfa_status st;
+    char *body;
+
+    *was = -1;
+    if (token == NULL || !jfa_guid_is_n(user_id)) {
+        snprintf(c->err, sizeof(c->err), "no API key, or not a Jellyfin user Id");
+        return JFA_ERR_INTERNAL;
+    }
+    snprintf(path, sizeof(path), "/Users/%s", user_id);
+    st = do_call(c, "GET", path, token, NULL, EXPECT_BODY, &resp);
+    if (st != JFA_OK)
+        return st;
+    body = jfa_json_policy_reset_count(resp.body, resp.body_len, was, derr, sizeof(derr));
+    if (body == NULL)
+        st = decode_failed(c, "GET", path, &resp, derr);
+    jfa_http_response_free(&resp);
+    if (st != JFA_OK)
+        return st;
+    snprintf(path, sizeof(path), "/Users/%s/Policy", user_id);
+    st = do_call(c, "POST", path, token, body, EXPECT_NO_BODY, &resp);
+    free(body);
+    if (st == JFA_OK)
+        jfa_http_response_free(&resp);
+    return st;
+}
+
 enum jfa_status jfa_get_me(struct jfa_client *c, const char *token, struct jfa_user *out)
 {
     return jfa_get_user(c, token, NULL, out);

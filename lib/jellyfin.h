@@ -59,6 +59,12 @@ enum jfa_status jfa_get_user(struct jfa_client *c, const char *token, const char
 /* token NULL: GET /Users/Public; else GET /Users with it (API key or admin token). */
 enum jfa_status jfa_list_users(struct jfa_client *c, const char *token, struct jfa_user_list *out);
 enum jfa_status jfa_system_info(struct jfa_client *c, struct jfa_system_info *out);
+/* Set the user's failed-login count to 0 (as a successful login does):
+ * GET /Users/{user_id} with the API key, then POST /Users/{user_id}/Policy
+ * with the policy read, InvalidLoginAttemptCount 0 (UserManager copies
+ * every posted field, this one included). *was: the count before. */
+enum jfa_status jfa_reset_login_attempts(struct jfa_client *c, const char *token,
+                                         const char *user_id, int *was);
 enum jfa_status jfa_create_api_key(struct jfa_client *c, const char *token, const char *app);
 enum jfa_status jfa_list_api_keys(struct jfa_client *c, const char *token,
                                   struct jfa_api_key_list *out);

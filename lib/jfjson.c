@@ -799,3 +799,36 @@ void jfa_api_key_list_free(struct jfa_api_key_list *l)
     free(l->keys);
     explicit_bzero(l, sizeof(*l));
 }
+
+char *jfa_json_policy_reset_count(const char *buf, size_t len, int *was, char *err, size_t errlen)
+{
+    struct json_object *root, *policy = NULL, *count = NULL;
+    char *out = NULL;
+    const char *s;
+
+    *was = -1;
+    root = parse_doc(buf, len, json_type_object, "user", err, errlen);
+    if (root == NULL)
+        return NULL;
+    if (!json_object_object_get_ex(root, "Policy", &policy) ||
+        !json_object_is_type(policy, json_type_object)) {
+        jfa_set_err(err, errlen, "user: no Policy object");
+        goto out;
+    }
+    if (json_object_object_get_ex(policy, "InvalidLoginAttemptCount", &count) &&
+        json_object_is_type(count, json_type_int))
+        *was = (int)json_object_get_int64(count);
+    /* every other member, known to us or not, goes back as it was */
+    if (json_object_object_add(policy, "InvalidLoginAttemptCount", json_object_new_int(0)) != 0) {
+        jfa_set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    s = json_object_to_json_string_ext(policy,
+                                       JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    out = s != NULL ? strdup(s) : NULL;
+    if (out == NULL)
+        jfa_set_err(err, errlen, "out of memory");
+out:
+    json_object_put(root);
+    return out;
+}

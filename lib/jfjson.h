@@ -91,6 +91,12 @@ void jfa_user_free(struct jfa_user *u);
 void jfa_auth_result_free(struct jfa_auth_result *r); /* wipes the token */
 void jfa_user_list_free(struct jfa_user_list *l);
 void jfa_system_info_free(struct jfa_system_info *s);
+
+/* From a UserDto (GET /Users/{id}), the body for POST /Users/{id}/Policy
+ * that sets InvalidLoginAttemptCount to 0 and keeps every other Policy
+ * member as it is (malloc'd; NULL with err). *was: the count before, -1
+ * if absent. */
+char *jfa_json_policy_reset_count(const char *buf, size_t len, int *was, char *err, size_t errlen);
 void jfa_api_key_list_free(struct jfa_api_key_list *l); /* wipes the keys */
 
 #endif

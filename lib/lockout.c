@@ -1,6 +1,6 @@
 /*
- * lockout.c - the lockout guard's decision, shared by pam_jellyfin and
- * `jellyfin-auth login`.
+ * lockout.c - the lockout guard's decision, taken by the login flow
+ * (lib/loginflow.c) for pam_jellyfin and `jellyfin-auth explain` alike.
  *
  * Owns: whether a password may be sent to Jellyfin without risking that it
  * is the failure that makes Jellyfin disable the account

@@ -12,6 +12,7 @@
 #include "state.h"
 
 #include <crypt.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -21,11 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "fileutil.h"
 #include "jfjson.h"
@@ -917,4 +920,332 @@ void jfa_throttle_success(const char *private_dir, const char *key)
     (void)throttle_lock(private_dir, key, &lock, err, sizeof(err));
     (void)unlink(path);
     jfa_state_unlock(&lock);
+}
+
+void jfa_throttle_info(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                       time_t now, unsigned long *count, long *wait)
+{
+    char path[PATH_MAX];
+    struct throttle_rec t;
+
+    *count = 0;
+    *wait = 0;
+    if (throttle_path(private_dir, key, false, path, sizeof(path)) != 0)
+        return;
+    throttle_read(path, &t);
+    if (t.count == 0 || throttle_expired(cfg, &t, now))
+        return;
+    *count = (unsigned long)t.count;
+    *wait = cfg->throttle_failures == 0 ? 0 : throttle_wait(cfg, &t, now);
+}
+
+int jfa_state_verifier_info(const char *private_dir, const char *jf_id, time_t *when,
+                            uint32_t *flags, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    char *buf = NULL;
+    uint64_t fl, t;
+    int rc;
+
+    if (!jfa_guid_is_n(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    if (state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    rc = read_record(path, VERIFIER_MAGIC, &buf, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (!record_u64(buf, "flags", &fl) || !record_u64(buf, "time", &t)) {
+        snprintf(err, errlen, "%s: malformed verifier record", path);
+        rc = -1;
+    } else {
+        *when = (time_t)t;
+        *flags = (uint32_t)fl;
+    }
+    free_secret(buf);
+    return rc;
+}
+
+/* --- rejected-password memory --- */
+#define REJECTED_MAGIC "jellyfin-auth rejected 1"
+#define REJECTED_KEY_FILE "rejected.key"
+#define REJECTED_KEY_LEN 32
+#define REJECTED_MAC_LEN 32
+
+struct rejected_entry {
+    unsigned char mac[REJECTED_MAC_LEN];
+    uint64_t when;
+};
+
+struct rejected_set {
+    struct rejected_entry e[JFA_REJECTED_MAX];
+    size_t n;
+};
+
+static int hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t outlen)
+{
+    size_t i;
+
+    if (hexlen != 2 * outlen)
+        return -1;
+    for (i = 0; i < outlen; i++) {
+        unsigned v;
+        char pair[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
+        if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]) ||
+            sscanf(pair, "%2x", &v) != 1)
+            return -1;
+        out[i] = (unsigned char)v;
+    }
+    return 0;
+}
+
+/* The per-machine key: created (random, 0600) the first time; whoever
+ * wins a race of two creators, everyone uses what is on disk. */
+static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_LEN], char *err,
+                        size_t errlen)
+{
+    char path[PATH_MAX];
+    char hex[2 * REJECTED_KEY_LEN + 2];
+    unsigned char fresh[REJECTED_KEY_LEN];
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = -1, tries;
+    unsigned i;
+
+    if (jfa_ensure_dir(private_dir, 0700, err, errlen) != 0)
+        return -1;
+    if (snprintf(path, sizeof(path), "%s/%s", private_dir, REJECTED_KEY_FILE) >=
+        (int)sizeof(path)) {
+        snprintf(err, errlen, "%s: path too long", private_dir);
+        return -1;
+    }
+    for (tries = 0; tries < 2; tries++) {
+        if (access(path, F_OK) != 0 && errno == ENOENT) {
+            if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh)) {
+                snprintf(err, errlen, "getrandom: %s", strerror(errno));
+                goto out;
+            }
+            for (i = 0; i < REJECTED_KEY_LEN; i++)
+                snprintf(hex + 2 * i, 3, "%02x", fresh[i]);
+            hex[2 * REJECTED_KEY_LEN] = '\n';
+            if (jfa_write_atomic(path, hex, 2 * REJECTED_KEY_LEN + 1, 0600, err, errlen) != 0)
+                goto out;
+        }
+        if (jfa_read_trusted(path, 077, 256, &buf, &len, err, errlen) != 0)
+            goto out;
+        if (len >= 2 * REJECTED_KEY_LEN &&
+            hex_decode(buf, 2 * REJECTED_KEY_LEN, key, REJECTED_KEY_LEN) == 0) {
+            rc = 0;
+            goto out;
+        }
+        snprintf(err, errlen, "%s: not a key file", path);
+        free_secret(buf);
+        buf = NULL;
+        goto out;
+    }
+out:
+    explicit_bzero(fresh, sizeof(fresh));
+    explicit_bzero(hex, sizeof(hex));
+    free_secret(buf);
+    return rc;
+}
+
+/* HMAC-SHA256(key, "jellyfin-auth rejected\0" ID "\0" password) */
+static int rejected_mac(const unsigned char key[REJECTED_KEY_LEN], const char *jf_id,
+                        const char *password, unsigned char mac[REJECTED_MAC_LEN])
+{
+    static const char label[] = "jellyfin-auth rejected";
+    size_t plen = strlen(password), idlen = strlen(jf_id);
+    size_t len = sizeof(label) + idlen + 1 + plen;
+    unsigned char *msg = malloc(len);
+    unsigned int maclen = 0;
+    int rc = -1;
+
+    if (msg == NULL)
+        return -1;
+    memcpy(msg, label, sizeof(label));
+    memcpy(msg + sizeof(label), jf_id, idlen + 1);
+    memcpy(msg + sizeof(label) + idlen + 1, password, plen);
+    if (HMAC(EVP_sha256(), key, REJECTED_KEY_LEN, msg, len, mac, &maclen) != NULL &&
+        maclen == REJECTED_MAC_LEN)
+        rc = 0;
+    explicit_bzero(msg, len);
+    free(msg);
+    return rc;
+}
+
+/* Read a user's set, keeping only entries younger than window. */
+static int rejected_read(const char *path, time_t now, long window, struct rejected_set *set,
+                         char *err, size_t errlen)
+{
+    char *buf = NULL;
+    const char *p;
+    int rc;
+
+    memset(set, 0, sizeof(*set));
+    rc = read_record(path, REJECTED_MAGIC, &buf, err, errlen);
+    if (rc != 0)
+        return rc;
+    p = strchr(buf, '\n');
+    while (p != NULL && p[1] != '\0' && set->n < JFA_REJECTED_MAX) {
+        const char *line = p + 1, *sp = strchr(line, ' ');
+        struct rejected_entry *e = &set->e[set->n];
+        char *end;
+        unsigned long long t;
+
+        p = strchr(line, '\n');
+        if (sp == NULL || (p != NULL && sp > p))
+            continue;
+        errno = 0;
+        t = strtoull(sp + 1, &end, 10);
+        if (errno != 0 || end == sp + 1 || (*end != '\n' && *end != '\0'))
+            continue;
+        if (hex_decode(line, (size_t)(sp - line), e->mac, sizeof(e->mac)) != 0)
+            continue;
+        if ((time_t)t > now || now - (time_t)t >= window)
+            continue;
+        e->when = t;
+        set->n++;
+    }
+    free_secret(buf);
+    return 0;
+}
+
+static int rejected_path(const char *private_dir, const char *jf_id, bool create, char *path,
+                         size_t len, char *err, size_t errlen)
+{
+    if (!jfa_guid_is_n(jf_id)) {
+        snprintf(err, errlen, "invalid user id");
+        return -1;
+    }
+    return state_path(private_dir, "rejected", jf_id, create, path, len, err, errlen);
+}
+
+int jfa_state_rejected_check(const char *private_dir, const char *jf_id, const char *password,
+                             time_t now, long window, long *age, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    unsigned char key[REJECTED_KEY_LEN], mac[REJECTED_MAC_LEN];
+    struct rejected_set set;
+    int rc = -1, r;
+    size_t i;
+
+    *age = 0;
+    memset(&set, 0, sizeof(set));
+    if (rejected_path(private_dir, jf_id, false, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    r = rejected_read(path, now, window, &set, err, errlen);
+    if (r == -ENOENT)
+        return 0;
+    if (r != 0)
+        return -1;
+    if (set.n == 0)
+        return 0;
+    if (rejected_key(private_dir, key, err, errlen) != 0)
+        goto out;
+    if (rejected_mac(key, jf_id, password, mac) != 0) {
+        snprintf(err, errlen, "HMAC failed");
+        goto out;
+    }
+    rc = 0;
+    for (i = 0; i < set.n; i++) {
+        if (CRYPTO_memcmp(mac, set.e[i].mac, sizeof(mac)) == 0) {
+            *age = (long)(now - (time_t)set.e[i].when);
+            rc = 1;
+        }
+    }
+out:
+    explicit_bzero(key, sizeof(key));
+    explicit_bzero(mac, sizeof(mac));
+    explicit_bzero(&set, sizeof(set));
+    return rc;
+}
+
+int jfa_state_rejected_add(const char *private_dir, const char *jf_id, const char *password,
+                           time_t now, long window, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    unsigned char key[REJECTED_KEY_LEN], mac[REJECTED_MAC_LEN];
+    struct rejected_set set;
+    char buf[64 + JFA_REJECTED_MAX * (2 * REJECTED_MAC_LEN + 24)];
+    size_t i, off, first = 0;
+    int rc = -1, r, n;
+
+    memset(&set, 0, sizeof(set));
+    if (rejected_path(private_dir, jf_id, true, path, sizeof(path), err, errlen) != 0)
+        return -1;
+    r = rejected_read(path, now, window, &set, err, errlen);
+    if (r != 0 && r != -ENOENT)
+        memset(&set, 0, sizeof(set)); /* unreadable: start over */
+    if (rejected_key(private_dir, key, err, errlen) != 0)
+        goto out;
+    if (rejected_mac(key, jf_id, password, mac) != 0) {
+        snprintf(err, errlen, "HMAC failed");
+        goto out;
+    }
+    /* the oldest goes when full */
+    if (set.n == JFA_REJECTED_MAX)
+        first = 1;
+    n = snprintf(buf, sizeof(buf), "%s\n", REJECTED_MAGIC);
+    off = (size_t)n;
+    for (i = first; i <= set.n; i++) {
+        const unsigned char *m = i < set.n ? set.e[i].mac : mac;
+        uint64_t when = i < set.n ? set.e[i].when : (uint64_t)now;
+        size_t k;
+
+        if (i < set.n && CRYPTO_memcmp(m, mac, sizeof(mac)) == 0)
+            continue; /* re-added below with the new time */
+        for (k = 0; k < REJECTED_MAC_LEN; k++, off += 2)
+            snprintf(buf + off, 3, "%02x", m[k]);
+        n = snprintf(buf + off, sizeof(buf) - off, " %" PRIu64 "\n", when);
+        if (n < 0 || (size_t)n >= sizeof(buf) - off) {
+            snprintf(err, errlen, "rejected record too long");
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    rc = jfa_write_atomic(path, buf, off, 0600, err, errlen);
+out:
+    explicit_bzero(key, sizeof(key));
+    explicit_bzero(mac, sizeof(mac));
+    explicit_bzero(&set, sizeof(set));
+    explicit_bzero(buf, sizeof(buf));
+    return rc;
+}
+
+int jfa_state_rejected_clear(const char *private_dir, const char *jf_id)
+{
+    char path[PATH_MAX];
+    char err[64];
+
+    if (rejected_path(private_dir, jf_id, false, path, sizeof(path), err, sizeof(err)) != 0)
+        return -1;
+    if (unlink(path) != 0 && errno != ENOENT)
+        return -1;
+    return 0;
+}
+
+int jfa_state_rejected_count(const char *private_dir, const char *jf_id, time_t now, long window,
+                             long *expires_in)
+{
+    char path[PATH_MAX];
+    char err[JFA_ERRLEN];
+    struct rejected_set set;
+    uint64_t newest = 0;
+    size_t i;
+    int n;
+
+    *expires_in = 0;
+    if (rejected_path(private_dir, jf_id, false, path, sizeof(path), err, sizeof(err)) != 0 ||
+        rejected_read(path, now, window, &set, err, sizeof(err)) != 0)
+        return 0;
+    for (i = 0; i < set.n; i++)
+        if (set.e[i].when > newest)
+            newest = set.e[i].when;
+    if (set.n > 0)
+        *expires_in = (long)((time_t)newest + window - now);
+    n = (int)set.n;
+    explicit_bzero(&set, sizeof(set));
+    return n;
 }

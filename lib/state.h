@@ -10,6 +10,9 @@
  *                 host) and trusted for JFA_PENDING_MAX_AGE seconds only;
  *   verifiers/ID  offline password verifiers (yescrypt via libcrypt);
  *   throttle/KEY  local failure counters with exponential back-off;
+ *   rejected/ID   keyed hashes (HMAC-SHA256, key in rejected.key) of the
+ *                 passwords Jellyfin refused for user ID lately, so that
+ *                 none is sent twice within throttle_window;
  *   locks/ID      one login of user ID at a time (flock); it also guards
  *                 the user's throttle record, and
  *   locks/throttle.NN  64 stripe locks for the host keys' records.
@@ -133,6 +136,36 @@ void jfa_throttle_undo(const struct jfa_config *cfg, const char *private_dir, co
 int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, const char *key,
                          time_t now, long *wait, char *err, size_t errlen);
 void jfa_throttle_success(const char *private_dir, const char *key);
+
+/* What a throttle record says now, for `jellyfin-auth explain`: the
+ * failures counted (0 when none or forgotten) and the seconds left of the
+ * back-off (0 if none). */
+void jfa_throttle_info(const struct jfa_config *cfg, const char *private_dir, const char *key,
+                       time_t now, unsigned long *count, long *wait);
+
+/* The offline verifier's metadata, without a password: 0 with its time and
+ * flags, -ENOENT when there is none, -1 with err. */
+int jfa_state_verifier_info(const char *private_dir, const char *jf_id, time_t *when,
+                            uint32_t *flags, char *err, size_t errlen);
+
+/*
+ * Rejected-password memory (the caller holds the user's login lock). A
+ * password Jellyfin refused (401) is remembered as HMAC-SHA256 under a
+ * random per-machine key (private/rejected.key, 0600), never in clear, for
+ * window seconds (throttle_window), at most JFA_REJECTED_MAX per user.
+ * check returns 1 (remembered, *age seconds ago), 0 (not), or -1 with err
+ * (no usable memory: the caller goes on as if not remembered). add records
+ * one (best effort; err says why not); clear forgets a user's; count tells
+ * how many are remembered now and when the newest expires.
+ */
+#define JFA_REJECTED_MAX 16
+int jfa_state_rejected_check(const char *private_dir, const char *jf_id, const char *password,
+                             time_t now, long window, long *age, char *err, size_t errlen);
+int jfa_state_rejected_add(const char *private_dir, const char *jf_id, const char *password,
+                           time_t now, long window, char *err, size_t errlen);
+int jfa_state_rejected_clear(const char *private_dir, const char *jf_id);
+int jfa_state_rejected_count(const char *private_dir, const char *jf_id, time_t now, long window,
+                             long *expires_in);
 
 /* Cross-process locks (flock on 0600 files under private_dir/locks; the
  * kernel drops one when its holder dies, and O_CLOEXEC keeps it out of

@@ -6,7 +6,8 @@
  * local_networks. Both sources count: the flags of the last sync (the
  * database) and those the server returned to this login (kept by this
  * process, or in a pending record this process may trust, see state.h);
- * either one saying "disabled" or "no remote access" refuses. A refusal
+ * either one saying "disabled" or "no remote access" refuses (the rules
+ * are in lib/loginflow.c, shared with `jellyfin-auth explain`). A refusal
  * logs out the token this login obtained.
  */
 #include "config.h"
@@ -37,19 +38,12 @@ static bool login_flags(struct jfa_pam *p, uint32_t *flags)
     return false;
 }
 
-/* Which source set a flag, for the log line. */
-static const char *said_by(uint32_t bit, uint32_t db, uint32_t login)
-{
-    if ((db & bit) && (login & bit))
-        return "this login and the last sync";
-    return (login & bit) ? "this login" : "the last sync";
-}
-
 PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
     struct jfa_pam p;
-    const void *rhost = NULL;
-    uint32_t uflags, lflags = 0;
+    uint32_t lflags = 0;
+    enum jfa_verdict v;
+    bool have;
     int rc;
 
     rc = jfa_pam_begin(&p, pamh, flags, argc, argv);
@@ -60,28 +54,17 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
     rc = jfa_pam_resolve_user(&p);
     if (rc != PAM_SUCCESS)
         goto out;
-    if (!login_flags(&p, &lflags))
+    have = login_flags(&p, &lflags);
+    if (!have)
         lflags = 0;
-    uflags = p.dbu.flags | lflags;
-    if (uflags & JFA_DBU_DISABLED) {
-        jfa_logf(&p.log, LOG_NOTICE, "account of '%s' is disabled in Jellyfin (as of %s)",
-                 p.user_esc, said_by(JFA_DBU_DISABLED, p.dbu.flags, lflags));
+    v = jfa_flow_account(&p.flow, lflags, have);
+    if (v == JFA_V_ACCT_EXPIRED)
         jfa_pam_tell(&p, "Your Jellyfin account is disabled.");
-        jfa_pam_drop_login(&p);
-        rc = PAM_ACCT_EXPIRED;
-        goto out;
-    }
-    if ((uflags & JFA_DBU_NO_REMOTE) && pam_get_item(pamh, PAM_RHOST, &rhost) == PAM_SUCCESS &&
-        rhost != NULL && ((const char *)rhost)[0] != '\0' &&
-        !jfa_cidr_list_match(p.cfg.local_networks, p.cfg.n_local_networks, rhost)) {
-        char esc[128];
-        jfa_logf(&p.log, LOG_NOTICE,
-                 "'%s' may not log in from %s: Jellyfin denies this user remote access (as of %s)",
-                 p.user_esc, jfa_log_escape(esc, sizeof(esc), rhost),
-                 said_by(JFA_DBU_NO_REMOTE, p.dbu.flags, lflags));
+    else if (v == JFA_V_PERM_DENIED)
         jfa_pam_tell(&p, "Your Jellyfin account may not log in from outside the local network.");
+    if (v != JFA_V_SUCCESS) {
         jfa_pam_drop_login(&p);
-        rc = PAM_PERM_DENIED;
+        rc = jfa_pam_code(v);
         goto out;
     }
     rc = PAM_SUCCESS;

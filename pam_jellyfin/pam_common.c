@@ -19,8 +19,6 @@
 
 #include "jellyfin.h"
 
-#define PASSWD_FILE "/etc/passwd"
-
 static void pam_log_sink(void *ctx, int priority, const char *msg)
 {
     pam_syslog((pam_handle_t *)ctx, priority, "%s", msg);
@@ -36,12 +34,17 @@ int jfa_pam_begin(struct jfa_pam *p, pam_handle_t *pamh, int flags, int argc, co
     p->pamh = pamh;
     p->log.fn = pam_log_sink;
     p->log.ctx = pamh;
+    p->flow.cfg = &p->cfg;
+    p->flow.log = &p->log;
+    p->flow.db = &p->db;
+    p->flow.dbu = &p->dbu;
+    p->flow.user_esc = p->user_esc;
     jfa_config_defaults(&p->cfg);
     for (i = 0; i < argc; i++) {
         if (strcmp(argv[i], "debug") == 0)
             p->log.debug = true;
         else if (strcmp(argv[i], "nullok") == 0)
-            p->nullok = true;
+            p->nullok = p->flow.nullok = true;
         else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] == '/')
             p->config_path = argv[i] + 7;
         else if (strcmp(argv[i], "use_first_pass") == 0 || strcmp(argv[i], "try_first_pass") == 0 ||
@@ -60,6 +63,7 @@ int jfa_pam_begin(struct jfa_pam *p, pam_handle_t *pamh, int flags, int argc, co
     p->private_dir = jfa_config_private_dir(&p->cfg);
     if (p->private_dir == NULL)
         return PAM_BUF_ERR;
+    p->flow.private_dir = p->private_dir;
     return PAM_SUCCESS;
 }
 
@@ -71,55 +75,9 @@ void jfa_pam_end(struct jfa_pam *p)
     explicit_bzero(p, sizeof(*p));
 }
 
-/* Does /etc/passwd itself list the name? (The files source always wins.) */
-static bool in_passwd_file(const char *name)
-{
-    FILE *f = fopen(PASSWD_FILE, "re");
-    struct passwd *pw;
-    bool found = false;
-
-    if (f == NULL)
-        return false;
-    while (!found && (pw = fgetpwent(f)) != NULL)
-        found = strcmp(pw->pw_name, name) == 0;
-    fclose(f);
-    return found;
-}
-
-/*
- * Does an NSS source other than ours answer for this name, with an entry
- * that differs from our database entry (an earlier source in nsswitch.conf
- * took the name)? /etc/passwd itself was checked before.
- */
-static bool is_local_account(const struct jfa_pam *p, const char *name)
-{
-    struct passwd pwd, *res = NULL;
-    size_t buflen = 16384;
-    char *buf = NULL;
-    bool local = false;
-    int rc;
-
-    for (;;) {
-        char *nbuf = realloc(buf, buflen);
-        if (nbuf == NULL)
-            break;
-        buf = nbuf;
-        rc = getpwnam_r(name, &pwd, buf, buflen, &res);
-        if (rc == ERANGE && buflen < (1u << 20)) {
-            buflen *= 4;
-            continue;
-        }
-        if (rc == 0 && res != NULL)
-            local = res->pw_uid != p->dbu.uid || strcmp(res->pw_dir, p->dbu.home) != 0;
-        break;
-    }
-    free(buf);
-    return local;
-}
-
 int jfa_pam_resolve_user(struct jfa_pam *p)
 {
-    char *path = NULL;
+    enum jfa_verdict v;
     int rc;
 
     rc = pam_get_user(p->pamh, &p->user, NULL);
@@ -127,65 +85,10 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
         jfa_logf(&p->log, LOG_ERR, "cannot get the user name");
         return rc != PAM_SUCCESS ? rc : PAM_USER_UNKNOWN;
     }
-    jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
-    if (!jfa_db_name_plausible(p->user)) {
-        jfa_logf(&p->log, LOG_DEBUG, "'%s' cannot be a Jellyfin user", p->user_esc);
-        return PAM_USER_UNKNOWN;
-    }
-    if (strcasecmp(p->user, "root") == 0) {
-        /* root and local accounts are not ours: nothing at info or above
-         * (cron, su and every local login pass here) */
-        jfa_logf(&p->log, LOG_DEBUG, "refusing root: never a Jellyfin user");
-        return PAM_USER_UNKNOWN;
-    }
-    /* Before anything can fail: a local account is never ours. */
-    if (in_passwd_file(p->user)) {
-        jfa_logf(&p->log, LOG_DEBUG, "'%s' is a local account: not for Jellyfin", p->user_esc);
-        return PAM_USER_UNKNOWN;
-    }
-    path = jfa_config_db_path(&p->cfg);
-    if (path == NULL)
-        return PAM_BUF_ERR;
-    rc = jfa_db_open(&p->db, path, false);
-    if (rc == -ENOENT) {
-        jfa_logf(&p->log, LOG_ERR, "users database %s is missing: run 'jellyfin-auth sync'", path);
-        rc = PAM_AUTHINFO_UNAVAIL;
-        goto out;
-    }
-    if (rc != 0) {
-        jfa_logf(&p->log, LOG_ERR, "refusing users database %s: %s", path,
-                 rc == -EPERM ? "unsafe owner, mode or file type" : "corrupt or unreadable");
-        rc = PAM_AUTHINFO_UNAVAIL;
-        goto out;
-    }
-    rc = jfa_db_user_by_name_ci(&p->db, p->user, &p->dbu);
-    if (rc != 0) {
-        jfa_logf(&p->log, rc == -ENOENT ? LOG_DEBUG : LOG_ERR, "'%s' is %s", p->user_esc,
-                 rc == -ENOENT ? "not a Jellyfin user" : "a corrupt database entry");
-        p->unknown_user = rc == -ENOENT;
-        rc = rc == -ENOENT ? PAM_USER_UNKNOWN : PAM_AUTHINFO_UNAVAIL;
-        goto out;
-    }
-    if (p->dbu.uid == 0 || p->dbu.gid == 0 || p->dbu.uid < p->cfg.uid_min ||
-        p->dbu.uid > p->cfg.uid_max) {
-        jfa_logf(&p->log, LOG_ERR, "refusing '%s': uid %u is outside [%u, %u]", p->user_esc,
-                 p->dbu.uid, p->cfg.uid_min, p->cfg.uid_max);
-        rc = PAM_USER_UNKNOWN;
-        goto out;
-    }
-    /* the typed name, and the database's name when case folding found it:
-     * neither may be a local account */
-    if (is_local_account(p, p->user) ||
-        (strcmp(p->dbu.name, p->user) != 0 &&
-         (in_passwd_file(p->dbu.name) || is_local_account(p, p->dbu.name)))) {
-        jfa_logf(&p->log, LOG_NOTICE,
-                 "refusing '%s': a local account of that name exists; it is never "
-                 "authenticated against Jellyfin",
-                 p->user_esc);
-        rc = PAM_USER_UNKNOWN;
-        goto out;
-    }
-    if (strcmp(p->dbu.name, p->user) != 0) {
+    p->flow.user = p->user;
+    p->flow.rhost = jfa_pam_item_text(p, PAM_RHOST);
+    v = jfa_flow_resolve(&p->flow);
+    if (v == JFA_V_SUCCESS && strcmp(p->dbu.name, p->user) != 0) {
         /* case_sensitive = no (the record's fold flag): from here on the
          * login is the canonical name, as NSS answers it (pw_name) */
         char was[128];
@@ -197,51 +100,20 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
             rc = pam_get_item(p->pamh, PAM_USER, &item);
         if (rc != PAM_SUCCESS || item == NULL) {
             jfa_logf(&p->log, LOG_ERR, "cannot set the user name to '%s'", p->dbu.name);
-            rc = rc != PAM_SUCCESS ? rc : PAM_SYSTEM_ERR;
-            goto out;
+            return rc != PAM_SUCCESS ? rc : PAM_SYSTEM_ERR;
         }
-        p->user = item;
+        p->user = p->flow.user = item;
         jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
         jfa_logf(&p->log, LOG_INFO, "'%s' is Jellyfin user '%s' (case_sensitive = no)", was,
                  p->user_esc);
     }
-    p->have_user = true;
-    rc = PAM_SUCCESS;
-out:
-    free(path);
-    return rc;
-}
-
-/*
- * An unprivileged caller (a screen locker, or any program a local user
- * runs) cannot use the root-only private state: no throttle, no lockout
- * guard, no offline verifier. Like pam_unix's unix_chkpwd, such a caller
- * may only check the password of its own account; anything else would let
- * a local user spray another user's Jellyfin password through us without
- * the protections a privileged login has. "Privileged" means euid 0, or
- * owning state_dir (the test setups, and a state_dir an admin gave a
- * dedicated service user).
- */
-bool jfa_pam_privileged(const struct jfa_pam *p)
-{
-    struct stat st;
-    uid_t euid = geteuid();
-
-    return euid == 0 ||
-           (p->cfg.state_dir != NULL && stat(p->cfg.state_dir, &st) == 0 && st.st_uid == euid);
+    p->have_user = p->flow.have_user;
+    return jfa_pam_code(v);
 }
 
 int jfa_pam_check_caller(struct jfa_pam *p)
 {
-    if (jfa_pam_privileged(p))
-        return PAM_SUCCESS;
-    if (p->dbu.uid == getuid())
-        return PAM_SUCCESS;
-    jfa_logf(&p->log, LOG_NOTICE,
-             "refusing '%s' without asking Jellyfin: an unprivileged caller (uid %u) may only "
-             "check its own account's password",
-             p->user_esc, (unsigned)getuid());
-    return PAM_AUTH_ERR;
+    return jfa_pam_code(jfa_flow_check_caller(&p->flow));
 }
 
 int jfa_pam_unconfigured(struct jfa_pam *p)
@@ -254,7 +126,8 @@ int jfa_pam_unconfigured(struct jfa_pam *p)
     if (pam_get_user(p->pamh, &p->user, NULL) != PAM_SUCCESS || p->user == NULL)
         return PAM_AUTHINFO_UNAVAIL;
     jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
-    if (!jfa_db_name_plausible(p->user) || strcmp(p->user, "root") == 0 || in_passwd_file(p->user))
+    if (!jfa_db_name_plausible(p->user) || strcasecmp(p->user, "root") == 0 ||
+        jfa_flow_in_passwd_file(p->user))
         return PAM_USER_UNKNOWN;
     if (jfa_db_open(&db, jfa_db_builtin_path(), true) != 0)
         return PAM_AUTHINFO_UNAVAIL;

@@ -19,12 +19,12 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "loginflow.h"
 #include "state.h"
 
 #define JFA_PAM_CLIENT "pam_jellyfin"
 #define JFA_PAM_DATA_AUTH "jellyfin-auth-record"
 #define JFA_PAM_DATA_CHAUTHTOK "jellyfin-auth-chauthtok-token"
-#define JFA_PASSWORD_MAX 1024
 
 struct jfa_pam {
     pam_handle_t *pamh;
@@ -38,10 +38,12 @@ struct jfa_pam {
     struct jfa_db db;
     struct jfa_db_user dbu; /* valid when have_user; strings point into db */
     bool have_user;
-    bool unknown_user; /* plausible name, not local, not in the database */
     char *private_dir;
-    bool password_judged; /* auth: Jellyfin or the offline verifier judged the password */
+    struct jfa_flow flow; /* the decisions, shared with `jellyfin-auth explain` */
 };
+
+/* The PAM result of a verdict of the login flow. */
+#define jfa_pam_code(v) jfa_verdict_pam(v)
 
 /* Parse arguments and load the configuration. Returns PAM_SUCCESS or the
  * code to return (the reason is logged). The context must be freed with
@@ -53,14 +55,10 @@ void jfa_pam_end(struct jfa_pam *p);
  * claims. PAM_SUCCESS, PAM_USER_UNKNOWN (not ours: logged), or an error. */
 int jfa_pam_resolve_user(struct jfa_pam *p);
 
-/* Can this process use the private state (euid 0, or the owner of
- * state_dir)? */
-bool jfa_pam_privileged(const struct jfa_pam *p);
-
 /* At most one sync started by unknown-user logins per this many seconds. */
 #define JFA_TRIGGER_INTERVAL 30
 
-/* An unknown user tried to log in (p->unknown_user): start a background
+/* An unknown user tried to log in (p->flow.unknown_user): start a background
  * `jellyfin-auth sync` if the configuration allows it (sync_on_login), the
  * process runs as root (real and effective uid) and none started within
  * JFA_TRIGGER_INTERVAL. Never fails the login; see pam_trigger.c. */

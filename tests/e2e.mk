@@ -14,6 +14,7 @@ E2E_TESTS = \
 	tests/integration/e2e-env.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
+	tests/integration/e2e-kinder.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-samba-sync.sh \
 	tests/integration/e2e-uninstall.sh \

@@ -26,6 +26,11 @@ EXTRA_DIST += tests/integration/pam-pending.sh
 # case_sensitive = no: ALICE logs in as alice; local accounts still win
 TESTS += tests/integration/pam-case.sh
 EXTRA_DIST += tests/integration/pam-case.sh
+# jellyfin-auth explain reaches PAM's verdict; reset; the kinder lockout guard
+TESTS += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
+	tests/integration/pam-kinder.sh
+EXTRA_DIST += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
+	tests/integration/pam-kinder.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state
@@ -33,4 +38,10 @@ TESTS += tests/unit/test_state
 tests_unit_test_state_SOURCES = tests/unit/test_state.c
 tests_unit_test_state_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_state_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+# lib/loginflow.c: the decisions that need no server, their order and steps
+check_PROGRAMS += tests/unit/test_loginflow
+TESTS += tests/unit/test_loginflow
+tests_unit_test_loginflow_SOURCES = tests/unit/test_loginflow.c
+tests_unit_test_loginflow_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_loginflow_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
 endif

@@ -135,7 +135,8 @@ int cmd_sync(struct tool *t, int argc, char **argv);
 int cmd_users(struct tool *t, int argc, char **argv);
 int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);
-int cmd_login(struct tool *t, int argc, char **argv);
+int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
+int cmd_reset(struct tool *t, int argc, char **argv);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 
 #endif

@@ -24,7 +24,9 @@ static const struct {
     {"users", cmd_users, "list the mapped users and the users left out"},
     {"names", cmd_names, "list, release, set or unset login names (names set ID LOGIN)"},
     {"ledger", cmd_ledger, "export or import the UID ledger (one set of UIDs for a fleet)"},
-    {"login", cmd_login, "try a login the way the PAM module does"},
+    {"explain", cmd_explain, "show every decision pam_jellyfin takes for a login of USER"},
+    {"login", cmd_explain, "explain USER, asking for the password (a login as PAM does it)"},
+    {"reset", cmd_reset, "clear the back-off of USER or --host ADDR (--server: Jellyfin's count)"},
     {"doctor", cmd_doctor, "check files, modes, NSS and PAM wiring"},
 };
 

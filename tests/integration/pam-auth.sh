@@ -96,6 +96,9 @@ expect_err "local '$local_name', no config" "not known"
 grep -q "no-such.conf" "$W/module.log" || jfa_fail "the unusable configuration is not logged"
 
 # --- server-side failures -> PAM_AUTHINFO_UNAVAIL ---
+# (without an offline verifier: grace's is kept after the typo above, and
+# pam-offline.sh covers the offline path)
+rm -f "$W/state/private/verifiers/$ID_GRACE"
 for mode in 500 503 malformed wrong_types empty redirect reset; do
     fake_fault "{\"mode\": \"$mode\"}"
     pt "$PW_GRACE" jellyfin grace authenticate

@@ -1,6 +1,7 @@
 #!/bin/bash
 # pam-offline.sh - offline logins: a verifier is kept after each successful
-# online login and used only when the server is unreachable; 401/403 drop
+# online login and used only when the server is unreachable; a 401 for the
+# password it holds and any 403 drop
 # it; a user disabled as last seen stays refused; expiry; online -> offline
 # -> online; a process that cannot read the state gets AUTHINFO_UNAVAIL.
 . "$top_srcdir/tests/lib.sh"
@@ -94,14 +95,31 @@ pt "$PW_GRACE" jellyfin grace authenticate
 expect_err "malformed answer is not 'unreachable'" "$UNAVAIL"
 fake_fault '{"mode": "none"}'
 
-# --- a 401 deletes the verifier at once ---
+# --- a 401 for another password (a typo) keeps the verifier: it says nothing
+# about the password the verifier holds ---
 pt "wrong-online" jellyfin grace authenticate
 expect_err "grace wrong password online" "Authentication failure"
-[ -f "$V/$ID_GRACE" ] && jfa_fail "verifier kept after a 401"
+[ -f "$V/$ID_GRACE" ] || jfa_fail "verifier dropped after a 401 for another password"
 fake_fault '{"mode": "503"}'
 pt "$PW_GRACE" jellyfin grace authenticate
-expect_err "no offline login after a 401" "$UNAVAIL"
+expect_ok "offline login after a typo online"
 fake_fault '{"mode": "none"}'
+
+# --- a 401 for the verifier's own password (changed in Jellyfin) deletes it at once ---
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"changed-elsewhere\"}]}" >/dev/null
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "grace's old password online" "Authentication failure"
+[ -f "$V/$ID_GRACE" ] && jfa_fail "verifier kept after a 401 for its own password"
+# (the refused password is also remembered and would be refused unasked:
+# forget it, to see the verifier's part alone)
+rm -rf "$W/state/private/rejected"
+fake_fault '{"mode": "503"}'
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "no offline login with the old password after a 401" "$UNAVAIL"
+fake_fault '{"mode": "none"}'
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"$PW_GRACE\"}]}" >/dev/null
 
 # --- a 403 deletes it too ---
 pt "$PW_GRACE" jellyfin grace authenticate

@@ -77,6 +77,7 @@ expect_err "right password after the parallel failures" "Authentication failure"
 
 # --- the throttle alone (no API key): it, too, sees every earlier failure ---
 rm -f "$W/api.key"
+rm -rf "$W/state/private/rejected" # par reuses the passwords refused above
 write_conf "$URL" "throttle_failures = 2" "throttle_window = 15m" "offline_max_age = 0"
 set_grace '"invalid_login_attempt_count": 0'
 BEFORE=$(fake_get auth_requests)
@@ -91,6 +92,9 @@ pt "$PW_GRACE" jellyfin grace authenticate
 expect_err "right password while throttled" "Authentication failure"
 [ "$(asked)" = 2 ] || jfa_fail "the right password was sent while throttled"
 rm -rf "$W/state/private/throttle"
+# forget the passwords Jellyfin refused above: par reuses wrong-1..wrong-8, and
+# a password refused before is refused again unasked and not counted
+rm -rf "$W/state/private/rejected"
 
 # --- one throttle key, ten parallel failures (five users, one host): ten counted ---
 write_conf "$URL" "throttle_failures = 100" "throttle_window = 15m" "offline_max_age = 0"

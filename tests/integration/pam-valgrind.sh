@@ -2,9 +2,10 @@
 # pam-valgrind.sh - the PAM integration paths under valgrind: zero errors
 # (invalid reads/writes, uninitialised use, definite leaks) in pamtester
 # with pam_jellyfin.so loaded, over success, failure, fault, offline,
-# session, stale pending record, account refusal, chauthtok and
-# lockout-guard paths (the API key is installed, so
-# every login reads the user's counter first).
+# session, stale pending record, account refusal, chauthtok, lockout-guard
+# (refusal and the verifier's password) and refused-password paths (the API
+# key is installed, so every login reads the user's counter first), and the
+# admin tool's explain and reset, which run the same login flow.
 . "$top_srcdir/tests/lib.sh"
 [ -n "${VALGRIND:-}" ] || jfa_skip "valgrind not found"
 [ -n "${JFA_ASAN_PRELOAD:-}" ] && jfa_skip "sanitizer build: valgrind does not mix with ASan"
@@ -58,8 +59,37 @@ fake_fault '{"mode": "none"}'
 jfa_fake_ctl "$URL" POST /__fake/users \
     "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"$PW_GRACE\", \"login_attempts_before_lockout\": 3, \"invalid_login_attempt_count\": 2}]}" >/dev/null
 before=$(fake_get auth_requests)
-vg "wrong" jellyfin grace authenticate
+vg "wrong-guard" jellyfin grace authenticate
 [ "$RC" != 0 ] && [ "$(fake_get auth_requests)" = "$before" ] ||
     jfa_fail "lockout guard did not refuse under valgrind"
+grep -q "'grace' has 2 failed logins and Jellyfin disables the account at 3: the password was not sent" \
+    "$W/vg.$n.out" || jfa_fail "the guard's path was not taken under valgrind"
+# one from the limit, the verifier's password is sent (the kinder guard)
+vg "$PW_GRACE" jellyfin grace authenticate
+[ "$RC" = 0 ] || jfa_fail "the verifier's password at 2 of 3 under valgrind: $(cat "$W/vg.$n.out")"
+# a password Jellyfin refused, again: refused from the memory
+vg "vg-typo" jellyfin grace authenticate
+vg "vg-typo" jellyfin grace authenticate
+grep -q "Jellyfin refused this same password" "$W/vg.$n.out" ||
+    jfa_fail "the refused-password path was not taken under valgrind"
+
+# the admin tool's explain (same flow) and reset, with and without a password
+vt() {
+    n=$((n + 1))
+    printf '%s\n' "$1" | pam_env "$VALGRIND" -q --error-exitcode=42 --leak-check=full \
+        --errors-for-leak-kinds=definite --show-leak-kinds=definite --log-file="$W/vg.$n.log" \
+        "$JFA_TOOL" "${@:2}" >"$W/vg.$n.out" 2>&1
+    RC=$?
+    [ "$RC" != 42 ] || { cat "$W/vg.$n.log" >&2; jfa_fail "valgrind errors in: ${*:2}"; }
+    [ -s "$W/vg.$n.log" ] && { cat "$W/vg.$n.log" >&2; jfa_fail "valgrind reported: ${*:2}"; }
+    return 0
+}
+vt "" explain grace --rhost 203.0.113.1
+vt "" explain grace --json
+vt "$PW_GRACE" explain grace --password-stdin --json
+[ "$RC" = 0 ] || jfa_fail "explain with the password under valgrind: $(cat "$W/vg.$n.out")"
+vt "x" explain root --password-stdin
+vt "" reset grace --server
+[ "$RC" = 0 ] || jfa_fail "reset under valgrind: $(cat "$W/vg.$n.out")"
 echo "$n valgrind runs, no errors"
 exit 0

@@ -96,33 +96,37 @@ expect_in "$out" "^FAIL  shell" "doctor: shell"
 write_conf
 jf doctor >/dev/null || jfa_fail "doctor not ok after the repairs"
 
-# login: as PAM would
-out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login"; }
-expect_in "$out" "^mapped:   alice uid [0-9]* -> Jellyfin \"Alice\" (Id $ID_A), administrator" "login mapping"
-expect_in "$out" "^lockout:  none set in Jellyfin" "login: lockout line"
-expect_in "$out" "^logout:   " "login did not log out"
+# login (= explain asking for the password): as PAM would, options after USER
+out=$(printf 'alice pw\n' | jf login alice --password-stdin) || { echo "$out" >&2; jfa_fail "login"; }
+expect_in "$out" "^pass  database .*Jellyfin \"Alice\", Id $ID_A, flags: admin" "login mapping"
+expect_in "$out" "^pass  guard .*no lockout set in Jellyfin" "login: lockout line"
+expect_in "$out" "^logout: the new Jellyfin session: ok" "login did not log out"
+expect_in "$out" "^verdict: PAM_SUCCESS" "login verdict"
 out=$(printf 'wrong\n' | jf login --password-stdin alice) && jfa_fail "login with a wrong password"
-expect_in "$out" "HTTP 401" "wrong password class"
+expect_in "$out" "^STOP  answer .*401: wrong password" "wrong password class"
 out=$(printf 'bob pw\n' | jf login --password-stdin bob) && jfa_fail "login of a disabled user"
-expect_in "$out" "HTTP 403" "disabled user class"
+expect_in "$out" "^STOP  answer .*403" "disabled user class"
 out=$(printf 'x\n' | jf login --password-stdin root) && jfa_fail "login of root"
-expect_in "$out" "local account" "root is local"
+expect_in "$out" "^STOP  root" "root refused"
 out=$(printf 'x\n' | jf login --password-stdin nosuchuser) && jfa_fail "login of an unknown user"
-expect_in "$out" "not in the users database" "unknown user"
+expect_in "$out" "^STOP  database .*not a Jellyfin user" "unknown user"
 out=$(printf '\n' | jf login --password-stdin alice) && jfa_fail "login with an empty password"
-expect_in "$out" "empty password" "empty password"
+expect_in "$out" "^STOP  password .*empty" "empty password"
 # the lockout guard's view; nothing is sent where pam_jellyfin would not send
 fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"login_attempts_before_lockout\": 3, \"invalid_login_attempt_count\": 1}]}"
 out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login 1 of 3"; }
-expect_in "$out" "^lockout:  1 failed logins, Jellyfin disables the account at 3" "login: counts"
+expect_in "$out" "^pass  guard .*1 failed logins, Jellyfin disables the account at 3" "login: counts"
 fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"invalid_login_attempt_count\": 2}]}"
-out=$(printf 'alice pw\n' | jf login --password-stdin alice) && jfa_fail "login sent at 2 of 3"
-expect_in "$out" "^lockout:  2 failed logins, and Jellyfin disables the account at 3: pam_jellyfin does not send" \
+out=$(printf 'not alice pw\n' | jf login --password-stdin alice) && jfa_fail "login sent at 2 of 3"
+expect_in "$out" "^STOP  guard .*2 failed logins, Jellyfin disables the account at 3" \
     "login: guard refusal"
-expect_not_in "$out" "^answer:" "login sent a password one failure from the lockout"
+expect_not_in "$out" "^[a-zA-Z]*  *answer " "login sent a password one failure from the lockout"
+# the kinder guard: the password of the last login (it matches the verifier) is sent
+out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login 2 of 3, verifier"; }
+expect_in "$out" "^pass  guard .*the password matches the offline verifier" "login: kinder guard"
 echo "lockout_guard = no" >>"$JELLYFIN_AUTH_CONF"
 out=$(printf 'alice pw\n' | jf login --password-stdin alice) || { echo "$out" >&2; jfa_fail "login, guard off"; }
-expect_in "$out" "^lockout:  not checked (lockout_guard = no)" "login: guard off"
+expect_in "$out" "^info  guard .*off (lockout_guard = no)" "login: guard off"
 write_conf
 fake_users "{\"upsert\": [{\"id\": \"$ID_A\", \"login_attempts_before_lockout\": -1, \"invalid_login_attempt_count\": 0}]}"
 state=$(jfa_fake_ctl "$FAKE" GET /__fake/state)

@@ -7,10 +7,12 @@
  * off), the pending record (peek, take once, the binding to the login that wrote it, stale
  * records removed and handed back for logout, the sync sweep, malformed, bad ids) and the offline
  * verifier (match, mismatch, expiry, drop, no plaintext on disk), the modes of what state.c
- * creates, and the cross-process locks: parallel failures all counted, one holder of a user lock
- * at a time, a bounded wait, release by a dead holder and across fork, unsafe lock files refused.
- * The integration test pam-throttle.sh checks the same rules through pamtester, where wall time is
- * not ours to choose; this file pins them to the second.
+ * creates, the rejected-password memory (window, cap, keyed hash on disk, a lost key), the
+ * throttle and verifier views of `jellyfin-auth explain`, and the cross-process locks: parallel
+ * failures all counted, one holder of a user lock at a time, a bounded wait, release by a dead
+ * holder and across fork, unsafe lock files refused. The integration test pam-throttle.sh checks
+ * the same rules through pamtester, where wall time is not ours to choose; this file pins them to
+ * the second.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -880,6 +882,144 @@ static void test_lock_refusals(void **state)
     assert_int_equal(l.fd, -1);
 }
 
+/* --- rejected-password memory --- */
+
+static void test_rejected_remember_and_expire(void **state)
+{
+    struct fx *f = *state;
+    long age = -1, left = -1;
+
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_A, "typo", T0, 900, &age, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_rejected_add(f->priv, ID_A, "typo", T0, 900, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 10, 900, &age, f->err, sizeof(f->err)),
+        1);
+    assert_int_equal(age, 10);
+    /* another password, another user: not remembered */
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "typo2", T0 + 10, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     0);
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_B, "typo", T0 + 10, 900, &age, f->err, sizeof(f->err)),
+        0);
+    assert_int_equal(jfa_state_rejected_count(f->priv, ID_A, T0 + 10, 900, &left), 1);
+    assert_int_equal(left, 890);
+    /* the window: remembered up to 899 s, forgotten at 900 */
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 899, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     1);
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 900, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     0);
+    /* a clock set back forgets it too */
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_A, "typo", T0 - 5, 900, &age, f->err, sizeof(f->err)),
+        0);
+    /* refused again: the time is renewed, no duplicate */
+    assert_int_equal(
+        jfa_state_rejected_add(f->priv, ID_A, "typo", T0 + 500, 900, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_rejected_count(f->priv, ID_A, T0 + 500, 900, &left), 1);
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 1300, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     1);
+    /* clear */
+    assert_int_equal(jfa_state_rejected_clear(f->priv, ID_A), 0);
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 501, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_rejected_clear(f->priv, ID_A), 0); /* absent: fine */
+}
+
+static void test_rejected_cap_and_disk(void **state)
+{
+    struct fx *f = *state;
+    char path[256], pw[32], *buf = NULL;
+    size_t len = 0;
+    long age, left;
+    struct stat st;
+    int i;
+
+    for (i = 0; i < JFA_REJECTED_MAX + 4; i++) {
+        snprintf(pw, sizeof(pw), "wrong-%d", i);
+        assert_int_equal(
+            jfa_state_rejected_add(f->priv, ID_A, pw, T0 + i, 900, f->err, sizeof(f->err)), 0);
+    }
+    assert_int_equal(jfa_state_rejected_count(f->priv, ID_A, T0 + 30, 900, &left),
+                     JFA_REJECTED_MAX);
+    /* the oldest went first */
+    assert_int_equal(jfa_state_rejected_check(f->priv, ID_A, "wrong-0", T0 + 30, 900, &age, f->err,
+                                              sizeof(f->err)),
+                     0);
+    snprintf(pw, sizeof(pw), "wrong-%d", JFA_REJECTED_MAX + 3);
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_A, pw, T0 + 30, 900, &age, f->err, sizeof(f->err)), 1);
+    /* never in clear; 0600 files in a 0700 directory; the key 0600 */
+    snprintf(path, sizeof(path), "%s/rejected/%s", f->priv, ID_A);
+    assert_int_equal(jfa_read_trusted(path, 077, 1 << 20, &buf, &len, f->err, sizeof(f->err)), 0);
+    assert_null(memmem(buf, len, "wrong-", 6));
+    free(buf);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    snprintf(path, sizeof(path), "%s/rejected", f->priv);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    snprintf(path, sizeof(path), "%s/rejected.key", f->priv);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    /* a new key (a reinstall) makes old entries unrecognisable, not wrong */
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_A, pw, T0 + 30, 900, &age, f->err, sizeof(f->err)), 0);
+    /* a malformed record is ignored line by line, never trusted */
+    snprintf(path, sizeof(path), "%s/rejected/%s", f->priv, ID_B);
+    assert_int_equal(jfa_write_atomic(path,
+                                      "jellyfin-auth rejected 1\nzz 1\n"
+                                      "00 1900000000\n\n",
+                                      strlen("jellyfin-auth rejected 1\nzz 1\n"
+                                             "00 1900000000\n\n"),
+                                      0600, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(jfa_state_rejected_count(f->priv, ID_B, T0, 900, &left), 0);
+    assert_int_equal(
+        jfa_state_rejected_check(f->priv, ID_B, "x", T0, 900, &age, f->err, sizeof(f->err)), 0);
+    /* bad ids are refused */
+    assert_int_equal(jfa_state_rejected_add(f->priv, "../x", "x", T0, 900, f->err, sizeof(f->err)),
+                     -1);
+}
+
+static void test_throttle_and_verifier_info(void **state)
+{
+    struct fx *f = *state;
+    unsigned long count = 9;
+    long wait = 9;
+    time_t when = 0;
+    uint32_t fl = 0;
+
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, T0, &count, &wait);
+    assert_int_equal(count, 0);
+    assert_int_equal(wait, 0);
+    jfa_throttle_failure(&f->cfg, f->priv, ID_A, T0);
+    jfa_throttle_failure(&f->cfg, f->priv, ID_A, T0 + 1);
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, T0 + 2, &count, &wait);
+    assert_int_equal(count, 2);
+    assert_int_equal(wait, 0);
+    jfa_throttle_failure(&f->cfg, f->priv, ID_A, T0 + 2);
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, T0 + 5, &count, &wait);
+    assert_int_equal(count, 3);
+    assert_int_equal(wait, JFA_THROTTLE_BASE - 3);
+    /* forgotten once the window after the back-off has passed */
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, T0 + 2 + JFA_THROTTLE_BASE + 901, &count, &wait);
+    assert_int_equal(count, 0);
+    assert_int_equal(jfa_state_verifier_info(f->priv, ID_A, &when, &fl, f->err, sizeof(f->err)),
+                     -ENOENT);
+    assert_int_equal(jfa_state_put_verifier(f->priv, ID_A, "pw", 0x8, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_verifier_info(f->priv, ID_A, &when, &fl, f->err, sizeof(f->err)), 0);
+    assert_int_equal(fl, 0x8);
+    assert_true(when > 0 && when <= time(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -905,6 +1045,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_dead_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_fork_while_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_cap_and_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_and_verifier_info, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1101 @@
+/*
+ * loginflow.c - the decisions of a Jellyfin password login (see loginflow.h).
+ *
+ * Owns: the order and the rules of pam_jellyfin's login, shared by the PAM
+ * module and `jellyfin-auth explain`: what is refused before anything is
+ * sent, under which lock, what is sent, how each answer is mapped and
+ * recorded (throttle, rejected-password memory, verifier). Log lines are
+ * the module's (tests grep them); each decision is also reported as a step.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include "loginflow.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/_pam_types.h>
+
+#include "lockout.h"
+
+#define PASSWD_FILE "/etc/passwd"
+
+int jfa_verdict_pam(enum jfa_verdict v)
+{
+    switch (v) {
+    case JFA_V_SUCCESS:
+        return PAM_SUCCESS;
+    case JFA_V_USER_UNKNOWN:
+        return PAM_USER_UNKNOWN;
+    case JFA_V_ACCT_EXPIRED:
+        return PAM_ACCT_EXPIRED;
+    case JFA_V_PERM_DENIED:
+        return PAM_PERM_DENIED;
+    case JFA_V_AUTHINFO_UNAVAIL:
+        return PAM_AUTHINFO_UNAVAIL;
+    case JFA_V_BUF_ERR:
+        return PAM_BUF_ERR;
+    case JFA_V_SYSTEM_ERR:
+        return PAM_SYSTEM_ERR;
+    case JFA_V_AUTH_ERR:
+    case JFA_V_UNDECIDED:
+    default:
+        return PAM_AUTH_ERR;
+    }
+}
+
+const char *jfa_verdict_name(enum jfa_verdict v)
+{
+    switch (v) {
+    case JFA_V_SUCCESS:
+        return "PAM_SUCCESS";
+    case JFA_V_USER_UNKNOWN:
+        return "PAM_USER_UNKNOWN";
+    case JFA_V_AUTH_ERR:
+        return "PAM_AUTH_ERR";
+    case JFA_V_ACCT_EXPIRED:
+        return "PAM_ACCT_EXPIRED";
+    case JFA_V_PERM_DENIED:
+        return "PAM_PERM_DENIED";
+    case JFA_V_AUTHINFO_UNAVAIL:
+        return "PAM_AUTHINFO_UNAVAIL";
+    case JFA_V_BUF_ERR:
+        return "PAM_BUF_ERR";
+    case JFA_V_SYSTEM_ERR:
+        return "PAM_SYSTEM_ERR";
+    case JFA_V_UNDECIDED:
+    default:
+        return "undecided";
+    }
+}
+
+/* Report one decision to the step callback (a no-op without one). */
+static void step(struct jfa_flow *f, const char *name, enum jfa_step_result result,
+                 const char *rule, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void step(struct jfa_flow *f, const char *name, enum jfa_step_result result,
+                 const char *rule, const char *fmt, ...)
+{
+    struct jfa_flow_step s;
+    va_list ap;
+
+    if (f->on_step == NULL)
+        return;
+    memset(&s, 0, sizeof(s));
+    s.step = name;
+    s.rule = rule;
+    s.result = result;
+    va_start(ap, fmt);
+    vsnprintf(s.detail, sizeof(s.detail), fmt, ap);
+    va_end(ap);
+    f->on_step(f->step_ctx, &s);
+}
+
+bool jfa_flow_in_passwd_file(const char *name)
+{
+    FILE *fp = fopen(PASSWD_FILE, "re");
+    struct passwd *pw;
+    bool found = false;
+
+    if (fp == NULL)
+        return false;
+    while (!found && (pw = fgetpwent(fp)) != NULL)
+        found = strcmp(pw->pw_name, name) == 0;
+    fclose(fp);
+    return found;
+}
+
+/*
+ * Does an NSS source other than ours answer for this name, with an entry
+ * that differs from our database entry (an earlier source in nsswitch.conf
+ * took the name)? /etc/passwd itself was checked before.
+ */
+static bool is_local_account(const struct jfa_flow *f, const char *name, unsigned *local_uid)
+{
+    struct passwd pwd, *res = NULL;
+    size_t buflen = 16384;
+    char *buf = NULL;
+    bool local = false;
+    int rc;
+
+    for (;;) {
+        char *nbuf = realloc(buf, buflen);
+        if (nbuf == NULL)
+            break;
+        buf = nbuf;
+        rc = getpwnam_r(name, &pwd, buf, buflen, &res);
+        if (rc == ERANGE && buflen < (1u << 20)) {
+            buflen *= 4;
+            continue;
+        }
+        if (rc == 0 && res != NULL) {
+            local = res->pw_uid != f->dbu->uid || strcmp(res->pw_dir, f->dbu->home) != 0;
+            *local_uid = (unsigned)res->pw_uid;
+        }
+        break;
+    }
+    free(buf);
+    return local;
+}
+
+enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
+{
+    char *path = NULL;
+    enum jfa_verdict v;
+    unsigned local_uid = 0;
+    int rc;
+
+    f->have_user = false;
+    f->unknown_user = false;
+    jfa_log_escape(f->user_esc, JFA_FLOW_ESC_LEN, f->user);
+    if (!jfa_db_name_plausible(f->user)) {
+        jfa_logf(f->log, LOG_DEBUG, "'%s' cannot be a Jellyfin user", f->user_esc);
+        step(f, "name", JFA_STEP_STOP,
+             "a name that cannot be ours (empty, over 32 bytes, '*', ':', '/', blanks) is not "
+             "Jellyfin's",
+             "'%s' cannot be a Jellyfin user", f->user_esc);
+        return JFA_V_USER_UNKNOWN;
+    }
+    step(f, "name", JFA_STEP_PASS, "a name that cannot be ours is not Jellyfin's",
+         "'%s' is a possible login name", f->user_esc);
+    if (strcasecmp(f->user, "root") == 0) {
+        /* root and local accounts are not ours: nothing at info or above
+         * (cron, su and every local login pass here) */
+        jfa_logf(f->log, LOG_DEBUG, "refusing root: never a Jellyfin user");
+        step(f, "root", JFA_STEP_STOP, "root is never a Jellyfin user", "the name is root");
+        return JFA_V_USER_UNKNOWN;
+    }
+    step(f, "root", JFA_STEP_PASS, "root is never a Jellyfin user", "not root");
+    /* Before anything can fail: a local account is never ours. */
+    if (jfa_flow_in_passwd_file(f->user)) {
+        jfa_logf(f->log, LOG_DEBUG, "'%s' is a local account: not for Jellyfin", f->user_esc);
+        step(f, "passwd-file", JFA_STEP_STOP,
+             "a local account is never authenticated against Jellyfin",
+             "'%s' is listed in " PASSWD_FILE, f->user_esc);
+        return JFA_V_USER_UNKNOWN;
+    }
+    step(f, "passwd-file", JFA_STEP_PASS, "a local account is never authenticated against Jellyfin",
+         "not in " PASSWD_FILE);
+    path = jfa_config_db_path(f->cfg);
+    if (path == NULL)
+        return JFA_V_BUF_ERR;
+    rc = jfa_db_open(f->db, path, false);
+    if (rc == -ENOENT) {
+        jfa_logf(f->log, LOG_ERR, "users database %s is missing: run 'jellyfin-auth sync'", path);
+        step(f, "database", JFA_STEP_STOP, "the users database must be usable",
+             "%s is missing: run 'jellyfin-auth sync'", path);
+        v = JFA_V_AUTHINFO_UNAVAIL;
+        goto out;
+    }
+    if (rc != 0) {
+        const char *why =
+            rc == -EPERM ? "unsafe owner, mode or file type" : "corrupt or unreadable";
+        jfa_logf(f->log, LOG_ERR, "refusing users database %s: %s", path, why);
+        step(f, "database", JFA_STEP_STOP, "the users database must be usable", "%s: %s", path,
+             why);
+        v = JFA_V_AUTHINFO_UNAVAIL;
+        goto out;
+    }
+    rc = jfa_db_user_by_name_ci(f->db, f->user, f->dbu);
+    if (rc != 0) {
+        f->unknown_user = rc == -ENOENT;
+        jfa_logf(f->log, rc == -ENOENT ? LOG_DEBUG : LOG_ERR, "'%s' is %s", f->user_esc,
+                 rc == -ENOENT ? "not a Jellyfin user" : "a corrupt database entry");
+        step(f, "database", JFA_STEP_STOP, "the name must be in the users database",
+             "'%s' is %s in %s", f->user_esc,
+             rc == -ENOENT ? "not a Jellyfin user (not in the database; see 'jellyfin-auth users')"
+                           : "a corrupt database entry",
+             path);
+        v = rc == -ENOENT ? JFA_V_USER_UNKNOWN : JFA_V_AUTHINFO_UNAVAIL;
+        goto out;
+    }
+    {
+        char esc[128];
+        step(f, "database", JFA_STEP_PASS, "the name must be in the users database",
+             "uid %u, Jellyfin \"%s\", Id %s, flags:%s%s%s%s%s", f->dbu->uid,
+             jfa_log_escape(esc, sizeof(esc), f->dbu->jf_name), f->dbu->jf_id,
+             (f->dbu->flags & JFA_DBU_ADMIN) ? " admin" : "",
+             (f->dbu->flags & JFA_DBU_DISABLED) ? " disabled" : "",
+             (f->dbu->flags & JFA_DBU_HIDDEN) ? " hidden" : "",
+             (f->dbu->flags & JFA_DBU_NO_REMOTE) ? " no-remote-access" : "",
+             (f->dbu->flags &
+              (JFA_DBU_ADMIN | JFA_DBU_DISABLED | JFA_DBU_HIDDEN | JFA_DBU_NO_REMOTE)) == 0
+                 ? " none"
+                 : "");
+    }
+    if (f->dbu->uid == 0 || f->dbu->gid == 0 || f->dbu->uid < f->cfg->uid_min ||
+        f->dbu->uid > f->cfg->uid_max) {
+        jfa_logf(f->log, LOG_ERR, "refusing '%s': uid %u is outside [%u, %u]", f->user_esc,
+                 f->dbu->uid, f->cfg->uid_min, f->cfg->uid_max);
+        step(f, "uid-range", JFA_STEP_STOP, "a Jellyfin user's uid is in [uid_min, uid_max]",
+             "uid %u is outside [%u, %u]", f->dbu->uid, f->cfg->uid_min, f->cfg->uid_max);
+        v = JFA_V_USER_UNKNOWN;
+        goto out;
+    }
+    /* the typed name, and the database's name when case folding found it:
+     * neither may be a local account */
+    if (is_local_account(f, f->user, &local_uid) ||
+        (strcmp(f->dbu->name, f->user) != 0 && (jfa_flow_in_passwd_file(f->dbu->name) ||
+                                                is_local_account(f, f->dbu->name, &local_uid)))) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "refusing '%s': a local account of that name exists; it is never "
+                 "authenticated against Jellyfin",
+                 f->user_esc);
+        step(f, "local-account", JFA_STEP_STOP,
+             "a local account is never authenticated against Jellyfin",
+             "another NSS source answers for '%s' (uid %u)", f->user_esc, local_uid);
+        v = JFA_V_USER_UNKNOWN;
+        goto out;
+    }
+    step(f, "local-account", JFA_STEP_PASS,
+         "a local account is never authenticated against Jellyfin",
+         "no other NSS source answers for '%s'", f->user_esc);
+    f->have_user = true;
+    v = JFA_V_SUCCESS;
+out:
+    free(path);
+    return v;
+}
+
+/*
+ * An unprivileged caller (a screen locker, or any program a local user
+ * runs) cannot use the root-only private state: no throttle, no lockout
+ * guard, no offline verifier. Like pam_unix's unix_chkpwd, such a caller
+ * may only check the password of its own account; anything else would let
+ * a local user spray another user's Jellyfin password through us without
+ * the protections a privileged login has. "Privileged" means euid 0, or
+ * owning state_dir (the test setups, and a state_dir an admin gave a
+ * dedicated service user).
+ */
+bool jfa_flow_privileged(const struct jfa_config *cfg)
+{
+    struct stat st;
+    uid_t euid = geteuid();
+
+    return euid == 0 ||
+           (cfg->state_dir != NULL && stat(cfg->state_dir, &st) == 0 && st.st_uid == euid);
+}
+
+enum jfa_verdict jfa_flow_check_caller(struct jfa_flow *f)
+{
+    static const char rule[] = "a caller that is neither root nor the owner of state_dir may only "
+                               "check its own account's password";
+    struct stat st;
+    uid_t euid = geteuid();
+
+    if (euid == 0) {
+        step(f, "caller", JFA_STEP_PASS, rule, "the caller is root");
+        return JFA_V_SUCCESS;
+    }
+    if (f->cfg->state_dir != NULL && stat(f->cfg->state_dir, &st) == 0 && st.st_uid == euid) {
+        step(f, "caller", JFA_STEP_PASS, rule, "the caller (uid %u) owns %s", (unsigned)euid,
+             f->cfg->state_dir);
+        return JFA_V_SUCCESS;
+    }
+    if (f->dbu->uid == getuid()) {
+        step(f, "caller", JFA_STEP_PASS, rule,
+             "an unprivileged caller (uid %u) checking its own account: no throttle, guard or "
+             "offline verifier",
+             (unsigned)getuid());
+        return JFA_V_SUCCESS;
+    }
+    jfa_logf(f->log, LOG_NOTICE,
+             "refusing '%s' without asking Jellyfin: an unprivileged caller (uid %u) may only "
+             "check its own account's password",
+             f->user_esc, (unsigned)getuid());
+    step(f, "caller", JFA_STEP_STOP, rule, "the caller (uid %u) is unprivileged and not '%s'",
+         (unsigned)getuid(), f->user_esc);
+    return JFA_V_AUTH_ERR;
+}
+
+enum jfa_verdict jfa_flow_login_lock(struct jfa_flow *f, struct jfa_state_lock *lock)
+{
+    static const char rule[] = "one password per user in flight (a lock held from the throttle "
+                               "check to the recording of the answer)";
+    char err[JFA_ERRLEN];
+    int r;
+
+    r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, f->cfg->timeout * 1000L, lock, err,
+                            sizeof(err));
+    if (r == -ETIMEDOUT) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "another login of '%s' is still being checked; refused without asking Jellyfin",
+                 f->user_esc);
+        step(f, "lock", JFA_STEP_STOP, rule, "held by another login for more than %ld s",
+             f->cfg->timeout);
+        return JFA_V_AUTH_ERR;
+    }
+    /* Not privileged (the private directory is not ours to use): no lock,
+     * as no throttle record either (see jfa_flow_check_caller). */
+    if (r != 0 && !jfa_flow_privileged(f->cfg)) {
+        jfa_logf(f->log, LOG_DEBUG, "no login lock for '%s', going on without it: %s", f->user_esc,
+                 err);
+        step(f, "lock", JFA_STEP_INFO, rule, "no lock usable, going on without it: %s", err);
+        return JFA_V_SUCCESS;
+    }
+    /* Privileged: a lock that cannot be had (descriptors exhausted by limits
+     * the caller of su set, a broken state directory) must not let this
+     * attempt run beside another one of the same user: fail closed. */
+    if (r != 0) {
+        jfa_logf(f->log, LOG_ERR, "refusing '%s' without asking Jellyfin: no login lock: %s",
+                 f->user_esc, err);
+        step(f, "lock", JFA_STEP_STOP, rule, "cannot be taken: %s", err);
+        return JFA_V_SYSTEM_ERR;
+    }
+    step(f, "lock", JFA_STEP_PASS, rule, "taken");
+    return JFA_V_SUCCESS;
+}
+
+/* Explain without a password: is the lock free? (taken and released at once) */
+static void peek_lock(struct jfa_flow *f)
+{
+    static const char rule[] = "one password per user in flight";
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    char err[JFA_ERRLEN];
+    int r;
+
+    r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, 0, &lock, err, sizeof(err));
+    if (r == 0)
+        step(f, "lock", JFA_STEP_PASS, rule, "free");
+    else if (r == -ETIMEDOUT)
+        step(f, "lock", JFA_STEP_INFO, rule,
+             "held by another login now: a login waits up to %ld s for it, then is refused",
+             f->cfg->timeout);
+    else
+        step(f, "lock", JFA_STEP_INFO, rule, "no lock usable: %s", err);
+    jfa_state_unlock(&lock);
+}
+
+static const char throttle_rule[] =
+    "after throttle_failures failures, each within throttle_window of the one before, logins "
+    "are refused without asking Jellyfin for a back-off that doubles";
+
+static bool throttled(struct jfa_flow *f)
+{
+    time_t now = time(NULL);
+    unsigned long count = 0;
+    long wait = 0;
+
+    jfa_throttle_info(f->cfg, f->private_dir, f->dbu->jf_id, now, &count, &wait);
+    if (jfa_throttle_check(f->cfg, f->private_dir, f->dbu->jf_id, now, &wait) == 1) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "too many failed logins for '%s': refused for %ld more seconds without "
+                 "asking Jellyfin",
+                 f->user_esc, wait);
+        step(f, "throttle-user", JFA_STEP_STOP, throttle_rule,
+             "%lu failures of '%s': %ld s of back-off left (throttle_failures %u)", count,
+             f->user_esc, wait, f->cfg->throttle_failures);
+        return true;
+    }
+    step(f, "throttle-user", JFA_STEP_PASS, throttle_rule,
+         f->cfg->throttle_failures == 0
+             ? "off (throttle_failures = 0)"
+             : "%lu recent failures of '%s', no back-off (throttle_failures %u)",
+         count, f->user_esc, f->cfg->throttle_failures);
+    if (f->host_key[0] == '\0') {
+        step(f, "throttle-host", JFA_STEP_INFO, throttle_rule, "no remote host");
+        return false;
+    }
+    {
+        char esc[128];
+        jfa_log_escape(esc, sizeof(esc), f->host_key + 5);
+        jfa_throttle_info(f->cfg, f->private_dir, f->host_key, now, &count, &wait);
+        if (jfa_throttle_check(f->cfg, f->private_dir, f->host_key, now, &wait) == 1) {
+            jfa_logf(f->log, LOG_NOTICE,
+                     "too many failed logins from %s: '%s' refused for %ld more seconds without "
+                     "asking Jellyfin",
+                     esc, f->user_esc, wait);
+            step(f, "throttle-host", JFA_STEP_STOP, throttle_rule,
+                 "%lu failures from %s: %ld s of back-off left", count, esc, wait);
+            return true;
+        }
+        step(f, "throttle-host", JFA_STEP_PASS, throttle_rule,
+             f->cfg->throttle_failures == 0 ? "off (throttle_failures = 0)"
+                                            : "%lu recent failures from %s, no back-off",
+             count, esc);
+    }
+    return false;
+}
+
+/*
+ * With a password, each throttle key (the user, then the remote host) is
+ * checked and the attempt counted as a failure in one locked step
+ * (jfa_throttle_attempt), before the password leaves, as pam_tally2
+ * counted first: the caller of su may kill it (its real uid is theirs) the
+ * moment Jellyfin has answered, before a failure counted afterwards would
+ * be written, and parallel attempts of several users from one host must
+ * not all pass a check made before any of them counted. A success clears
+ * the records; an attempt whose password was never judged takes its count
+ * back (settle_attempt). An attempt whose count cannot be read or written
+ * is not made (fail closed: the caller of su chooses its limits).
+ */
+static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const char *host_esc,
+                                    time_t now)
+{
+    const char *name = host_esc != NULL ? "throttle-host" : "throttle-user";
+    char err[JFA_ERRLEN];
+    unsigned long count = 0;
+    long wait = 0;
+    int r;
+
+    jfa_throttle_info(f->cfg, f->private_dir, key, now, &count, &wait);
+    r = jfa_throttle_attempt(f->cfg, f->private_dir, key, now, &wait, err, sizeof(err));
+    if (r == 0) {
+        step(f, name, JFA_STEP_PASS, throttle_rule,
+             f->cfg->throttle_failures == 0
+                 ? "off (throttle_failures = 0)"
+                 : "%lu recent failures of %s%s%s, no back-off; this attempt counts as one until "
+                   "the password is judged",
+             count, host_esc != NULL ? "" : "'", host_esc != NULL ? host_esc : f->user_esc,
+             host_esc != NULL ? "" : "'");
+        return JFA_V_SUCCESS;
+    }
+    if (r == 1) {
+        if (host_esc == NULL)
+            jfa_logf(f->log, LOG_NOTICE,
+                     "too many failed logins for '%s': refused for %ld more seconds without "
+                     "asking Jellyfin",
+                     f->user_esc, wait);
+        else
+            jfa_logf(f->log, LOG_NOTICE,
+                     "too many failed logins from %s: '%s' refused for %ld more seconds without "
+                     "asking Jellyfin",
+                     host_esc, f->user_esc, wait);
+        step(f, name, JFA_STEP_STOP, throttle_rule, "%lu failures: %ld s of back-off left", count,
+             wait);
+        return JFA_V_AUTH_ERR;
+    }
+    if (!jfa_flow_privileged(f->cfg)) {
+        step(f, name, JFA_STEP_INFO, throttle_rule,
+             "no private state (an unprivileged caller): not counted");
+        return JFA_V_SUCCESS;
+    }
+    jfa_logf(f->log, LOG_ERR,
+             "cannot record the login attempt of '%s': %s: refused without asking Jellyfin (an "
+             "attempt that cannot be counted is not made)",
+             f->user_esc, err);
+    step(f, name, JFA_STEP_STOP, throttle_rule, "the attempt cannot be counted: %s", err);
+    return JFA_V_AUTHINFO_UNAVAIL;
+}
+
+static enum jfa_verdict begin_attempt(struct jfa_flow *f)
+{
+    time_t now = time(NULL);
+    enum jfa_verdict v = attempt_key(f, f->dbu->jf_id, NULL, now);
+    char esc[128];
+
+    if (v != JFA_V_SUCCESS)
+        return v;
+    if (f->host_key[0] == '\0') {
+        step(f, "throttle-host", JFA_STEP_INFO, throttle_rule, "no remote host");
+        return v;
+    }
+    v = attempt_key(f, f->host_key, jfa_log_escape(esc, sizeof(esc), f->host_key + 5), now);
+    if (v != JFA_V_SUCCESS)
+        jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
+    return v;
+}
+
+static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
+{
+    if (v == JFA_V_SUCCESS || f->password_judged)
+        return; /* cleared by the success itself, or a failure already counted */
+    jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
+}
+
+static const char rejected_rule[] =
+    "a password Jellyfin refused is not sent again within throttle_window (kept as a keyed "
+    "hash, never in clear)";
+
+/* Has Jellyfin refused this very password lately? */
+static bool rejected_before(struct jfa_flow *f, const char *password)
+{
+    char err[JFA_ERRLEN];
+    long age = 0, left = 0;
+    int r, n;
+
+    if (password == NULL) {
+        n = jfa_state_rejected_count(f->private_dir, f->dbu->jf_id, time(NULL),
+                                     f->cfg->throttle_window, &left);
+        step(f, "rejected", JFA_STEP_INFO, rejected_rule,
+             n > 0 ? "%d refused passwords remembered (the newest for %ld s more)"
+                   : "no refused password remembered",
+             n, left);
+        return false;
+    }
+    r = jfa_state_rejected_check(f->private_dir, f->dbu->jf_id, password, time(NULL),
+                                 f->cfg->throttle_window, &age, err, sizeof(err));
+    if (r == 1) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "'%s': Jellyfin refused this same password %ld s ago; refused again without "
+                 "asking Jellyfin",
+                 f->user_esc, age);
+        step(f, "rejected", JFA_STEP_STOP, rejected_rule,
+             "Jellyfin refused this same password %ld s ago", age);
+        return true;
+    }
+    if (r < 0) {
+        jfa_logf(f->log, geteuid() == 0 ? LOG_INFO : LOG_DEBUG,
+                 "rejected-password memory unusable: %s", err);
+        step(f, "rejected", JFA_STEP_INFO, rejected_rule, "memory unusable: %s", err);
+        return false;
+    }
+    step(f, "rejected", JFA_STEP_PASS, rejected_rule, "not a password Jellyfin refused lately");
+    return false;
+}
+
+static void remember_rejected(struct jfa_flow *f, const char *password)
+{
+    char err[JFA_ERRLEN];
+
+    if (jfa_state_rejected_add(f->private_dir, f->dbu->jf_id, password, time(NULL),
+                               f->cfg->throttle_window, err, sizeof(err)) != 0)
+        jfa_logf(f->log, geteuid() == 0 ? LOG_INFO : LOG_DEBUG,
+                 "refused password not remembered: %s", err);
+}
+
+static const char guard_rule[] =
+    "the password that would make Jellyfin disable the account is not sent "
+    "(LoginAttemptsBeforeLockout); one failure from the limit, only a password matching the "
+    "offline verifier of the last login is";
+
+enum jfa_verdict jfa_flow_guard(struct jfa_flow *f, struct jfa_client *c, const char *password)
+{
+    struct jfa_lockout_info info;
+    char why[JFA_ERRLEN], err[JFA_ERRLEN];
+    uint32_t vflags = 0;
+    int r;
+
+    switch (jfa_lockout_check(c, f->dbu->jf_id, &info, why, sizeof(why))) {
+    case JFA_LOCKOUT_REFUSE:
+        /* One failure from the limit. A password that matches the
+         * verifier of the last successful login was right then: send it. */
+        if (password != NULL && f->cfg->offline_max_age > 0) {
+            r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password,
+                                         f->cfg->offline_max_age, &vflags, err, sizeof(err));
+            if (r == 1) {
+                jfa_logf(f->log, LOG_NOTICE,
+                         "'%s' has %d failed logins and Jellyfin disables the account at %d: "
+                         "the password matches the verifier of the last login, so it is sent",
+                         f->user_esc, info.count, info.limit);
+                step(f, "guard", JFA_STEP_PASS, guard_rule,
+                     "%d failed logins, limit %d: the password matches the offline verifier",
+                     info.count, info.limit);
+                return JFA_V_SUCCESS;
+            }
+        }
+        jfa_logf(f->log, LOG_NOTICE,
+                 "'%s' has %d failed logins and Jellyfin disables the account at %d: the password "
+                 "was not sent (a login through Jellyfin itself, or an administrator, resets the "
+                 "count)",
+                 f->user_esc, info.count, info.limit);
+        step(f, "guard", JFA_STEP_STOP, guard_rule,
+             "%d failed logins, Jellyfin disables the account at %d: %s", info.count, info.limit,
+             password == NULL
+                 ? "only a password matching the offline verifier would be sent"
+                 : "the password does not match the offline verifier (or there is none); "
+                   "'jellyfin-auth reset USER --server' or a login through Jellyfin resets the "
+                   "count");
+        return JFA_V_AUTH_ERR;
+    case JFA_LOCKOUT_UNREACHABLE:
+        step(f, "guard", JFA_STEP_INFO, guard_rule, "the server is unreachable: %s", c->err);
+        return JFA_V_AUTHINFO_UNAVAIL;
+    case JFA_LOCKOUT_TLS:
+        /* c->last_status says JFA_ERR_TLS: the callers must not go offline */
+        jfa_logf(f->log, LOG_ERR,
+                 "refusing '%s': Jellyfin's TLS certificate failed "
+                 "verification, the password was not sent: %s",
+                 f->user_esc, c->err);
+        step(f, "guard", JFA_STEP_STOP, guard_rule,
+             "the server's certificate failed verification (no offline login): %s", c->err);
+        return JFA_V_AUTHINFO_UNAVAIL;
+    case JFA_LOCKOUT_ERROR:
+        /* fail closed: what made it fail (limits the caller of su set) is
+         * the caller's to choose, and must not switch the guard off */
+        jfa_logf(f->log, LOG_ERR,
+                 "refusing '%s': the lockout guard cannot check (%s); the password was not sent",
+                 f->user_esc, why);
+        step(f, "guard", JFA_STEP_STOP, guard_rule, "cannot check: %s", why);
+        return JFA_V_SYSTEM_ERR;
+    case JFA_LOCKOUT_NO_KEY:
+        jfa_logf(f->log, LOG_DEBUG, "lockout guard skipped for '%s': %s", f->user_esc, why);
+        step(f, "guard", JFA_STEP_INFO, guard_rule, "skipped: %s", why);
+        return JFA_V_SUCCESS;
+    case JFA_LOCKOUT_SKIPPED:
+        jfa_logf(f->log, info.limit == 1 ? LOG_NOTICE : LOG_WARNING,
+                 "lockout guard skipped for '%s': %s", f->user_esc, why);
+        step(f, "guard", JFA_STEP_INFO, guard_rule, "skipped: %s", why);
+        return JFA_V_SUCCESS;
+    case JFA_LOCKOUT_OFF:
+        step(f, "guard", JFA_STEP_INFO, guard_rule, "off (lockout_guard = no)");
+        return JFA_V_SUCCESS;
+    case JFA_LOCKOUT_SEND:
+    default:
+        if (info.limit < 0)
+            step(f, "guard", JFA_STEP_PASS, guard_rule,
+                 "%d failed logins, no lockout set in Jellyfin", info.count);
+        else
+            step(f, "guard", JFA_STEP_PASS, guard_rule,
+                 "%d failed logins, Jellyfin disables the account at %d", info.count, info.limit);
+        return JFA_V_SUCCESS;
+    }
+}
+
+static uint32_t policy_flags(const struct jfa_policy *pol)
+{
+    uint32_t fl = 0;
+
+    if (pol->is_administrator)
+        fl |= JFA_DBU_ADMIN;
+    if (pol->is_disabled)
+        fl |= JFA_DBU_DISABLED;
+    if (pol->is_hidden)
+        fl |= JFA_DBU_HIDDEN;
+    if (!pol->enable_remote_access)
+        fl |= JFA_DBU_NO_REMOTE;
+    return fl;
+}
+
+static const char offline_rule[] =
+    "only when the server is unreachable, a password matching the verifier of the last online "
+    "login (younger than offline_max_age) is accepted";
+
+/* Explain: the verifier's age and expiry, without a password. */
+static void verifier_step(struct jfa_flow *f, enum jfa_step_result result)
+{
+    char err[JFA_ERRLEN];
+    time_t when = 0, now = time(NULL);
+    uint32_t fl = 0;
+    int r;
+
+    if (f->cfg->offline_max_age <= 0) {
+        step(f, "offline", result, offline_rule, "off (offline_max_age = 0)");
+        return;
+    }
+    r = jfa_state_verifier_info(f->private_dir, f->dbu->jf_id, &when, &fl, err, sizeof(err));
+    if (r == -ENOENT)
+        step(f, "offline", result, offline_rule,
+             "no verifier (no online login since the last refusal)");
+    else if (r != 0)
+        step(f, "offline", result, offline_rule, "verifier unusable: %s", err);
+    else if (when > now || now - when > f->cfg->offline_max_age)
+        step(f, "offline", result, offline_rule,
+             "verifier of %lld s ago has expired (offline_max_age %ld)", (long long)(now - when),
+             f->cfg->offline_max_age);
+    else
+        step(f, "offline", result, offline_rule, "verifier of %lld s ago, valid for %lld s more%s",
+             (long long)(now - when), (long long)(f->cfg->offline_max_age - (now - when)),
+             (fl & JFA_DBU_DISABLED) ? " (disabled as last seen)" : "");
+}
+
+static bool verifier_usable(struct jfa_flow *f)
+{
+    char err[JFA_ERRLEN];
+    time_t when = 0, now = time(NULL);
+    uint32_t fl = 0;
+
+    return f->cfg->offline_max_age > 0 &&
+           jfa_state_verifier_info(f->private_dir, f->dbu->jf_id, &when, &fl, err, sizeof(err)) ==
+               0 &&
+           when <= now && now - when <= f->cfg->offline_max_age;
+}
+
+static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
+{
+    char err[JFA_ERRLEN];
+    uint32_t flags = 0;
+    int r;
+
+    if (password == NULL) {
+        verifier_step(f, JFA_STEP_INFO);
+        return verifier_usable(f) ? JFA_V_UNDECIDED : JFA_V_AUTHINFO_UNAVAIL;
+    }
+    if (f->cfg->offline_max_age <= 0) {
+        step(f, "offline", JFA_STEP_STOP, offline_rule, "off (offline_max_age = 0)");
+        return JFA_V_AUTHINFO_UNAVAIL;
+    }
+    r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password, f->cfg->offline_max_age,
+                                 &flags, err, sizeof(err));
+    if (r == 0) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "offline login for '%s' refused: password does not match the last one used",
+                 f->user_esc);
+        step(f, "offline", JFA_STEP_STOP, offline_rule,
+             "the password does not match the verifier (a failure is counted)");
+        f->password_judged = true;
+        return JFA_V_AUTH_ERR;
+    }
+    if (r != 1) {
+        if (r == -ENOENT)
+            jfa_logf(f->log, LOG_INFO, "no recent offline verifier for '%s'", f->user_esc);
+        else
+            jfa_logf(f->log, LOG_INFO, "offline verifier unusable: %s", err);
+        step(f, "offline", JFA_STEP_STOP, offline_rule, "%s",
+             r == -ENOENT ? "no recent verifier" : err);
+        return JFA_V_AUTHINFO_UNAVAIL;
+    }
+    if ((flags | f->dbu->flags) & JFA_DBU_DISABLED) {
+        jfa_logf(f->log, LOG_NOTICE, "offline login for '%s' refused: account disabled",
+                 f->user_esc);
+        step(f, "offline", JFA_STEP_STOP, offline_rule,
+             "the password matches, but the account is disabled (as last seen)");
+        return JFA_V_ACCT_EXPIRED;
+    }
+    jfa_logf(f->log, LOG_NOTICE,
+             "offline login for '%s': Jellyfin unreachable, password "
+             "matched the verifier of the last online login",
+             f->user_esc);
+    step(f, "offline", JFA_STEP_STOP, offline_rule,
+         "the password matches the verifier of the last online login");
+    f->password_judged = true;
+    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_success(f->private_dir, f->host_key);
+    f->login_flags = flags;
+    f->have_login_flags = true;
+    return f->keep != NULL ? f->keep(f->keep_ctx, NULL, flags) : JFA_V_SUCCESS;
+}
+
+static enum jfa_verdict accepted(struct jfa_flow *f, struct jfa_client *c,
+                                 struct jfa_auth_result *res, const char *password)
+{
+    char err[JFA_ERRLEN], esc[128];
+    uint32_t flags = policy_flags(&res->user.policy);
+
+    f->password_judged = true;
+    if (strcmp(res->user.id, f->dbu->jf_id) != 0) {
+        jfa_logf(f->log, LOG_ERR,
+                 "refusing '%s': the server answered for another account (Id %s, expected %s)",
+                 f->user_esc, res->user.id, f->dbu->jf_id);
+        step(f, "answer", JFA_STEP_STOP, "the answer must be for the database's user Id",
+             "200 for Id %s, expected %s: refused, token logged out", res->user.id, f->dbu->jf_id);
+        (void)jfa_logout(c, res->access_token);
+        return JFA_V_AUTH_ERR;
+    }
+    if (strcasecmp(res->user.name, f->dbu->jf_name) != 0)
+        jfa_logf(f->log, LOG_NOTICE,
+                 "'%s' is now called '%s' in Jellyfin; run 'jellyfin-auth sync'", f->user_esc,
+                 jfa_log_escape(esc, sizeof(esc), res->user.name));
+    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_success(f->private_dir, f->host_key);
+    (void)jfa_state_rejected_clear(f->private_dir, f->dbu->jf_id);
+    if (f->cfg->offline_max_age > 0 &&
+        jfa_state_put_verifier(f->private_dir, f->dbu->jf_id, password, flags, err, sizeof(err)))
+        jfa_logf(f->log, LOG_INFO, "offline verifier not stored: %s", err);
+    f->login_flags = flags;
+    f->have_login_flags = true;
+    if (flags & JFA_DBU_DISABLED) {
+        jfa_logf(f->log, LOG_NOTICE, "refusing '%s': account disabled in Jellyfin", f->user_esc);
+        step(f, "answer", JFA_STEP_STOP, "a disabled account is refused",
+             "200, but the policy says disabled: token logged out");
+        (void)jfa_logout(c, res->access_token);
+        return JFA_V_ACCT_EXPIRED;
+    }
+    jfa_logf(f->log, LOG_INFO, "authenticated '%s' against Jellyfin", f->user_esc);
+    step(f, "answer", JFA_STEP_PASS, "Jellyfin decides the password",
+         "200: password accepted (counters cleared, verifier stored)");
+    if (f->on_accepted != NULL)
+        f->on_accepted(f->accepted_ctx, password, flags);
+    return f->keep != NULL ? f->keep(f->keep_ctx, res->access_token, flags) : JFA_V_SUCCESS;
+}
+
+/* A 401: if the refused password is the one the verifier holds, the
+ * password has changed in Jellyfin and the verifier goes. Any other
+ * refused password says nothing about it: it stays, so that the lockout
+ * guard can still let the right password through one failure from the
+ * limit after a typo. (One yescrypt check per 401 when a verifier exists.) */
+static void drop_verifier_if_refused(struct jfa_flow *f, const char *password)
+{
+    char err[JFA_ERRLEN];
+    uint32_t fl = 0;
+    int r = -1;
+
+    if (f->cfg->offline_max_age > 0)
+        r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password,
+                                     f->cfg->offline_max_age, &fl, err, sizeof(err));
+    if (r == 0) {
+        jfa_logf(f->log, LOG_DEBUG,
+                 "offline verifier of '%s' kept: the refused password is not the one it holds",
+                 f->user_esc);
+        return;
+    }
+    (void)jfa_state_drop_verifier(f->private_dir, f->dbu->jf_id);
+}
+
+/* Explain: can each configured server be reached? (GET /System/Info/Public) */
+static bool probe_servers(struct jfa_flow *f)
+{
+    struct jfa_config one;
+    bool any = false;
+    size_t i;
+
+    for (i = 0; i < f->cfg->n_urls; i++) {
+        struct jfa_client c;
+        struct jfa_system_info info;
+        enum jfa_status st;
+        char esc[256];
+
+        one = *f->cfg;
+        one.urls[0] = f->cfg->urls[i];
+        one.n_urls = 1;
+        jfa_log_escape(esc, sizeof(esc), f->cfg->urls[i]);
+        if (jfa_client_init(&c, &one, f->log, "pam_jellyfin", f->dbu->jf_id) != 0)
+            continue;
+        memset(&info, 0, sizeof(info));
+        st = jfa_system_info(&c, &info);
+        if (st == JFA_OK) {
+            char name[128], ver[64];
+            any = true;
+            step(f, "server", JFA_STEP_INFO, "the urls are tried in order",
+                 "%s: reachable (\"%s\" %s)", esc,
+                 jfa_log_escape(name, sizeof(name), info.server_name ? info.server_name : ""),
+                 jfa_log_escape(ver, sizeof(ver), info.version ? info.version : ""));
+        } else
+            step(f, "server", JFA_STEP_INFO, "the urls are tried in order", "%s: %s: %s", esc,
+                 jfa_status_str(st), c.err);
+        jfa_system_info_free(&info);
+    }
+    return any;
+}
+
+static enum jfa_verdict online_login(struct jfa_flow *f, const char *password)
+{
+    struct jfa_client c;
+    struct jfa_auth_result res;
+    enum jfa_status st;
+    enum jfa_verdict v;
+
+    bool reachable = true;
+
+    memset(&res, 0, sizeof(res));
+    if (f->explain)
+        reachable = probe_servers(f);
+    if (jfa_client_init(&c, f->cfg, f->log, "pam_jellyfin", f->dbu->jf_id) != 0)
+        return JFA_V_BUF_ERR;
+    v = jfa_flow_guard(f, &c, password);
+    if (v == JFA_V_AUTHINFO_UNAVAIL && c.last_status == JFA_ERR_TLS)
+        return v; /* logged by the guard; never offline */
+    if (v == JFA_V_AUTHINFO_UNAVAIL) {
+        jfa_logf(f->log, LOG_WARNING, "Jellyfin unreachable: %s", c.err);
+        return offline_login(f, password);
+    }
+    if (v != JFA_V_SUCCESS) {
+        /* explain without a password: the verifier decides */
+        if (password == NULL && f->cfg->offline_max_age > 0 && verifier_usable(f)) {
+            verifier_step(f, JFA_STEP_INFO);
+            return JFA_V_UNDECIDED;
+        }
+        return v;
+    }
+    if (password == NULL && !reachable) {
+        step(f, "send", JFA_STEP_INFO, "Jellyfin decides the password",
+             "the password would be sent, but no server answers: the offline verifier decides");
+        return offline_login(f, NULL);
+    }
+    if (password == NULL) {
+        if (f->explain)
+            verifier_step(f, JFA_STEP_INFO);
+        step(f, "send", JFA_STEP_INFO, "Jellyfin decides the password",
+             "the password would be sent to Jellyfin now (nothing was sent)");
+        return JFA_V_UNDECIDED;
+    }
+    f->password_sent = true;
+    st = jfa_authenticate(&c, f->dbu->jf_name, password, &res);
+    switch (st) {
+    case JFA_OK:
+        v = accepted(f, &c, &res, password);
+        break;
+    case JFA_ERR_AUTH:
+        jfa_logf(f->log, LOG_NOTICE, "authentication failure for '%s': wrong password",
+                 f->user_esc);
+        step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password",
+             "401: wrong password (a failure is counted, the password remembered as refused; "
+             "the verifier goes if it holds this password)");
+        drop_verifier_if_refused(f, password);
+        f->password_judged = true;
+        remember_rejected(f, password);
+        v = JFA_V_AUTH_ERR;
+        break;
+    case JFA_ERR_FORBIDDEN:
+        (void)jfa_state_drop_verifier(f->private_dir, f->dbu->jf_id);
+        f->password_judged = true;
+        if (f->dbu->flags & JFA_DBU_DISABLED) {
+            jfa_logf(f->log, LOG_NOTICE, "refusing '%s': account disabled in Jellyfin",
+                     f->user_esc);
+            step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password",
+                 "403, and the database says disabled");
+            v = JFA_V_ACCT_EXPIRED;
+        } else {
+            jfa_logf(f->log, LOG_NOTICE,
+                     "Jellyfin refused '%s' (403): disabled, locked out, remote access "
+                     "denied, outside the access schedule, or a device or session limit",
+                     f->user_esc);
+            step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password",
+                 "403: disabled, locked out, remote access denied, schedule, device or session "
+                 "limit");
+            v = JFA_V_AUTH_ERR;
+        }
+        break;
+    case JFA_ERR_UNAVAILABLE:
+        jfa_logf(f->log, LOG_WARNING, "Jellyfin unreachable: %s", c.err);
+        step(f, "answer", JFA_STEP_INFO, "Jellyfin decides the password", "unreachable: %s", c.err);
+        v = offline_login(f, password);
+        break;
+    case JFA_ERR_TLS:
+        /* a man in the middle is not a server that is down: no offline login */
+        jfa_logf(f->log, LOG_ERR,
+                 "cannot authenticate '%s': Jellyfin's TLS certificate failed verification, "
+                 "no offline login: %s",
+                 f->user_esc, c.err);
+        step(f, "answer", JFA_STEP_STOP, "a certificate failure is not an unreachable server",
+             "TLS certificate verification failed (no offline login): %s", c.err);
+        v = JFA_V_AUTHINFO_UNAVAIL;
+        break;
+    case JFA_ERR_BADREQ:
+        jfa_logf(f->log, LOG_ERR,
+                 "Jellyfin rejected our request as malformed (%s): check that url points at "
+                 "the server's base URL and that the server is 10.10 or later",
+                 c.err);
+        step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password", "400: %s", c.err);
+        v = JFA_V_AUTHINFO_UNAVAIL;
+        break;
+    default:
+        jfa_logf(f->log, LOG_ERR, "cannot authenticate '%s': %s: %s", f->user_esc,
+                 jfa_status_str(st), c.err);
+        step(f, "answer", JFA_STEP_STOP, "Jellyfin decides the password", "%s: %s",
+             jfa_status_str(st), c.err);
+        v = JFA_V_AUTHINFO_UNAVAIL;
+        break;
+    }
+    jfa_auth_result_free(&res);
+    return v;
+}
+
+enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password)
+{
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    enum jfa_verdict v;
+    bool counted = false;
+
+    f->password_sent = false;
+    f->password_judged = false;
+    f->have_login_flags = false;
+    f->login_flags = 0;
+    if (password == NULL) {
+        step(f, "password", JFA_STEP_INFO,
+             "empty passwords are refused unless nullok; over 1024 "
+             "bytes always",
+             "not given: nothing is sent or recorded");
+    } else if (password[0] == '\0' && !f->nullok) {
+        jfa_logf(f->log, LOG_NOTICE, "empty password refused for '%s' (nullok not set)",
+                 f->user_esc);
+        step(f, "password", JFA_STEP_STOP, "empty passwords are refused unless nullok",
+             "empty, and nullok is not set");
+        return JFA_V_AUTH_ERR;
+    } else if (strlen(password) > JFA_PASSWORD_MAX) {
+        jfa_logf(f->log, LOG_NOTICE, "password for '%s' refused: longer than %d bytes", f->user_esc,
+                 JFA_PASSWORD_MAX);
+        step(f, "password", JFA_STEP_STOP, "passwords over 1024 bytes are refused",
+             "longer than %d bytes", JFA_PASSWORD_MAX);
+        return JFA_V_AUTH_ERR;
+    } else {
+        step(f, "password", JFA_STEP_PASS, "empty passwords are refused unless nullok",
+             "given (%s)", password[0] == '\0' ? "empty, nullok set" : "not empty");
+    }
+    f->host_key[0] = '\0';
+    if (f->rhost != NULL && f->rhost[0] != '\0')
+        snprintf(f->host_key, sizeof(f->host_key), "host:%s", f->rhost);
+    /* Held until every outcome is recorded (throttle, verifier, refused
+     * password): a parallel login of the same user then reads the throttle
+     * record and the live failure count only after this one's answer. */
+    if (password == NULL) {
+        peek_lock(f);
+    } else {
+        v = jfa_flow_login_lock(f, &lock);
+        if (v != JFA_V_SUCCESS)
+            goto out;
+    }
+    if (password == NULL) {
+        /* explain without a password: read, never count */
+        if (throttled(f)) {
+            v = JFA_V_AUTH_ERR;
+            goto out;
+        }
+    } else {
+        v = begin_attempt(f);
+        if (v != JFA_V_SUCCESS)
+            goto out;
+        counted = true;
+    }
+    if (rejected_before(f, password))
+        v = JFA_V_AUTH_ERR; /* not judged: its count is taken back */
+    else
+        v = online_login(f, password);
+    if (counted)
+        settle_attempt(f, v);
+out:
+    jfa_state_unlock(&lock);
+    return v;
+}
+
+/* Which source set a flag, for the log line. */
+static const char *said_by(uint32_t bit, uint32_t db, uint32_t login)
+{
+    if ((db & bit) && (login & bit))
+        return "this login and the last sync";
+    return (login & bit) ? "this login" : "the last sync";
+}
+
+enum jfa_verdict jfa_flow_account(struct jfa_flow *f, uint32_t login_flags, bool have_login_flags)
+{
+    static const char drule[] = "a user disabled in Jellyfin (as of the last sync or of this "
+                                "login) is refused";
+    static const char rrule[] = "a user Jellyfin denies remote access may log in only from "
+                                "local_networks";
+    uint32_t lflags = have_login_flags ? login_flags : 0;
+    uint32_t uflags = f->dbu->flags | lflags;
+    const char *rhost = f->rhost != NULL ? f->rhost : "";
+    char esc[128];
+
+    if (uflags & JFA_DBU_DISABLED) {
+        jfa_logf(f->log, LOG_NOTICE, "account of '%s' is disabled in Jellyfin (as of %s)",
+                 f->user_esc, said_by(JFA_DBU_DISABLED, f->dbu->flags, lflags));
+        step(f, "account-disabled", JFA_STEP_STOP, drule, "disabled (as of %s)",
+             said_by(JFA_DBU_DISABLED, f->dbu->flags, lflags));
+        return JFA_V_ACCT_EXPIRED;
+    }
+    step(f, "account-disabled", JFA_STEP_PASS, drule, "not disabled (%s)",
+         have_login_flags ? "the last sync and this login" : "the last sync");
+    jfa_log_escape(esc, sizeof(esc), rhost);
+    if ((uflags & JFA_DBU_NO_REMOTE) && rhost[0] != '\0' &&
+        !jfa_cidr_list_match(f->cfg->local_networks, f->cfg->n_local_networks, rhost)) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "'%s' may not log in from %s: Jellyfin denies this user remote access (as of %s)",
+                 f->user_esc, esc, said_by(JFA_DBU_NO_REMOTE, f->dbu->flags, lflags));
+        step(f, "account-remote", JFA_STEP_STOP, rrule,
+             "remote access denied (as of %s) and %s is outside local_networks",
+             said_by(JFA_DBU_NO_REMOTE, f->dbu->flags, lflags), esc);
+        return JFA_V_PERM_DENIED;
+    }
+    if (!(uflags & JFA_DBU_NO_REMOTE))
+        step(f, "account-remote", JFA_STEP_PASS, rrule, "remote access allowed");
+    else if (rhost[0] == '\0')
+        step(f, "account-remote", JFA_STEP_PASS, rrule,
+             "remote access denied, but no remote host (a local login)");
+    else
+        step(f, "account-remote", JFA_STEP_PASS, rrule,
+             "remote access denied, but %s is inside local_networks", esc);
+    return JFA_V_SUCCESS;
+}
