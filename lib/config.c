@@ -220,6 +220,8 @@ void jfa_config_defaults(struct jfa_config *cfg)
     cfg->throttle_window = 15 * 60;
     cfg->throttle_max_delay = 3600;
     cfg->lockout_guard = true;
+    cfg->quick_connect = JFA_QC_NO;
+    cfg->quick_connect_timeout = 120;
 }
 
 void jfa_config_free(struct jfa_config *cfg)
@@ -945,6 +947,24 @@ static int h_throttle_failures(struct parse_ctx *c)
     return 0;
 }
 
+static int h_quick_connect(struct parse_ctx *c)
+{
+    if (strcmp(c->value, "no") == 0)
+        c->cfg->quick_connect = JFA_QC_NO;
+    else if (strcmp(c->value, "local") == 0)
+        c->cfg->quick_connect = JFA_QC_LOCAL;
+    else if (strcmp(c->value, "yes") == 0)
+        c->cfg->quick_connect = JFA_QC_YES;
+    else
+        return bad_value(c, "expected no, local or yes");
+    return 0;
+}
+
+static int h_quick_connect_timeout(struct parse_ctx *c)
+{
+    return parse_duration(c, 5, 10 * 60, &c->cfg->quick_connect_timeout);
+}
+
 static int h_throttle_window(struct parse_ctx *c)
 {
     return parse_duration(c, 1, 7 * DAY, &c->cfg->throttle_window);
@@ -975,6 +995,8 @@ enum key_id {
     K_THROTTLE_MAX_DELAY,
     K_LOCKOUT_GUARD,
     K_RESERVED_NAMES,
+    K_QUICK_CONNECT,
+    K_QUICK_CONNECT_TIMEOUT,
     K_COUNT
 };
 
@@ -1004,6 +1026,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_THROTTLE_MAX_DELAY] = {"throttle_max_delay", h_throttle_max_delay, false},
     [K_LOCKOUT_GUARD] = {"lockout_guard", h_lockout_guard, false},
     [K_RESERVED_NAMES] = {"reserved_names", h_reserved_names, true},
+    [K_QUICK_CONNECT] = {"quick_connect", h_quick_connect, false},
+    [K_QUICK_CONNECT_TIMEOUT] = {"quick_connect_timeout", h_quick_connect_timeout, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */
