@@ -21,10 +21,11 @@
 #include "jellyfin.h"
 #include "pam_common.h"
 #include "pam_lockout.h"
+#include "pam_quickconnect.h"
 
 #define HOST_KEY_MAX 300
 
-static uint32_t policy_flags(const struct jfa_policy *pol)
+uint32_t jfa_pam_policy_flags(const struct jfa_policy *pol)
 {
     uint32_t f = 0;
 
@@ -88,7 +89,7 @@ static void note_failure(struct jfa_pam *p, const char *host_key)
  * keyboard-interactive authentication in a child of the process that opens
  * the session). When the handle cannot keep it, the login fails and the
  * token is logged out: nothing would ever log it out otherwise. */
-static int remember(struct jfa_pam *p, const char *token, uint32_t flags)
+int jfa_pam_remember(struct jfa_pam *p, const char *token, uint32_t flags)
 {
     struct jfa_auth_record rec;
     char err[JFA_ERRLEN];
@@ -154,14 +155,14 @@ static int offline_login(struct jfa_pam *p, const char *password, const char *ho
              "matched the verifier of the last online login",
              p->user_esc);
     jfa_throttle_success(p->private_dir, p->dbu.jf_id);
-    return remember(p, NULL, flags);
+    return jfa_pam_remember(p, NULL, flags);
 }
 
 static int accepted(struct jfa_pam *p, struct jfa_client *c, struct jfa_auth_result *res,
                     const char *password, const char *host_key)
 {
     char err[JFA_ERRLEN], esc[128];
-    uint32_t flags = policy_flags(&res->user.policy);
+    uint32_t flags = jfa_pam_policy_flags(&res->user.policy);
 
     if (strcmp(res->user.id, p->dbu.jf_id) != 0) {
         jfa_logf(&p->log, LOG_ERR,
@@ -186,7 +187,7 @@ static int accepted(struct jfa_pam *p, struct jfa_client *c, struct jfa_auth_res
         return PAM_ACCT_EXPIRED;
     }
     jfa_logf(&p->log, LOG_INFO, "authenticated '%s' against Jellyfin", p->user_esc);
-    return remember(p, res->access_token, flags);
+    return jfa_pam_remember(p, res->access_token, flags);
 }
 
 static int online_login(struct jfa_pam *p, const char *password, const char *host_key)
@@ -278,6 +279,9 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         goto out;
     }
     if (password[0] == '\0' && !p.nullok) {
+        rc = jfa_pam_quick_connect(&p); /* PAM_IGNORE when not offered */
+        if (rc != PAM_IGNORE)
+            goto out;
         jfa_logf(&p.log, LOG_NOTICE, "empty password refused for '%s' (nullok not set)",
                  p.user_esc);
         rc = PAM_AUTH_ERR;
