@@ -6,7 +6,10 @@
  * lockout guard's view (and stop where the module would not send), read the
  * password (no echo, or --password-stdin), authenticate with the PAM
  * module's client name and per-user DeviceId, print the mapping and the
- * server's answer class, and log the session token out again.
+ * server's answer class, and log the session token out again. With
+ * --quick-connect: the same with a Quick Connect code approved in a
+ * Jellyfin app instead of a password (what pam_jellyfin does on an empty
+ * password answer; no Enter needed here, the tool just waits).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -20,6 +23,7 @@
 #include "db.h"
 #include "jellyfin.h"
 #include "lockout.h"
+#include "quickconnect.h"
 
 static void help(void)
 {
@@ -29,7 +33,9 @@ static void help(void)
            "and the server's answer, then log the new session out. For troubleshooting.\n"
            "Before asking for the password it shows the lockout guard's view (failed logins\n"
            "and Jellyfin's limit) and stops where pam_jellyfin would not send a password.\n\n"
-           "  --password-stdin  read the password from the first line of standard input\n\n"
+           "  --password-stdin  read the password from the first line of standard input\n"
+           "  --quick-connect   no password: show a Quick Connect code to approve in a\n"
+           "                    Jellyfin app, wait quick_connect_timeout for it\n\n"
            "Exit status: 0 if the server accepted the password, 1 otherwise.\n");
 }
 
@@ -68,10 +74,51 @@ static bool lockout_line(struct jfa_client *c, const char *jf_id)
     }
 }
 
+/* Quick Connect instead of a password: initiate, show the code, wait,
+ * redeem. JFA_OK with *res, JFA_ERR_NOTFOUND when not approved in time. */
+static enum jfa_status quick_connect(struct jfa_client *c, const char *jf_name, long timeout,
+                                     struct jfa_auth_result *res)
+{
+    struct jfa_quick_connect q;
+    struct timespec deadline;
+    char esc[256];
+    enum jfa_status st;
+    bool on = false;
+
+    st = jfa_qc_enabled(c, &on);
+    if (st == JFA_OK && !on) {
+        printf("quick:    the server has Quick Connect off\n");
+        snprintf(c->err, sizeof(c->err), "Quick Connect is off on the server");
+        return JFA_ERR_AUTH;
+    }
+    if (st != JFA_OK)
+        return st;
+    st = jfa_qc_initiate(c, &q);
+    if (st != JFA_OK)
+        return st;
+    printf("quick:    code %s: approve it in a Jellyfin app signed in as \"%s\" (Quick Connect "
+           "in the user menu); waiting up to %ld s\n",
+           q.code, jfa_log_escape(esc, sizeof(esc), jf_name), timeout);
+    fflush(stdout);
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout;
+    st = jfa_qc_wait(c, &q, &deadline, JFA_QC_POLL_INTERVAL);
+    if (st == JFA_OK && !q.authenticated) {
+        printf("quick:    not approved in time\n");
+        snprintf(c->err, sizeof(c->err), "not approved within %ld s", timeout);
+        st = JFA_ERR_NOTFOUND;
+    } else if (st == JFA_OK) {
+        st = jfa_qc_redeem(c, &q, res);
+    }
+    jfa_quick_connect_wipe(&q);
+    return st;
+}
+
 int cmd_login(struct tool *t, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"password-stdin", no_argument, NULL, 'p'},
+        {"quick-connect", no_argument, NULL, 'q'},
         TOOL_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -82,7 +129,7 @@ int cmd_login(struct tool *t, int argc, char **argv)
     char pw[TOOL_PASSWORD_MAX], esc[256], *db_path = NULL, jf_id[33];
     const char *user;
     char *jf_name = NULL;
-    bool from_stdin = false, have_db = false;
+    bool from_stdin = false, have_db = false, qc = false;
     enum jfa_status st;
     int opt, r, ret = EXIT_FAIL;
 
@@ -95,6 +142,9 @@ int cmd_login(struct tool *t, int argc, char **argv)
         switch (opt) {
         case 'p':
             from_stdin = true;
+            break;
+        case 'q':
+            qc = true;
             break;
         case 'h':
             help();
@@ -142,20 +192,24 @@ int cmd_login(struct tool *t, int argc, char **argv)
         tool_error(t, "cannot set up the Jellyfin client");
         goto out;
     }
-    if (!lockout_line(&c, jf_id))
-        goto out;
-    if (tool_read_password("Jellyfin password: ", from_stdin, pw, sizeof(pw)) != 0)
-        goto out;
-    if (pw[0] == '\0') {
-        printf("answer:   refused locally: empty password (pam_jellyfin refuses it unless "
-               "nullok)\n");
-        goto out;
+    if (qc) {
+        st = quick_connect(&c, jf_name, t->cfg.quick_connect_timeout, &res);
+    } else {
+        if (!lockout_line(&c, jf_id))
+            goto out;
+        if (tool_read_password("Jellyfin password: ", from_stdin, pw, sizeof(pw)) != 0)
+            goto out;
+        if (pw[0] == '\0') {
+            printf("answer:   refused locally: empty password (pam_jellyfin refuses it unless "
+                   "nullok, or starts Quick Connect when quick_connect allows it)\n");
+            goto out;
+        }
+        st = jfa_authenticate(&c, jf_name, pw, &res);
+        explicit_bzero(pw, sizeof(pw));
     }
-    st = jfa_authenticate(&c, jf_name, pw, &res);
-    explicit_bzero(pw, sizeof(pw));
     printf("answer:   %s (HTTP %ld)%s%s\n", jfa_status_str(st), c.last_http_status,
            st != JFA_OK && c.err[0] ? ": " : "", st != JFA_OK ? c.err : "");
-    if (st == JFA_ERR_AUTH)
+    if (st == JFA_ERR_AUTH && !qc)
         printf("          the server refused the name or password (401)\n");
     else if (st == JFA_ERR_FORBIDDEN)
         printf("          the account may not log in now (403): disabled, locked out, remote "
@@ -168,7 +222,10 @@ int cmd_login(struct tool *t, int argc, char **argv)
            jfa_log_escape(esc, sizeof(esc), res.user.name ? res.user.name : ""), res.user.id,
            res.user.policy.is_administrator ? ", administrator" : "",
            res.user.policy.is_disabled ? ", disabled" : "");
-    if (strcmp(res.user.id, jf_id) != 0)
+    if (strcmp(res.user.id, jf_id) != 0 && qc)
+        printf("refused:  the code was approved as another Jellyfin account: pam_jellyfin "
+               "refuses such a login\n");
+    else if (strcmp(res.user.id, jf_id) != 0)
         printf("warning:  the server answered for a different user Id than the database holds; "
                "run 'jellyfin-auth sync'\n");
     if (res.access_token != NULL) {
