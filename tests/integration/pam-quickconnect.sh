@@ -209,6 +209,36 @@ qc alice 198.51.100.7 - -
 expect_err "same host, another user" "authenticate: Authentication failure"
 [ "$(initiations)" = "$before" ] || jfa_fail "a throttled host could initiate"
 
+# --- under valgrind (when present, not with ASan): success, wrong approver,
+# cancelled after an approval; zero errors and no definite leak ---
+if [ -n "${VALGRIND:-}" ] && [ -z "${JFA_ASAN_PRELOAD:-}" ]; then
+    TIMEOUT=60 conf "quick_connect = yes" "quick_connect_timeout = 2m"
+    clear_throttle
+    n=0
+    vg_qc() {
+        n=$((n + 1))
+        rm -f "$W/tokens.opened" "$W/tokens.closed"
+        pam_env "$VALGRIND" -q --error-exitcode=42 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --log-file="$W/vgqc.$n.log" "$QC" jellyfin "$@" >"$W/vgqc.$n.out" 2>&1
+        RC=$?
+        [ "$RC" != 42 ] && [ ! -s "$W/vgqc.$n.log" ] ||
+            { cat "$W/vgqc.$n.log" >&2; jfa_fail "valgrind: $*"; }
+    }
+    APPROVER=Alice
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - -
+    [ "$RC" = 0 ] || jfa_fail "valgrind: alice's Quick Connect failed: $(cat "$W/vgqc.$n.out")"
+    APPROVER=grace
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - -
+    [ "$RC" = 1 ] || jfa_fail "valgrind: wrong approver: $(cat "$W/vgqc.$n.out")"
+    APPROVER=Alice
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - q
+    [ "$RC" = 1 ] || jfa_fail "valgrind: cancel: $(cat "$W/vgqc.$n.out")"
+    [ "$(devices_of $ID_ALICE)" = 0 ] && [ "$(devices_of $ID_GRACE)" = 0 ] ||
+        jfa_fail "valgrind runs left tokens"
+    echo "valgrind: $n Quick Connect runs clean"
+fi
+
 # --- nothing secret in the logs ---
 grep -qi 'secret=' "$W/module.log" "$W/fake-main.log" && jfa_fail "a secret in a log"
 exit 0
