@@ -57,12 +57,30 @@ static bool offered(struct jfa_pam *p)
     return true;
 }
 
-/* Under the login lock: refuse when the user or host is throttled, else
- * count this initiation as a failure. PAM_SUCCESS to go on. */
-static int throttle(struct jfa_pam *p, const char *host_key)
+/* Map a failed call to a PAM result (logged). */
+static int call_failed(struct jfa_pam *p, struct jfa_client *c, enum jfa_status st,
+                       const char *what)
+{
+    if (st == JFA_ERR_NOTFOUND) {
+        jfa_logf(&p->log, LOG_NOTICE, "Quick Connect for '%s': %s: the request expired",
+                 p->user_esc, what);
+        return PAM_AUTH_ERR;
+    }
+    jfa_logf(&p->log, st == JFA_ERR_UNAVAILABLE ? LOG_WARNING : LOG_ERR,
+             "Quick Connect for '%s': %s: %s: %s", p->user_esc, what, jfa_status_str(st), c->err);
+    return st == JFA_ERR_UNAVAILABLE ? PAM_AUTHINFO_UNAVAIL : PAM_AUTH_ERR;
+}
+
+/* Under the user's login lock (as the password path): refuse when the
+ * user or host is throttled, ask the server whether Quick Connect is on
+ * (PAM_IGNORE when it is off: an empty password as before, not counted),
+ * then count this request as a failure. PAM_SUCCESS to initiate. */
+static int admit(struct jfa_pam *p, struct jfa_client *c, const char *host_key)
 {
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     time_t now = time(NULL);
+    enum jfa_status st;
+    bool on = false;
     long wait = 0;
     int rc;
 
@@ -79,6 +97,18 @@ static int throttle(struct jfa_pam *p, const char *host_key)
         rc = PAM_AUTH_ERR;
         goto out;
     }
+    st = jfa_qc_enabled(c, &on);
+    if (st != JFA_OK) {
+        rc = call_failed(p, c, st, "GET /QuickConnect/Enabled");
+        goto out;
+    }
+    if (!on) {
+        jfa_logf(&p->log, LOG_INFO, "Quick Connect not offered to '%s': it is off on the server",
+                 p->user_esc);
+        rc = PAM_IGNORE;
+        goto out;
+    }
+    now = time(NULL);
     jfa_throttle_failure(&p->cfg, p->private_dir, p->dbu.jf_id, now);
     if (host_key[0] != '\0')
         jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now);
@@ -192,20 +222,6 @@ static void discard(struct jfa_pam *p, struct jfa_client *c, struct jfa_quick_co
     jfa_auth_result_free(&res);
 }
 
-/* Map a failed call to a PAM result (logged). */
-static int call_failed(struct jfa_pam *p, struct jfa_client *c, enum jfa_status st,
-                       const char *what)
-{
-    if (st == JFA_ERR_NOTFOUND) {
-        jfa_logf(&p->log, LOG_NOTICE, "Quick Connect for '%s': %s: the request expired",
-                 p->user_esc, what);
-        return PAM_AUTH_ERR;
-    }
-    jfa_logf(&p->log, st == JFA_ERR_UNAVAILABLE ? LOG_WARNING : LOG_ERR,
-             "Quick Connect for '%s': %s: %s: %s", p->user_esc, what, jfa_status_str(st), c->err);
-    return st == JFA_ERR_UNAVAILABLE ? PAM_AUTHINFO_UNAVAIL : PAM_AUTH_ERR;
-}
-
 int jfa_pam_quick_connect(struct jfa_pam *p)
 {
     const char *rhost = jfa_pam_item_text(p, PAM_RHOST);
@@ -218,7 +234,6 @@ int jfa_pam_quick_connect(struct jfa_pam *p)
     size_t n;
     enum jfa_status st;
     uint32_t flags = 0;
-    bool on = false;
     int rc;
 
     memset(&q, 0, sizeof(q));
@@ -232,21 +247,11 @@ int jfa_pam_quick_connect(struct jfa_pam *p)
     /* Device names the host and the service, for the approver's device list */
     n = strlen(c.device);
     snprintf(c.device + n, sizeof(c.device) - n, " (%s)", service[0] != '\0' ? service : "pam");
-    st = jfa_qc_enabled(&c, &on);
-    if (st != JFA_OK) {
-        rc = call_failed(p, &c, st, "GET /QuickConnect/Enabled");
-        goto out;
-    }
-    if (!on) {
-        jfa_logf(&p->log, LOG_INFO, "Quick Connect not offered to '%s': it is off on the server",
-                 p->user_esc);
-        rc = PAM_IGNORE;
-        goto out;
-    }
+    /* the same throttle keys as pam_auth.c's password path */
     host_key[0] = '\0';
     if (rhost[0] != '\0')
         snprintf(host_key, sizeof(host_key), "host:%s", rhost);
-    rc = throttle(p, host_key);
+    rc = admit(p, &c, host_key);
     if (rc != PAM_SUCCESS)
         goto out;
     st = jfa_qc_initiate(&c, &q);

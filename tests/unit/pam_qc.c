@@ -28,9 +28,20 @@ static int hook_failed;
 static int hook(const char *step, const char *arg)
 {
     char line[4096];
+    char *preload = getenv("LD_PRELOAD");
+    int rc;
 
+    /* the hook talks to the fake only: no pam_wrapper in its processes
+     * (a second pam_wrapper instance would copy the service files again) */
+    preload = preload != NULL ? strdup(preload) : NULL;
+    unsetenv("LD_PRELOAD");
     snprintf(line, sizeof(line), "%s %s %s", hook_cmd, step, arg);
-    if (system(line) != 0) {
+    rc = system(line);
+    if (preload != NULL) {
+        setenv("LD_PRELOAD", preload, 1);
+        free(preload);
+    }
+    if (rc != 0) {
         fprintf(stderr, "pam_qc: hook failed at %s\n", step);
         hook_failed = 1;
         return -1;
