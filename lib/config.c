@@ -228,6 +228,8 @@ void jfa_config_defaults(struct jfa_config *cfg)
     cfg->samba_smbpasswd = (char *)def_smbpasswd;
     cfg->samba_pdbedit = (char *)def_pdbedit;
     cfg->samba_timeout = 5;
+    cfg->quick_connect = JFA_QC_NO;
+    cfg->quick_connect_timeout = 120;
 }
 
 void jfa_config_free(struct jfa_config *cfg)
@@ -992,6 +994,24 @@ static int h_throttle_failures(struct parse_ctx *c)
     return 0;
 }
 
+static int h_quick_connect(struct parse_ctx *c)
+{
+    if (strcmp(c->value, "no") == 0)
+        c->cfg->quick_connect = JFA_QC_NO;
+    else if (strcmp(c->value, "local") == 0)
+        c->cfg->quick_connect = JFA_QC_LOCAL;
+    else if (strcmp(c->value, "yes") == 0)
+        c->cfg->quick_connect = JFA_QC_YES;
+    else
+        return bad_value(c, "expected no, local or yes");
+    return 0;
+}
+
+static int h_quick_connect_timeout(struct parse_ctx *c)
+{
+    return parse_duration(c, 5, 10 * 60, &c->cfg->quick_connect_timeout);
+}
+
 static int h_throttle_window(struct parse_ctx *c)
 {
     return parse_duration(c, 1, 7 * DAY, &c->cfg->throttle_window);
@@ -1054,6 +1074,8 @@ enum key_id {
     K_SAMBA_TIMEOUT,
     K_CASE_SENSITIVE,
     K_SYNC_ON_LOGIN,
+    K_QUICK_CONNECT,
+    K_QUICK_CONNECT_TIMEOUT,
     K_COUNT
 };
 
@@ -1090,6 +1112,8 @@ static const struct key_def keys[K_COUNT] = {
     [K_SAMBA_TIMEOUT] = {"samba_timeout", h_samba_timeout, false},
     [K_CASE_SENSITIVE] = {"case_sensitive", h_case_sensitive, false},
     [K_SYNC_ON_LOGIN] = {"sync_on_login", h_sync_on_login, false},
+    [K_QUICK_CONNECT] = {"quick_connect", h_quick_connect, false},
+    [K_QUICK_CONNECT_TIMEOUT] = {"quick_connect_timeout", h_quick_connect_timeout, false},
 };
 
 /* Checks that involve more than one key, reported at the later line. */

@@ -51,6 +51,13 @@ struct jfa_config {
     long throttle_window;       /* seconds a failure is remembered */
     long throttle_max_delay;    /* cap of the exponential back-off, seconds */
     bool lockout_guard;         /* never send the password that would lock a user out */
+    /* Quick Connect (passwordless login approved in a Jellyfin app) */
+    enum jfa_qc_mode {
+        JFA_QC_NO = 0, /* default */
+        JFA_QC_LOCAL,  /* only when PAM_RHOST is unset or in local_networks */
+        JFA_QC_YES,
+    } quick_connect;
+    long quick_connect_timeout; /* seconds to wait for approval; default 120 */
     /* reserved_names: login/group names never given to a Jellyfin user,
      * on top of the built-in list (lib/namemap.c) */
     char **reserved_names;

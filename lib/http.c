@@ -518,7 +518,8 @@ static enum attempt_result attempt(const struct jfa_config *cfg, const char *bas
     CURL *h = NULL;
 
     errbuf[0] = '\0';
-    if (asprintf(&url, "%s%s", base, req->path) < 0) {
+    if (asprintf(&url, "%s%s%s", base, req->path,
+                 req->secret_query != NULL ? req->secret_query : "") < 0) {
         url = NULL;
         add_err(err, errlen, "%s: out of memory", base);
         goto out;
@@ -653,6 +654,8 @@ out:
     body_free(&body);
     if (h != NULL)
         curl_easy_cleanup(h);
+    if (url != NULL)
+        explicit_bzero(url, strlen(url));
     free(url);
     return ar;
 }

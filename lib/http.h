@@ -24,6 +24,7 @@
 struct jfa_http_request {
     const char *method;        /* "GET", "POST", "DELETE" */
     const char *path;          /* "/Users/AuthenticateByName?x=y", appended to each base url */
+    const char *secret_query;  /* appended after path ("?secret=..."), never logged; or NULL */
     const char *authorization; /* full header value, or NULL */
     const char *body;          /* JSON body or NULL; sent as application/json */
     size_t body_len;

@@ -123,11 +123,12 @@ static enum jfa_status map_status(long status, enum expect ex)
 /*
  * One request: build the header (with the token when given), call, map.
  * On JFA_OK resp holds the answer (caller frees it); otherwise it is freed.
+ * An answer size cap (0: the transport's default); secret_query is sent
+ * after path but never shown.
  */
-/* One call with an answer size cap (0: the transport's default). */
-static enum jfa_status do_call_max(struct jfa_client *c, const char *method, const char *path,
-                                   const char *token, const char *body, enum expect ex,
-                                   size_t max_body, struct jfa_http_response *resp)
+static enum jfa_status do_call_q(struct jfa_client *c, const char *method, const char *path,
+                                 const char *secret_query, const char *token, const char *body,
+                                 enum expect ex, size_t max_body, struct jfa_http_response *resp)
 {
     struct jfa_http_request req = {0};
     char herr[JFA_ERRLEN];
@@ -147,6 +148,7 @@ static enum jfa_status do_call_max(struct jfa_client *c, const char *method, con
     }
     req.method = method;
     req.path = path;
+    req.secret_query = secret_query;
     req.authorization = auth;
     req.body = body;
     req.body_len = body != NULL ? strlen(body) : 0;
@@ -202,6 +204,13 @@ out:
     return st;
 }
 
+static enum jfa_status do_call_max(struct jfa_client *c, const char *method, const char *path,
+                                   const char *token, const char *body, enum expect ex,
+                                   size_t max_body, struct jfa_http_response *resp)
+{
+    return do_call_q(c, method, path, NULL, token, body, ex, max_body, resp);
+}
+
 static enum jfa_status do_call(struct jfa_client *c, const char *method, const char *path,
                                const char *token, const char *body, enum expect ex,
                                struct jfa_http_response *resp)
@@ -216,6 +225,20 @@ static enum jfa_status decode_failed(struct jfa_client *c, const char *method, c
     cerr(c, "%s %s%s: HTTP %ld with an unusable answer: %s", method, resp->url ? resp->url : "",
          path, resp->status, derr);
     return JFA_ERR_PROTOCOL;
+}
+
+enum jfa_status jfa_client_call(struct jfa_client *c, const char *method, const char *path,
+                                const char *secret_query, const char *token, const char *body,
+                                bool expect_body, struct jfa_http_response *resp)
+{
+    return do_call_q(c, method, path, secret_query, token, body,
+                     expect_body ? EXPECT_BODY : EXPECT_NO_BODY, 0, resp);
+}
+
+enum jfa_status jfa_client_decode_failed(struct jfa_client *c, const char *method, const char *path,
+                                         const struct jfa_http_response *resp, const char *derr)
+{
+    return decode_failed(c, method, path, resp, derr);
 }
 
 enum jfa_status jfa_authenticate(struct jfa_client *c, const char *username, const char *password,

@@ -71,4 +71,17 @@ enum jfa_status jfa_list_api_keys(struct jfa_client *c, const char *token,
 /* DELETE /Auth/Keys/{key} (204 even for an unknown key). Never logs the key. */
 enum jfa_status jfa_delete_api_key(struct jfa_client *c, const char *token, const char *key);
 
+/* For the other API modules of lib/ (quickconnect.c): one call with the
+ * client's Authorization header (and token, if not NULL), mapped as above;
+ * expect_body: 200 with a body, else 200 or 204. secret_query (or NULL) is
+ * appended to path for the request only and never appears in c->err or a
+ * log line. On JFA_OK *resp holds the answer (jfa_http_response_free). */
+struct jfa_http_response;
+enum jfa_status jfa_client_call(struct jfa_client *c, const char *method, const char *path,
+                                const char *secret_query, const char *token, const char *body,
+                                bool expect_body, struct jfa_http_response *resp);
+/* Record in c->err that a 200 answer could not be decoded (derr says why). */
+enum jfa_status jfa_client_decode_failed(struct jfa_client *c, const char *method, const char *path,
+                                         const struct jfa_http_response *resp, const char *derr);
+
 #endif

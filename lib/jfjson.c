@@ -2,9 +2,10 @@
  * lib/jfjson.c - decoding Jellyfin JSON answers into plain C structs (json-c).
  *
  * Owns: the decoders for UserDto (with Policy), AuthenticationResult,
- * UserDto[], PublicSystemInfo and the Auth/Keys list; GUID normalisation;
- * the two request bodies that carry passwords; and the free functions that
- * wipe tokens and keys. Keys are matched case-insensitively (PascalCase or
+ * UserDto[], PublicSystemInfo, the Auth/Keys list, QuickConnectResult and a
+ * bare boolean; GUID normalisation; the request bodies that carry passwords
+ * or a Quick Connect secret; and the free functions that wipe tokens, keys
+ * and secrets. Keys are matched case-insensitively (PascalCase or
  * camelCase, like the server's model binding); unknown fields are ignored;
  * null means absent. Every field we use is type-checked and a wrong type is
  * an error naming the field ("User.Id: expected a string"). Error messages
@@ -124,7 +125,9 @@ static struct json_object *parse_doc(const char *buf, size_t len, enum json_type
     }
     if (root == NULL || !json_object_is_type(root, want)) {
         jfa_set_err(err, errlen, "%s: expected a JSON %s", what,
-                    want == json_type_array ? "array" : "object");
+                    want == json_type_array     ? "array"
+                    : want == json_type_boolean ? "boolean"
+                                                : "object");
         goto fail;
     }
     goto out;
@@ -686,6 +689,82 @@ out:
     return rc;
 }
 
+static bool all_of(const char *s, size_t min, size_t max, int (*cls)(int))
+{
+    size_t n = strlen(s);
+
+    if (n < min || n > max)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!cls((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+int jfa_json_quick_connect(const char *buf, size_t len, struct jfa_quick_connect *out, char *err,
+                           size_t errlen)
+{
+    struct json_object *root;
+    char *secret = NULL, *code = NULL;
+    int rc = -1;
+
+    memset(out, 0, sizeof(*out));
+    root = parse_doc(buf, len, json_type_object, "QuickConnectResult", err, errlen);
+    if (root == NULL)
+        goto out;
+    if (get_bool(root, "", "Authenticated", false, &out->authenticated, err, errlen) < 0 ||
+        get_string(root, "", "Secret", true, &secret, err, errlen) < 0 ||
+        get_string(root, "", "Code", true, &code, err, errlen) < 0)
+        goto out;
+    if (!all_of(secret, 32, JFA_QC_SECRET_MAX, isxdigit)) {
+        jfa_set_err(err, errlen, "Secret: expected 32 to %d hex digits", JFA_QC_SECRET_MAX);
+        goto out;
+    }
+    if (!all_of(code, 4, JFA_QC_CODE_MAX, isdigit)) {
+        jfa_set_err(err, errlen, "Code: expected 4 to %d decimal digits", JFA_QC_CODE_MAX);
+        goto out;
+    }
+    memcpy(out->secret, secret, strlen(secret) + 1);
+    memcpy(out->code, code, strlen(code) + 1);
+    rc = 0;
+out:
+    free_secret(secret);
+    free(code);
+    if (root != NULL)
+        wipe_json_string(member(root, "Secret"));
+    if (rc < 0)
+        jfa_quick_connect_wipe(out);
+    json_object_put(root);
+    return rc;
+}
+
+int jfa_json_bool(const char *buf, size_t len, bool *out, char *err, size_t errlen)
+{
+    struct json_object *root;
+
+    *out = false;
+    root = parse_doc(buf, len, json_type_boolean, "boolean", err, errlen);
+    if (root == NULL)
+        return -1;
+    *out = json_object_get_boolean(root) != 0;
+    json_object_put(root);
+    return 0;
+}
+
+char *jfa_json_quick_connect_body(const char *secret)
+{
+    char *body;
+    size_t n;
+
+    if (secret == NULL || !all_of(secret, 32, JFA_QC_SECRET_MAX, isxdigit))
+        return NULL;
+    n = strlen(secret) + sizeof("{\"Secret\":\"\"}");
+    body = malloc(n);
+    if (body != NULL)
+        snprintf(body, n, "{\"Secret\":\"%s\"}", secret);
+    return body;
+}
+
 /*
  * Serialise a two-member object of secrets. What is wiped: the serialised
  * text in json-c's print buffer and the string members' storage, before the
@@ -785,6 +864,12 @@ void jfa_system_info_free(struct jfa_system_info *s)
     free(s->version);
     free(s->product_name);
     memset(s, 0, sizeof(*s));
+}
+
+void jfa_quick_connect_wipe(struct jfa_quick_connect *q)
+{
+    if (q != NULL)
+        explicit_bzero(q, sizeof(*q));
 }
 
 void jfa_api_key_list_free(struct jfa_api_key_list *l)

@@ -66,6 +66,16 @@ struct jfa_api_key_list {
     size_t n;
 };
 
+/* QuickConnectResult, the fields we use: the secret is a bearer credential
+ * until it expires (wiped by jfa_quick_connect_wipe). */
+#define JFA_QC_SECRET_MAX 128 /* hex digits; Jellyfin sends 64 */
+#define JFA_QC_CODE_MAX 12    /* decimal digits; Jellyfin sends 6 */
+struct jfa_quick_connect {
+    bool authenticated;
+    char secret[JFA_QC_SECRET_MAX + 1]; /* 32..128 hex digits */
+    char code[JFA_QC_CODE_MAX + 1];     /* 4..12 decimal digits: safe to show */
+};
+
 /* Each returns 0 or -1 with a message in err; out is zeroed first and is
  * safe to free in both cases. */
 int jfa_json_user(const char *buf, size_t len, struct jfa_user *out, char *err, size_t errlen);
@@ -78,6 +88,12 @@ int jfa_json_system_info(const char *buf, size_t len, struct jfa_system_info *ou
 int jfa_json_api_keys(const char *buf, size_t len, struct jfa_api_key_list *out, char *err,
                       size_t errlen);
 
+/* QuickConnectResult (Secret, Code required and checked, Authenticated). */
+int jfa_json_quick_connect(const char *buf, size_t len, struct jfa_quick_connect *out, char *err,
+                           size_t errlen);
+/* A document that is exactly a JSON true or false (GET /QuickConnect/Enabled). */
+int jfa_json_bool(const char *buf, size_t len, bool *out, char *err, size_t errlen);
+
 /* Normalise a GUID in any Guid.Parse form to 32 lowercase hex; 0 or -1. */
 int jfa_guid_normalize(const char *in, char out[33]);
 /* s is already in that form (what we store and put in paths); NULL is not. */
@@ -86,6 +102,9 @@ bool jfa_guid_is_n(const char *s);
 /* JSON bodies we send; malloc'd, NULL on failure. */
 char *jfa_json_authenticate_body(const char *username, const char *password);
 char *jfa_json_password_body(const char *current_pw, const char *new_pw);
+/* {"Secret":"..."} for AuthenticateWithQuickConnect; the secret must be
+ * 32..128 hex digits (else NULL). Wipe and free the result. */
+char *jfa_json_quick_connect_body(const char *secret);
 
 void jfa_user_free(struct jfa_user *u);
 void jfa_auth_result_free(struct jfa_auth_result *r); /* wipes the token */
@@ -98,5 +117,6 @@ void jfa_system_info_free(struct jfa_system_info *s);
  * if absent. */
 char *jfa_json_policy_reset_count(const char *buf, size_t len, int *was, char *err, size_t errlen);
 void jfa_api_key_list_free(struct jfa_api_key_list *l); /* wipes the keys */
+void jfa_quick_connect_wipe(struct jfa_quick_connect *q);
 
 #endif

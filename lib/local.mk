@@ -19,7 +19,8 @@ lib_libjfa_la_SOURCES = \
 	lib/apikey.c lib/apikey.h \
 	lib/lockout.c lib/lockout.h \
 	lib/samba.c lib/samba.h \
-	lib/loginflow.c lib/loginflow.h
+	lib/loginflow.c lib/loginflow.h \
+	lib/quickconnect.c lib/quickconnect.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(LIBCRYPT_CFLAGS)
 lib_libjfa_la_LIBADD = lib/libjfacore.la $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(LIBCRYPT_LIBS)

@@ -652,7 +652,7 @@ enum jfa_verdict jfa_flow_guard(struct jfa_flow *f, struct jfa_client *c, const 
     }
 }
 
-static uint32_t policy_flags(const struct jfa_policy *pol)
+uint32_t jfa_flow_policy_flags(const struct jfa_policy *pol)
 {
     uint32_t fl = 0;
 
@@ -771,7 +771,7 @@ static enum jfa_verdict accepted(struct jfa_flow *f, struct jfa_client *c,
                                  struct jfa_auth_result *res, const char *password)
 {
     char err[JFA_ERRLEN], esc[128];
-    uint32_t flags = policy_flags(&res->user.policy);
+    uint32_t flags = jfa_flow_policy_flags(&res->user.policy);
 
     f->password_judged = true;
     if (strcmp(res->user.id, f->dbu->jf_id) != 0) {

@@ -95,6 +95,9 @@ struct jfa_flow {
 };
 #define JFA_FLOW_ESC_LEN 128
 
+/* The JFA_DBU_* flags of a user's Jellyfin policy. */
+uint32_t jfa_flow_policy_flags(const struct jfa_policy *pol);
+
 /* Does /etc/passwd itself list the name? */
 bool jfa_flow_in_passwd_file(const char *name);
 

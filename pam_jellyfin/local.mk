@@ -6,6 +6,7 @@ pamexec_LTLIBRARIES = pam_jellyfin/pam_jellyfin.la
 pam_jellyfin_pam_jellyfin_la_SOURCES = \
 	pam_jellyfin/pam_common.c pam_jellyfin/pam_common.h \
 	pam_jellyfin/pam_auth.c \
+	pam_jellyfin/pam_quickconnect.c pam_jellyfin/pam_quickconnect.h \
 	pam_jellyfin/pam_lockout.c pam_jellyfin/pam_lockout.h \
 	pam_jellyfin/pam_account.c \
 	pam_jellyfin/pam_session.c \

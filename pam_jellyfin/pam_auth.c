@@ -20,6 +20,7 @@
 
 #include "jellyfin.h"
 #include "pam_common.h"
+#include "pam_quickconnect.h"
 #include "pam_samba.h"
 
 /* Keep what we learnt for acct_mgmt and open_session: with the PAM handle,
@@ -62,6 +63,16 @@ out:
     return v;
 }
 
+int jfa_pam_remember(struct jfa_pam *p, const char *token, uint32_t flags)
+{
+    return jfa_pam_code(remember(p, token, flags));
+}
+
+uint32_t jfa_pam_policy_flags(const struct jfa_policy *pol)
+{
+    return jfa_flow_policy_flags(pol);
+}
+
 /* Jellyfin has just accepted the password online: Samba follows (samba_sync). */
 static void accepted(void *ctx, const char *password, uint32_t flags)
 {
@@ -91,6 +102,12 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         jfa_logf(&p.log, LOG_INFO, "no password for '%s': %s", p.user_esc, pam_strerror(pamh, rc));
         rc = rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
         goto out;
+    }
+    if (password[0] == '\0' && !p.nullok) {
+        /* an empty answer asks for Quick Connect where it is offered */
+        rc = jfa_pam_quick_connect(&p); /* PAM_IGNORE when not offered */
+        if (rc != PAM_IGNORE)
+            goto out;
     }
     p.flow.keep = remember;
     p.flow.keep_ctx = &p;

@@ -8,6 +8,7 @@ E2E_TESTS = \
 	tests/integration/e2e-pamtester.sh \
 	tests/integration/e2e-ssh.sh \
 	tests/integration/e2e-ssh-parallel.sh \
+	tests/integration/e2e-ssh-quickconnect.sh \
 	tests/integration/e2e-names.sh \
 	tests/integration/e2e-identity.sh \
 	tests/integration/e2e-su.sh \

@@ -42,5 +42,6 @@ check_PROGRAMS += tests/integration/net_client
 tests_integration_net_client_SOURCES = tests/integration/net_client.c
 tests_integration_net_client_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 tests_integration_net_client_LDADD = lib/libjfa.la $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
-TESTS += tests/integration/net-fake.sh
-EXTRA_DIST += tests/integration/net-fake.sh tests/unit/jfjson_ref.h
+TESTS += tests/integration/net-fake.sh tests/integration/net-quickconnect.sh
+EXTRA_DIST += tests/integration/net-fake.sh tests/unit/jfjson_ref.h \
+	tests/integration/net-quickconnect.sh

@@ -3,6 +3,9 @@
 check_PROGRAMS += tests/unit/pam_sessions
 tests_unit_pam_sessions_SOURCES = tests/unit/pam_sessions.c
 tests_unit_pam_sessions_LDADD = $(PAM_LIBS)
+check_PROGRAMS += tests/unit/pam_qc
+tests_unit_pam_qc_SOURCES = tests/unit/pam_qc.c
+tests_unit_pam_qc_LDADD = $(PAM_LIBS)
 check_PROGRAMS += tests/unit/pam_split
 tests_unit_pam_split_SOURCES = tests/unit/pam_split.c
 tests_unit_pam_split_LDADD = $(PAM_LIBS)
@@ -45,3 +48,6 @@ tests_unit_test_loginflow_SOURCES = tests/unit/test_loginflow.c
 tests_unit_test_loginflow_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_loginflow_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
 endif
+# Quick Connect logins (pam_quickconnect.c) with a scripted conversation and pamtester
+TESTS += tests/integration/pam-quickconnect.sh
+EXTRA_DIST += tests/integration/pam-quickconnect.sh

@@ -28,7 +28,8 @@ SYNC_TESTS = \
 	tests/integration/sync-faults.sh \
 	tests/integration/sync-kill.sh \
 	tests/integration/sync-setup.sh \
-	tests/integration/sync-status.sh
+	tests/integration/sync-status.sh \
+	tests/integration/sync-quickconnect.sh
 TESTS += $(SYNC_TESTS)
 EXTRA_DIST += $(SYNC_TESTS) tests/integration/sync-lib.sh \
 	tests/fuzz/fuzz_namemap.c tests/fuzz/fuzz_ledger.c \

@@ -137,6 +137,8 @@ int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);
 int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
 int cmd_reset(struct tool *t, int argc, char **argv);
+/* explain/login --quick-connect (cmd_qc.c) */
+int cmd_login_qc(struct tool *t, int argc, char **argv);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 
 #endif

@@ -7,8 +7,11 @@
  * (opens, full integrity check, owner root, not writable by others), ledger
  * (parses), shell (executable, in /etc/shells), nsswitch.conf (jellyfin on
  * passwd and group), PAM (a file in /etc/pam.d mentions pam_jellyfin.so),
- * database age against the timer period, and with samba_sync = yes Samba's
- * tools, configuration (testparm) and passdb. No network. Exit 1 on any FAIL.
+ * database age against the timer period, with samba_sync = yes Samba's
+ * tools, configuration (testparm) and passdb, and Quick Connect (the
+ * setting, and when it is on whether the server has it on too). No network,
+ * except one anonymous GET /QuickConnect/Enabled when quick_connect is not
+ * no. Exit 1 on any FAIL.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -32,6 +35,7 @@
 #include "fileutil.h"
 #include "ledger.h"
 #include "samba.h"
+#include "quickconnect.h"
 #include "sync.h"
 
 #define TIMER_PERIOD 60 /* OnUnitActiveSec of jellyfin-auth-sync.timer */
@@ -227,6 +231,37 @@ out:
     jfa_samba_run_free(&res);
 }
 
+/* quick_connect, and whether the server has Quick Connect on */
+static void check_quick_connect(struct tool *t, struct doc *d)
+{
+    static const char *const mode[] = {"no", "local", "yes"};
+    const char *m = mode[t->cfg.quick_connect];
+    char server[JFA_ERRLEN + 64];
+    struct jfa_client c;
+    enum jfa_status st = JFA_ERR_INTERNAL;
+    bool on = false;
+
+    if (t->cfg.quick_connect == JFA_QC_NO) {
+        report(d, "OK", "quick connect", "off (quick_connect = no)");
+        return;
+    }
+    if (jfa_client_init(&c, &t->cfg, &t->log, "jellyfin-auth", NULL) == 0)
+        st = jfa_qc_enabled(&c, &on);
+    if (st == JFA_OK)
+        snprintf(server, sizeof(server), "the server has Quick Connect %s", on ? "on" : "off");
+    else
+        snprintf(server, sizeof(server), "cannot ask the server: %s", c.err);
+    if (st != JFA_OK || !on)
+        report(d, "WARN", "quick connect",
+               "quick_connect = %s, but %s: an empty password answer just fails", m, server);
+    else
+        report(d, t->cfg.quick_connect == JFA_QC_YES ? "WARN" : "OK", "quick connect",
+               "quick_connect = %s%s, %ld s; %s: whoever gets a user to approve a code logs in "
+               "as that user",
+               m, t->cfg.quick_connect == JFA_QC_YES ? " (remote hosts too)" : " (local networks)",
+               t->cfg.quick_connect_timeout, server);
+}
+
 int cmd_doctor(struct tool *t, int argc, char **argv)
 {
     struct doc d = {0, 0};
@@ -272,6 +307,8 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     else
         report(&d, "WARN", "lockout guard",
                "skipped without a usable API key: throttling is the only protection");
+
+    check_quick_connect(t, &d);
 
     /* directories */
     priv = jfa_config_private_dir(&t->cfg);

@@ -27,7 +27,8 @@
 static void help(const char *cmd)
 {
     printf("Usage: jellyfin-auth %s USER [--service S] [--rhost HOST] [--password-stdin]\n"
-           "                     [--password] [--nullok] [--json] [--config PATH] [--debug]\n"
+           "                     [--password] [--quick-connect] [--nullok] [--json]\n"
+           "                     [--config PATH] [--debug]\n"
            "Show every decision pam_jellyfin would take for a login of USER, in the module's\n"
            "order, each with its rule and the data behind it: name rules, root and local\n"
            "accounts, the users database, the caller rule, the login lock, the back-off of\n"
@@ -42,6 +43,8 @@ static void help(const char *cmd)
            "  --rhost HOST      the remote host (PAM_RHOST), e.g. an SSH client's address\n"
            "  --password-stdin  read the password from the first line of standard input\n"
            "  --password        ask for the password on the terminal\n"
+           "  --quick-connect   no password: show a Quick Connect code to approve in a\n"
+           "                    Jellyfin app, wait quick_connect_timeout for it\n"
            "  --nullok          as the module argument nullok (empty passwords allowed;\n"
            "                    default: as the service's pam_jellyfin line says)\n"
            "  --json            one JSON object (keys: see jellyfin-auth(8))\n\n"
@@ -190,6 +193,11 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     json_object *root = NULL;
     int opt, ret = EXIT_FAIL;
 
+    /* Quick Connect instead of a password: the server's own flow, shown
+     * step by step (cmd_qc.c) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--quick-connect") == 0)
+            return cmd_login_qc(t, argc, argv);
     memset(&rep, 0, sizeof(rep));
     memset(&f, 0, sizeof(f));
     memset(&db, 0, sizeof(db));

@@ -31,6 +31,7 @@ import ipaddress
 import json
 import os
 import re
+import secrets
 import signal
 import socket
 import socketserver
@@ -59,6 +60,8 @@ HANDSHAKE_TIMEOUT = 10
 IDLE_TIMEOUT = 120
 HUGE_BODY_SIZE = 50 * 1024 * 1024
 DEVICE_ACTIVITY_INTERVAL = timedelta(minutes=3)
+QUICK_CONNECT_TIMEOUT = timedelta(minutes=10)   # QuickConnectManager.Timeout
+QUICK_CONNECT_APPROVED = timedelta(minutes=1)   # what is left of a request once approved
 DEFAULT_LAN = tuple(ipaddress.ip_network(net) for net in (
     "127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
     "169.254.0.0/16", "fc00::/7", "fe80::/10"))
@@ -539,6 +542,7 @@ class ServerSettings:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     legacy_authorization: Optional[bool] = None
     lan_networks: Optional[tuple] = None
+    quick_connect: bool = True   # QuickConnectAvailable
 
     def update(self, data):
         for key, value in data.items():
@@ -549,6 +553,8 @@ class ServerSettings:
                 self.id = value  # kept verbatim, as the real server keeps its id file
             elif key == "legacy_authorization":
                 self.legacy_authorization = None if value is None else as_bool(value)
+            elif key == "quick_connect":
+                self.quick_connect = as_bool(value)
             elif key == "lan_networks":
                 self.lan_networks = None if value is None else tuple(
                     ipaddress.ip_network(net, strict=False) for net in as_str_list(value))
@@ -585,6 +591,23 @@ class SecurityError(ServiceError):
 # State: users, keys, tokens, sessions and the server's rules about them
 
 
+@dataclass
+class QuickConnectRequest:
+    """QuickConnectResult, plus who approved it and the session made then."""
+
+    secret: str
+    code: str
+    device_id: str
+    device_name: str
+    app_name: str
+    app_version: str
+    added: datetime           # moved on approval: expires at added + QUICK_CONNECT_TIMEOUT
+    authenticated: bool = False
+    approved_at: Optional[datetime] = None
+    result: Optional[dict] = None   # the AuthenticationResult, once approved
+    user_id: Optional[str] = None
+
+
 class State:
     """Users, API keys, device tokens and sessions, with the real server's rules.
 
@@ -600,6 +623,74 @@ class State:
         self.api_keys = {}   # key -> ApiKey
         self.devices = {}    # token -> Device
         self.sessions = {}   # Client+DeviceId -> Session
+        self.quick_connect = {}  # code -> QuickConnectRequest (QuickConnectManager)
+        self.clock_offset = timedelta()  # moved forward by /__fake/quick-connect "advance"
+
+    # Quick Connect (QuickConnectManager; times read from now(), which the tests can move)
+
+    def now(self):
+        return utc_now() + self.clock_offset
+
+    def qc_assert_active(self):
+        if not self.settings.quick_connect:
+            raise AuthenticationError()
+
+    def qc_expire(self):
+        """ExpireRequests: pending requests 10 min after DateAdded (approval moves it so
+        that one minute is left); approved results 10 min after approval."""
+        cutoff = self.now() - QUICK_CONNECT_TIMEOUT
+        for code, request in list(self.quick_connect.items()):
+            if request.added < cutoff and (request.approved_at is None
+                                           or request.approved_at < cutoff):
+                del self.quick_connect[code]
+
+    def qc_pending(self, request):
+        """Still visible to GET /QuickConnect/Connect (and to Authorize)."""
+        return request.added >= self.now() - QUICK_CONNECT_TIMEOUT
+
+    def qc_initiate(self, auth):
+        self.qc_assert_active()
+        self.qc_expire()
+        if not all((auth.client, auth.device, auth.device_id, auth.version)):
+            raise ArgumentError()
+        code = f"{secrets.randbelow(1000000):06d}"
+        while code in self.quick_connect:
+            code = f"{secrets.randbelow(1000000):06d}"
+        request = QuickConnectRequest(secrets.token_hex(32), code, auth.device_id,
+                                      auth.device, auth.client, auth.version, self.now())
+        self.quick_connect[code] = request
+        return request
+
+    def qc_by_secret(self, secret):
+        return next((r for r in self.quick_connect.values() if r.secret == secret), None)
+
+    def qc_authorize(self, code, user, address, dtos):
+        """AuthorizeRequest + SessionManager.AuthenticateDirect (no password, no IsDisabled,
+        remote access or schedule check; device access and MaxActiveSessions are checked)."""
+        self.qc_assert_active()
+        self.qc_expire()
+        request = self.quick_connect.get(code)
+        if request is None or not self.qc_pending(request):
+            return None
+        if request.authenticated:
+            raise ServiceError()   # InvalidOperationException: 500
+        if not user.can_use_device(request.device_id):
+            raise SecurityError()
+        if 0 < user.max_active_sessions <= self.session_count(user):
+            raise SecurityError()
+        auth = AuthInfo(client=request.app_name, device=request.device_name,
+                        device_id=request.device_id, version=request.app_version)
+        device, session = self.open_session(user, auth, address)
+        request.added = self.now() - QUICK_CONNECT_TIMEOUT + QUICK_CONNECT_APPROVED
+        request.approved_at = self.now()
+        request.authenticated = True
+        request.user_id = user.id
+        request.result = {"User": dtos.user(user), "SessionInfo": dtos.session(session),
+                          "AccessToken": device.token, "ServerId": self.settings.id}
+        return request
+
+    def qc_advance(self, seconds):
+        self.clock_offset += timedelta(seconds=seconds)
 
     def load(self, document):
         for data in document.get("users") or []:
@@ -1149,6 +1240,8 @@ class JellyfinApi:
         # Literal segments come before {parameters}, as in ASP.NET route precedence.
         self.routes = (
             route("POST", "/Users/AuthenticateByName", anonymous, self.authenticate_by_name),
+            route("POST", "/Users/AuthenticateWithQuickConnect", anonymous,
+                  self.authenticate_with_quick_connect),
             route("POST", "/Users/New", elevated, self.create_user),
             route("POST", "/Users/Password", default, self.change_password),
             route("GET", "/Users/Public", anonymous, self.public_users),
@@ -1169,7 +1262,14 @@ class JellyfinApi:
             route("GET", "/System/Info/Public", anonymous, self.public_system_info),
             route("GET", "/System/Ping", anonymous, self.ping),
             route("POST", "/System/Ping", anonymous, self.ping),
+            route("GET", "/QuickConnect/Enabled", anonymous, self.qc_enabled),
+            route("POST", "/QuickConnect/Initiate", anonymous, self.qc_initiate),
+            route("GET", "/QuickConnect/Connect", anonymous, self.qc_connect),
+            route("POST", "/QuickConnect/Authorize", default, self.qc_authorize),
         )
+        if state.profile.version.startswith("10."):
+            # 10.10 and 10.11 still accept the deprecated GET form; 12.0 removed it
+            self.routes += (route("GET", "/QuickConnect/Initiate", anonymous, self.qc_initiate),)
 
     def handle(self, request):
         """Route, authenticate, authorise and run one request; always returns a Response."""
@@ -1478,6 +1578,65 @@ class JellyfinApi:
     def ping(self, context):
         return json_reply(PRODUCT_NAME)
 
+    # Quick Connect (QuickConnectController, UserController.AuthenticateWithQuickConnect)
+
+    @staticmethod
+    def qc_dto(request):
+        return {"Authenticated": request.authenticated, "Secret": request.secret,
+                "Code": request.code, "DeviceId": request.device_id,
+                "DeviceName": request.device_name, "AppName": request.app_name,
+                "AppVersion": request.app_version, "DateAdded": format_date(request.added)}
+
+    def qc_enabled(self, context):
+        return json_reply(self.state.settings.quick_connect)
+
+    def qc_initiate(self, context):
+        try:
+            return json_reply(self.qc_dto(self.state.qc_initiate(context.auth)))
+        except AuthenticationError:
+            return json_reply("Quick connect is disabled", 401)
+
+    def qc_connect(self, context):
+        secret = context.query_value("secret")
+        if not secret:
+            raise Reply(validation_problem("secret", "The secret field is required."))
+        try:
+            self.state.qc_assert_active()
+        except AuthenticationError:
+            return json_reply("Quick connect is disabled", 401)
+        self.state.qc_expire()
+        request = self.state.qc_by_secret(secret)
+        if request is None or not self.state.qc_pending(request):
+            return json_reply("Unknown secret", 404)
+        return json_reply(self.qc_dto(request))
+
+    def qc_authorize(self, context):
+        code = context.query_value("code")
+        if not code:
+            raise Reply(validation_problem("code", "The code field is required."))
+        user_id = context.query_guid("userId") or context.auth.user_id
+        if user_id != context.auth.user_id and not context.auth.is_admin:
+            raise SecurityError()
+        user = self.state.user_by_id(user_id)
+        if user is None:
+            raise ServiceError()
+        try:
+            request = self.state.qc_authorize(code, user, context.client_ip, self.dtos)
+        except AuthenticationError:
+            return json_reply("Quick connect is disabled", 401)
+        if request is None:
+            raise Reply(Response(404, text=ERROR_TEXT))   # ResourceNotFoundException
+        return json_reply(True)
+
+    def authenticate_with_quick_connect(self, context):
+        body = context.bind_body({"Secret": as_str}, required=("Secret",))
+        self.state.qc_assert_active()
+        self.state.qc_expire()
+        request = self.state.qc_by_secret(body["Secret"])
+        if request is None or not request.authenticated:
+            raise Reply(Response(404, text=ERROR_TEXT))
+        return json_reply(request.result)
+
 
 def _present(value):
     """Not null, empty or whitespace (string.IsNullOrWhiteSpace negated)."""
@@ -1613,6 +1772,8 @@ class ControlApi:
             ("POST", "/__fake/server"): self.patch_server,
             ("POST", "/__fake/reset-counters"): self.reset_counters,
             ("POST", "/__fake/shutdown"): self.shutdown,
+            ("GET", "/__fake/quick-connect"): self.show_quick_connect,
+            ("POST", "/__fake/quick-connect"): self.quick_connect,
         }
 
     def handle(self, request):
@@ -1689,6 +1850,46 @@ class ControlApi:
         """Patch the data file's server section (name, legacy_authorization, lan_networks)."""
         with self.app.state.lock:
             self.app.state.settings.update(self._body(request))
+        return empty(204)
+
+    def show_quick_connect(self, request):
+        """The live Quick Connect requests, without their secrets."""
+        state = self.app.state
+        with state.lock:
+            state.qc_expire()
+            return plain_json([{"code": r.code, "authenticated": r.authenticated,
+                                "pending": state.qc_pending(r), "user_id": r.user_id,
+                                "device_id": r.device_id, "device_name": r.device_name,
+                                "app_name": r.app_name, "app_version": r.app_version}
+                               for r in state.quick_connect.values()])
+
+    def quick_connect(self, request):
+        """{"code": C, "user": NAME-or-ID}: approve C as that user (as an administrator's
+        POST /QuickConnect/Authorize?code=C&userId=U would); {"advance": S}: move the Quick
+        Connect clock S seconds forward (expiry without waiting)."""
+        document = self._body(request)
+        state = self.app.state
+        with state.lock:
+            if "advance" in document:
+                seconds = document["advance"]
+                if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+                    raise ValueError("advance takes a number of seconds")
+                state.qc_advance(seconds)
+            if "code" in document:
+                name = document.get("user")
+                if not isinstance(name, str) or not isinstance(document["code"], str):
+                    raise ValueError("code and user are strings")
+                user = state.user_by_name(name) or state.users.get(parse_guid(name) or "")
+                if user is None:
+                    raise ValueError(f"no user {name!r}")
+                try:
+                    done = state.qc_authorize(document["code"], user,
+                                              request.client_ip, Dtos(state))
+                except ServiceError as error:
+                    raise ValueError(f"the server would answer {error.status}") from None
+                if done is None:
+                    raise ValueError("unknown or expired code")
+                state.save()
         return empty(204)
 
     def reset_counters(self, request):

@@ -204,6 +204,7 @@ def setUpModule():  # pylint: disable=invalid-name
     SERVERS["v1011"] = Fake("v1011", data_file("v1011"), version="10.11")
     SERVERS["v1010"] = Fake("v1010", data_file("v1010"), version="10.10")
     SERVERS["faults"] = Fake("faults", data_file("faults"))
+    SERVERS["qc"] = Fake("qc", data_file("qc"))
 
 
 def stop_all():
@@ -419,6 +420,140 @@ class LoginTests(FakeTestCase):
         self.assert_empty(self.fake.call("GET", "/Users/Me", token), 401)
         self.fake.patch_user(user, is_disabled=False)
         self.assertEqual(self.fake.call("GET", "/Users/Me", token).status, 200)
+
+
+class QuickConnectTests(FakeTestCase):
+    """Quick Connect (jellyfin-api.md section 11) on its own HTTP 12.0 server: these tests
+    switch it off and move its Quick Connect clock."""
+
+    server = "qc"
+
+    def setUp(self):
+        self.assertEqual(self.fake.control("server", {"quick_connect": True}).status, 204)
+
+    def initiate(self, **fields):
+        result = self.fake.request("POST", "/QuickConnect/Initiate",
+                                   headers={"Authorization": auth_header(**fields)})
+        self.assertEqual(result.status, 200, result.body)
+        return result.json
+
+    def connect(self, secret):
+        return self.fake.request("GET", "/QuickConnect/Connect?secret=" + secret)
+
+    def redeem(self, secret):
+        return self.fake.request("POST", "/Users/AuthenticateWithQuickConnect",
+                                 body={"Secret": secret})
+
+    def approve(self, code, user):
+        return self.fake.control("quick-connect", {"code": code, "user": user})
+
+    def test_enabled_switch(self):
+        result = self.fake.request("GET", "/QuickConnect/Enabled")
+        self.assertEqual((result.status, result.json), (200, True))
+        self.assertEqual(self.fake.control("server", {"quick_connect": False}).status, 204)
+        self.assertIs(self.fake.request("GET", "/quickconnect/enabled").json, False)
+        result = self.fake.request("POST", "/QuickConnect/Initiate",
+                                   headers={"Authorization": auth_header()})
+        self.assertEqual((result.status, result.json), (401, "Quick connect is disabled"))
+        self.assertEqual(self.connect("0" * 64).status, 401)
+
+    def test_flow_and_result_shape(self):
+        user = self.fake.new_user()
+        started = self.initiate(DeviceId="qc-dev", Device="box", Client="pam_x", Version="9")
+        self.assertRegex(started["Code"], r"^[0-9]{6}$")
+        self.assertRegex(started["Secret"], r"^[0-9a-f]{64}$")
+        self.assertEqual((started["Authenticated"], started["DeviceId"], started["DeviceName"],
+                          started["AppName"], started["AppVersion"]),
+                         (False, "qc-dev", "box", "pam_x", "9"))
+        self.assertRegex(started["DateAdded"], DATE_FORM)
+        self.assertIs(self.connect(started["Secret"]).json["Authenticated"], False)
+        self.assert_plain_error(self.redeem(started["Secret"]), 404)   # not yet approved
+        listed = {r["code"]: r for r in self.fake.control("quick-connect").json}
+        self.assertNotIn("secret", listed[started["Code"]])
+        self.assertEqual(self.approve(started["Code"], user["name"]).status, 204)
+        self.assertIs(self.connect(started["Secret"]).json["Authenticated"], True)
+        result = self.redeem(started["Secret"])
+        self.assertEqual(result.status, 200, result.body)
+        self.assertEqual(result.json["User"]["Id"], n_form(user["id"]))
+        token = result.json["AccessToken"]
+        self.assertEqual(self.fake.call("GET", "/Users/Me", token).json["Name"], user["name"])
+        device = [d for d in self.fake.control("tokens").json if d["token"] == token][0]
+        self.assertEqual((device["device_id"], device["client"]), ("qc-dev", "pam_x"))
+        # approving twice is an InvalidOperationException
+        self.assertEqual(self.approve(started["Code"], user["name"]).status, 400)
+
+    def test_missing_client_field_and_unknown_secret(self):
+        for field in ("Client", "Device", "DeviceId", "Version"):
+            with self.subTest(field=field):
+                self.assert_plain_error(self.fake.request(
+                    "POST", "/QuickConnect/Initiate",
+                    headers={"Authorization": auth_header(**{field: None})}), 400)
+        self.assertEqual((self.connect("f" * 64).status, self.connect("f" * 64).json),
+                         (404, "Unknown secret"))
+        self.assert_problem(self.fake.request("GET", "/QuickConnect/Connect"))
+        self.assert_plain_error(self.redeem("f" * 64), 404)
+        self.assert_problem(self.fake.request("POST", "/Users/AuthenticateWithQuickConnect",
+                                              body={}))
+
+    def test_authorize_endpoint_rights(self):
+        admin = self.fake.token(ADMIN["name"], ADMIN["password"])
+        alice = self.fake.token(ALICE["name"], ALICE["password"])
+        started = self.initiate()
+        path = "/QuickConnect/Authorize?code=" + started["Code"]
+        self.assertEqual(self.fake.call("POST", path).status, 401)
+        self.assertEqual(self.fake.call("POST", path + "&userId=" + ADMIN["id"], alice).status,
+                         403)
+        self.assert_plain_error(self.fake.call("POST", "/QuickConnect/Authorize?code=x", alice),
+                                404)
+        # an administrator approves as another user
+        result = self.fake.call("POST", path + "&userId=" + ALICE["id"], admin)
+        self.assertEqual((result.status, result.json), (200, True))
+        self.assert_plain_error(self.fake.call("POST", path, admin), 500)
+        redeemed = self.redeem(started["Secret"]).json
+        self.assertEqual(redeemed["User"]["Id"], n_form(ALICE["id"]))
+
+    def test_no_policy_checks_on_approval(self):
+        user = self.fake.new_user(is_disabled=True, enable_remote_access=False)
+        started = self.initiate()
+        self.assertEqual(self.approve(started["Code"], user["id"]).status, 204)
+        result = self.redeem(started["Secret"]).json
+        self.assertIs(result["User"]["Policy"]["IsDisabled"], True)
+        # but device access is checked
+        other = self.fake.new_user(enable_all_devices=False)
+        started = self.initiate(DeviceId="not-allowed")
+        self.assertEqual(self.approve(started["Code"], other["name"]).status, 400)
+        self.assertIs(self.connect(started["Secret"]).json["Authenticated"], False)
+
+    def test_expiry(self):
+        user = self.fake.new_user()
+        stale = self.initiate()
+        self.assertEqual(self.fake.control("quick-connect", {"advance": 599}).status, 204)
+        self.assertEqual(self.connect(stale["Secret"]).status, 200)
+        self.fake.control("quick-connect", {"advance": 2})
+        self.assertEqual(self.connect(stale["Secret"]).status, 404)
+        self.assertEqual(self.approve(stale["Code"], user["name"]).status, 400)
+        # approved: one minute left to poll, the result stays redeemable for ten
+        started = self.initiate()
+        self.fake.control("quick-connect", {"advance": 500})
+        self.assertEqual(self.approve(started["Code"], user["name"]).status, 204)
+        self.fake.control("quick-connect", {"advance": 59})
+        self.assertIs(self.connect(started["Secret"]).json["Authenticated"], True)
+        self.fake.control("quick-connect", {"advance": 2})
+        self.assertEqual(self.connect(started["Secret"]).status, 404)
+        self.assertEqual(self.redeem(started["Secret"]).status, 200)
+        self.fake.control("quick-connect", {"advance": 540})
+        self.assertEqual(self.redeem(started["Secret"]).status, 404)
+
+    def test_get_initiate_only_before_12(self):
+        self.assertEqual(self.fake.request("GET", "/QuickConnect/Initiate",
+                                           headers={"Authorization": auth_header()}).status, 405)
+        result = SERVERS["v1011"].request("GET", "/QuickConnect/Initiate",
+                                          headers={"Authorization": auth_header()})
+        self.assertEqual(result.status, 200)
+
+    def test_control_errors(self):
+        self.assertEqual(self.approve("000000", "nobody").status, 400)
+        self.assertEqual(self.fake.control("quick-connect", {"advance": "x"}).status, 400)
 
 
 class UserApiTests(FakeTestCase):

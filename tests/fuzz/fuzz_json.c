@@ -94,6 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct jfa_user_list l, ref;
     struct jfa_system_info s;
     struct jfa_api_key_list k;
+    struct jfa_quick_connect q;
+    bool b;
     char guid[33];
     int rc;
 
@@ -133,6 +135,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     jfa_api_key_list_free(&k);
+
+    /* QuickConnectResult: the code is shown to people, the secret goes in
+     * a URL and a JSON body: only digits and hex digits may come out */
+    if (jfa_json_quick_connect(buf, size, &q, err, sizeof(err)) == 0) {
+        size_t ns = strlen(q.secret), nc = strlen(q.code);
+        char *body;
+
+        if (ns < 32 || ns > JFA_QC_SECRET_MAX || strspn(q.secret, "0123456789abcdefABCDEF") != ns ||
+            nc < 4 || nc > JFA_QC_CODE_MAX || strspn(q.code, "0123456789") != nc)
+            abort();
+        body = jfa_json_quick_connect_body(q.secret);
+        if (body == NULL)
+            abort();
+        free(body);
+    }
+    jfa_quick_connect_wipe(&q);
+    if (jfa_json_bool(buf, size, &b, err, sizeof(err)) != 0 && b)
+        abort();
 
     /* NUL-terminated copies for the string APIs */
     str = malloc(size + 2);

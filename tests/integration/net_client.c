@@ -12,6 +12,10 @@
  *   net_client URL CAFILE|- sysinfo
  *   net_client URL CAFILE|- passwd TOKEN USERID OLD NEW
  *   net_client URL CAFILE|- mkkey TOKEN APP
+ *   net_client URL CAFILE|- qc-enabled
+ *   net_client URL CAFILE|- qc-flow HOOK SECONDS   (lib/quickconnect.c: initiate,
+ *       run "HOOK CODE", wait SECONDS for the approval, redeem)
+ *   net_client URL CAFILE|- qc-check SECRET | qc-redeem SECRET
  * URL may be several urls separated by commas (tried in order).
  */
 #ifndef _GNU_SOURCE
@@ -23,6 +27,7 @@
 #include <string.h>
 
 #include "jellyfin.h"
+#include "quickconnect.h"
 
 static void usage(void)
 {
@@ -119,6 +124,54 @@ int main(int argc, char **argv)
                        k.keys[i].access_token);
         }
         jfa_api_key_list_free(&k);
+    } else if (strcmp(op, "qc-enabled") == 0 && argc == 4) {
+        bool on;
+
+        st = jfa_qc_enabled(&c, &on);
+        if (st == JFA_OK)
+            printf("enabled: %d\n", on);
+    } else if (strcmp(op, "qc-flow") == 0 && argc == 6) {
+        struct jfa_quick_connect q;
+        struct jfa_auth_result r;
+        struct timespec deadline;
+        char cmd[4096];
+
+        memset(&r, 0, sizeof(r));
+        st = jfa_qc_initiate(&c, &q);
+        if (st == JFA_OK) {
+            printf("code: %s\nsecret-length: %zu\n", q.code, strlen(q.secret));
+            fflush(stdout);
+            snprintf(cmd, sizeof(cmd), "%s %s", argv[4], q.code);
+            if (system(cmd) != 0)
+                fprintf(stderr, "hook failed\n");
+            clock_gettime(CLOCK_MONOTONIC, &deadline);
+            deadline.tv_sec += atoi(argv[5]);
+            st = jfa_qc_wait(&c, &q, &deadline, 1);
+        }
+        if (st == JFA_OK) {
+            printf("approved: %d\n", q.authenticated);
+            st = jfa_qc_redeem(&c, &q, &r);
+            if (st == JFA_OK) {
+                print_user("", &r.user);
+                printf("token: %s\n", r.access_token);
+            }
+        }
+        jfa_auth_result_free(&r);
+        jfa_quick_connect_wipe(&q);
+    } else if ((strcmp(op, "qc-check") == 0 || strcmp(op, "qc-redeem") == 0) && argc == 5) {
+        struct jfa_quick_connect q;
+        struct jfa_auth_result r;
+
+        memset(&q, 0, sizeof(q));
+        snprintf(q.secret, sizeof(q.secret), "%s", argv[4]);
+        if (strcmp(op, "qc-check") == 0) {
+            st = jfa_qc_check(&c, &q);
+            if (st == JFA_OK)
+                printf("approved: %d\n", q.authenticated);
+        } else {
+            st = jfa_qc_redeem(&c, &q, &r);
+            jfa_auth_result_free(&r);
+        }
     } else {
         usage();
     }

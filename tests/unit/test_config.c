@@ -1021,6 +1021,36 @@ static void test_load_owner(void **state)
     jfa_config_free(&cfg);
 }
 
+/* quick_connect: off by default; no/local/yes; the timeout is a bounded duration. */
+static void test_quick_connect(void **state)
+{
+    struct jfa_config cfg;
+
+    (void)state;
+    jfa_config_defaults(&cfg);
+    assert_int_equal(cfg.quick_connect, JFA_QC_NO);
+    assert_int_equal(cfg.quick_connect_timeout, 120);
+    jfa_config_free(&cfg);
+    assert_int_equal(parse_text(&cfg, "quick_connect = local\nquick_connect_timeout = 30s\n"), 0);
+    assert_int_equal(cfg.quick_connect, JFA_QC_LOCAL);
+    assert_int_equal(cfg.quick_connect_timeout, 30);
+    jfa_config_free(&cfg);
+    assert_int_equal(parse_text(&cfg, "quick_connect = yes\nquick_connect_timeout = 10m\n"), 0);
+    assert_int_equal(cfg.quick_connect, JFA_QC_YES);
+    assert_int_equal(cfg.quick_connect_timeout, 600);
+    jfa_config_free(&cfg);
+    assert_int_equal(parse_text(&cfg, "quick_connect = no\n"), 0);
+    assert_int_equal(cfg.quick_connect, JFA_QC_NO);
+    jfa_config_free(&cfg);
+    bad("quick_connect = true\n", 1, "quick_connect", "no, local or yes", NULL);
+    bad("quick_connect = Yes\n", 1, "quick_connect", NULL);
+    bad("quick_connect =\n", 1, "quick_connect", NULL);
+    bad("quick_connect = no\nquick_connect = yes\n", 2, "quick_connect", NULL);
+    bad("quick_connect_timeout = 4s\n", 1, "quick_connect_timeout", "5s..10m", NULL);
+    bad("quick_connect_timeout = 11m\n", 1, "quick_connect_timeout", NULL);
+    bad("quick_connect_timeout = -1\n", 1, "quick_connect_timeout", NULL);
+}
+
 /* The EXAMPLE section of jellyfin-auth.conf(5) must be a valid file. */
 /* samba_* keys (issue 9): defaults, values, refusals */
 static void test_samba_keys(void **state)
@@ -1145,6 +1175,7 @@ int main(void)
         cmocka_unit_test(test_paths_derived),
         cmocka_unit_test(test_config_path_env),
         cmocka_unit_test(test_samba_keys),
+        cmocka_unit_test(test_quick_connect),
         cmocka_unit_test(test_manpage_example),
         cmocka_unit_test_setup_teardown(test_load_ok, load_setup, load_teardown),
         cmocka_unit_test_setup_teardown(test_load_refusals, load_setup, load_teardown),

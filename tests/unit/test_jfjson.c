@@ -743,6 +743,85 @@ static void test_user_list_stream_mutations(void **state)
     free(doc);
 }
 
+static void test_quick_connect(void **state)
+{
+    struct jfa_quick_connect q;
+    const char *secret = "8b1d4e6fa3c57d9e0b1a2c3d4f2a9c0e8b1d4e6fa3c57d9e0b1a2c3d4f2a9c0e";
+    char doc[512], *body;
+    bool b = true;
+
+    (void)state;
+    snprintf(doc, sizeof(doc),
+             "{\"Authenticated\":false,\"Secret\":\"%s\",\"Code\":\"012345\","
+             "\"DeviceId\":\"d\",\"DeviceName\":\"h\",\"AppName\":\"pam_jellyfin\","
+             "\"AppVersion\":\"1\",\"DateAdded\":\"2026-01-01T00:00:00.0000000Z\"}",
+             secret);
+    assert_int_equal(jfa_json_quick_connect(doc, strlen(doc), &q, err, sizeof(err)), 0);
+    assert_false(q.authenticated);
+    assert_string_equal(q.secret, secret);
+    assert_string_equal(q.code, "012345");
+    jfa_quick_connect_wipe(&q);
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"authenticated\":true,\"secret\":\""
+                                                "0123456789abcdef0123456789ABCDEF\","
+                                                "\"code\":\"1234\"}"),
+                                            &q, err, sizeof(err)),
+                     0);
+    assert_true(q.authenticated);
+    /* a code that is not digits never comes out (it is shown in a prompt) */
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Secret\":\"0123456789abcdef0123456789abcdef\","
+                                                "\"Code\":\"12\\n34\"}"),
+                                            &q, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "Code: expected 4 to 12 decimal digits");
+    assert_string_equal(q.code, "");
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Secret\":\"0123456789abcdef0123456789abcdef\","
+                                                "\"Code\":\"123\"}"),
+                                            &q, err, sizeof(err)),
+                     -1);
+    /* a secret that is not hex never goes into a URL */
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Secret\":\"0123456789abcdef0123456789abcde&\","
+                                                "\"Code\":\"123456\"}"),
+                                            &q, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "Secret: expected 32 to 128 hex digits");
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Secret\":\"abcd\",\"Code\":\"123456\"}"), &q,
+                                            err, sizeof(err)),
+                     -1);
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Code\":\"123456\"}"), &q, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "Secret: missing");
+    assert_int_equal(
+        jfa_json_quick_connect(LIT("{\"Secret\":5,\"Code\":\"123456\"}"), &q, err, sizeof(err)),
+        -1);
+    assert_string_equal(err, "Secret: expected a string");
+    assert_int_equal(jfa_json_quick_connect(LIT("{\"Authenticated\":\"yes\",\"Secret\":\"0123456789"
+                                                "abcdef0123456789abcdef\",\"Code\":\"123456\"}"),
+                                            &q, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "Authenticated: expected a boolean");
+    assert_int_equal(jfa_json_quick_connect(LIT("[]"), &q, err, sizeof(err)), -1);
+
+    assert_int_equal(jfa_json_bool(LIT("true"), &b, err, sizeof(err)), 0);
+    assert_true(b);
+    assert_int_equal(jfa_json_bool(LIT(" false\n"), &b, err, sizeof(err)), 0);
+    assert_false(b);
+    assert_int_equal(jfa_json_bool(LIT("\"true\""), &b, err, sizeof(err)), -1);
+    assert_false(b);
+    assert_string_equal(err, "boolean: expected a JSON boolean");
+    assert_int_equal(jfa_json_bool(LIT("1"), &b, err, sizeof(err)), -1);
+    assert_int_equal(jfa_json_bool(LIT("true true"), &b, err, sizeof(err)), -1);
+    assert_int_equal(jfa_json_bool(LIT("tru"), &b, err, sizeof(err)), -1);
+
+    body = jfa_json_quick_connect_body(secret);
+    assert_non_null(body);
+    snprintf(doc, sizeof(doc), "{\"Secret\":\"%s\"}", secret);
+    assert_string_equal(body, doc);
+    free(body);
+    assert_null(jfa_json_quick_connect_body("0123456789abcdef0123456789abcde\""));
+    assert_null(jfa_json_quick_connect_body("0123"));
+    assert_null(jfa_json_quick_connect_body(NULL));
+}
+
 static void test_system_info(void **state)
 {
     struct jfa_system_info s;
@@ -932,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_api_keys),
         cmocka_unit_test(test_guid_normalize),
         cmocka_unit_test(test_bodies),
+        cmocka_unit_test(test_quick_connect),
         cmocka_unit_test(test_free_zeroed),
     };
 

@@ -1,0 +1,244 @@
+#!/bin/bash
+# pam-quickconnect.sh - Quick Connect logins (pam_quickconnect.c) under
+# pam_wrapper against the fake Jellyfin over HTTPS, with a scripted
+# conversation (tests/unit/pam_qc) that reads the code from the prompt and
+# approves it through the fake's control API, and with pamtester driven by
+# expect. Asserts: approved as the user -> logged in, token logged out at
+# close, no offline verifier; approved as another account -> refused and
+# that token logged out; disabled user -> refused; never approved -> refused
+# at the deadline; cancelled or a conversation that cannot show the code ->
+# refused; server switch off or quick_connect = no -> the password path
+# only; `local` and a remote host outside local_networks -> not offered;
+# no remote access -> refused (by acct_mgmt, and by the server's view of
+# the token); initiations are throttled like failures.
+. "$top_srcdir/tests/lib.sh"
+jfa_setup
+. "$top_srcdir/tests/integration/pam-common.sh"
+pam_fixture https
+QC="$top_builddir/tests/unit/pam_qc"
+[ -x "$QC" ] || jfa_fail "tests/unit/pam_qc not built"
+conf() { write_conf "$URL" "offline_max_age = 7d" "$@"; }
+conf "quick_connect = yes" "quick_connect_timeout = 5s"
+
+# The hook: "code N" approves N as $APPROVER (if set) and saves it;
+# "opened"/"closed" save the fake's tokens for the checks below.
+cat >"$W/hook.sh" <<HOOK
+#!/bin/bash
+unset LD_PRELOAD
+case "\$1" in
+code)
+    echo "\$2" >"$W/code"
+    [ -z "\$APPROVER" ] && exit 0
+    curl -sfk -X POST -H 'Content-Type: application/json' \
+        --data "{\"code\": \"\$2\", \"user\": \"\$APPROVER\"}" "$URL/__fake/quick-connect" ;;
+opened|closed) curl -sfk "$URL/__fake/tokens" >"$W/tokens.\$1" ;;
+esac
+HOOK
+chmod +x "$W/hook.sh"
+
+# qc USER RHOST|- ANSWER...: run the scripted conversation; sets OUT and RC
+qc() {
+    local user=$1 rhost=$2
+    shift 2
+    rm -f "$W/code" "$W/tokens.opened" "$W/tokens.closed"
+    OUT=$(pam_env "$QC" jellyfin "$user" "$rhost" "env -u LD_PRELOAD $W/hook.sh" "$@" 2>&1)
+    RC=$?
+    printf '%s\n' "$OUT" >>"$W/module.log"
+}
+tokens_of() { # FILE USERID
+    "$PYTHON3" -c '
+import json, sys
+print(sum(1 for d in json.load(open(sys.argv[1])) if d["user_id"] == sys.argv[2]))' "$1" "$2"
+}
+initiations() { grep -c 'POST /QuickConnect/Initiate' "$W/fake-main.log"; }
+clear_throttle() { rm -f "$W/state/private/throttle/"*; }
+export APPROVER
+
+# --- alice approves her own code: logged in, token logged out at close ---
+APPROVER=Alice
+qc alice - - -
+expect_ok "alice approved as alice"
+printf '%s' "$OUT" | grep -q "PROMPT_ECHO_ON: Jellyfin Quick Connect code: $(cat "$W/code")" ||
+    jfa_fail "the code is not in an echo-on prompt: $OUT"
+[ "$(tokens_of "$W/tokens.opened" $ID_ALICE)" = 1 ] || jfa_fail "no token while the session is open"
+[ "$(tokens_of "$W/tokens.closed" $ID_ALICE)" = 0 ] || jfa_fail "token left after close_session"
+grep -q '"device_name": "[^"]* (jellyfin)"' "$W/tokens.opened" ||
+    jfa_fail "the device does not name the service: $(cat "$W/tokens.opened")"
+grep -q "authenticated 'alice' with Jellyfin Quick Connect" "$W/module.log" ||
+    jfa_fail "success not logged"
+ls "$W/state/private/verifiers/" 2>/dev/null | grep -q "$ID_ALICE" &&
+    jfa_fail "a Quick Connect login wrote an offline verifier"
+[ -z "$(ls -A "$W/state/private/pending" 2>/dev/null)" ] || jfa_fail "pending record left"
+
+# --- pamtester, answers typed by expect after reading the code ---
+if command -v expect >/dev/null; then
+    cat >"$W/pt.exp" <<EXP
+set timeout 20
+spawn env LD_PRELOAD=\$env(PT_PRELOAD) pamtester -v jellyfin alice authenticate acct_mgmt open_session close_session
+expect "Password: " { send "\r" } timeout { exit 11 }
+expect -re {code: ([0-9]+)} { set code \$expect_out(1,string) } timeout { exit 12 }
+expect "cancel: " {} timeout { exit 13 }
+exec curl -sfk -X POST -H {Content-Type: application/json} --data "{\"code\": \"\$code\", \"user\": \"Alice\"}" $URL/__fake/quick-connect
+send "\r"
+expect "session has successfully been closed" { exit 0 } timeout { exit 14 } eof { exit 15 }
+EXP
+    OUT=$(PT_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" \
+        pam_env env -u LD_PRELOAD expect -f "$W/pt.exp" 2>&1)
+    RC=$?
+    printf '%s\n' "$OUT" >>"$W/module.log"
+    expect_ok "pamtester with Quick Connect"
+    [ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "pamtester: token left after close_session"
+fi
+
+# --- approved as another account (grace) for alice's login: refused, that
+# token logged out ---
+APPROVER=grace
+qc alice - - -
+expect_err "alice approved as grace" "authenticate: Authentication failure"
+grep -q "approved as another Jellyfin account (Id $ID_GRACE" "$W/module.log" ||
+    jfa_fail "wrong account not logged"
+[ "$(devices_of $ID_GRACE)" = 0 ] || jfa_fail "grace's token was not logged out"
+[ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "alice has a token"
+printf '%s' "$OUT" | grep -q "ERROR_MSG: The code was approved for another Jellyfin account." ||
+    jfa_fail "the user was not told"
+
+# --- a disabled user approves their own code: refused. Jellyfin answers 401
+# to anything done with a disabled user's token, logout included: the token
+# it made stays, unusable (logged) ---
+APPROVER=bob
+qc bob - - -
+expect_err "disabled bob" "authenticate: User account has expired"
+grep -q "refusing 'bob': account disabled in Jellyfin" "$W/module.log" || jfa_fail "bob: not logged"
+grep -q "cannot log out the refused Quick Connect token" "$W/module.log" ||
+    jfa_fail "bob: the failed logout was not logged"
+clear_throttle
+
+# --- never approved: refused at the deadline (quick_connect_timeout = 5s) ---
+APPROVER=
+qc alice - - -
+expect_err "never approved" "authenticate: Authentication failure"
+grep -q "Quick Connect for 'alice' not approved within 5 s" "$W/module.log" ||
+    jfa_fail "deadline not logged"
+
+# --- cancelled, and a conversation that cannot show the code (sshd's
+# password method): refused, nothing redeemed ---
+APPROVER=Alice
+qc alice - - q
+expect_err "cancelled" "authenticate: Authentication failure"
+grep -q "Quick Connect for 'alice' cancelled by the user" "$W/module.log" || jfa_fail "cancel"
+# (the hook approved before the answer: Jellyfin made a token, which goes)
+grep -q "abandoned Quick Connect request of 'alice' had been approved" "$W/module.log" ||
+    jfa_fail "the approved, abandoned request was not cleaned up"
+qc alice - - '!'
+expect_err "cannot show the code" "authenticate: Authentication failure"
+grep -q "the conversation cannot show the code" "$W/module.log" || jfa_fail "no conversation"
+[ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "a token was redeemed without the user's Enter"
+clear_throttle
+
+# --- no remote access: acct_mgmt refuses a host outside local_networks as
+# for a password login, and logs the token out ---
+APPROVER=carol
+qc carol 203.0.113.9 - -
+expect_err "carol from a remote host" "acct_mgmt: Permission denied"
+[ "$(devices_of $ID_CAROL)" = 0 ] || jfa_fail "carol's token was not logged out"
+# ... and when the server itself counts this host as remote: refused at auth
+jfa_fake_ctl "$URL" POST /__fake/server '{"lan_networks": ["192.168.0.0/16"]}' >/dev/null
+qc carol - - -
+expect_err "carol, server says remote" "authenticate: Authentication failure"
+grep -q "Jellyfin refuses this account's token from this host" "$W/module.log" ||
+    jfa_fail "server-side remote refusal not logged"
+jfa_fake_ctl "$URL" POST /__fake/server '{"lan_networks": null}' >/dev/null
+clear_throttle
+
+# --- quick_connect = local: offered from local_networks, not from elsewhere ---
+conf "quick_connect = local" "quick_connect_timeout = 5s"
+APPROVER=Alice
+qc alice 192.168.1.20 - -
+expect_ok "local: alice from the LAN"
+before=$(initiations)
+qc alice 203.0.113.9 - -
+expect_err "local: alice from outside" "authenticate: Authentication failure"
+printf '%s' "$OUT" | grep -q "code:" && jfa_fail "local: a code was shown to a remote host"
+[ "$(initiations)" = "$before" ] || jfa_fail "local: a request was initiated for a remote host"
+grep -q "Quick Connect not offered to 'alice': 203.0.113.9 is outside local_networks" \
+    "$W/module.log" || jfa_fail "local refusal not logged"
+
+# --- the server's switch off, and quick_connect = no: the password path only ---
+conf "quick_connect = yes" "quick_connect_timeout = 5s"
+jfa_fake_ctl "$URL" POST /__fake/server '{"quick_connect": false}' >/dev/null
+before=$(initiations)
+qc alice - - -
+expect_err "server switch off" "authenticate: Authentication failure"
+[ "$(initiations)" = "$before" ] || jfa_fail "initiated with the server's switch off"
+grep -q "Quick Connect not offered to 'alice': it is off on the server" "$W/module.log" ||
+    jfa_fail "server switch not logged"
+pt "$PW_ALICE" jellyfin alice authenticate
+expect_ok "password with the server's switch off"
+jfa_fake_ctl "$URL" POST /__fake/server '{"quick_connect": true}' >/dev/null
+conf
+before=$(grep -c 'GET /QuickConnect/Enabled' "$W/fake-main.log")
+qc alice - - -
+expect_err "quick_connect = no" "authenticate: Authentication failure"
+[ "$(grep -c 'GET /QuickConnect/Enabled' "$W/fake-main.log")" = "$before" ] ||
+    jfa_fail "asked the server about Quick Connect with quick_connect = no"
+pt "$PW_ALICE" jellyfin alice authenticate
+expect_ok "password with quick_connect = no"
+# nullok: an empty answer is an empty password, never Quick Connect
+conf "quick_connect = yes"
+before=$(initiations)
+pt "" jellyfin-nullok dave authenticate
+expect_ok "nullok: dave's empty password"
+[ "$(initiations)" = "$before" ] || jfa_fail "Quick Connect started with nullok"
+
+# --- initiations are throttled like failures, per user and per host ---
+conf "quick_connect = yes" "quick_connect_timeout = 5s" "throttle_failures = 2"
+clear_throttle
+APPROVER=
+qc grace 198.51.100.7 - q
+qc grace 198.51.100.7 - q
+before=$(initiations)
+qc grace 198.51.100.7 - -
+expect_err "third initiation" "authenticate: Authentication failure"
+[ "$(initiations)" = "$before" ] || jfa_fail "a throttled user could initiate"
+grep -q "too many failed logins or Quick Connect requests for 'grace'" "$W/module.log" ||
+    jfa_fail "throttle not logged"
+pt "$PW_GRACE" jellyfin grace authenticate
+expect_err "password while throttled by initiations" "Authentication failure"
+# the host is throttled too: another user from it
+qc alice 198.51.100.7 - -
+expect_err "same host, another user" "authenticate: Authentication failure"
+[ "$(initiations)" = "$before" ] || jfa_fail "a throttled host could initiate"
+
+# --- under valgrind (when present, not with ASan): success, wrong approver,
+# cancelled after an approval; zero errors and no definite leak ---
+if [ -n "${VALGRIND:-}" ] && [ -z "${JFA_ASAN_PRELOAD:-}" ]; then
+    TIMEOUT=60 conf "quick_connect = yes" "quick_connect_timeout = 2m"
+    clear_throttle
+    n=0
+    vg_qc() {
+        n=$((n + 1))
+        rm -f "$W/tokens.opened" "$W/tokens.closed"
+        pam_env "$VALGRIND" -q --error-exitcode=42 --leak-check=full \
+            --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+            --log-file="$W/vgqc.$n.log" "$QC" jellyfin "$@" >"$W/vgqc.$n.out" 2>&1
+        RC=$?
+        [ "$RC" != 42 ] && [ ! -s "$W/vgqc.$n.log" ] ||
+            { cat "$W/vgqc.$n.log" >&2; jfa_fail "valgrind: $*"; }
+    }
+    APPROVER=Alice
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - -
+    [ "$RC" = 0 ] || jfa_fail "valgrind: alice's Quick Connect failed: $(cat "$W/vgqc.$n.out")"
+    APPROVER=grace
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - -
+    [ "$RC" = 1 ] || jfa_fail "valgrind: wrong approver: $(cat "$W/vgqc.$n.out")"
+    APPROVER=Alice
+    vg_qc alice - "env -u LD_PRELOAD $W/hook.sh" - q
+    [ "$RC" = 1 ] || jfa_fail "valgrind: cancel: $(cat "$W/vgqc.$n.out")"
+    [ "$(devices_of $ID_ALICE)" = 0 ] && [ "$(devices_of $ID_GRACE)" = 0 ] ||
+        jfa_fail "valgrind runs left tokens"
+    echo "valgrind: $n Quick Connect runs clean"
+fi
+
+# --- nothing secret in the logs ---
+grep -qi 'secret=' "$W/module.log" "$W/fake-main.log" && jfa_fail "a secret in a log"
+exit 0
