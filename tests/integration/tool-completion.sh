@@ -48,7 +48,7 @@ out=$(cat "$W/out")
 # shellcheck disable=SC2016
 for want in '^complete -F _jellyfin_auth jellyfin-auth$' \
     '^jellyfin-auth st=> status$' \
-    '^jellyfin-auth => setup status sync users names ' \
+    '^jellyfin-auth => setup key status sync users names ledger explain login reset doctor$' \
     '^jellyfin-auth --config /x us=> users$' \
     '^jellyfin-auth sync --d=> --debug --dry-run$' \
     '^jellyfin-auth status --j=> --json$' \
