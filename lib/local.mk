@@ -19,6 +19,7 @@ lib_libjfa_la_SOURCES = \
 	lib/apikey.c lib/apikey.h \
 	lib/lockout.c lib/lockout.h \
 	lib/samba.c lib/samba.h \
+	lib/hostaccts.c lib/hostaccts.h \
 	lib/loginflow.c lib/loginflow.h \
 	lib/quickconnect.c lib/quickconnect.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
@@ -30,6 +31,8 @@ lib_libjfatool_la_SOURCES = \
 	lib/namemap.c lib/namemap.h \
 	lib/ledger.c lib/ledger.h \
 	lib/sync.c lib/sync.h \
+	lib/syncplan.c \
+	lib/syncreport.c \
 	lib/samba_sync.c
 lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libjfatool_la_LIBADD = lib/libjfa.la

@@ -98,9 +98,6 @@ struct jfa_flow {
 /* The JFA_DBU_* flags of a user's Jellyfin policy. */
 uint32_t jfa_flow_policy_flags(const struct jfa_policy *pol);
 
-/* Does /etc/passwd itself list the name? */
-bool jfa_flow_in_passwd_file(const char *name);
-
 /* The login name: refuse names that cannot be ours, root, local accounts,
  * names not in the users database or with a UID out of range. */
 enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f);
