@@ -130,6 +130,99 @@ static int cmp_prev(const void *a, const void *b)
     return strcmp(x->jf_id, y->jf_id);
 }
 
+static void change(const struct jfa_sync_options *opt, enum jfa_sync_change_kind kind,
+                   const char *name, const char *old_name, uint32_t uid, const char *jf_name,
+                   const char *note)
+{
+    struct jfa_sync_change ch;
+
+    if (opt->on_change == NULL)
+        return;
+    memset(&ch, 0, sizeof(ch));
+    ch.kind = kind;
+    ch.name = name;
+    ch.old_name = old_name;
+    ch.uid = uid;
+    ch.jf_name = jf_name;
+    ch.note = note;
+    opt->on_change(opt->change_ctx, &ch);
+}
+
+/* The changes from the previous database (db, NULL: none) to the plan:
+ * counted in sum, each reported to opt->on_change in a fixed order (added,
+ * renamed, disabled or enabled per new user; removed; omitted; the end).
+ * 0, or -1 out of memory. */
+static int diff_changes(const struct jfa_sync_options *opt, const struct jfa_db *db,
+                        const struct jfa_sync_plan *plan, struct jfa_sync_summary *sum)
+{
+    struct prev_user *prev = NULL;
+    size_t n_prev = 0, i;
+
+    if (db != NULL) {
+        prev = calloc(db->n_users + 1, sizeof(*prev));
+        if (prev == NULL)
+            return -1;
+        for (i = 0; i < db->n_users; i++) {
+            struct jfa_db_user u;
+            if (jfa_db_user_at(db, (uint32_t)i, &u) != 0)
+                continue;
+            memcpy(prev[n_prev].jf_id, u.jf_id, 33);
+            prev[n_prev].name = u.name;
+            prev[n_prev].uid = u.uid;
+            prev[n_prev].flags = u.flags;
+            n_prev++;
+        }
+        qsort(prev, n_prev, sizeof(*prev), cmp_prev);
+    }
+    for (i = 0; i < plan->n_users; i++) {
+        const struct jfa_dbw_user *u = &plan->users[i];
+        struct prev_user key, *p;
+
+        memcpy(key.jf_id, u->jf_id, 33);
+        p = n_prev ? bsearch(&key, prev, n_prev, sizeof(*prev), cmp_prev) : NULL;
+        if (p == NULL) {
+            sum->added++;
+            change(opt, JFA_SYNC_ADDED, u->name, NULL, u->uid, u->jf_name, plan->notes[i]);
+            continue;
+        }
+        p->seen = true;
+        if (strcmp(p->name, u->name) != 0) {
+            sum->renamed++;
+            change(opt, JFA_SYNC_RENAMED, u->name, p->name, u->uid, NULL, plan->notes[i]);
+        }
+        if (!(p->flags & JFA_DBU_DISABLED) && (u->flags & JFA_DBU_DISABLED)) {
+            sum->disabled++;
+            change(opt, JFA_SYNC_DISABLED, u->name, NULL, u->uid, NULL, NULL);
+        } else if ((p->flags & JFA_DBU_DISABLED) && !(u->flags & JFA_DBU_DISABLED)) {
+            sum->enabled++;
+            change(opt, JFA_SYNC_ENABLED, u->name, NULL, u->uid, NULL, NULL);
+        }
+    }
+    for (i = 0; i < n_prev; i++) {
+        if (prev[i].seen)
+            continue;
+        sum->removed++;
+        change(opt, JFA_SYNC_REMOVED, prev[i].name, NULL, prev[i].uid, NULL, NULL);
+    }
+    for (i = 0; i < plan->n_omitted; i++) {
+        struct jfa_sync_change ch;
+
+        if (opt->on_change == NULL)
+            break;
+        memset(&ch, 0, sizeof(ch));
+        ch.kind = JFA_SYNC_OMITTED;
+        ch.jf_name = plan->omitted[i].jf_name;
+        ch.jf_id = plan->omitted[i].id;
+        ch.reason = plan->omitted[i].reason;
+        opt->on_change(opt->change_ctx, &ch);
+    }
+    change(opt, JFA_SYNC_END, NULL, NULL, 0, NULL, NULL);
+    sum->omitted = plan->n_omitted;
+    sum->total = plan->n_users;
+    free(prev);
+    return 0;
+}
+
 /* Take the sync lock (state_dir/private/lock): one writer at a time. */
 static int take_lock(const char *priv, const struct jfa_log *log, int *fd_out, char *err,
                      size_t errlen);
@@ -289,12 +382,6 @@ out:
     return ret;
 }
 
-static void print_escaped(FILE *out, const char *s)
-{
-    char buf[1024];
-    fputs(jfa_log_escape(buf, sizeof(buf), s), out);
-}
-
 /* --debug: CPU and wall time of each phase of a sync. */
 struct phase_clock {
     struct timespec cpu, wall;
@@ -338,8 +425,6 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                  const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
                  size_t errlen)
 {
-    FILE *out = opt->out != NULL ? opt->out : stdout;
-    bool verbose = !opt->quiet;
     char *db_path = jfa_config_db_path(cfg), *priv = jfa_config_private_dir(cfg);
     char *ledger_path = jfa_sync_ledger_path(cfg), *report_path = jfa_sync_report_path(cfg);
     struct jfa_ledger ledger;
@@ -349,8 +434,7 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     struct jfa_host host = {0};
     struct jfa_local local = {jfa_host_name_conflict, jfa_host_id_taken, jfa_host_group_gid, &host};
     struct jfa_sync_plan plan = {0};
-    struct prev_user *prev = NULL;
-    size_t n_prev = 0, i;
+    size_t i;
     unsigned char *img = NULL;
     size_t img_len = 0;
     char *report = NULL, *old_ledger = NULL;
@@ -453,80 +537,10 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
     }
 
     /* what changed */
-    if (have_db) {
-        prev = calloc(db.n_users + 1, sizeof(*prev));
-        if (prev == NULL) {
-            jfa_set_err(err, errlen, "out of memory");
-            goto out;
-        }
-        for (i = 0; i < db.n_users; i++) {
-            struct jfa_db_user u;
-            if (jfa_db_user_at(&db, (uint32_t)i, &u) != 0)
-                continue;
-            memcpy(prev[n_prev].jf_id, u.jf_id, 33);
-            prev[n_prev].name = u.name;
-            prev[n_prev].uid = u.uid;
-            prev[n_prev].flags = u.flags;
-            n_prev++;
-        }
-        qsort(prev, n_prev, sizeof(*prev), cmp_prev);
+    if (diff_changes(opt, have_db ? &db : NULL, &plan, sum) != 0) {
+        jfa_set_err(err, errlen, "out of memory");
+        goto out;
     }
-    for (i = 0; i < plan.n_users; i++) {
-        const struct jfa_dbw_user *u = &plan.users[i];
-        struct prev_user key, *p;
-
-        memcpy(key.jf_id, u->jf_id, 33);
-        p = n_prev ? bsearch(&key, prev, n_prev, sizeof(*prev), cmp_prev) : NULL;
-        if (p == NULL) {
-            sum->added++;
-            if (verbose) {
-                fprintf(out, "added    %s (uid %" PRIu32 ", Jellyfin \"", u->name, u->uid);
-                print_escaped(out, u->jf_name);
-                fprintf(out, "\")");
-                if (plan.notes[i] != NULL)
-                    fprintf(out, ": login name %s, %s", u->name, plan.notes[i]);
-                fprintf(out, "\n");
-            }
-            continue;
-        }
-        p->seen = true;
-        if (strcmp(p->name, u->name) != 0) {
-            sum->renamed++;
-            if (verbose) {
-                fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")", p->name, u->name, u->uid);
-                if (plan.notes[i] != NULL)
-                    fprintf(out, ": %s", plan.notes[i]);
-                fprintf(out, "\n");
-            }
-        }
-        if (!(p->flags & JFA_DBU_DISABLED) && (u->flags & JFA_DBU_DISABLED)) {
-            sum->disabled++;
-            if (verbose)
-                fprintf(out, "disabled %s (uid %" PRIu32 ")\n", u->name, u->uid);
-        } else if ((p->flags & JFA_DBU_DISABLED) && !(u->flags & JFA_DBU_DISABLED)) {
-            sum->enabled++;
-            if (verbose)
-                fprintf(out, "enabled  %s (uid %" PRIu32 ")\n", u->name, u->uid);
-        }
-    }
-    for (i = 0; i < n_prev; i++) {
-        if (prev[i].seen)
-            continue;
-        sum->removed++;
-        if (verbose)
-            fprintf(out, "removed  %s (uid %" PRIu32 ")\n", prev[i].name, prev[i].uid);
-    }
-    for (i = 0; i < plan.n_omitted; i++) {
-        if (!verbose)
-            break;
-        fprintf(out, "omitted  \"");
-        print_escaped(out, plan.omitted[i].jf_name);
-        fprintf(out, "\" (Id %s): %s\n", plan.omitted[i].id, plan.omitted[i].reason);
-    }
-    if (verbose && plan.n_omitted > 0)
-        fprintf(out, "'jellyfin-auth users' prints the command that gives each of them a login\n");
-    sum->omitted = plan.n_omitted;
-    sum->total = plan.n_users;
 
     /* the new files: build everything in memory first */
     generation = (uint64_t)now;
@@ -614,15 +628,6 @@ int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
         }
         phase_end(&pc, log, "writing ledger, database and report");
     }
-    if (verbose)
-        fprintf(out,
-                "sync: %zu users in the database (%zu added, %zu removed, %zu renamed, "
-                "%zu disabled, %zu enabled), %zu left out%s\n",
-                sum->total, sum->added, sum->removed, sum->renamed, sum->disabled, sum->enabled,
-                sum->omitted,
-                opt->dry_run     ? "; dry run, nothing written"
-                : sum->unchanged ? "; no change, nothing written"
-                                 : "");
     ret = 0;
 out:
     if (lock_fd >= 0)
@@ -631,7 +636,6 @@ out:
     free(report);
     free(old_ledger);
     free(old_seen);
-    free(prev);
     jfa_sync_plan_free(&plan);
     jfa_host_free(&host);
     jfa_user_list_free(&list);

@@ -18,7 +18,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "config.h"
 #include "dbwrite.h"
@@ -87,11 +86,32 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
                   struct jfa_sync_plan *plan, char *err, size_t errlen);
 void jfa_sync_plan_free(struct jfa_sync_plan *plan);
 
+/* One change a sync makes to the database, or a user it leaves out. The
+ * strings live until the callback returns. */
+enum jfa_sync_change_kind {
+    JFA_SYNC_ADDED,    /* name, uid, jf_name, note (how the name was chosen, or NULL) */
+    JFA_SYNC_RENAMED,  /* old_name -> name, uid, note */
+    JFA_SYNC_DISABLED, /* name, uid */
+    JFA_SYNC_ENABLED,  /* name, uid */
+    JFA_SYNC_REMOVED,  /* name, uid */
+    JFA_SYNC_OMITTED,  /* jf_name, jf_id, reason */
+    JFA_SYNC_END,      /* no more changes */
+};
+
+struct jfa_sync_change {
+    enum jfa_sync_change_kind kind;
+    const char *name, *old_name;
+    uint32_t uid;
+    const char *jf_name, *jf_id, *note, *reason;
+};
+
 struct jfa_sync_options {
-    bool dry_run; /* compute and print, write nothing */
+    bool dry_run; /* compute and report, write nothing */
     bool force;   /* allow replacing a populated database with an empty one */
-    bool quiet;   /* print nothing on stdout */
-    FILE *out;    /* change lines and summary (stdout when NULL) */
+    /* each change, before anything is written (tools/cmd_sync.c prints
+     * them); NULL: not reported */
+    void (*on_change)(void *ctx, const struct jfa_sync_change *ch);
+    void *change_ctx;
 };
 
 struct jfa_sync_summary {
