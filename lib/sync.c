@@ -421,230 +421,309 @@ static void mark_old_db(const char *path, void *arg)
         jfa_logf(log, LOG_WARNING, "warning: %s", sub);
 }
 
+/* One sync in progress: its inputs, what it loaded and what it built. */
+struct sync_run {
+    const struct jfa_config *cfg;
+    const struct jfa_log *log;
+    const struct jfa_sync_options *opt;
+    struct jfa_sync_summary *sum;
+    char *db_path, *priv, *ledger_path, *report_path;
+    int lock_fd;
+    struct jfa_ledger ledger;
+    bool ledger_loaded;
+    struct jfa_db db;
+    bool have_db;
+    struct jfa_user_list list;
+    struct jfa_host host;
+    struct jfa_sync_plan plan;
+    char *old_ledger; /* the ledger as loaded, formatted (no-change check) */
+    size_t old_ledger_len, n_old;
+    int64_t *old_seen; /* per loaded ledger user: last_seen, -1 deleted */
+    unsigned char *img;
+    size_t img_len;
+    uint64_t generation;
+    bool unchanged;
+    char *report;
+    size_t report_len;
+    int64_t now;
+    struct phase_clock pc;
+    char *err;
+    size_t errlen;
+};
+
+/* The state directories and the lock (a dry run creates nothing and takes
+ * no lock), then the temp files an interrupted sync left. */
+static int run_lock(struct sync_run *r)
+{
+    char sub[JFA_ERRLEN];
+
+    if (r->opt->dry_run)
+        return 0;
+    if (jfa_ensure_dir(r->cfg->state_dir, 0755, sub, sizeof(sub)) != 0 ||
+        jfa_ensure_dir(r->priv, 0700, sub, sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "state directory: %s", sub);
+        return -1;
+    }
+    if (take_lock(r->priv, r->log, &r->lock_fd, r->err, r->errlen) != 0)
+        return -1;
+    cleanup_temps(r->cfg->state_dir, "users.db", r->log);
+    cleanup_temps(r->cfg->state_dir, "sync-report", r->log);
+    cleanup_temps(r->priv, "ledger", r->log);
+    return 0;
+}
+
+/* The ledger, then the previous database (rebuilding a missing ledger from
+ * it). */
+static int run_load_previous(struct sync_run *r)
+{
+    char sub[JFA_ERRLEN];
+    int rc;
+
+    rc = jfa_ledger_load(&r->ledger, r->ledger_path, sub, sizeof(sub));
+    r->ledger_loaded = rc == 0;
+    if (rc < 0) {
+        jfa_set_err(r->err, r->errlen,
+                    "ledger: %s (fix or restore it; it is never reset automatically)", sub);
+        return -1;
+    }
+    rc = jfa_db_open(&r->db, r->db_path, geteuid() == 0);
+    if (rc == 0) {
+        r->have_db = true;
+    } else if (rc != -ENOENT) {
+        jfa_logf(r->log, LOG_WARNING,
+                 "warning: previous database %s is unusable (%s); it will be replaced", r->db_path,
+                 strerror(-rc));
+    }
+    if (r->have_db && r->ledger.n_users == 0 && r->ledger.n_groups == 0 && r->db.n_users > 0) {
+        jfa_logf(r->log, LOG_WARNING,
+                 "warning: ledger %s is missing: rebuilding it from the database (%" PRIu32
+                 " users; tombstones of deleted users are lost)",
+                 r->ledger_path, r->db.n_users);
+        if (seed_ledger(&r->ledger, &r->db, r->cfg, r->now, r->err, r->errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The host's accounts, the ledger as loaded (for the no-change check: the
+ * plan refreshes the active users' last-seen times), then the plan. */
+static int run_plan(struct sync_run *r)
+{
+    struct jfa_local local = {jfa_host_name_conflict, jfa_host_id_taken, jfa_host_group_gid,
+                              &r->host};
+    size_t i;
+
+    if (jfa_host_init(&r->host, r->have_db ? &r->db : NULL, r->log) != 0) {
+        jfa_set_err(r->err, r->errlen, "cannot list the local users and groups: %s",
+                    strerror(errno));
+        return -1;
+    }
+    phase_end(&r->pc, r->log, "local users and groups");
+    if (r->ledger_loaded) {
+        r->old_ledger = jfa_ledger_format(&r->ledger, &r->old_ledger_len);
+        r->n_old = r->ledger.n_users;
+        r->old_seen = calloc(r->n_old + 1, sizeof(*r->old_seen));
+        if (r->old_ledger == NULL || r->old_seen == NULL) {
+            jfa_set_err(r->err, r->errlen, "out of memory");
+            return -1;
+        }
+        for (i = 0; i < r->n_old; i++)
+            r->old_seen[i] = r->ledger.users[i].deleted ? -1 : r->ledger.users[i].last_seen;
+    }
+    if (jfa_sync_plan(r->cfg, &r->ledger, &r->list, &local, r->now, &r->plan, r->err, r->errlen) !=
+        0)
+        return -1;
+    phase_end(&r->pc, r->log, "plan");
+    if (r->plan.n_users == 0 && r->have_db && r->db.n_users > 0 && !r->opt->force) {
+        jfa_set_err(r->err, r->errlen,
+                    "refusing to replace a database of %" PRIu32
+                    " users with an empty one (the server listed %zu users, %zu left out); "
+                    "use --force if this is intended",
+                    r->db.n_users, r->list.n, r->plan.n_omitted);
+        return -1;
+    }
+    return 0;
+}
+
+/* Nothing changed (the timer runs every minute): the same database bytes
+ * under the old generation, the same ledger but for the active users'
+ * last-seen times, the same report. Then nothing is written: no NSS
+ * process remaps, no disk write, LAST_SEEN of active users keeps the time
+ * of the last change. Sets r->unchanged and r->generation. */
+static int run_check_unchanged(struct sync_run *r)
+{
+    struct jfa_ledger *ledger = &r->ledger;
+    char *now_ledger, sub[JFA_ERRLEN];
+    size_t now_len = 0, i;
+    int64_t *new_seen;
+
+    if (!r->have_db || r->old_ledger == NULL || r->img_len != r->db.size ||
+        memcmp(r->img, r->db.base, r->img_len) != 0)
+        return 0;
+    new_seen = calloc(r->n_old + 1, sizeof(*new_seen));
+    if (new_seen == NULL) {
+        jfa_set_err(r->err, r->errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < r->n_old && i < ledger->n_users; i++) {
+        new_seen[i] = ledger->users[i].last_seen;
+        if (r->old_seen[i] >= 0 && !ledger->users[i].deleted)
+            ledger->users[i].last_seen = r->old_seen[i];
+    }
+    now_ledger = jfa_ledger_format(ledger, &now_len);
+    r->unchanged = now_ledger != NULL && now_len == r->old_ledger_len &&
+                   memcmp(now_ledger, r->old_ledger, now_len) == 0;
+    free(now_ledger);
+    if (!r->unchanged)
+        for (i = 0; i < r->n_old && i < ledger->n_users; i++)
+            ledger->users[i].last_seen = new_seen[i];
+    free(new_seen);
+    if (r->unchanged) {
+        char *old_report = NULL, *report;
+        size_t old_report_len = 0, report_len = 0;
+
+        r->generation = r->db.generation;
+        report = jfa_report_format(r->plan.omitted, r->plan.n_omitted, r->generation, &report_len);
+        r->unchanged = report != NULL &&
+                       jfa_read_trusted(r->report_path, 022, JFA_REPORT_MAX_FILE, &old_report,
+                                        &old_report_len, sub, sizeof(sub)) == 0 &&
+                       old_report_len == report_len && memcmp(old_report, report, report_len) == 0;
+        free(old_report);
+        free(report);
+    }
+    if (!r->unchanged)
+        r->generation =
+            r->db.generation + 1 > (uint64_t)r->now ? r->db.generation + 1 : (uint64_t)r->now;
+    return 0;
+}
+
+/* The new files, built in memory: the database image and the report. */
+static int run_build(struct sync_run *r)
+{
+    char sub[JFA_ERRLEN];
+
+    r->generation = (uint64_t)r->now;
+    if (r->have_db && r->db.generation >= r->generation)
+        r->generation = r->db.generation + 1;
+    if (jfa_db_build(r->plan.users, r->plan.n_users, r->plan.groups, r->plan.n_groups,
+                     r->have_db ? r->db.generation : r->generation, &r->img, &r->img_len, sub,
+                     sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "building the database: %s", sub);
+        return -1;
+    }
+    if (run_check_unchanged(r) != 0)
+        return -1;
+    jfa_put64(r->img + JFA_DBH_GENERATION, r->generation); /* outside the checksum */
+    r->report =
+        jfa_report_format(r->plan.omitted, r->plan.n_omitted, r->generation, &r->report_len);
+    if (r->report == NULL) {
+        jfa_set_err(r->err, r->errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Write (ledger, then users.db, then sync-report), or, when nothing
+ * changed, only touch the report. */
+static int run_write(struct sync_run *r)
+{
+    char sub[JFA_ERRLEN];
+
+    if (r->opt->dry_run)
+        return 0;
+    if (r->unchanged) {
+        /* the report's mtime says when the last sync ran (status, doctor) */
+        r->sum->unchanged = true;
+        if (utimensat(AT_FDCWD, r->report_path, NULL, AT_SYMLINK_NOFOLLOW) != 0)
+            jfa_logf(r->log, LOG_WARNING, "warning: cannot touch %s: %s", r->report_path,
+                     strerror(errno));
+        jfa_logf(r->log, LOG_DEBUG, "nothing changed: no file written");
+        return 0;
+    }
+    /* ledger first: a crash after it leaves unused ledger entries at
+     * worst, never a database with ids the ledger does not know */
+    if (jfa_ledger_save(&r->ledger, r->ledger_path, sub, sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "writing the ledger: %s", sub);
+        return -1;
+    }
+    if (jfa_write_atomic_hook(r->db_path, r->img, r->img_len, 0644, mark_old_db, (void *)r->log,
+                              sub, sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "writing the database: %s", sub);
+        return -1;
+    }
+    r->sum->written = true;
+    if (jfa_write_atomic(r->report_path, r->report, r->report_len, 0644, sub, sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "writing the sync report: %s", sub);
+        return -1;
+    }
+    phase_end(&r->pc, r->log, "writing ledger, database and report");
+    return 0;
+}
+
 int jfa_sync_run(const struct jfa_config *cfg, const struct jfa_log *log,
                  const struct jfa_sync_options *opt, struct jfa_sync_summary *sum, char *err,
                  size_t errlen)
 {
-    char *db_path = jfa_config_db_path(cfg), *priv = jfa_config_private_dir(cfg);
-    char *ledger_path = jfa_sync_ledger_path(cfg), *report_path = jfa_sync_report_path(cfg);
-    struct jfa_ledger ledger;
-    struct jfa_db db;
-    bool have_db = false;
-    struct jfa_user_list list = {0};
-    struct jfa_host host = {0};
-    struct jfa_local local = {jfa_host_name_conflict, jfa_host_id_taken, jfa_host_group_gid, &host};
-    struct jfa_sync_plan plan = {0};
-    size_t i;
-    unsigned char *img = NULL;
-    size_t img_len = 0;
-    char *report = NULL, *old_ledger = NULL;
-    size_t report_len = 0, old_ledger_len = 0, n_old = 0;
-    int64_t *old_seen = NULL;
-    bool unchanged = false, ledger_loaded = false;
-    int lock_fd = -1, ret = -1, r;
-    int64_t now = (int64_t)time(NULL);
-    uint64_t generation;
-    char sub[JFA_ERRLEN];
-    struct phase_clock pc;
+    struct sync_run r;
+    int ret = -1;
 
-    phase_start(&pc);
+    memset(&r, 0, sizeof(r));
+    r.cfg = cfg;
+    r.log = log;
+    r.opt = opt;
+    r.sum = sum;
+    r.err = err;
+    r.errlen = errlen;
+    r.lock_fd = -1;
+    r.now = (int64_t)time(NULL);
+    phase_start(&r.pc);
     memset(sum, 0, sizeof(*sum));
-    memset(&db, 0, sizeof(db));
-    jfa_ledger_init(&ledger);
-    if (db_path == NULL || priv == NULL || ledger_path == NULL || report_path == NULL) {
+    jfa_ledger_init(&r.ledger);
+    r.db_path = jfa_config_db_path(cfg);
+    r.priv = jfa_config_private_dir(cfg);
+    r.ledger_path = jfa_sync_ledger_path(cfg);
+    r.report_path = jfa_sync_report_path(cfg);
+    if (r.db_path == NULL || r.priv == NULL || r.ledger_path == NULL || r.report_path == NULL) {
         jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
     if (jfa_shell_check(cfg->shell, err, errlen) != 0)
         goto out;
-
-    /* state dirs and the lock (a dry run creates nothing and takes no lock) */
-    if (!opt->dry_run) {
-        if (jfa_ensure_dir(cfg->state_dir, 0755, sub, sizeof(sub)) != 0 ||
-            jfa_ensure_dir(priv, 0700, sub, sizeof(sub)) != 0) {
-            jfa_set_err(err, errlen, "state directory: %s", sub);
-            goto out;
-        }
-        if (take_lock(priv, log, &lock_fd, err, errlen) != 0)
-            goto out;
-        cleanup_temps(cfg->state_dir, "users.db", log);
-        cleanup_temps(cfg->state_dir, "sync-report", log);
-        cleanup_temps(priv, "ledger", log);
-    }
-
-    /* the ledger, then the previous database */
-    r = jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub));
-    ledger_loaded = r == 0;
-    if (r < 0) {
-        jfa_set_err(err, errlen, "ledger: %s (fix or restore it; it is never reset automatically)",
-                    sub);
+    if (run_lock(&r) != 0 || run_load_previous(&r) != 0)
         goto out;
-    }
-    r = jfa_db_open(&db, db_path, geteuid() == 0);
-    if (r == 0) {
-        have_db = true;
-    } else if (r != -ENOENT) {
-        jfa_logf(log, LOG_WARNING,
-                 "warning: previous database %s is unusable (%s); it will be replaced", db_path,
-                 strerror(-r));
-    }
-    if (have_db && ledger.n_users == 0 && ledger.n_groups == 0 && db.n_users > 0) {
-        jfa_logf(log, LOG_WARNING,
-                 "warning: ledger %s is missing: rebuilding it from the database (%" PRIu32
-                 " users; tombstones of deleted users are lost)",
-                 ledger_path, db.n_users);
-        if (seed_ledger(&ledger, &db, cfg, now, err, errlen) != 0)
-            goto out;
-    }
-
-    phase_end(&pc, log, "lock, ledger and previous database");
-
-    /* the server's users */
-    if (fetch_users(cfg, log, &list, &sum->used_public, err, errlen) != 0)
+    phase_end(&r.pc, log, "lock, ledger and previous database");
+    if (fetch_users(cfg, log, &r.list, &sum->used_public, err, errlen) != 0)
         goto out;
-    sum->listed = list.n;
-    phase_end(&pc, log, "listing users (HTTP and JSON)");
-
-    /* the plan */
-    if (jfa_host_init(&host, have_db ? &db : NULL, log) != 0) {
-        jfa_set_err(err, errlen, "cannot list the local users and groups: %s", strerror(errno));
+    sum->listed = r.list.n;
+    phase_end(&r.pc, log, "listing users (HTTP and JSON)");
+    if (run_plan(&r) != 0)
         goto out;
-    }
-    phase_end(&pc, log, "local users and groups");
-    /* the no-change path: what the ledger says before the plan, with the
-     * active users' last-seen times, which the plan refreshes */
-    if (ledger_loaded) {
-        old_ledger = jfa_ledger_format(&ledger, &old_ledger_len);
-        n_old = ledger.n_users;
-        old_seen = calloc(n_old + 1, sizeof(*old_seen));
-        if (old_ledger == NULL || old_seen == NULL) {
-            jfa_set_err(err, errlen, "out of memory");
-            goto out;
-        }
-        for (i = 0; i < n_old; i++)
-            old_seen[i] = ledger.users[i].deleted ? -1 : ledger.users[i].last_seen;
-    }
-    if (jfa_sync_plan(cfg, &ledger, &list, &local, now, &plan, err, errlen) != 0)
-        goto out;
-    phase_end(&pc, log, "plan");
-    if (plan.n_users == 0 && have_db && db.n_users > 0 && !opt->force) {
-        jfa_set_err(err, errlen,
-                    "refusing to replace a database of %" PRIu32
-                    " users with an empty one (the server listed %zu users, %zu left out); "
-                    "use --force if this is intended",
-                    db.n_users, list.n, plan.n_omitted);
-        goto out;
-    }
-
-    /* what changed */
-    if (diff_changes(opt, have_db ? &db : NULL, &plan, sum) != 0) {
+    if (diff_changes(opt, r.have_db ? &r.db : NULL, &r.plan, sum) != 0) {
         jfa_set_err(err, errlen, "out of memory");
         goto out;
     }
-
-    /* the new files: build everything in memory first */
-    generation = (uint64_t)now;
-    if (have_db && db.generation >= generation)
-        generation = db.generation + 1;
-    if (jfa_db_build(plan.users, plan.n_users, plan.groups, plan.n_groups,
-                     have_db ? db.generation : generation, &img, &img_len, sub, sizeof(sub)) != 0) {
-        jfa_set_err(err, errlen, "building the database: %s", sub);
+    if (run_build(&r) != 0)
         goto out;
-    }
-    /* Nothing changed (the timer runs every minute): the same database
-     * bytes under the old generation, the same ledger but for the active
-     * users' last-seen times, the same report. Then nothing is written:
-     * no NSS process remaps, no disk write, LAST_SEEN of active users
-     * keeps the time of the last change. */
-    if (have_db && old_ledger != NULL && img_len == db.size && memcmp(img, db.base, img_len) == 0) {
-        char *now_ledger;
-        size_t now_len = 0;
-        int64_t *new_seen = calloc(n_old + 1, sizeof(*new_seen));
-
-        if (new_seen == NULL) {
-            jfa_set_err(err, errlen, "out of memory");
-            goto out;
-        }
-        for (i = 0; i < n_old && i < ledger.n_users; i++) {
-            new_seen[i] = ledger.users[i].last_seen;
-            if (old_seen[i] >= 0 && !ledger.users[i].deleted)
-                ledger.users[i].last_seen = old_seen[i];
-        }
-        now_ledger = jfa_ledger_format(&ledger, &now_len);
-        unchanged = now_ledger != NULL && now_len == old_ledger_len &&
-                    memcmp(now_ledger, old_ledger, now_len) == 0;
-        free(now_ledger);
-        if (!unchanged)
-            for (i = 0; i < n_old && i < ledger.n_users; i++)
-                ledger.users[i].last_seen = new_seen[i];
-        free(new_seen);
-        if (unchanged) {
-            char *old_report = NULL;
-            size_t old_report_len = 0;
-
-            generation = db.generation;
-            report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
-            unchanged = report != NULL &&
-                        jfa_read_trusted(report_path, 022, JFA_REPORT_MAX_FILE, &old_report,
-                                         &old_report_len, sub, sizeof(sub)) == 0 &&
-                        old_report_len == report_len && memcmp(old_report, report, report_len) == 0;
-            free(old_report);
-            free(report);
-            report = NULL;
-        }
-        if (!unchanged)
-            generation = db.generation + 1 > (uint64_t)now ? db.generation + 1 : (uint64_t)now;
-    }
-    jfa_put64(img + JFA_DBH_GENERATION, generation); /* outside the checksum */
-    report = jfa_report_format(plan.omitted, plan.n_omitted, generation, &report_len);
-    if (report == NULL) {
-        jfa_set_err(err, errlen, "out of memory");
+    phase_end(&r.pc, log, "changes, database image and report");
+    if (run_write(&r) != 0)
         goto out;
-    }
-    phase_end(&pc, log, "changes, database image and report");
-    if (!opt->dry_run && unchanged) {
-        /* the report's mtime says when the last sync ran (status, doctor) */
-        sum->unchanged = true;
-        if (utimensat(AT_FDCWD, report_path, NULL, AT_SYMLINK_NOFOLLOW) != 0)
-            jfa_logf(log, LOG_WARNING, "warning: cannot touch %s: %s", report_path,
-                     strerror(errno));
-        jfa_logf(log, LOG_DEBUG, "nothing changed: no file written");
-    } else if (!opt->dry_run) {
-        /* ledger first: a crash after it leaves unused ledger entries at
-         * worst, never a database with ids the ledger does not know */
-        if (jfa_ledger_save(&ledger, ledger_path, sub, sizeof(sub)) != 0) {
-            jfa_set_err(err, errlen, "writing the ledger: %s", sub);
-            goto out;
-        }
-        if (jfa_write_atomic_hook(db_path, img, img_len, 0644, mark_old_db, (void *)log, sub,
-                                  sizeof(sub)) != 0) {
-            jfa_set_err(err, errlen, "writing the database: %s", sub);
-            goto out;
-        }
-        sum->written = true;
-        if (jfa_write_atomic(report_path, report, report_len, 0644, sub, sizeof(sub)) != 0) {
-            jfa_set_err(err, errlen, "writing the sync report: %s", sub);
-            goto out;
-        }
-        phase_end(&pc, log, "writing ledger, database and report");
-    }
     ret = 0;
 out:
-    if (lock_fd >= 0)
-        close(lock_fd);
-    free(img);
-    free(report);
-    free(old_ledger);
-    free(old_seen);
-    jfa_sync_plan_free(&plan);
-    jfa_host_free(&host);
-    jfa_user_list_free(&list);
-    if (have_db)
-        jfa_db_close(&db);
-    jfa_ledger_free(&ledger);
-    free(db_path);
-    free(priv);
-    free(ledger_path);
-    free(report_path);
+    if (r.lock_fd >= 0)
+        close(r.lock_fd);
+    free(r.img);
+    free(r.report);
+    free(r.old_ledger);
+    free(r.old_seen);
+    jfa_sync_plan_free(&r.plan);
+    jfa_host_free(&r.host);
+    jfa_user_list_free(&r.list);
+    if (r.have_db)
+        jfa_db_close(&r.db);
+    jfa_ledger_free(&r.ledger);
+    free(r.db_path);
+    free(r.priv);
+    free(r.ledger_path);
+    free(r.report_path);
     return ret;
 }
