@@ -22,7 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h" /* JFA_DEFAULT_DB (macros only are used here) */
+#include "jfaconf.h" /* JFA_DEFAULT_DB (macros only are used here) */
 #include "db.h"
 #include "db_format.h"
 

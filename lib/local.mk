@@ -9,7 +9,7 @@ lib_libjfacore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 lib_libjfa_la_SOURCES = \
 	lib/log.c lib/log.h \
-	lib/config.c lib/config.h \
+	lib/jfaconf.c lib/jfaconf.h \
 	lib/fileutil.c lib/fileutil.h \
 	lib/http.c lib/http.h \
 	lib/authheader.c lib/authheader.h \
@@ -37,6 +37,6 @@ lib_libjfatool_la_SOURCES = \
 lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libjfatool_la_LIBADD = lib/libjfa.la
 # net: the version for User-Agent and the Authorization header's Version=
-# (lib/config.h shadows autoconf's config.h, so PACKAGE_VERSION is passed here)
+# (autoconf writes no config header, so PACKAGE_VERSION is passed here)
 lib_libjfa_la_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"' \
 	-DJFA_CA_BUNDLE='"$(cabundle)"'

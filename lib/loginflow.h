@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "db.h"
 #include "jellyfin.h"
 #include "log.h"

@@ -7,7 +7,7 @@
  * Lock files under locks/ are empty 0600 files held with flock(2); they are
  * never removed (a removed lock file would let two holders in at once).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "state.h"
 

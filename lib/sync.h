@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "dbwrite.h"
 #include "jfjson.h"
 #include "ledger.h"

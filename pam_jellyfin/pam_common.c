@@ -1,7 +1,7 @@
 /*
  * pam_common.c - shared plumbing of the PAM module (see pam_common.h).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "pam_common.h"
 

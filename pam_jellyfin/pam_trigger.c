@@ -30,7 +30,7 @@
  * call wrappers run. The grandchild is orphaned at once (reparented,
  * exit signal SIGCHLD) and reaped by init.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "pam_common.h"
 

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "jellyfin.h"
 #include "log.h"
 

@@ -1,5 +1,5 @@
 /*
- * lib/config.c - the jellyfin-auth.conf parser.
+ * lib/jfaconf.c - the jellyfin-auth.conf parser.
  *
  * Owns: the documented defaults, the line syntax (`key = value`, whole-line
  * `#` comments, blank lines, CRLF, a 4096-byte line cap, no NUL bytes), the
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "fileutil.h"
 #include "log.h"
 
