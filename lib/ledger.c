@@ -587,16 +587,6 @@ static uint32_t reserved_end(uint32_t id)
     return 0;
 }
 
-bool jfa_id_reserved(uint32_t id)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++)
-        if (id >= reserved_ranges[i].lo && id <= reserved_ranges[i].hi)
-            return true;
-    return false;
-}
-
 uint32_t jfa_ledger_hash(const char *key, uint32_t min, uint32_t max)
 {
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -1,16 +1,18 @@
 /*
  * sync.h - directory sync: Jellyfin users -> users database.
  *
- * Owns: `jellyfin-auth sync` end to end: the API key file read, the user
- * listing (GET /Users, or GET /Users/Public with a warning when there is no
- * key file), the plan (name mapping, collisions, local-account checks, UID
- * and GID allocation through the ledger, groups), the change report against
- * the previous database, and the ordered, atomic writes (ledger, then
+ * Owns: the interface of `jellyfin-auth sync` end to end: the user listing
+ * (GET /Users with the API key that lib/apikey.h reads, or GET /Users/Public
+ * with a warning when there is no key file), the plan (name mapping,
+ * collisions, local-account checks, UID and GID allocation through the
+ * ledger, groups), the changes against the previous database (reported to
+ * the caller, who prints them), and the ordered, atomic writes (ledger, then
  * users.db, then sync-report) under the sync lock. On any failure nothing is
  * written. Name claims (lib/ledger.h) keep a name with its Id for good.
- * Also the sync-report file (omitted users, public names only)
- * that `users` and `status` read, and small helpers the other commands
- * share (API key read, shell check).
+ * Also the sync-report file (omitted users, public names only) that
+ * `users`, `names` and `status` read, and the shell check.
+ * Implemented in lib/sync.c (the run), lib/syncplan.c (the plan),
+ * lib/syncreport.c (the report) over lib/hostaccts.h (the host's accounts).
  */
 #ifndef JFA_SYNC_H
 #define JFA_SYNC_H

@@ -41,31 +41,23 @@ void jfa_report_free(struct jfa_sync_report *rep)
     memset(rep, 0, sizeof(*rep));
 }
 
-/* Escape a field for the tab-separated report: \\ \t \n and \xNN for other
+/* Write a field of the tab-separated report: \\ \t \n and \xNN for other
  * control bytes. */
-static size_t escape_field(char *dst, const char *src)
+static void escape_field(FILE *f, const char *src)
 {
-    size_t o = 0;
-
     for (; *src != '\0'; src++) {
         unsigned char ch = (unsigned char)*src;
-        if (ch == '\\') {
-            dst[o++] = '\\';
-            dst[o++] = '\\';
-        } else if (ch == '\t') {
-            dst[o++] = '\\';
-            dst[o++] = 't';
-        } else if (ch == '\n') {
-            dst[o++] = '\\';
-            dst[o++] = 'n';
-        } else if (ch < 0x20 || ch == 0x7f) {
-            o += (size_t)sprintf(dst + o, "\\x%02x", ch);
-        } else {
-            dst[o++] = (char)ch;
-        }
+        if (ch == '\\')
+            fputs("\\\\", f);
+        else if (ch == '\t')
+            fputs("\\t", f);
+        else if (ch == '\n')
+            fputs("\\n", f);
+        else if (ch < 0x20 || ch == 0x7f)
+            fprintf(f, "\\x%02x", ch);
+        else
+            fputc(ch, f);
     }
-    dst[o] = '\0';
-    return o;
 }
 
 static int unhex(char c)
@@ -114,23 +106,28 @@ static int unescape_field(char *s)
 char *jfa_report_format(const struct jfa_omission *items, size_t n, uint64_t generation,
                         size_t *len)
 {
-    size_t cap = 128, used = 0, i;
-    char *buf;
+    char *buf = NULL;
+    size_t used = 0, i;
+    FILE *f = open_memstream(&buf, &used);
 
-    for (i = 0; i < n; i++)
-        cap += 48 + 4 * (strlen(items[i].jf_name) + strlen(items[i].reason));
-    buf = malloc(cap);
-    if (buf == NULL)
+    if (f == NULL)
         return NULL;
-    used +=
-        (size_t)snprintf(buf, cap, "%s\ngeneration %" PRIu64 "\n", JFA_REPORT_MAGIC, generation);
+    fprintf(f, "%s\ngeneration %" PRIu64 "\n", JFA_REPORT_MAGIC, generation);
     for (i = 0; i < n; i++) {
-        used += (size_t)snprintf(buf + used, cap - used, "omit\t%s\t", items[i].id);
-        used += escape_field(buf + used, items[i].jf_name);
-        buf[used++] = '\t';
-        used += escape_field(buf + used, items[i].reason);
-        buf[used++] = '\n';
-        buf[used] = '\0';
+        fprintf(f, "omit\t%s\t", items[i].id);
+        escape_field(f, items[i].jf_name);
+        fputc('\t', f);
+        escape_field(f, items[i].reason);
+        fputc('\n', f);
+    }
+    if (ferror(f) != 0) {
+        fclose(f);
+        free(buf);
+        return NULL;
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
     }
     if (len != NULL)
         *len = used;
