@@ -60,13 +60,10 @@ static void escape_field(FILE *f, const char *src)
     }
 }
 
+/* A hex digit as the report writes it (lowercase only), or -1. */
 static int unhex(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
+    return c >= 'A' && c <= 'F' ? -1 : jfa_hexval((unsigned char)c);
 }
 
 /* In-place unescape; -1 on a bad escape or an escaped NUL. */
