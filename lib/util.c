@@ -1,8 +1,8 @@
 /*
  * lib/util.c - the small conventions every file shares, libc only.
  *
- * Owns: what util.h declares: jfa_set_err, the hex helpers and
- * jfa_free_secret.
+ * Owns: what util.h declares: jfa_set_err, the hex helpers, the
+ * login-name grammar and jfa_free_secret.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -51,6 +51,30 @@ void jfa_hex_encode(char *out, const unsigned char *in, size_t n)
         out[2 * i + 1] = digits[in[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+bool jfa_name_valid_n(const char *s, size_t len)
+{
+    size_t i;
+    bool all_digits = true;
+
+    if (len == 0 || len > JFA_NAME_MAX)
+        return false;
+    for (i = 0; i < len; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                  (i > 0 && (ch == '.' || ch == '-'));
+        if (!ok)
+            return false;
+        if (ch < '0' || ch > '9')
+            all_digits = false;
+    }
+    return !all_digits;
+}
+
+bool jfa_name_valid(const char *name)
+{
+    return jfa_name_valid_n(name, strlen(name));
 }
 
 void jfa_free_secret(char *s)
