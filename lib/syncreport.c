@@ -133,16 +133,15 @@ char *jfa_report_format(const struct jfa_omission *items, size_t n, uint64_t gen
 
 int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, size_t errlen)
 {
-    struct stat st;
     char *buf = NULL, *line, *next;
     size_t len = 0, lineno = 0, cap = 0;
     int ret = -1;
 
     memset(rep, 0, sizeof(*rep));
-    if (lstat(path, &st) != 0 && errno == ENOENT)
-        return 1;
-    if (jfa_read_trusted(path, 022, JFA_REPORT_MAX_FILE, &buf, &len, err, errlen) != 0)
-        return -1;
+    ret = jfa_read_trusted(path, 022, JFA_REPORT_MAX_FILE, &buf, &len, err, errlen);
+    if (ret != 0)
+        return ret == 1 ? 1 : -1;
+    ret = -1;
     if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL) {
         jfa_set_err(err, errlen, "%s: truncated or not text", path);
         goto out;
