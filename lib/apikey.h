@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "jfaconf.h"
 
 /* s is exactly 32 hex digits (either case). */
 bool jfa_hex32(const char *s);

@@ -22,9 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h" /* JFA_DEFAULT_DB (macros only are used here) */
+#include "jfaconf.h" /* JFA_DEFAULT_DB (macros only are used here) */
 #include "db.h"
 #include "db_format.h"
+#include "util.h"
 
 _Static_assert(JFA_SEC_COUNT == 9, "struct jfa_db section arrays have 9 entries");
 _Static_assert(JFA_DBH_SECTIONS + JFA_SEC_COUNT * 16 == JFA_DB_HDR_SIZE, "header size");
@@ -70,12 +71,7 @@ static const unsigned char *group_rec(const struct jfa_db *db, uint32_t i)
 
 static void hex16(const unsigned char *in, char out[33])
 {
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[32] = '\0';
+    jfa_hex_encode(out, in, 16);
 }
 
 /* ---- open / close / stale ---- */
@@ -461,11 +457,10 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
                                                       ...)
 {
     va_list ap;
-    if (err && errlen) {
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
+
+    va_start(ap, fmt);
+    jfa_set_errv(err, errlen, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

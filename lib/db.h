@@ -120,8 +120,7 @@ bool jfa_db_name_plausible(const char *name);
 /* JELLYFIN_AUTH_DB via secure_getenv, else the compiled default. */
 const char *jfa_db_default_path(void);
 /* The compiled default alone (JFA_DEFAULT_DB): a database found there must
- * be owned by root (added for the NSS module, which cannot include
- * lib/config.h by that name). */
+ * be owned by root (the NSS module and the PAM module's early checks). */
 const char *jfa_db_builtin_path(void);
 
 #endif

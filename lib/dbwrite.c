@@ -22,6 +22,7 @@
 #include "db.h"
 #include "db_format.h"
 #include "dbwrite.h"
+#include "util.h"
 
 /* Upper bounds that keep every offset inside u32 and the file inside
  * JFA_DB_MAX_FILE. */
@@ -147,21 +148,10 @@ static bool name_ok(const char *s)
     return s && jfa_db_name_plausible(s) && !strchr(s, ',') && strcmp(s, "root") != 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_jfid(const char *hex, unsigned char out[16])
 {
     for (int i = 0; i < 16; i++) {
-        int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+        int hi = jfa_hexval(hex[2 * i]), lo = hi < 0 ? -1 : jfa_hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i] = (unsigned char)(hi << 4 | lo);
@@ -447,17 +437,17 @@ int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        snprintf(err, errlen, "%s: open to mark it replaced: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: open to mark it replaced: %s", path, strerror(errno));
         return -1;
     }
     /* the same checks as the reader's open: never write into a file that
      * is not a database we could have written (a hard link elsewhere) */
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 022) != 0 ||
         (st.st_uid != 0 && st.st_uid != geteuid())) {
-        snprintf(err, errlen,
-                 "%s: not a regular file owned by root, or group/other writable: "
-                 "left unmarked",
-                 path);
+        jfa_set_err(err, errlen,
+                    "%s: not a regular file owned by root, or group/other writable: "
+                    "left unmarked",
+                    path);
         goto out;
     }
     rc = 0; /* from here on, "nothing to mark" */
@@ -476,7 +466,7 @@ int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)
     /* one aligned 4-byte store into the page every reader maps */
     map = mmap(NULL, sizeof(h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED) {
-        snprintf(err, errlen, "%s: mmap to mark it replaced: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: mmap to mark it replaced: %s", path, strerror(errno));
         rc = -1;
         goto out;
     }

@@ -87,10 +87,15 @@ static int check_owner_mode(const char *path, const struct stat *st, mode_t forb
     return 0;
 }
 
-int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen)
+/* jfa_open_trusted; *absent (when not NULL) says the path does not exist. */
+static int open_trusted(const char *path, mode_t forbidden_mode, bool *absent, char *err,
+                        size_t errlen)
 {
     struct stat st;
     int fd = -1, flags;
+
+    if (absent != NULL)
+        *absent = false;
 
     if (path == NULL || path[0] == '\0') {
         jfa_set_err(err, errlen, "empty file name");
@@ -98,6 +103,8 @@ int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t 
     }
     fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
+        if (absent != NULL && errno == ENOENT)
+            *absent = true;
         if (errno == ELOOP)
             jfa_set_err(err, errlen, "%s: is a symbolic link", path);
         else
@@ -125,6 +132,11 @@ fail:
     return -1;
 }
 
+int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen)
+{
+    return open_trusted(path, forbidden_mode, NULL, err, errlen);
+}
+
 /* Grow a buffer that may hold secret bytes: copy, wipe the old one, free it. */
 static char *grow_secret(char *old, size_t used, size_t newcap)
 {
@@ -147,6 +159,7 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
     char *buf = NULL;
     size_t cap, used = 0;
     int fd, ret = -1;
+    bool absent;
 
     if (out != NULL)
         *out = NULL;
@@ -156,9 +169,9 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
         jfa_set_err(err, errlen, "%s: invalid read request", path ? path : "(null)");
         return -1;
     }
-    fd = jfa_open_trusted(path, forbidden_mode, err, errlen);
+    fd = open_trusted(path, forbidden_mode, &absent, err, errlen);
     if (fd < 0)
-        return -1;
+        return absent ? 1 : -1;
     if (fstat(fd, &st) != 0) {
         jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
         goto out;

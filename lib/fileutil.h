@@ -21,7 +21,9 @@
 int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
 
 /* Same checks, then read at most max bytes (more is an error). *out is
- * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret). */
+ * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret).
+ * 0, 1 absent (the convention for "file absent" of every reader here; err
+ * names the path), -1 with err. */
 int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out, size_t *len,
                      char *err, size_t errlen);
 

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "log.h"
 
 #define JFA_HTTP_MAX_BODY (4u * 1024u * 1024u)

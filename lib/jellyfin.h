@@ -10,7 +10,7 @@
 #ifndef JFA_JELLYFIN_H
 #define JFA_JELLYFIN_H
 
-#include "config.h"
+#include "jfaconf.h"
 #include "jfjson.h"
 #include "log.h"
 

@@ -50,14 +50,6 @@
 
 #define JFA_JSON_MAX_DEPTH 32
 
-static void free_secret(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 /* Wipe the storage of a json-c string in place (it may hold a token). */
 static void wipe_json_string(struct json_object *o)
 {
@@ -271,17 +263,6 @@ static int get_id_string(struct json_object *obj, const char *path, const char *
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool jfa_guid_is_n(const char *s)
 {
     size_t i;
@@ -312,7 +293,7 @@ int jfa_guid_normalize(const char *in, char out[33])
     }
     if (len == 32) {
         for (size_t i = 0; i < 32; i++) {
-            if (hexval((unsigned char)p[i]) < 0)
+            if (jfa_hexval((unsigned char)p[i]) < 0)
                 return -1;
             tmp[n++] = (char)tolower((unsigned char)p[i]);
         }
@@ -326,7 +307,7 @@ int jfa_guid_normalize(const char *in, char out[33])
                 d++;
                 continue;
             }
-            if (hexval((unsigned char)p[i]) < 0)
+            if (jfa_hexval((unsigned char)p[i]) < 0)
                 return -1;
             tmp[n++] = (char)tolower((unsigned char)p[i]);
         }
@@ -728,7 +709,7 @@ int jfa_json_quick_connect(const char *buf, size_t len, struct jfa_quick_connect
     memcpy(out->code, code, strlen(code) + 1);
     rc = 0;
 out:
-    free_secret(secret);
+    jfa_free_secret(secret);
     free(code);
     if (root != NULL)
         wipe_json_string(member(root, "Secret"));
@@ -841,7 +822,7 @@ void jfa_auth_result_free(struct jfa_auth_result *r)
     if (r == NULL)
         return;
     jfa_user_free(&r->user);
-    free_secret(r->access_token);
+    jfa_free_secret(r->access_token);
     free(r->server_id);
     explicit_bzero(r, sizeof(*r));
 }
@@ -877,7 +858,7 @@ void jfa_api_key_list_free(struct jfa_api_key_list *l)
     if (l == NULL)
         return;
     for (size_t i = 0; i < l->n; i++) {
-        free_secret(l->keys[i].access_token);
+        jfa_free_secret(l->keys[i].access_token);
         free(l->keys[i].app_name);
         free(l->keys[i].date_created);
     }

@@ -587,16 +587,6 @@ static uint32_t reserved_end(uint32_t id)
     return 0;
 }
 
-bool jfa_id_reserved(uint32_t id)
-{
-    size_t i;
-
-    for (i = 0; i < sizeof(reserved_ranges) / sizeof(reserved_ranges[0]); i++)
-        if (id >= reserved_ranges[i].lo && id <= reserved_ranges[i].hi)
-            return true;
-    return false;
-}
-
 uint32_t jfa_ledger_hash(const char *key, uint32_t min, uint32_t max)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -1087,15 +1077,13 @@ out:
 
 int jfa_ledger_load(struct jfa_ledger *l, const char *path, char *err, size_t errlen)
 {
-    struct stat st;
     char *buf = NULL;
     size_t len = 0;
     int ret;
 
-    if (lstat(path, &st) != 0 && errno == ENOENT)
-        return 1;
-    if (jfa_read_trusted(path, 077, JFA_LEDGER_MAX_FILE, &buf, &len, err, errlen) != 0)
-        return -1;
+    ret = jfa_read_trusted(path, 077, JFA_LEDGER_MAX_FILE, &buf, &len, err, errlen);
+    if (ret != 0)
+        return ret == 1 ? 1 : -1;
     ret = jfa_ledger_parse(l, buf, len, path, err, errlen);
     free(buf);
     return ret;

@@ -136,10 +136,6 @@ ssize_t jfa_ledger_find_group(const struct jfa_ledger *l, const char *name);
 /* Is id held by any entry (user active or deleted, or group)? */
 bool jfa_ledger_id_used(const struct jfa_ledger *l, uint32_t id);
 
-/* Is id in a range we never hand out (0-999, 60001-60577, 61184-65519,
- * 65534, 65535, 524288-1879048191, >= 2^31)? */
-bool jfa_id_reserved(uint32_t id);
-
 /* The first candidate for a key: uid_min + (first 8 bytes of
  * SHA-256("jellyfin-auth uid\0" + key), big-endian) mod (max - min + 1). */
 uint32_t jfa_ledger_hash(const char *key, uint32_t min, uint32_t max);

@@ -4,12 +4,12 @@
 #  libjfatool: sync-only code (admin tool and its tests)
 noinst_LTLIBRARIES += lib/libjfacore.la lib/libjfa.la lib/libjfatool.la
 
-lib_libjfacore_la_SOURCES = lib/db.c lib/db.h lib/db_format.h
+lib_libjfacore_la_SOURCES = lib/db.c lib/db.h lib/db_format.h lib/util.c lib/util.h
 lib_libjfacore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 lib_libjfa_la_SOURCES = \
 	lib/log.c lib/log.h \
-	lib/config.c lib/config.h \
+	lib/jfaconf.c lib/jfaconf.h \
 	lib/fileutil.c lib/fileutil.h \
 	lib/http.c lib/http.h \
 	lib/authheader.c lib/authheader.h \
@@ -19,6 +19,7 @@ lib_libjfa_la_SOURCES = \
 	lib/apikey.c lib/apikey.h \
 	lib/lockout.c lib/lockout.h \
 	lib/samba.c lib/samba.h \
+	lib/hostaccts.c lib/hostaccts.h \
 	lib/loginflow.c lib/loginflow.h \
 	lib/quickconnect.c lib/quickconnect.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
@@ -30,10 +31,12 @@ lib_libjfatool_la_SOURCES = \
 	lib/namemap.c lib/namemap.h \
 	lib/ledger.c lib/ledger.h \
 	lib/sync.c lib/sync.h \
+	lib/syncplan.c \
+	lib/syncreport.c \
 	lib/samba_sync.c
 lib_libjfatool_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 lib_libjfatool_la_LIBADD = lib/libjfa.la
 # net: the version for User-Agent and the Authorization header's Version=
-# (lib/config.h shadows autoconf's config.h, so PACKAGE_VERSION is passed here)
+# (autoconf writes no config header, so PACKAGE_VERSION is passed here)
 lib_libjfa_la_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"' \
 	-DJFA_CA_BUNDLE='"$(cabundle)"'

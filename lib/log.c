@@ -177,14 +177,3 @@ void jfa_log_stderr(void *ctx, int priority, const char *msg)
     (void)priority;
     fprintf(stderr, "jellyfin-auth: %s\n", msg != NULL ? msg : "(null)");
 }
-
-void jfa_set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}

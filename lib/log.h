@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <syslog.h>
 
+#include "util.h" /* jfa_set_err */
+
 typedef void (*jfa_log_fn)(void *ctx, int priority, const char *msg);
 
 struct jfa_log {
@@ -32,11 +34,6 @@ void jfa_logf(const struct jfa_log *log, int priority, const char *fmt, ...)
  * become \xNN, and the result is truncated with "..." to fit. Returns dst.
  */
 char *jfa_log_escape(char *dst, size_t dstlen, const char *src);
-
-/* Format an error message into a caller's buffer (err NULL or errlen 0:
- * nothing). Every lib/ function reports failures this way. */
-void jfa_set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* A sink that writes "jellyfin-auth: msg" lines to stderr (ctx unused). */
 void jfa_log_stderr(void *ctx, int priority, const char *msg);

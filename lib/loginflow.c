@@ -26,9 +26,8 @@
 
 #include <security/_pam_types.h>
 
+#include "hostaccts.h"
 #include "lockout.h"
-
-#define PASSWD_FILE "/etc/passwd"
 
 int jfa_verdict_pam(enum jfa_verdict v)
 {
@@ -100,20 +99,6 @@ static void step(struct jfa_flow *f, const char *name, enum jfa_step_result resu
     f->on_step(f->step_ctx, &s);
 }
 
-bool jfa_flow_in_passwd_file(const char *name)
-{
-    FILE *fp = fopen(PASSWD_FILE, "re");
-    struct passwd *pw;
-    bool found = false;
-
-    if (fp == NULL)
-        return false;
-    while (!found && (pw = fgetpwent(fp)) != NULL)
-        found = strcmp(pw->pw_name, name) == 0;
-    fclose(fp);
-    return found;
-}
-
 /*
  * Does an NSS source other than ours answer for this name, with an entry
  * that differs from our database entry (an earlier source in nsswitch.conf
@@ -121,29 +106,15 @@ bool jfa_flow_in_passwd_file(const char *name)
  */
 static bool is_local_account(const struct jfa_flow *f, const char *name, unsigned *local_uid)
 {
+    struct jfa_nssbuf nb = {0};
     struct passwd pwd, *res = NULL;
-    size_t buflen = 16384;
-    char *buf = NULL;
     bool local = false;
-    int rc;
 
-    for (;;) {
-        char *nbuf = realloc(buf, buflen);
-        if (nbuf == NULL)
-            break;
-        buf = nbuf;
-        rc = getpwnam_r(name, &pwd, buf, buflen, &res);
-        if (rc == ERANGE && buflen < (1u << 20)) {
-            buflen *= 4;
-            continue;
-        }
-        if (rc == 0 && res != NULL) {
-            local = res->pw_uid != f->dbu->uid || strcmp(res->pw_dir, f->dbu->home) != 0;
-            *local_uid = (unsigned)res->pw_uid;
-        }
-        break;
+    if (jfa_nss_getpwnam(&nb, name, &pwd, &res) == 1) {
+        local = res->pw_uid != f->dbu->uid || strcmp(res->pw_dir, f->dbu->home) != 0;
+        *local_uid = (unsigned)res->pw_uid;
     }
-    free(buf);
+    jfa_nssbuf_free(&nb);
     return local;
 }
 
@@ -176,15 +147,15 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     }
     step(f, "root", JFA_STEP_PASS, "root is never a Jellyfin user", "not root");
     /* Before anything can fail: a local account is never ours. */
-    if (jfa_flow_in_passwd_file(f->user)) {
+    if (jfa_host_in_passwd_file(f->user)) {
         jfa_logf(f->log, LOG_DEBUG, "'%s' is a local account: not for Jellyfin", f->user_esc);
         step(f, "passwd-file", JFA_STEP_STOP,
              "a local account is never authenticated against Jellyfin",
-             "'%s' is listed in " PASSWD_FILE, f->user_esc);
+             "'%s' is listed in " JFA_PASSWD_FILE, f->user_esc);
         return JFA_V_USER_UNKNOWN;
     }
     step(f, "passwd-file", JFA_STEP_PASS, "a local account is never authenticated against Jellyfin",
-         "not in " PASSWD_FILE);
+         "not in " JFA_PASSWD_FILE);
     path = jfa_config_db_path(f->cfg);
     if (path == NULL)
         return JFA_V_BUF_ERR;
@@ -244,7 +215,7 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     /* the typed name, and the database's name when case folding found it:
      * neither may be a local account */
     if (is_local_account(f, f->user, &local_uid) ||
-        (strcmp(f->dbu->name, f->user) != 0 && (jfa_flow_in_passwd_file(f->dbu->name) ||
+        (strcmp(f->dbu->name, f->user) != 0 && (jfa_host_in_passwd_file(f->dbu->name) ||
                                                 is_local_account(f, f->dbu->name, &local_uid)))) {
         jfa_logf(f->log, LOG_NOTICE,
                  "refusing '%s': a local account of that name exists; it is never "

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "db.h"
 #include "jellyfin.h"
 #include "log.h"
@@ -97,9 +97,6 @@ struct jfa_flow {
 
 /* The JFA_DBU_* flags of a user's Jellyfin policy. */
 uint32_t jfa_flow_policy_flags(const struct jfa_policy *pol);
-
-/* Does /etc/passwd itself list the name? */
-bool jfa_flow_in_passwd_file(const char *name);
 
 /* The login name: refuse names that cannot be ours, root, local accounts,
  * names not in the users database or with a UID out of range. */

@@ -175,25 +175,6 @@ static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
     return len;
 }
 
-bool jfa_name_valid(const char *name)
-{
-    size_t len = strlen(name), i;
-    bool all_digits = true;
-
-    if (len == 0 || len > JFA_NAME_MAX)
-        return false;
-    for (i = 0; i < len; i++) {
-        char ch = name[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-                  (i > 0 && (ch == '.' || ch == '-'));
-        if (!ok)
-            return false;
-        if (ch < '0' || ch > '9')
-            all_digits = false;
-    }
-    return !all_digits;
-}
-
 const char *jfa_name_reserved_why(const char *name, const char *users_group,
                                   const char *admin_group, char *buf, size_t buflen)
 {

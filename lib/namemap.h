@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
+#include "util.h" /* JFA_NAME_MAX, jfa_name_valid */
 
 /* The login name of a Jellyfin user whose name maps to the reserved
  * "admin" (Jellyfin's usual first account, "Admin" or "admin"): sync gives
@@ -62,9 +62,6 @@ const char *jfa_name_reserved_at(size_t i);
  * of id. Always valid (jfa_name_valid) and not built-in reserved; the
  * caller still checks that nobody holds it. Returns out. */
 char *jfa_name_suggest(const char *jf_name, const char *id, char out[JFA_NAME_MAX + 1]);
-
-/* Does name match ^[a-z0-9_][a-z0-9_.-]*$, <= 32 bytes, not all digits? */
-bool jfa_name_valid(const char *name);
 
 /* Copy src into dst (dstlen > 0) replacing ':' ',' '\n' and control
  * bytes (< 0x20, 0x7f) by '_'; truncated on a UTF-8 boundary. Returns dst. */

@@ -12,7 +12,7 @@
  * SIGCHLD is set to SIG_DFL for the call (a host's handler could reap our
  * child), as pam_unix does around unix_chkpwd.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "samba.h"
 

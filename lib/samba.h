@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "log.h"
 
 /* smbpasswd -s reads each line into a 256-byte buffer with fgets: a

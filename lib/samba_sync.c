@@ -10,7 +10,7 @@
  * users whose entry is gone or disabled are dropped, so the next login
  * writes the password again.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <errno.h>
 #include <pwd.h>

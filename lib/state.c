@@ -7,7 +7,7 @@
  * Lock files under locks/ are empty 0600 files held with flock(2); they are
  * never removed (a removed lock file would let two holders in at once).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "state.h"
 
@@ -32,6 +32,7 @@
 
 #include "fileutil.h"
 #include "jfjson.h"
+#include "util.h"
 
 #define RECORD_MAX 4096
 #define PENDING_MAGIC "jellyfin-auth pending 2"
@@ -52,7 +53,7 @@ static int state_path(const char *private_dir, const char *sub, const char *name
 
     n = snprintf(dir, sizeof(dir), "%s/%s", private_dir, sub);
     if (n < 0 || (size_t)n >= sizeof(dir)) {
-        snprintf(err, errlen, "%s: path too long", private_dir);
+        jfa_set_err(err, errlen, "%s: path too long", private_dir);
         return -1;
     }
     if (create) {
@@ -62,7 +63,7 @@ static int state_path(const char *private_dir, const char *sub, const char *name
     }
     n = snprintf(out, outlen, "%s/%s", dir, name);
     if (n < 0 || (size_t)n >= outlen) {
-        snprintf(err, errlen, "%s: path too long", dir);
+        jfa_set_err(err, errlen, "%s: path too long", dir);
         return -1;
     }
     return 0;
@@ -82,7 +83,7 @@ static int read_record(const char *path, const char *magic, char **buf, char *er
     if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
         return -1;
     if (len < mlen + 1 || memcmp(*buf, magic, mlen) != 0 || (*buf)[mlen] != '\n') {
-        snprintf(err, errlen, "%s: not a %s file", path, magic);
+        jfa_set_err(err, errlen, "%s: not a %s file", path, magic);
         explicit_bzero(*buf, len);
         free(*buf);
         *buf = NULL;
@@ -137,14 +138,6 @@ static bool record_str(const char *buf, const char *key, char *out, size_t outle
     memcpy(out, v, vlen);
     out[vlen] = '\0';
     return true;
-}
-
-static void free_secret(char *buf)
-{
-    if (buf != NULL) {
-        explicit_bzero(buf, strlen(buf));
-        free(buf);
-    }
 }
 
 /* Text of the binding: control bytes become '?', so a remote host name can
@@ -258,7 +251,7 @@ int jfa_state_put_pending(const char *private_dir, const char *jf_id,
     int n, rc = -1;
 
     if (!jfa_guid_is_n(jf_id) || strchr(rec->token, '\n') != NULL) {
-        snprintf(err, errlen, "invalid user id or token");
+        jfa_set_err(err, errlen, "invalid user id or token");
         return -1;
     }
     if (state_path(private_dir, "pending", jf_id, true, path, sizeof(path), err, errlen) != 0)
@@ -271,7 +264,7 @@ int jfa_state_put_pending(const char *private_dir, const char *jf_id,
                  rec->start, rec->pstart, rec->boot_id, rec->service, rec->rhost);
     if (n < 0 || (size_t)n >= sizeof(buf) || strchr(rec->boot_id, '\n') != NULL ||
         strchr(rec->service, '\n') != NULL || strchr(rec->rhost, '\n') != NULL) {
-        snprintf(err, errlen, "pending record too long or malformed");
+        jfa_set_err(err, errlen, "pending record too long or malformed");
         goto out;
     }
     rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen);
@@ -338,7 +331,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
 
     memset(rec, 0, sizeof(*rec));
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     if (state_path(private_dir, "pending", jf_id, false, path, sizeof(path), err, errlen) != 0)
@@ -347,7 +340,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
     if (rc != 0)
         return rc;
     trusted = parse_pending(buf, rec) == 0 && jfa_pending_trusted(rec, me);
-    free_secret(buf);
+    jfa_free_secret(buf);
     buf = NULL;
     if (trusted && !take)
         return 0;
@@ -355,14 +348,14 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
     n = snprintf(claimed, sizeof(claimed), "%s.claim.%ld", path, (long)getpid());
     if (n < 0 || (size_t)n >= sizeof(claimed)) {
         explicit_bzero(rec, sizeof(*rec));
-        snprintf(err, errlen, "%s: path too long", path);
+        jfa_set_err(err, errlen, "%s: path too long", path);
         return -1;
     }
     if (rename(path, claimed) != 0) {
         explicit_bzero(rec, sizeof(*rec));
         if (errno == ENOENT)
             return -ENOENT; /* someone else took it first: it is theirs */
-        snprintf(err, errlen, "%s: cannot remove: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: cannot remove: %s", path, strerror(errno));
         return -1;
     }
     rc = read_pending_file(claimed, &buf, err, errlen);
@@ -372,7 +365,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
         return rc == -ENOENT ? -ENOENT : -1;
     }
     trusted = parse_pending(buf, rec) == 0 && jfa_pending_trusted(rec, me);
-    free_secret(buf);
+    jfa_free_secret(buf);
     return trusted ? 0 : JFA_PENDING_STALE;
 }
 
@@ -400,14 +393,14 @@ int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
 
     n = snprintf(dir, sizeof(dir), "%s/pending", private_dir);
     if (n < 0 || (size_t)n >= sizeof(dir)) {
-        snprintf(err, errlen, "%s: path too long", private_dir);
+        jfa_set_err(err, errlen, "%s: path too long", private_dir);
         return -1;
     }
     d = opendir(dir);
     if (d == NULL) {
         if (errno == ENOENT)
             return 0;
-        snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+        jfa_set_err(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }
     while ((de = readdir(d)) != NULL) {
@@ -421,7 +414,7 @@ int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
         /* the record's own time; the file's for what cannot be read */
         if (parse_pending(buf, &rec) != 0 && rec.when == 0)
             rec.when = st.st_mtime;
-        free_secret(buf);
+        jfa_free_secret(buf);
         buf = NULL;
         if (rec.when <= now && now - rec.when <= max_age) {
             explicit_bzero(&rec, sizeof(rec));
@@ -435,13 +428,13 @@ int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
         if (read_pending_file(claimed, &buf, err, errlen) == 0) {
             if (parse_pending(buf, &rec) != 0 && rec.when == 0)
                 rec.when = st.st_mtime;
-            free_secret(buf);
+            jfa_free_secret(buf);
             buf = NULL;
             if (rec.when <= now && now - rec.when <= max_age) {
                 /* Put it back unless a newer one is there already (whose
                  * login revoked this token: same DeviceId). */
                 if (link(claimed, path) != 0)
-                    snprintf(err, errlen, "%s: replaced while swept", path);
+                    jfa_set_err(err, errlen, "%s: replaced while swept", path);
                 (void)unlink(claimed);
                 explicit_bzero(&rec, sizeof(rec));
                 continue;
@@ -468,30 +461,30 @@ int jfa_state_put_verifier(const char *private_dir, const char *jf_id, const cha
     int n, rc = -1;
 
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     if (state_path(private_dir, "verifiers", jf_id, true, path, sizeof(path), err, errlen) != 0)
         return -1;
     cd = calloc(1, sizeof(*cd));
     if (cd == NULL) {
-        snprintf(err, errlen, "out of memory");
+        jfa_set_err(err, errlen, "out of memory");
         return -1;
     }
     /* yescrypt with libcrypt's default cost; the salt comes from the kernel. */
     if (crypt_gensalt_rn("$y$", 0, NULL, 0, salt, sizeof(salt)) == NULL) {
-        snprintf(err, errlen, "crypt_gensalt: %s", strerror(errno));
+        jfa_set_err(err, errlen, "crypt_gensalt: %s", strerror(errno));
         goto out;
     }
     hash = crypt_rn(password, salt, cd, sizeof(*cd));
     if (hash == NULL || hash[0] == '*') {
-        snprintf(err, errlen, "crypt: cannot hash");
+        jfa_set_err(err, errlen, "crypt: cannot hash");
         goto out;
     }
     n = snprintf(buf, sizeof(buf), "%s\nhash=%s\nflags=%" PRIu32 "\ntime=%lld\n", VERIFIER_MAGIC,
                  hash, flags, (long long)time(NULL));
     if (n < 0 || (size_t)n >= sizeof(buf)) {
-        snprintf(err, errlen, "verifier record too long");
+        jfa_set_err(err, errlen, "verifier record too long");
         goto out;
     }
     rc = jfa_write_atomic(path, buf, (size_t)n, 0600, err, errlen);
@@ -515,7 +508,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
     int rc;
 
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     if (max_age <= 0)
@@ -527,7 +520,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
         return rc;
     if (!record_str(buf, "hash", stored, sizeof(stored)) || !record_u64(buf, "flags", &fl) ||
         !record_u64(buf, "time", &when) || stored[0] != '$') {
-        snprintf(err, errlen, "%s: malformed verifier record", path);
+        jfa_set_err(err, errlen, "%s: malformed verifier record", path);
         rc = -1;
         goto out;
     }
@@ -537,7 +530,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
     }
     cd = calloc(1, sizeof(*cd));
     if (cd == NULL) {
-        snprintf(err, errlen, "out of memory");
+        jfa_set_err(err, errlen, "out of memory");
         rc = -1;
         goto out;
     }
@@ -555,7 +548,7 @@ out:
         free(cd);
     }
     explicit_bzero(stored, sizeof(stored));
-    free_secret(buf);
+    jfa_free_secret(buf);
     return rc;
 }
 
@@ -601,7 +594,7 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
         int r = fchmod(fd, 0600);
 
         if (r != 0) {
-            snprintf(err, errlen, "%s: chmod 0600: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: chmod 0600: %s", path, strerror(errno));
             close(fd);
             return -1;
         }
@@ -610,14 +603,14 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
         if (r != 0)
             return -1;
     } else if (errno != EEXIST) {
-        snprintf(err, errlen, "%s: cannot create the lock file: %s", path, strerror(errno));
+        jfa_set_err(err, errlen, "%s: cannot create the lock file: %s", path, strerror(errno));
         return -1;
     }
     fd = jfa_open_trusted(path, 077, err, errlen);
     if (fd < 0)
         return -1;
     if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) {
-        snprintf(err, errlen, "clock_gettime: %s", strerror(errno));
+        jfa_set_err(err, errlen, "clock_gettime: %s", strerror(errno));
         goto out;
     }
     for (;;) {
@@ -630,13 +623,13 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
             goto out;
         }
         if (errno != EWOULDBLOCK && errno != EINTR) {
-            snprintf(err, errlen, "%s: flock: %s", path, strerror(errno));
+            jfa_set_err(err, errlen, "%s: flock: %s", path, strerror(errno));
             rc = -1;
             goto out;
         }
         if (ms_since(&start) >= timeout_ms) {
-            snprintf(err, errlen, "%s: still held by another process after %ld ms", path,
-                     timeout_ms);
+            jfa_set_err(err, errlen, "%s: still held by another process after %ld ms", path,
+                        timeout_ms);
             rc = -ETIMEDOUT;
             goto out;
         }
@@ -653,7 +646,7 @@ int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout
 {
     lock->fd = -1;
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     return lock_file(private_dir, jf_id, timeout_ms, lock, err, errlen);
@@ -678,12 +671,10 @@ static int throttle_path(const char *private_dir, const char *key, bool create, 
     unsigned int mdlen = 0;
     char name[2 * 16 + 1];
     char err[64];
-    unsigned i;
 
     if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
         return -1;
-    for (i = 0; i < 16; i++)
-        snprintf(name + 2 * i, 3, "%02x", md[i]);
+    jfa_hex_encode(name, md, 16);
     return state_path(private_dir, "throttle", name, create, out, outlen, err, sizeof(err));
 }
 
@@ -708,7 +699,7 @@ static int throttle_lock(const char *private_dir, const char *key, struct jfa_st
     if (strncmp(key, "host:", 5) != 0)
         return 0;
     if (EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 1) {
-        snprintf(err, errlen, "cannot hash the throttle key");
+        jfa_set_err(err, errlen, "cannot hash the throttle key");
         return -1;
     }
     snprintf(name, sizeof(name), "throttle.%02u", (unsigned)(md[0] % THROTTLE_STRIPES));
@@ -852,7 +843,7 @@ int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, 
     if (cfg->throttle_failures == 0)
         return 0;
     if (throttle_path(private_dir, key, true, path, sizeof(path)) != 0) {
-        snprintf(err, errlen, "%s: cannot make the throttle directory", private_dir);
+        jfa_set_err(err, errlen, "%s: cannot make the throttle directory", private_dir);
         return -1;
     }
     /* Check and count under one lock: parallel attempts of different
@@ -948,7 +939,7 @@ int jfa_state_verifier_info(const char *private_dir, const char *jf_id, time_t *
     int rc;
 
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     if (state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, errlen) != 0)
@@ -957,13 +948,13 @@ int jfa_state_verifier_info(const char *private_dir, const char *jf_id, time_t *
     if (rc != 0)
         return rc;
     if (!record_u64(buf, "flags", &fl) || !record_u64(buf, "time", &t)) {
-        snprintf(err, errlen, "%s: malformed verifier record", path);
+        jfa_set_err(err, errlen, "%s: malformed verifier record", path);
         rc = -1;
     } else {
         *when = (time_t)t;
         *flags = (uint32_t)fl;
     }
-    free_secret(buf);
+    jfa_free_secret(buf);
     return rc;
 }
 
@@ -990,12 +981,11 @@ static int hex_decode(const char *hex, size_t hexlen, unsigned char *out, size_t
     if (hexlen != 2 * outlen)
         return -1;
     for (i = 0; i < outlen; i++) {
-        unsigned v;
-        char pair[3] = {hex[2 * i], hex[2 * i + 1], '\0'};
-        if (!isxdigit((unsigned char)pair[0]) || !isxdigit((unsigned char)pair[1]) ||
-            sscanf(pair, "%2x", &v) != 1)
+        int hi = jfa_hexval((unsigned char)hex[2 * i]),
+            lo = jfa_hexval((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
             return -1;
-        out[i] = (unsigned char)v;
+        out[i] = (unsigned char)(hi * 16 + lo);
     }
     return 0;
 }
@@ -1011,23 +1001,21 @@ static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_
     char *buf = NULL;
     size_t len = 0;
     int rc = -1, tries;
-    unsigned i;
 
     if (jfa_ensure_dir(private_dir, 0700, err, errlen) != 0)
         return -1;
     if (snprintf(path, sizeof(path), "%s/%s", private_dir, REJECTED_KEY_FILE) >=
         (int)sizeof(path)) {
-        snprintf(err, errlen, "%s: path too long", private_dir);
+        jfa_set_err(err, errlen, "%s: path too long", private_dir);
         return -1;
     }
     for (tries = 0; tries < 2; tries++) {
         if (access(path, F_OK) != 0 && errno == ENOENT) {
             if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh)) {
-                snprintf(err, errlen, "getrandom: %s", strerror(errno));
+                jfa_set_err(err, errlen, "getrandom: %s", strerror(errno));
                 goto out;
             }
-            for (i = 0; i < REJECTED_KEY_LEN; i++)
-                snprintf(hex + 2 * i, 3, "%02x", fresh[i]);
+            jfa_hex_encode(hex, fresh, REJECTED_KEY_LEN);
             hex[2 * REJECTED_KEY_LEN] = '\n';
             if (jfa_write_atomic(path, hex, 2 * REJECTED_KEY_LEN + 1, 0600, err, errlen) != 0)
                 goto out;
@@ -1039,15 +1027,15 @@ static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_
             rc = 0;
             goto out;
         }
-        snprintf(err, errlen, "%s: not a key file", path);
-        free_secret(buf);
+        jfa_set_err(err, errlen, "%s: not a key file", path);
+        jfa_free_secret(buf);
         buf = NULL;
         goto out;
     }
 out:
     explicit_bzero(fresh, sizeof(fresh));
     explicit_bzero(hex, sizeof(hex));
-    free_secret(buf);
+    jfa_free_secret(buf);
     return rc;
 }
 
@@ -1108,7 +1096,7 @@ static int rejected_read(const char *path, time_t now, long window, struct rejec
         e->when = t;
         set->n++;
     }
-    free_secret(buf);
+    jfa_free_secret(buf);
     return 0;
 }
 
@@ -1116,7 +1104,7 @@ static int rejected_path(const char *private_dir, const char *jf_id, bool create
                          size_t len, char *err, size_t errlen)
 {
     if (!jfa_guid_is_n(jf_id)) {
-        snprintf(err, errlen, "invalid user id");
+        jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
     return state_path(private_dir, "rejected", jf_id, create, path, len, err, errlen);
@@ -1145,7 +1133,7 @@ int jfa_state_rejected_check(const char *private_dir, const char *jf_id, const c
     if (rejected_key(private_dir, key, err, errlen) != 0)
         goto out;
     if (rejected_mac(key, jf_id, password, mac) != 0) {
-        snprintf(err, errlen, "HMAC failed");
+        jfa_set_err(err, errlen, "HMAC failed");
         goto out;
     }
     rc = 0;
@@ -1181,7 +1169,7 @@ int jfa_state_rejected_add(const char *private_dir, const char *jf_id, const cha
     if (rejected_key(private_dir, key, err, errlen) != 0)
         goto out;
     if (rejected_mac(key, jf_id, password, mac) != 0) {
-        snprintf(err, errlen, "HMAC failed");
+        jfa_set_err(err, errlen, "HMAC failed");
         goto out;
     }
     /* the oldest goes when full */
@@ -1192,15 +1180,14 @@ int jfa_state_rejected_add(const char *private_dir, const char *jf_id, const cha
     for (i = first; i <= set.n; i++) {
         const unsigned char *m = i < set.n ? set.e[i].mac : mac;
         uint64_t when = i < set.n ? set.e[i].when : (uint64_t)now;
-        size_t k;
 
         if (i < set.n && CRYPTO_memcmp(m, mac, sizeof(mac)) == 0)
             continue; /* re-added below with the new time */
-        for (k = 0; k < REJECTED_MAC_LEN; k++, off += 2)
-            snprintf(buf + off, 3, "%02x", m[k]);
+        jfa_hex_encode(buf + off, m, REJECTED_MAC_LEN);
+        off += 2 * REJECTED_MAC_LEN;
         n = snprintf(buf + off, sizeof(buf) - off, " %" PRIu64 "\n", when);
         if (n < 0 || (size_t)n >= sizeof(buf) - off) {
-            snprintf(err, errlen, "rejected record too long");
+            jfa_set_err(err, errlen, "rejected record too long");
             goto out;
         }
         off += (size_t)n;

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "jfaconf.h"
 
 #define JFA_TOKEN_MAX 128
 

@@ -1,16 +1,18 @@
 /*
  * sync.h - directory sync: Jellyfin users -> users database.
  *
- * Owns: `jellyfin-auth sync` end to end: the API key file read, the user
- * listing (GET /Users, or GET /Users/Public with a warning when there is no
- * key file), the plan (name mapping, collisions, local-account checks, UID
- * and GID allocation through the ledger, groups), the change report against
- * the previous database, and the ordered, atomic writes (ledger, then
+ * Owns: the interface of `jellyfin-auth sync` end to end: the user listing
+ * (GET /Users with the API key that lib/apikey.h reads, or GET /Users/Public
+ * with a warning when there is no key file), the plan (name mapping,
+ * collisions, local-account checks, UID and GID allocation through the
+ * ledger, groups), the changes against the previous database (reported to
+ * the caller, who prints them), and the ordered, atomic writes (ledger, then
  * users.db, then sync-report) under the sync lock. On any failure nothing is
  * written. Name claims (lib/ledger.h) keep a name with its Id for good.
- * Also the sync-report file (omitted users, public names only)
- * that `users` and `status` read, and small helpers the other commands
- * share (API key read, shell check).
+ * Also the sync-report file (omitted users, public names only) that
+ * `users`, `names` and `status` read, and the shell check.
+ * Implemented in lib/sync.c (the run), lib/syncplan.c (the plan),
+ * lib/syncreport.c (the report) over lib/hostaccts.h (the host's accounts).
  */
 #ifndef JFA_SYNC_H
 #define JFA_SYNC_H
@@ -18,9 +20,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "dbwrite.h"
 #include "jfjson.h"
 #include "ledger.h"
@@ -87,11 +88,32 @@ int jfa_sync_plan(const struct jfa_config *cfg, struct jfa_ledger *ledger,
                   struct jfa_sync_plan *plan, char *err, size_t errlen);
 void jfa_sync_plan_free(struct jfa_sync_plan *plan);
 
+/* One change a sync makes to the database, or a user it leaves out. The
+ * strings live until the callback returns. */
+enum jfa_sync_change_kind {
+    JFA_SYNC_ADDED,    /* name, uid, jf_name, note (how the name was chosen, or NULL) */
+    JFA_SYNC_RENAMED,  /* old_name -> name, uid, note */
+    JFA_SYNC_DISABLED, /* name, uid */
+    JFA_SYNC_ENABLED,  /* name, uid */
+    JFA_SYNC_REMOVED,  /* name, uid */
+    JFA_SYNC_OMITTED,  /* jf_name, jf_id, reason */
+    JFA_SYNC_END,      /* no more changes */
+};
+
+struct jfa_sync_change {
+    enum jfa_sync_change_kind kind;
+    const char *name, *old_name;
+    uint32_t uid;
+    const char *jf_name, *jf_id, *note, *reason;
+};
+
 struct jfa_sync_options {
-    bool dry_run; /* compute and print, write nothing */
+    bool dry_run; /* compute and report, write nothing */
     bool force;   /* allow replacing a populated database with an empty one */
-    bool quiet;   /* print nothing on stdout */
-    FILE *out;    /* change lines and summary (stdout when NULL) */
+    /* each change, before anything is written (tools/cmd_sync.c prints
+     * them); NULL: not reported */
+    void (*on_change)(void *ctx, const struct jfa_sync_change *ch);
+    void *change_ctx;
 };
 
 struct jfa_sync_summary {

@@ -10,7 +10,7 @@
  * are in lib/loginflow.c, shared with `jellyfin-auth explain`). A refusal
  * logs out the token this login obtained.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <errno.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * an accepted login learnt for account and session management
  * (pam_set_data and a pending record).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <errno.h>
 #include <stdio.h>

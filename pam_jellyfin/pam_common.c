@@ -1,7 +1,7 @@
 /*
  * pam_common.c - shared plumbing of the PAM module (see pam_common.h).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "pam_common.h"
 
@@ -17,6 +17,7 @@
 
 #include <security/pam_ext.h>
 
+#include "hostaccts.h"
 #include "jellyfin.h"
 
 static void pam_log_sink(void *ctx, int priority, const char *msg)
@@ -127,7 +128,7 @@ int jfa_pam_unconfigured(struct jfa_pam *p)
         return PAM_AUTHINFO_UNAVAIL;
     jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
     if (!jfa_db_name_plausible(p->user) || strcasecmp(p->user, "root") == 0 ||
-        jfa_flow_in_passwd_file(p->user))
+        jfa_host_in_passwd_file(p->user))
         return PAM_USER_UNKNOWN;
     if (jfa_db_open(&db, jfa_db_builtin_path(), true) != 0)
         return PAM_AUTHINFO_UNAVAIL;

@@ -16,7 +16,7 @@
 
 #include <security/pam_modules.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "db.h"
 #include "log.h"
 #include "loginflow.h"

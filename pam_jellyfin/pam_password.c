@@ -6,7 +6,7 @@
  * user token that POST /Users/Password?userId= needs; the update pass sends
  * CurrentPw/NewPw, refreshes the offline verifier and logs the token out.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <errno.h>
 #include <stdlib.h>

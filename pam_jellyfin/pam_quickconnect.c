@@ -22,7 +22,7 @@
  * starts the wait, anything else cancels. sshd's password method answers no
  * ECHO_ON prompt: there the empty password just fails.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -8,7 +8,7 @@
  * it only after Jellyfin said yes). Whatever happens here, the PAM result
  * stays what Jellyfin decided: every failure is one LOG_WARNING line.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <unistd.h>
 

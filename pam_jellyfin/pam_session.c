@@ -16,7 +16,7 @@
  * never get a directory (pam_mkhomedir in the common stack would create
  * `nobody`'s /nonexistent).
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -30,7 +30,7 @@
  * call wrappers run. The grandchild is orphaned at once (reparented,
  * exit signal SIGCHLD) and reaped by init.
  */
-#include "config.h"
+#include "jfaconf.h"
 
 #include "pam_common.h"
 
@@ -54,24 +54,19 @@
 #endif
 #define TRIGGER_FILE "sync-trigger"
 
-/* Could a Jellyfin user have this login name (once folded)? The rule of
- * a mapped name (lib/namemap.c, not linked into the module):
- * ^[a-z0-9_][a-z0-9_.-]*$, at most JFA_NAME_MAX bytes, not all digits. */
+/* Could a Jellyfin user have this login name (once folded)? The grammar
+ * of a mapped name, jfa_name_valid (lib/util.c). */
 static bool plausible(const char *name)
 {
-    bool digits = true;
+    char folded[JFA_NAME_MAX];
     size_t i;
 
     for (i = 0; name[i] != '\0'; i++) {
-        char c = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-                  (i > 0 && (c == '.' || c == '-'));
-        if (i >= JFA_NAME_MAX || !ok)
+        if (i >= JFA_NAME_MAX)
             return false;
-        if (c < '0' || c > '9')
-            digits = false;
+        folded[i] = (name[i] >= 'A' && name[i] <= 'Z') ? (char)(name[i] - 'A' + 'a') : name[i];
     }
-    return i > 0 && !digits;
+    return jfa_name_valid_n(folded, i);
 }
 
 /*

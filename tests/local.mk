@@ -1,5 +1,6 @@
 # tests/: make check. Unit tests are cmocka programs; integration tests are
-# shell scripts run through tests/run-test.sh. Each area owns a fragment.
+# shell scripts run by $(SHELL) (SH_LOG_COMPILER) with tests/lib.sh. Each
+# area owns a fragment.
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 AM_TESTS_ENVIRONMENT = \

@@ -12,8 +12,9 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "jellyfin.h"
 #include "log.h"
 
@@ -132,6 +133,21 @@ int cmd_setup(struct tool *t, int argc, char **argv);
 int cmd_key(struct tool *t, int argc, char **argv);
 int cmd_status(struct tool *t, int argc, char **argv);
 int cmd_sync(struct tool *t, int argc, char **argv);
+
+/* Printing a sync's changes (cmd_sync.c; setup's first sync too): the
+ * "added/renamed/disabled/enabled/removed/omitted" lines as
+ * jfa_sync_options.on_change (ctx: a struct tool_sync_printer), and the
+ * closing "sync: ..." summary line. out NULL: stdout. */
+struct jfa_sync_change;
+struct jfa_sync_options;
+struct jfa_sync_summary;
+struct tool_sync_printer {
+    FILE *out;
+    size_t omitted;
+};
+void tool_sync_print_change(void *ctx, const struct jfa_sync_change *ch);
+void tool_sync_print_summary(const struct tool_sync_printer *pr, const struct jfa_sync_options *o,
+                             const struct jfa_sync_summary *sum);
 int cmd_users(struct tool *t, int argc, char **argv);
 int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);

@@ -22,6 +22,7 @@
 
 #include "cmd.h"
 #include "fileutil.h"
+#include "hostaccts.h"
 
 int tool_common_opt(struct tool *t, int opt, const char *arg)
 {
@@ -235,39 +236,6 @@ const char *tool_nsswitch_path(void)
     return p != NULL && p[0] != '\0' ? p : "/etc/nsswitch.conf";
 }
 
-/* If line (len bytes, no newline) is the passwd or group database line,
- * return its name and set *svc_start / *svc_end to the service list (before
- * any '#' comment, trailing blanks excluded). */
-static const char *ns_db_line(const char *line, size_t len, size_t *svc_start, size_t *svc_end)
-{
-    size_t i = 0, name_start, name_end, end;
-    static const char *const dbs[] = {"passwd", "group"};
-
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
-        i++;
-    name_start = i;
-    while (i < len && (isalnum((unsigned char)line[i]) || line[i] == '_'))
-        i++;
-    name_end = i;
-    while (i < len && (line[i] == ' ' || line[i] == '\t'))
-        i++;
-    if (i >= len || line[i] != ':')
-        return NULL;
-    for (size_t k = 0; k < 2; k++) {
-        if (name_end - name_start == strlen(dbs[k]) &&
-            memcmp(line + name_start, dbs[k], name_end - name_start) == 0) {
-            const char *hash = memchr(line + i + 1, '#', len - i - 1);
-            end = hash != NULL ? (size_t)(hash - line) : len;
-            while (end > i + 1 && (line[end - 1] == ' ' || line[end - 1] == '\t'))
-                end--;
-            *svc_start = i + 1;
-            *svc_end = end;
-            return dbs[k];
-        }
-    }
-    return NULL;
-}
-
 /* Find the token "jellyfin" in [s, e) of line; its offset or -1. */
 static ssize_t ns_find_token(const char *line, size_t s, size_t e)
 {
@@ -294,7 +262,7 @@ void tool_nsswitch_check(const char *text, bool *passwd, bool *group)
     while (*line != '\0') {
         const char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line), s, e;
-        const char *db = ns_db_line(line, len, &s, &e);
+        const char *db = jfa_nsswitch_db_line(line, len, &s, &e);
 
         if (db != NULL && ns_find_token(line, s, e) >= 0) {
             if (strcmp(db, "passwd") == 0)
@@ -331,7 +299,7 @@ char *tool_nsswitch_edit(const char *text, bool enable, bool *changed)
 
         memcpy(lb, line, len);
         lb[len] = '\0';
-        db = ns_db_line(lb, len, &s, &e);
+        db = jfa_nsswitch_db_line(lb, len, &s, &e);
         if (db != NULL) {
             if (strcmp(db, "passwd") == 0)
                 seen_passwd = true;

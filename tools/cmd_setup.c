@@ -528,6 +528,7 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     struct setup_opts o;
     struct jfa_sync_options so;
     struct jfa_sync_summary sum;
+    struct tool_sync_printer pr = {NULL, 0};
     const char *cfg_path;
     char key[33], old[33], err[JFA_ERRLEN], *text = NULL, *bak = NULL, *prev = NULL;
     struct stat st;
@@ -666,10 +667,13 @@ int cmd_setup(struct tool *t, int argc, char **argv)
 
     /* 4. the first sync */
     memset(&so, 0, sizeof(so));
+    so.on_change = tool_sync_print_change;
+    so.change_ctx = &pr;
     if (jfa_sync_run(&t->cfg, &t->log, &so, &sum, err, sizeof(err)) != 0) {
         tool_error(t, "first sync failed: %s", err);
         goto out;
     }
+    tool_sync_print_summary(&pr, &so, &sum);
 
     /* 5. NSS and PAM wiring */
     if (o.enable && (nsswitch_apply(t, true) != 0 || pam_apply(t, true) != 0))

@@ -2,11 +2,13 @@
  * tools/cmd_sync.c - `jellyfin-auth sync`: update the users database.
  *
  * Owns: the command line of sync (--quiet, --dry-run, --force) and its exit
- * status; the work is jfa_sync_run (lib/sync.c). After a sync it also
+ * status, and printing the changes jfa_sync_run (lib/sync.c) reports (also
+ * for setup's first sync); the work is jfa_sync_run. After a sync it also
  * sweeps the PAM module's pending records older than JFA_PENDING_MAX_AGE
  * (logins that never opened a session, e.g. vsftpd with session_support=NO)
  * and logs their tokens out.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "cmd.h"
 #include "jellyfin.h"
+#include "log.h"
 #include "state.h"
 #include "samba.h"
 #include "sync.h"
@@ -62,6 +65,69 @@ static void sweep_pending(struct tool *t, bool quiet)
     free(priv);
 }
 
+/* Print a name as the log does (control bytes and non-UTF-8 escaped). */
+static void print_escaped(FILE *out, const char *s)
+{
+    char buf[1024];
+    fputs(jfa_log_escape(buf, sizeof(buf), s), out);
+}
+
+void tool_sync_print_change(void *ctx, const struct jfa_sync_change *ch)
+{
+    struct tool_sync_printer *pr = ctx;
+    FILE *out = pr->out != NULL ? pr->out : stdout;
+
+    switch (ch->kind) {
+    case JFA_SYNC_ADDED:
+        fprintf(out, "added    %s (uid %" PRIu32 ", Jellyfin \"", ch->name, ch->uid);
+        print_escaped(out, ch->jf_name);
+        fprintf(out, "\")");
+        if (ch->note != NULL)
+            fprintf(out, ": login name %s, %s", ch->name, ch->note);
+        fprintf(out, "\n");
+        break;
+    case JFA_SYNC_RENAMED:
+        fprintf(out, "renamed  %s -> %s (uid %" PRIu32 ")", ch->old_name, ch->name, ch->uid);
+        if (ch->note != NULL)
+            fprintf(out, ": %s", ch->note);
+        fprintf(out, "\n");
+        break;
+    case JFA_SYNC_DISABLED:
+        fprintf(out, "disabled %s (uid %" PRIu32 ")\n", ch->name, ch->uid);
+        break;
+    case JFA_SYNC_ENABLED:
+        fprintf(out, "enabled  %s (uid %" PRIu32 ")\n", ch->name, ch->uid);
+        break;
+    case JFA_SYNC_REMOVED:
+        fprintf(out, "removed  %s (uid %" PRIu32 ")\n", ch->name, ch->uid);
+        break;
+    case JFA_SYNC_OMITTED:
+        fprintf(out, "omitted  \"");
+        print_escaped(out, ch->jf_name);
+        fprintf(out, "\" (Id %s): %s\n", ch->jf_id, ch->reason);
+        pr->omitted++;
+        break;
+    case JFA_SYNC_END:
+        if (pr->omitted > 0)
+            fprintf(out,
+                    "'jellyfin-auth users' prints the command that gives each of them a login\n");
+        break;
+    }
+}
+
+void tool_sync_print_summary(const struct tool_sync_printer *pr, const struct jfa_sync_options *o,
+                             const struct jfa_sync_summary *sum)
+{
+    fprintf(pr->out != NULL ? pr->out : stdout,
+            "sync: %zu users in the database (%zu added, %zu removed, %zu renamed, "
+            "%zu disabled, %zu enabled), %zu left out%s\n",
+            sum->total, sum->added, sum->removed, sum->renamed, sum->disabled, sum->enabled,
+            sum->omitted,
+            o->dry_run       ? "; dry run, nothing written"
+            : sum->unchanged ? "; no change, nothing written"
+                             : "");
+}
+
 static void help(void)
 {
     printf("Usage: jellyfin-auth sync [--quiet] [--dry-run] [--force] [--config PATH] [--debug]\n"
@@ -80,14 +146,14 @@ static void help(void)
 
 /* samba_sync = yes: bring Samba's passdb in step with the database just
  * written. A Samba failure is reported (exit 1) but never undoes the sync. */
-static int tool_samba_sync(struct tool *t, const struct jfa_sync_options *o)
+static int tool_samba_sync(struct tool *t, const struct jfa_sync_options *o, bool quiet)
 {
     char err[JFA_ERRLEN];
     int r;
 
     if (!t->cfg.samba_sync || o->dry_run)
         return EXIT_OK;
-    r = jfa_samba_sync(&t->cfg, &t->log, o->quiet ? NULL : stdout, false, err, sizeof(err));
+    r = jfa_samba_sync(&t->cfg, &t->log, quiet ? NULL : stdout, false, err, sizeof(err));
     if (r < 0) {
         tool_error(t, "samba: %s (the users database was written)", err);
         return EXIT_FAIL;
@@ -110,7 +176,9 @@ int cmd_sync(struct tool *t, int argc, char **argv)
     };
     struct jfa_sync_options o;
     struct jfa_sync_summary sum;
+    struct tool_sync_printer pr = {NULL, 0};
     char err[JFA_ERRLEN];
+    bool quiet = false;
     int opt;
 
     memset(&o, 0, sizeof(o));
@@ -119,7 +187,7 @@ int cmd_sync(struct tool *t, int argc, char **argv)
             continue;
         switch (opt) {
         case 'q':
-            o.quiet = true;
+            quiet = true;
             break;
         case 'n':
             o.dry_run = true;
@@ -142,13 +210,19 @@ int cmd_sync(struct tool *t, int argc, char **argv)
     if (tool_need_root(t, "sync", t->cfg.api_key_file, false) != 0 ||
         (!o.dry_run && tool_need_root(t, "sync", t->cfg.state_dir, true) != 0))
         return EXIT_FAIL;
+    if (!quiet) {
+        o.on_change = tool_sync_print_change;
+        o.change_ctx = &pr;
+    }
     if (jfa_sync_run(&t->cfg, &t->log, &o, &sum, err, sizeof(err)) != 0) {
         tool_error(t, "sync failed: %s", err);
         if (!sum.written)
             tool_error(t, "the previous users database was left unchanged");
         return EXIT_FAIL;
     }
+    if (!quiet)
+        tool_sync_print_summary(&pr, &o, &sum);
     if (!o.dry_run)
-        sweep_pending(t, o.quiet);
-    return tool_samba_sync(t, &o);
+        sweep_pending(t, quiet);
+    return tool_samba_sync(t, &o, quiet);
 }

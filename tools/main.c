@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "config.h"
+#include "jfaconf.h"
 
 static const struct {
     const char *name;

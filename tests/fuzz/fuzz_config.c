@@ -5,7 +5,7 @@
  * exercising what a caller does with a parsed config (home expansion,
  * derived paths, CIDR matching) and freeing it. Build:
  *   clang -g -fsanitize=fuzzer,address,undefined -Ilib -DSYSCONFDIR='"/etc"' \
- *     -DLOCALSTATEDIR='"/var"' tests/fuzz/fuzz_config.c lib/config.c lib/log.c \
+ *     -DLOCALSTATEDIR='"/var"' tests/fuzz/fuzz_config.c lib/jfaconf.c lib/log.c \
  *     lib/fileutil.c -o fuzz_config
  */
 #ifndef _GNU_SOURCE
@@ -18,7 +18,7 @@
 #include <string.h>
 
 /* by path, so no other directory on the include path can shadow it */
-#include "../../lib/config.h"
+#include "../../lib/jfaconf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

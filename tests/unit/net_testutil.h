@@ -14,7 +14,7 @@
 
 #include <json-c/json.h>
 
-#include "http.h" /* and through it lib/config.h (not autoconf's) */
+#include "http.h" /* and through it lib/jfaconf.h */
 
 struct net_server {
     pid_t pid;

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_config.c - unit tests for lib/config.c.
+ * tests/unit/test_config.c - unit tests for lib/jfaconf.c.
  *
  * Owns: the defaults, every key with valid and invalid values (errors must
  * carry FILE:LINE and the key), the url list forms and limits, the plain-
@@ -26,7 +26,7 @@
 #include <cmocka.h>
 
 /* by path, so no other directory on the include path can shadow it */
-#include "../../lib/config.h"
+#include "../../lib/jfaconf.h"
 
 static char err[JFA_ERRLEN];
 

@@ -29,7 +29,7 @@
 #include <cmocka.h>
 #include <security/_pam_types.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "db.h"
 #include "loginflow.h"
 #include "state.h"

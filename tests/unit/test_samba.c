@@ -32,7 +32,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "samba.h"
 
 #define ID_A "0123456789abcdef0123456789abcdef"

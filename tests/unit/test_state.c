@@ -37,7 +37,7 @@
 
 #include <cmocka.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "fileutil.h"
 #include "state.h"
 

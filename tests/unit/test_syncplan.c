@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_syncplan.c - unit tests of jfa_sync_plan (lib/sync.c).
+ * tests/unit/test_syncplan.c - unit tests of jfa_sync_plan (lib/syncplan.c)
+ * and the sync report (lib/syncreport.c).
  *
  * Owns: the plan's rules with a scripted host (no NSS): listing order does
  * not change UIDs, collisions (held name wins, else all left out), local

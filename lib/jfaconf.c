@@ -1,5 +1,5 @@
 /*
- * lib/config.c - the jellyfin-auth.conf parser.
+ * lib/jfaconf.c - the jellyfin-auth.conf parser.
  *
  * Owns: the documented defaults, the line syntax (`key = value`, whole-line
  * `#` comments, blank lines, CRLF, a 4096-byte line cap, no NUL bytes), the
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "jfaconf.h"
 #include "fileutil.h"
 #include "log.h"
 
@@ -843,27 +843,6 @@ static int h_admin_group(struct parse_ctx *c)
     return set_group(c, &c->cfg->admin_group);
 }
 
-/* The form of a mapped login name (lib/namemap.c, jfa_name_valid):
- * ^[a-z0-9_][a-z0-9_.-]*$, at most 32 bytes, not all digits. */
-static bool valid_login_name(const char *s, size_t len)
-{
-    size_t i;
-    bool all_digits = true;
-
-    if (len == 0 || len > 32)
-        return false;
-    for (i = 0; i < len; i++) {
-        char ch = s[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || is_digit(ch) || ch == '_' ||
-              (i > 0 && (ch == '.' || ch == '-'))))
-            return false;
-        if (!is_digit(ch))
-            all_digits = false;
-    }
-    return !all_digits;
-}
-
 /* reserved_names: a list; each appearance of the key adds to it */
 static int h_reserved_names(struct parse_ctx *c)
 {
@@ -878,7 +857,7 @@ static int h_reserved_names(struct parse_ctx *c)
         count++;
         memcpy(tok, start, len < sizeof(tok) ? len : sizeof(tok) - 1);
         tok[len < sizeof(tok) ? len : sizeof(tok) - 1] = '\0';
-        if (!valid_login_name(start, len)) {
+        if (!jfa_name_valid_n(start, len)) {
             jfa_log_escape(esc, sizeof(esc), tok);
             return perr(c,
                         "%s: invalid name \"%s\" (a login or group name: [a-z0-9_] then "

@@ -1,12 +1,12 @@
 /*
- * config.h - the jellyfin-auth.conf parser.
+ * jfaconf.h - the jellyfin-auth.conf parser.
  *
  * Owns: the in-memory configuration, its defaults, the validation of every
  * key, and the trusted read of the file (owner root or the running user, not
  * writable by group or others, no symlink). Errors name the file and line.
  */
-#ifndef JFA_CONFIG_H
-#define JFA_CONFIG_H
+#ifndef JFA_JFACONF_H
+#define JFA_JFACONF_H
 
 #include <stdbool.h>
 #include <stddef.h>

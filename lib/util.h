@@ -1,0 +1,41 @@
+/*
+ * util.h - the small conventions every file shares, libc only.
+ *
+ * Owns: reporting an error into a caller's err/errlen buffer, hex digits
+ * (decode one, encode bytes), the login-name grammar, and wiping and
+ * freeing a secret string. In
+ * libjfacore, so the NSS module's code can use them too.
+ */
+#ifndef JFA_UTIL_H
+#define JFA_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
+
+/* Format an error message into a caller's buffer (err NULL or errlen 0:
+ * nothing). Every lib/ function reports failures this way. */
+void jfa_set_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void jfa_set_errv(char *err, size_t errlen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* The value of one hex digit (0-9, a-f, A-F), or -1. */
+int jfa_hexval(int c);
+
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+void jfa_hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* The one grammar of a login name sync gives (a mapped name, `names set`,
+ * reserved_names): ^[a-z0-9_][a-z0-9_.-]*$, at most JFA_NAME_MAX bytes, not
+ * all digits. _n: the len bytes at s. */
+bool jfa_name_valid(const char *name);
+bool jfa_name_valid_n(const char *s, size_t len);
+
+/* explicit_bzero a NUL-terminated secret (a token, a password) and free
+ * it; NULL is fine. */
+void jfa_free_secret(char *s);
+
+#endif
