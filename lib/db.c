@@ -510,10 +510,9 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
         verify_table(db, JFA_SEC_H_GNAME, db->n_groups, "group name", err, errlen) ||
         verify_table(db, JFA_SEC_H_GID, db->n_groups, "gid", err, errlen))
         return -1;
-    if (jfa_db_marked(db))
-        return fail(err, errlen,
-                    "marked as replaced by a newer database (a sync was installing one, or "
-                    "this file is a copy of a replaced one): run jellyfin-auth sync");
+    /* A mark is no damage: a sync killed between marking and renaming
+     * leaves the live file marked, and readers then check the path at each
+     * lookup until the next sync (doctor warns, see jfa_db_marked). */
     for (uint32_t i = 0; i < db->n_users; i++) {
         struct jfa_db_user u;
         const unsigned char *r = user_rec(db, i);

@@ -19,18 +19,23 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "hostaccts.h"
 #include "ledger.h"
 #include "samba.h"
 #include "sync.h"
 
 /* Is name known to an NSS source (then it is not a deleted user of ours:
  * the database no longer holds it, so the answer comes from elsewhere)? */
+/* Does some NSS source know the name? A failed lookup counts as known:
+ * an entry is never disabled on a doubt. */
 static bool nss_knows(const char *name)
 {
+    struct jfa_nssbuf b = {0};
     struct passwd pw, *res = NULL;
-    char buf[4096];
+    int r = jfa_nss_getpwnam(&b, name, &pw, &res);
 
-    return getpwnam_r(name, &pw, buf, sizeof(buf), &res) == 0 && res != NULL;
+    jfa_nssbuf_free(&b);
+    return r != 0;
 }
 
 static int change(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out, bool dry_run,

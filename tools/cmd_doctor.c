@@ -345,6 +345,12 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
             check_file_mode(&d, "database", db_path, 022, true);
             report(&d, "OK", "integrity", "%s: %" PRIu32 " users, %" PRIu32 " groups", db_path,
                    db.n_users, db.n_groups);
+            if (jfa_db_marked(&db))
+                report(&d, "WARN", "db mark",
+                       "%s is marked as replaced but is still the file in place (a sync was "
+                       "interrupted between marking and renaming, or it is a copy of a "
+                       "replaced file): every lookup checks the path until 'jellyfin-auth sync'",
+                       db_path);
             if (age > 3 * TIMER_PERIOD)
                 report(&d, "WARN", "db age",
                        "last sync %lld s ago (timer period %d s): is "

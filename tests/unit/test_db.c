@@ -609,13 +609,13 @@ static void test_watch(void **state)
     assert_int_equal(jfa_le32(back + JFA_DBW_REPLACED), 1);
     back[JFA_DBW_REPLACED] = 0;
     assert_memory_equal(back, img, len); /* the one word, nothing else */
-    /* a marked file opens (it may still be at the path for a moment) but
-     * doctor says what it is; the checksum ignores the word */
+    /* a marked file opens (it may still be at the path for a moment, or
+     * for good when the sync was killed before its rename) and verifies:
+     * the checksum ignores the word; doctor warns about it */
     assert_int_equal(jfa_db_open(&db2, dbpath, false), 0);
     assert_true(jfa_db_marked(&db2));
     err[0] = '\0';
-    assert_int_equal(jfa_db_verify(&db2, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "marked as replaced"));
+    assert_int_equal(jfa_db_verify(&db2, err, sizeof(err)), 0); /* a mark is no damage */
     jfa_db_close(&db2);
     jfa_db_close(&db);
 
