@@ -17,13 +17,13 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_
 # target: sources (relative to the tree) and libraries
 targets() {
     cat <<'LIST'
-fuzz_config|lib/jfaconf.c lib/log.c lib/fileutil.c|
-fuzz_db|lib/db.c lib/dbwrite.c|
-fuzz_json|lib/jfjson.c lib/log.c|-ljson-c
-fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c|-lcrypto
-fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c lib/jfjson.c|-lcrypto -ljson-c
-fuzz_namemap|lib/namemap.c|
-fuzz_samba|lib/samba.c lib/fileutil.c lib/log.c lib/jfjson.c|-lcrypto -ljson-c
+fuzz_config|lib/jfaconf.c lib/log.c lib/fileutil.c lib/util.c|
+fuzz_db|lib/db.c lib/dbwrite.c lib/util.c|
+fuzz_json|lib/jfjson.c lib/log.c lib/util.c|-ljson-c
+fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c lib/util.c|-lcrypto
+fuzz_ledger|lib/ledger.c lib/namemap.c lib/fileutil.c lib/log.c lib/jfjson.c lib/util.c|-lcrypto -ljson-c
+fuzz_namemap|lib/namemap.c lib/util.c|
+fuzz_samba|lib/samba.c lib/fileutil.c lib/log.c lib/jfjson.c lib/util.c|-lcrypto -ljson-c
 LIST
 }
 
