@@ -765,8 +765,11 @@ static uint64_t throttle_delay(const struct jfa_config *cfg, const struct thrott
  * reset the count while the back-off still runs. */
 static bool throttle_expired(const struct jfa_config *cfg, const struct throttle_rec *t, time_t now)
 {
+    /* A clock set back forgets the record; a record a few seconds "ahead"
+     * is only another process's update made after our clock reading (which
+     * came before the wait for the lock): it stays. */
     if ((time_t)t->last > now)
-        return true;
+        return (time_t)t->last - now > JFA_THROTTLE_SKEW;
     return (uint64_t)(now - (time_t)t->last) >
            throttle_delay(cfg, t) + (uint64_t)cfg->throttle_window;
 }
@@ -778,7 +781,7 @@ static long throttle_wait(const struct jfa_config *cfg, const struct throttle_re
 
     if (delay == 0 || throttle_expired(cfg, t, now))
         return 0;
-    since = (uint64_t)(now - (time_t)t->last);
+    since = (time_t)t->last > now ? 0 : (uint64_t)(now - (time_t)t->last);
     return since >= delay ? 0 : (long)(delay - since);
 }
 
@@ -819,7 +822,8 @@ int jfa_throttle_failure(const struct jfa_config *cfg, const char *private_dir, 
     if (throttle_expired(cfg, &t, now))
         t.count = 0;
     t.count++;
-    t.last = (uint64_t)now;
+    if ((time_t)t.last < now)
+        t.last = (uint64_t)now;
     n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
                  t.count, t.last);
     if (n > 0 && (size_t)n < sizeof(buf))
@@ -861,7 +865,8 @@ int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, 
         goto out;
     }
     t.count++;
-    t.last = (uint64_t)now;
+    if ((time_t)t.last < now)
+        t.last = (uint64_t)now;
     n = snprintf(buf, sizeof(buf), "%s\ncount=%" PRIu64 "\nlast=%" PRIu64 "\n", THROTTLE_MAGIC,
                  t.count, t.last);
     if (n > 0 && (size_t)n < sizeof(buf) &&

@@ -189,6 +189,12 @@ int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout
  * forked while it was held. */
 void jfa_state_unlock(struct jfa_state_lock *lock);
 
+/* A record whose time is at most this many seconds ahead of the caller's
+ * clock reading was written by a process that read the clock later (the
+ * reading precedes the wait for the lock): it counts. Further ahead: the
+ * clock was set back, and the record is forgotten. */
+#define JFA_THROTTLE_SKEW 60
+
 /* Base delay of the back-off, seconds: delay = base * 2^(failures - threshold). */
 #define JFA_THROTTLE_BASE 10
 

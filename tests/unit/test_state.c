@@ -223,6 +223,31 @@ static void test_throttle_clock_backwards(void **state)
     assert_int_equal(wait_at(f, ID_A, T0 - 3600), 0);
 }
 
+/* Processes read the clock before they wait for the record's lock, so a
+ * record may have been written "a moment later" than the reading of the
+ * next one to count: it must count on, not be forgotten as if the clock
+ * had been set back (ten parallel failures were recorded as seven). */
+static void test_throttle_late_writer(void **state)
+{
+    struct fx *f = *state;
+    const char *host = "host:198.51.100.8";
+    long wait = 0;
+    char err[256];
+
+    f->cfg.throttle_failures = 100;
+    assert_int_equal(jfa_throttle_attempt(&f->cfg, f->priv, host, T0 + 5, &wait, err, sizeof(err)),
+                     0);
+    assert_int_equal(jfa_throttle_attempt(&f->cfg, f->priv, host, T0, &wait, err, sizeof(err)), 0);
+    assert_int_equal(jfa_throttle_failure(&f->cfg, f->priv, host, T0 + 2), 0);
+    f->cfg.throttle_failures = 3;
+    /* three failures: the back-off runs from the latest of them */
+    assert_int_equal(wait_at(f, host, T0), 10);
+    assert_int_equal(wait_at(f, host, T0 + 5), 10);
+    assert_int_equal(wait_at(f, host, T0 + 14), 1);
+    /* a clock set back by more than JFA_THROTTLE_SKEW still forgets */
+    assert_int_equal(wait_at(f, host, T0 + 5 - JFA_THROTTLE_SKEW - 1), 0);
+}
+
 static void test_throttle_success_and_keys(void **state)
 {
     struct fx *f = *state;
@@ -1030,6 +1055,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_throttle_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_window_shorter_than_delay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_clock_backwards, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_throttle_late_writer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_success_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_off, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_files, setup, teardown),
