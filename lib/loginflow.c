@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -565,6 +566,11 @@ enum jfa_verdict jfa_flow_guard(struct jfa_flow *f, struct jfa_client *c, const 
                      info.count, info.limit);
                 return JFA_V_SUCCESS;
             }
+            /* Judged: it is not the password of the last login. Taking
+             * the count back would give endless guesses, and the one that
+             * matches the verifier would be sent (and accepted). */
+            if (r == 0)
+                f->password_judged = true;
         }
         jfa_logf(f->log, LOG_NOTICE,
                  "'%s' has %d failed logins and Jellyfin disables the account at %d: the password "
@@ -682,6 +688,22 @@ static bool verifier_usable(struct jfa_flow *f)
            when <= now && now - when <= f->cfg->offline_max_age;
 }
 
+/*
+ * Whoever starts a set-id program (su, sudo, passwd run by a user) owns the
+ * process' resource limits and may stop and continue it at will: a
+ * descriptor limit that leaves room for the lock and the key but not for
+ * the socket, or a SIGSTOP held past the deadline, turns a server that
+ * answers into one that "does not". An offline login must follow only an
+ * outage nobody in the process chose, so it is refused when the kernel
+ * marked the exec as secure (AT_SECURE: set-id or file capabilities) or the
+ * real and effective ids differ. sshd, login, vsftpd and su run by root
+ * are not such programs.
+ */
+static bool caller_steers_process(void)
+{
+    return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+}
+
 static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
 {
     char err[JFA_ERRLEN];
@@ -694,6 +716,18 @@ static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
     }
     if (f->cfg->offline_max_age <= 0) {
         step(f, "offline", JFA_STEP_STOP, offline_rule, "off (offline_max_age = 0)");
+        return JFA_V_AUTHINFO_UNAVAIL;
+    }
+    if (caller_steers_process()) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "offline login for '%s' refused: Jellyfin did not answer, but this set-id "
+                 "program was started by uid %u, who can make it fail to (limits, signals); "
+                 "offline logins are for logins started by root (sshd, login)",
+                 f->user_esc, (unsigned)getuid());
+        step(f, "offline", JFA_STEP_STOP, offline_rule,
+             "not in a set-id program started by uid %u: its caller can make the server look "
+             "unreachable",
+             (unsigned)getuid());
         return JFA_V_AUTHINFO_UNAVAIL;
     }
     r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password, f->cfg->offline_max_age,

@@ -34,6 +34,9 @@ TESTS += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
 	tests/integration/pam-kinder.sh
 EXTRA_DIST += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
 	tests/integration/pam-kinder.sh
+# a password the lockout guard refuses unasked counts for the throttle
+TESTS += tests/integration/pam-guard-throttle.sh
+EXTRA_DIST += tests/integration/pam-guard-throttle.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state

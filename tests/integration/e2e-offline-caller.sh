@@ -1,0 +1,96 @@
+#!/bin/bash
+# tests/integration/e2e-offline-caller.sh - the caller of a setuid program
+# must not be able to choose the offline path. An unprivileged local user
+# (lowly) knows alice's old Jellyfin password; alice has since changed it.
+# lowly runs the real `su - alice` with a small descriptor limit (ulimit -n,
+# every value from 4 to 48), so that the connection to Jellyfin fails inside
+# su and the module would see "server unreachable"; then again while the
+# server really answers 503. The offline verifier still holds the old
+# password. Root only (namespace).
+#
+# Owns: su run by an unprivileged user never logs in offline (no value of
+# the limit and no outage gives a shell for the old password); a login run
+# by root (pamtester, as sshd and login are) still goes offline with the
+# verifier's password while the server is down, and su works again with
+# the new password once the server answers.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/e2e-lib.sh"
+e2e_enter "$@"
+command -v expect >/dev/null || jfa_skip "expect not installed"
+command -v pamtester >/dev/null || jfa_skip "pamtester not installed"
+e2e_system
+e2e_local_user lowly lowly-pw
+e2e_jellyfin
+# No back-off and no lockout guard: every attempt below reaches the point
+# where the module talks to Jellyfin, whatever the earlier ones did.
+e2e_write_config "$URL" "$W/tls/cert.pem" "offline_max_age = 1h" "throttle_failures = 0" \
+    "lockout_guard = no"
+
+# The password arrives through the environment: nothing secret on a
+# command line. NOFILE is the descriptor limit for su alone.
+cat >/run/e2e/su.exp <<'EOF'
+set timeout 30
+log_user 1
+spawn sh -c "ulimit -n $env(NOFILE) && exec su - $env(SU_TARGET) -c 'echo SU-UID=\$(id -u)'"
+expect {
+    -re "assword: *$" { send -- "$env(SU_PW)\r" }
+    timeout { puts "NO-PROMPT"; exit 2 }
+    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
+}
+expect {
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+lassign [wait] pid spawnid oserr status
+exit $status
+EOF
+chmod 0644 /run/e2e/su.exp
+
+# su_as NOFILE TARGET PASSWORD: su from lowly; sets OUT and RC.
+su_as() {
+    OUT=$(cd / && NOFILE=$1 SU_TARGET=$2 SU_PW=$3 timeout 60 runuser -u lowly -- \
+        expect -f /run/e2e/su.exp 2>&1)
+    RC=$?
+}
+got_shell() { printf '%s' "$OUT" | grep -q "SU-UID=[0-9]"; }
+
+old=$E2E_PW_alice
+new="alice's new password"
+
+# 1. An online login stores the offline verifier (the old password).
+su_as 1024 alice "$old"
+[ "$RC" = 0 ] && got_shell || e2e_fail "su to alice with her password failed ($RC): $OUT"
+
+# 2. alice changes her password in Jellyfin.
+jfa_fake_ctl "$URL" POST /__fake/users "{\"upsert\": [{\"id\": \"$E2E_ID_alice\", \"password\": \"$new\"}]}" >/dev/null ||
+    e2e_fail "cannot change alice's password in the fake"
+
+# 3. lowly tries the old password under every small descriptor limit.
+for n in $(seq 4 48); do
+    su_as "$n" alice "$old"
+    got_shell && e2e_fail "su as lowly with ulimit -n $n gave alice's shell for her OLD password: $OUT"
+done
+grep -q "offline login for 'alice': Jellyfin unreachable" "$W/syslog" 2>/dev/null &&
+    e2e_fail "the module logged an offline login for alice inside su"
+
+# 4. The server fails (503): su by lowly with the old password stays refused.
+jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "503"}' >/dev/null || e2e_fail "cannot set the fault"
+su_as 1024 alice "$old"
+got_shell && e2e_fail "su as lowly gave alice's shell offline for her OLD password: $OUT"
+grep -q "offline login for 'alice' refused: Jellyfin did not answer, but this set-id program was started by uid $(id -u lowly)" \
+    "$W/syslog" || e2e_fail "the refused offline login inside su is not logged with its reason"
+
+# 5. A login run by root (no caller in control) still goes offline.
+OUT=$(printf '%s\n' "$old" | timeout 30 pamtester -v su alice authenticate 2>&1)
+[ $? = 0 ] || e2e_fail "root's pamtester did not log alice in offline while the server is down: $OUT"
+
+# 6. Server back: su with the new password works, the old one is refused.
+jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "none"}' >/dev/null || e2e_fail "cannot clear the fault"
+su_as 1024 alice "$new"
+[ "$RC" = 0 ] && got_shell || e2e_fail "su to alice with her new password failed ($RC): $OUT"
+su_as 1024 alice "$old"
+got_shell && e2e_fail "su to alice with her old password succeeded online: $OUT"
+
+e2e_nosecret
+echo "PASS: the caller of su cannot choose the offline path"
+exit 0
