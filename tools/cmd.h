@@ -73,6 +73,19 @@ void tool_error(const struct tool *t, const char *fmt, ...) __attribute__((forma
 int tool_load_config(struct tool *t);
 const char *tool_config_path(const struct tool *t);
 
+/* Find USER in the users database as pam_jellyfin does (jfa_flow_resolve:
+ * a possible name, not root, not a local account, case folding as
+ * configured, a uid in range). 0: found, *db open (the caller closes it
+ * with jfa_db_close, whatever the result) and *u filled; 1: a possible
+ * name that is not in the database; 2: a name pam_jellyfin never sends to
+ * Jellyfin (root, a local account, an impossible name, a uid out of
+ * range); -1: the database cannot be used (message printed). why gets the
+ * module's reason for 1 and 2. */
+struct jfa_db;
+struct jfa_db_user;
+int tool_find_user(struct tool *t, const char *user, struct jfa_db *db, struct jfa_db_user *u,
+                   char *why, size_t whylen);
+
 /* Read a password: from stdin (one line) or from /dev/tty without echo.
  * buf gets it NUL-terminated (newline stripped). 0 or -1 (message printed).
  * The caller wipes buf with explicit_bzero. */
@@ -153,8 +166,10 @@ int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);
 int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
 int cmd_reset(struct tool *t, int argc, char **argv);
-/* explain/login --quick-connect (cmd_qc.c) */
+/* explain/login --quick-connect (cmd_qc.c); explain's --help text (cmd is
+ * "explain" or "login") */
 int cmd_login_qc(struct tool *t, int argc, char **argv);
+void tool_explain_help(const char *cmd);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@
 #include "cmd.h"
 #include "fileutil.h"
 #include "hostaccts.h"
+#include "loginflow.h"
 
 int tool_common_opt(struct tool *t, int opt, const char *arg)
 {
@@ -143,6 +144,49 @@ int tool_load_config(struct tool *t)
     }
     t->cfg_loaded = true;
     return 0;
+}
+
+/* The last refusal of a resolution (for tool_find_user). */
+static void keep_stop(void *ctx, const struct jfa_flow_step *s)
+{
+    struct jfa_flow_step *last = ctx;
+
+    if (s->result == JFA_STEP_STOP)
+        snprintf(last->detail, sizeof(last->detail), "%s", s->detail);
+}
+
+int tool_find_user(struct tool *t, const char *user, struct jfa_db *db, struct jfa_db_user *u,
+                   char *why, size_t whylen)
+{
+    struct jfa_flow f;
+    struct jfa_flow_step stop;
+    struct jfa_log quiet = t->log;
+    char user_esc[JFA_FLOW_ESC_LEN];
+    enum jfa_verdict v;
+
+    /* the module's own resolution, its log lines with --debug only */
+    if (!t->debug)
+        quiet.fn = NULL;
+    memset(db, 0, sizeof(*db));
+    memset(&stop, 0, sizeof(stop));
+    memset(&f, 0, sizeof(f));
+    f.cfg = &t->cfg;
+    f.log = &quiet;
+    f.user = user;
+    f.rhost = "";
+    f.db = db;
+    f.dbu = u;
+    f.user_esc = user_esc;
+    f.on_step = keep_stop;
+    f.step_ctx = &stop;
+    v = jfa_flow_resolve(&f);
+    snprintf(why, whylen, "%s", stop.detail);
+    if (v == JFA_V_SUCCESS)
+        return 0;
+    if (v == JFA_V_USER_UNKNOWN)
+        return f.unknown_user ? 1 : 2;
+    tool_error(t, "%s", stop.detail[0] != '\0' ? stop.detail : "out of memory");
+    return -1;
 }
 
 /* Read one line from fd byte by byte into buf. 0, or -1 (too long, EOF
