@@ -57,6 +57,14 @@ int tool_getopt(int argc, char **argv, const char *shortopts, const struct optio
  * "jellyfin-auth CMD: must run as root (...)" and return -1; else 0. */
 int tool_need_root(const struct tool *t, const char *cmd, const char *path, bool write);
 
+/* Parse the common options and at most one flag of the command's own
+ * (--FLAG without argument, setting *set; flag NULL: none), before or
+ * after the operands, which are left from optind on. -1 to go on; else the
+ * exit status to return (EXIT_OK after --help, EXIT_USAGE after an error). */
+#define TOOL_OPT_FLAG 0x1003
+int tool_parse_opts(struct tool *t, const char *cmd, void (*help)(void), const char *flag,
+                    bool *set, int argc, char **argv);
+
 /* Parse the options of a command that takes only the common ones and no
  * argument. -1 to go on; else the exit status to return (EXIT_OK after
  * --help, EXIT_USAGE after an error). */

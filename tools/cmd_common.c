@@ -49,20 +49,38 @@ int tool_getopt(int argc, char **argv, const char *shortopts, const struct optio
     return getopt_long(argc, argv, shortopts, opts, NULL);
 }
 
-int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
+int tool_parse_opts(struct tool *t, const char *cmd, void (*help)(void), const char *flag,
+                    bool *set, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    const struct option opts[] = {
+        {flag != NULL ? flag : "", no_argument, NULL, TOOL_OPT_FLAG},
+        TOOL_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
     int opt;
 
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", flag != NULL ? opts : opts + 1)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         if (opt == 'h') {
             help();
             return EXIT_OK;
         }
+        if (opt == TOOL_OPT_FLAG) {
+            *set = true;
+            continue;
+        }
         return tool_usage_error(t, cmd, "invalid option");
     }
+    return -1;
+}
+
+int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
+{
+    int r = tool_parse_opts(t, cmd, help, NULL, NULL, argc, argv);
+
+    if (r >= 0)
+        return r;
     if (optind < argc)
         return tool_usage_error(t, cmd, "unexpected argument '%s'", argv[optind]);
     return -1;

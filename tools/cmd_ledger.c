@@ -275,26 +275,14 @@ out:
 
 int cmd_ledger(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        TOOL_COMMON_OPTIONS, {"replace", no_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
     const char *sub, *file = NULL;
     char *path;
     bool replace = false;
-    int opt, ret;
+    int ret;
 
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        if (opt == 'R') {
-            replace = true;
-            continue;
-        }
-        return tool_usage_error(t, "ledger", "invalid option");
-    }
+    ret = tool_parse_opts(t, "ledger", help, "replace", &replace, argc, argv);
+    if (ret >= 0)
+        return ret;
     if (optind >= argc)
         return tool_usage_error(t, "ledger", "expected 'export [FILE]' or 'import FILE'");
     sub = argv[optind++];

@@ -500,22 +500,15 @@ static char *ledger_path(struct tool *t, int argc, char **argv, bool write, int 
 
 int cmd_names(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     const char *sub, *who = NULL, *login = NULL, *name = NULL;
     bool list, release, set, unset;
     char *path;
-    int opt, ret;
+    int ret;
 
     /* options may come before or after the action (GNU getopt permutes) */
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        return tool_usage_error(t, "names", "invalid option");
-    }
+    ret = tool_parse_opts(t, "names", help, NULL, NULL, argc, argv);
+    if (ret >= 0)
+        return ret;
     if (optind >= argc)
         return tool_usage_error(t, "names",
                                 "expected 'list', 'release NAME', 'set ID|NAME LOGIN' or "
