@@ -81,6 +81,14 @@ void tool_error(const struct tool *t, const char *fmt, ...) __attribute__((forma
 int tool_load_config(struct tool *t);
 const char *tool_config_path(const struct tool *t);
 
+/* What names and ledger do before their own work: refuse operands left
+ * over (from optind on), load the configuration, find the ledger, and say
+ * "must run as root" first when this process cannot read it (write false)
+ * or write it. The ledger's path (malloc'd), or NULL with *ret the exit
+ * status (message printed). */
+char *tool_ledger_path(struct tool *t, const char *cmd, int argc, char **argv, bool write,
+                       int *ret);
+
 /* Find USER in the users database as pam_jellyfin does (jfa_flow_resolve:
  * a possible name, not root, not a local account, case folding as
  * configured, a uid in range). 0: found, *db open (the caller closes it

@@ -24,6 +24,7 @@
 #include "fileutil.h"
 #include "hostaccts.h"
 #include "loginflow.h"
+#include "sync.h"
 
 int tool_common_opt(struct tool *t, int opt, const char *arg)
 {
@@ -162,6 +163,30 @@ int tool_load_config(struct tool *t)
     }
     t->cfg_loaded = true;
     return 0;
+}
+
+char *tool_ledger_path(struct tool *t, const char *cmd, int argc, char **argv, bool write, int *ret)
+{
+    char *path;
+
+    *ret = EXIT_FAIL;
+    if (optind < argc) {
+        *ret = tool_usage_error(t, cmd, "unexpected argument '%s'", argv[optind]);
+        return NULL;
+    }
+    if (tool_load_config(t) != 0)
+        return NULL;
+    path = jfa_sync_ledger_path(&t->cfg);
+    if (path == NULL) {
+        tool_error(t, "out of memory");
+        return NULL;
+    }
+    /* the ledger lives in state_dir/private (0700, root's) */
+    if (tool_need_root(t, cmd, path, write) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
 }
 
 /* The last refusal of a resolution (for tool_find_user). */

@@ -298,15 +298,9 @@ int cmd_ledger(struct tool *t, int argc, char **argv)
     } else {
         return tool_usage_error(t, "ledger", "unknown action '%s' (export or import)", sub);
     }
-    if (optind < argc)
-        return tool_usage_error(t, "ledger", "unexpected argument '%s'", argv[optind]);
-    if (tool_load_config(t) != 0)
-        return EXIT_FAIL;
-    path = jfa_sync_ledger_path(&t->cfg);
-    if (path == NULL) {
-        tool_error(t, "out of memory");
-        return EXIT_FAIL;
-    }
+    path = tool_ledger_path(t, "ledger", argc, argv, strcmp(sub, "import") == 0, &ret);
+    if (path == NULL)
+        return ret;
     ret = strcmp(sub, "export") == 0 ? do_export(t, path, file) : do_import(t, path, file, replace);
     free(path);
     return ret;

@@ -469,35 +469,6 @@ static const char *operand(struct tool *t, const char *sub, const char *question
     return arg;
 }
 
-/* What every action does before its own work: refuse operands left over,
- * load the configuration, find the ledger, and say "must run as root"
- * first when this process cannot read it (write false) or write it. The
- * ledger's path (malloc'd), or NULL with *ret the exit status (message
- * printed). */
-static char *ledger_path(struct tool *t, int argc, char **argv, bool write, int *ret)
-{
-    char *path;
-
-    *ret = EXIT_FAIL;
-    if (optind < argc) {
-        *ret = tool_usage_error(t, "names", "unexpected argument '%s'", argv[optind]);
-        return NULL;
-    }
-    if (tool_load_config(t) != 0)
-        return NULL;
-    path = jfa_sync_ledger_path(&t->cfg);
-    if (path == NULL) {
-        tool_error(t, "out of memory");
-        return NULL;
-    }
-    /* the ledger lives in state_dir/private (0700, root's) */
-    if (tool_need_root(t, "names", path, write) != 0) {
-        free(path);
-        return NULL;
-    }
-    return path;
-}
-
 int cmd_names(struct tool *t, int argc, char **argv)
 {
     const char *sub, *who = NULL, *login = NULL, *name = NULL;
@@ -532,7 +503,7 @@ int cmd_names(struct tool *t, int argc, char **argv)
         return EXIT_USAGE;
     if (release && (name = operand(t, sub, "which name?", true, argc, argv)) == NULL)
         return EXIT_USAGE;
-    path = ledger_path(t, argc, argv, !list, &ret);
+    path = tool_ledger_path(t, "names", argc, argv, !list, &ret);
     if (path == NULL)
         return ret;
     ret = list      ? do_list(t, path)

@@ -159,6 +159,9 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
         out=$(nobody names $a 2>&1) && jfa_fail "names $a as nobody succeeded"
         expect_in "$out" "^jellyfin-auth names: must run as root" "names ${a%% *}: root"
     done
+    # ledger export reads the ledger, import writes it: root's, said first
+    out=$(nobody ledger export 2>&1) && jfa_fail "ledger export as nobody succeeded"
+    expect_in "$out" "^jellyfin-auth ledger: must run as root" "ledger export: root"
     before=$(grep -c 'AuthenticateByName\|/Auth/Keys' "$W/fake-main.log")
     out=$(printf 'pw\n' | nobody --config "$W/etc/new.conf" setup --url "$FAKE" --user Boss \
         --password-stdin 2>&1) && jfa_fail "setup as nobody succeeded"
