@@ -4,13 +4,13 @@
  * Owns: when Quick Connect is offered (quick_connect = yes, or local and
  * PAM_RHOST unset or in local_networks, nullok not set, the server's switch
  * on), the conversation that shows the code, the throttling of initiations
- * (they count as failures, per user and per remote host, checked and
- * recorded under the user's login lock), the wait for the approval and the
- * checks Jellyfin does not make on the result: the approved account must be
- * the one logging in (else its token is logged out), and it must not be
- * disabled nor refused by the server's own policy for this host (GET
- * /Users/Me with the new token: 403 for no remote access or outside the
- * access schedule). A success keeps the token like a password login
+ * (they count as failures, per user and per remote host, each checked and
+ * counted in one locked step under the user's login lock), the wait for
+ * the approval and the checks Jellyfin does not make on the result: the
+ * approved account must be the one logging in (else its token is logged
+ * out), and it must not be disabled nor refused by the server's own
+ * policy for this host (GET /Users/Me with the new token: 403 for no
+ * remote access or outside the access schedule). A success keeps the token like a password login
  * (jfa_pam_remember): acct_mgmt applies the same flags and close_session
  * logs it out. No password was seen: the offline verifier and Samba are
  * never touched. The login lock is released during the wait: a pending
@@ -71,57 +71,88 @@ static int call_failed(struct jfa_pam *p, struct jfa_client *c, enum jfa_status 
     return st == JFA_ERR_UNAVAILABLE ? PAM_AUTHINFO_UNAVAIL : PAM_AUTH_ERR;
 }
 
-/* Under the user's login lock (as the password path): refuse when the
- * user or host is throttled, ask the server whether Quick Connect is on
- * (PAM_IGNORE when it is off: an empty password as before, not counted),
- * then count this request as a failure. PAM_SUCCESS to initiate. */
+/* Count the initiation for one throttle key (the user's Id, or "host:"
+ * RHOST with host_esc its escaped host), checked and counted in one locked
+ * step as the password path does (jfa_throttle_attempt): parallel
+ * initiations of several users from one host cannot all pass a check made
+ * before any of them counted. PAM_SUCCESS when counted (or nothing to
+ * count: throttling off, an unprivileged caller). */
+static int attempt_key(struct jfa_pam *p, const char *key, const char *host_esc, time_t now)
+{
+    char err[JFA_ERRLEN];
+    long wait = 0;
+    int r;
+
+    r = jfa_throttle_attempt(&p->cfg, p->private_dir, key, now, &wait, err, sizeof(err));
+    if (r == 0 || (r < 0 && !jfa_flow_privileged(&p->cfg)))
+        return PAM_SUCCESS;
+    if (r == 1) {
+        if (host_esc == NULL)
+            jfa_logf(&p->log, LOG_NOTICE,
+                     "too many failed logins or Quick Connect requests for '%s': refused for %ld "
+                     "more seconds without asking Jellyfin",
+                     p->user_esc, wait);
+        else
+            jfa_logf(&p->log, LOG_NOTICE,
+                     "too many failed logins or Quick Connect requests from %s: '%s' refused for "
+                     "%ld more seconds without asking Jellyfin",
+                     host_esc, p->user_esc, wait);
+        return PAM_AUTH_ERR;
+    }
+    /* fail closed, as for passwords: a request that cannot be counted is not made */
+    jfa_logf(&p->log, LOG_ERR,
+             "cannot record the Quick Connect request of '%s': %s: refused without asking "
+             "Jellyfin",
+             p->user_esc, err);
+    return PAM_AUTHINFO_UNAVAIL;
+}
+
+/* Take back the counts of an initiation that was not made. */
+static void undo_attempt(struct jfa_pam *p, const char *host_key)
+{
+    jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
+    if (host_key[0] != '\0')
+        jfa_throttle_undo(&p->cfg, p->private_dir, host_key);
+}
+
+/* Under the user's login lock (as the password path): count this request
+ * as a failure of the user and of the host, or refuse it when either is
+ * throttled; then ask the server whether Quick Connect is on (PAM_IGNORE
+ * when it is off: an empty password as before). A request that is not
+ * initiated (the switch off, the question failed) takes its counts back,
+ * as a password that was never judged does. PAM_SUCCESS to initiate. */
 static int admit(struct jfa_pam *p, struct jfa_client *c, const char *host_key)
 {
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     time_t now = time(NULL);
     enum jfa_status st;
+    char esc[128];
     bool on = false;
-    long wait = 0;
     int rc;
 
     rc = jfa_pam_login_lock(p, &lock);
     if (rc != PAM_SUCCESS)
         goto out;
-    if (jfa_throttle_check(&p->cfg, p->private_dir, p->dbu.jf_id, now, &wait) == 1 ||
-        (host_key[0] != '\0' &&
-         jfa_throttle_check(&p->cfg, p->private_dir, host_key, now, &wait) == 1)) {
-        jfa_logf(&p->log, LOG_NOTICE,
-                 "too many failed logins or Quick Connect requests for '%s'%s: refused for %ld "
-                 "more seconds without asking Jellyfin",
-                 p->user_esc, host_key[0] != '\0' ? " or from its host" : "", wait);
-        rc = PAM_AUTH_ERR;
+    rc = attempt_key(p, p->dbu.jf_id, NULL, now);
+    if (rc != PAM_SUCCESS)
         goto out;
+    if (host_key[0] != '\0') {
+        rc = attempt_key(p, host_key, jfa_log_escape(esc, sizeof(esc), host_key + 5), now);
+        if (rc != PAM_SUCCESS) {
+            jfa_throttle_undo(&p->cfg, p->private_dir, p->dbu.jf_id);
+            goto out;
+        }
     }
     st = jfa_qc_enabled(c, &on);
     if (st != JFA_OK) {
         rc = call_failed(p, c, st, "GET /QuickConnect/Enabled");
-        goto out;
-    }
-    if (!on) {
+    } else if (!on) {
         jfa_logf(&p->log, LOG_INFO, "Quick Connect not offered to '%s': it is off on the server",
                  p->user_esc);
         rc = PAM_IGNORE;
-        goto out;
     }
-    now = time(NULL);
-    if ((jfa_throttle_failure(&p->cfg, p->private_dir, p->dbu.jf_id, now) != 0 ||
-         (host_key[0] != '\0' &&
-          jfa_throttle_failure(&p->cfg, p->private_dir, host_key, now) != 0)) &&
-        jfa_flow_privileged(&p->cfg)) {
-        /* fail closed, as for passwords: a request that cannot be counted is not made */
-        jfa_logf(&p->log, LOG_ERR,
-                 "cannot record the Quick Connect request of '%s': refused without asking "
-                 "Jellyfin",
-                 p->user_esc);
-        rc = PAM_AUTHINFO_UNAVAIL;
-        goto out;
-    }
-    rc = PAM_SUCCESS;
+    if (rc != PAM_SUCCESS)
+        undo_attempt(p, host_key);
 out:
     jfa_state_unlock(&lock);
     return rc;

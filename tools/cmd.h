@@ -57,6 +57,14 @@ int tool_getopt(int argc, char **argv, const char *shortopts, const struct optio
  * "jellyfin-auth CMD: must run as root (...)" and return -1; else 0. */
 int tool_need_root(const struct tool *t, const char *cmd, const char *path, bool write);
 
+/* Parse the common options and at most one flag of the command's own
+ * (--FLAG without argument, setting *set; flag NULL: none), before or
+ * after the operands, which are left from optind on. -1 to go on; else the
+ * exit status to return (EXIT_OK after --help, EXIT_USAGE after an error). */
+#define TOOL_OPT_FLAG 0x1003
+int tool_parse_opts(struct tool *t, const char *cmd, void (*help)(void), const char *flag,
+                    bool *set, int argc, char **argv);
+
 /* Parse the options of a command that takes only the common ones and no
  * argument. -1 to go on; else the exit status to return (EXIT_OK after
  * --help, EXIT_USAGE after an error). */
@@ -72,6 +80,27 @@ void tool_error(const struct tool *t, const char *fmt, ...) __attribute__((forma
 /* Load the configuration once (t->cfg); prints the error. 0 or -1. */
 int tool_load_config(struct tool *t);
 const char *tool_config_path(const struct tool *t);
+
+/* What names and ledger do before their own work: refuse operands left
+ * over (from optind on), load the configuration, find the ledger, and say
+ * "must run as root" first when this process cannot read it (write false)
+ * or write it. The ledger's path (malloc'd), or NULL with *ret the exit
+ * status (message printed). */
+char *tool_ledger_path(struct tool *t, const char *cmd, int argc, char **argv, bool write,
+                       int *ret);
+
+/* Find USER in the users database as pam_jellyfin does (jfa_flow_resolve:
+ * a possible name, not root, not a local account, case folding as
+ * configured, a uid in range). 0: found, *db open (the caller closes it
+ * with jfa_db_close, whatever the result) and *u filled; 1: a possible
+ * name that is not in the database; 2: a name pam_jellyfin never sends to
+ * Jellyfin (root, a local account, an impossible name, a uid out of
+ * range); -1: the database cannot be used (message printed). why gets the
+ * module's reason for 1 and 2. */
+struct jfa_db;
+struct jfa_db_user;
+int tool_find_user(struct tool *t, const char *user, struct jfa_db *db, struct jfa_db_user *u,
+                   char *why, size_t whylen);
 
 /* Read a password: from stdin (one line) or from /dev/tty without echo.
  * buf gets it NUL-terminated (newline stripped). 0 or -1 (message printed).
@@ -153,8 +182,10 @@ int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);
 int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
 int cmd_reset(struct tool *t, int argc, char **argv);
-/* explain/login --quick-connect (cmd_qc.c) */
+/* explain/login --quick-connect (cmd_qc.c); explain's --help text (cmd is
+ * "explain" or "login") */
 int cmd_login_qc(struct tool *t, int argc, char **argv);
+void tool_explain_help(const char *cmd);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@
 #include "cmd.h"
 #include "fileutil.h"
 #include "hostaccts.h"
+#include "loginflow.h"
+#include "sync.h"
 
 int tool_common_opt(struct tool *t, int opt, const char *arg)
 {
@@ -48,20 +50,38 @@ int tool_getopt(int argc, char **argv, const char *shortopts, const struct optio
     return getopt_long(argc, argv, shortopts, opts, NULL);
 }
 
-int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
+int tool_parse_opts(struct tool *t, const char *cmd, void (*help)(void), const char *flag,
+                    bool *set, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    const struct option opts[] = {
+        {flag != NULL ? flag : "", no_argument, NULL, TOOL_OPT_FLAG},
+        TOOL_COMMON_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
     int opt;
 
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
+    while ((opt = tool_getopt(argc, argv, "h", flag != NULL ? opts : opts + 1)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         if (opt == 'h') {
             help();
             return EXIT_OK;
         }
+        if (opt == TOOL_OPT_FLAG) {
+            *set = true;
+            continue;
+        }
         return tool_usage_error(t, cmd, "invalid option");
     }
+    return -1;
+}
+
+int tool_parse_plain(struct tool *t, const char *cmd, void (*help)(void), int argc, char **argv)
+{
+    int r = tool_parse_opts(t, cmd, help, NULL, NULL, argc, argv);
+
+    if (r >= 0)
+        return r;
     if (optind < argc)
         return tool_usage_error(t, cmd, "unexpected argument '%s'", argv[optind]);
     return -1;
@@ -143,6 +163,73 @@ int tool_load_config(struct tool *t)
     }
     t->cfg_loaded = true;
     return 0;
+}
+
+char *tool_ledger_path(struct tool *t, const char *cmd, int argc, char **argv, bool write, int *ret)
+{
+    char *path;
+
+    *ret = EXIT_FAIL;
+    if (optind < argc) {
+        *ret = tool_usage_error(t, cmd, "unexpected argument '%s'", argv[optind]);
+        return NULL;
+    }
+    if (tool_load_config(t) != 0)
+        return NULL;
+    path = jfa_sync_ledger_path(&t->cfg);
+    if (path == NULL) {
+        tool_error(t, "out of memory");
+        return NULL;
+    }
+    /* the ledger lives in state_dir/private (0700, root's) */
+    if (tool_need_root(t, cmd, path, write) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* The last refusal of a resolution (for tool_find_user). */
+static void keep_stop(void *ctx, const struct jfa_flow_step *s)
+{
+    struct jfa_flow_step *last = ctx;
+
+    if (s->result == JFA_STEP_STOP)
+        snprintf(last->detail, sizeof(last->detail), "%s", s->detail);
+}
+
+int tool_find_user(struct tool *t, const char *user, struct jfa_db *db, struct jfa_db_user *u,
+                   char *why, size_t whylen)
+{
+    struct jfa_flow f;
+    struct jfa_flow_step stop;
+    struct jfa_log quiet = t->log;
+    char user_esc[JFA_FLOW_ESC_LEN];
+    enum jfa_verdict v;
+
+    /* the module's own resolution, its log lines with --debug only */
+    if (!t->debug)
+        quiet.fn = NULL;
+    memset(db, 0, sizeof(*db));
+    memset(&stop, 0, sizeof(stop));
+    memset(&f, 0, sizeof(f));
+    f.cfg = &t->cfg;
+    f.log = &quiet;
+    f.user = user;
+    f.rhost = "";
+    f.db = db;
+    f.dbu = u;
+    f.user_esc = user_esc;
+    f.on_step = keep_stop;
+    f.step_ctx = &stop;
+    v = jfa_flow_resolve(&f);
+    snprintf(why, whylen, "%s", stop.detail);
+    if (v == JFA_V_SUCCESS)
+        return 0;
+    if (v == JFA_V_USER_UNKNOWN)
+        return f.unknown_user ? 1 : 2;
+    tool_error(t, "%s", stop.detail[0] != '\0' ? stop.detail : "out of memory");
+    return -1;
 }
 
 /* Read one line from fd byte by byte into buf. 0, or -1 (too long, EOF

@@ -262,23 +262,163 @@ static void check_quick_connect(struct tool *t, struct doc *d)
                t->cfg.quick_connect_timeout, server);
 }
 
-int cmd_doctor(struct tool *t, int argc, char **argv)
+/* The API key file, and the lockout guard that needs it. */
+static void check_api_key(struct doc *d, const struct jfa_config *cfg)
 {
-    struct doc d = {0, 0};
     char err[JFA_ERRLEN], key[33];
-    char *db_path = NULL, *priv = NULL, *ledger_path = NULL;
-    struct tool_wiring w;
+    int r;
+
+    r = jfa_api_key_read(cfg, key, err, sizeof(err));
+    explicit_bzero(key, sizeof(key));
+    if (r == 1)
+        report(d, "FAIL", "api key",
+               "%s: absent (sync lists public users only); run 'jellyfin-auth setup'",
+               cfg->api_key_file);
+    else if (r < 0)
+        report(d, "FAIL", "api key", "%s", err);
+    else
+        check_file_mode(d, "api key", cfg->api_key_file, 077, true);
+    if (!cfg->lockout_guard)
+        report(d, "WARN", "lockout guard",
+               "off (lockout_guard = no): SSH logins may get accounts disabled in Jellyfin");
+    else if (r == 0)
+        report(d, "OK", "lockout guard",
+               "on: the PAM module reads Jellyfin's failed-login counts with the API key");
+    else
+        report(d, "WARN", "lockout guard",
+               "skipped without a usable API key: throttling is the only protection");
+}
+
+/* state_dir (where the NSS module looks, its mode) and private/ */
+static void check_dirs(struct doc *d, const struct jfa_config *cfg, const char *priv)
+{
+    char err[JFA_ERRLEN];
+    int r;
+
+    if (strcmp(cfg->state_dir, JFA_DEFAULT_STATE_DIR) != 0)
+        report(d, "WARN", "state dir",
+               "%s is not %s: the NSS module reads only %s, so users written elsewhere are "
+               "invisible to the system",
+               cfg->state_dir, JFA_DEFAULT_STATE_DIR, JFA_DEFAULT_DB);
+    r = jfa_check_dir(cfg->state_dir, 022, err, sizeof(err));
+    if (r == 0)
+        report(d, "OK", "state dir", "%s", cfg->state_dir);
+    else
+        report(d, "FAIL", "state dir", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+    r = jfa_check_dir(priv, 077, err, sizeof(err));
+    if (r == 0)
+        report(d, "OK", "private", "%s", priv);
+    else
+        report(d, "FAIL", "private", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+}
+
+/* The users database: opens, full integrity check, mode, mark, age. */
+static void check_database(struct doc *d, const struct jfa_config *cfg, const char *db_path)
+{
     struct jfa_db db;
-    struct jfa_ledger ledger;
+    char err[JFA_ERRLEN];
+    long long age;
     int r;
 
     memset(&db, 0, sizeof(db));
+    r = jfa_db_open(&db, db_path, geteuid() == 0);
+    if (r != 0) {
+        report(d, "FAIL", "database", "%s: %s", db_path,
+               r == -ENOENT   ? "absent; run 'jellyfin-auth sync'"
+               : r == -EPERM  ? "unsafe owner, mode or file type"
+               : r == -EINVAL ? "corrupt (bad header or sections); run 'jellyfin-auth sync'"
+                              : strerror(-r));
+        return;
+    }
+    if (jfa_db_verify(&db, err, sizeof(err)) != 0) {
+        report(d, "FAIL", "database", "%s: %s", db_path, err);
+        goto out;
+    }
+    age = (long long)time(NULL) - (long long)jfa_sync_last_time(cfg, db.generation);
+    check_file_mode(d, "database", db_path, 022, true);
+    report(d, "OK", "integrity", "%s: %" PRIu32 " users, %" PRIu32 " groups", db_path, db.n_users,
+           db.n_groups);
+    if (jfa_db_marked(&db))
+        report(d, "WARN", "db mark",
+               "%s is marked as replaced but is still the file in place (a sync was "
+               "interrupted between marking and renaming, or it is a copy of a "
+               "replaced file): every lookup checks the path until 'jellyfin-auth sync'",
+               db_path);
+    if (age > 3 * TIMER_PERIOD)
+        report(d, "WARN", "db age",
+               "last sync %lld s ago (timer period %d s): is "
+               "jellyfin-auth-sync.timer enabled?",
+               age, TIMER_PERIOD);
+    else
+        report(d, "OK", "db age", "last sync %lld s ago", age);
+out:
+    jfa_db_close(&db);
+}
+
+static void check_ledger(struct doc *d, const char *ledger_path)
+{
+    struct jfa_ledger ledger;
+    char err[JFA_ERRLEN];
+    int r;
+
     jfa_ledger_init(&ledger);
+    r = jfa_ledger_load(&ledger, ledger_path, err, sizeof(err));
+    if (r == 0)
+        report(d, "OK", "ledger", "%s: %zu users, %zu groups", ledger_path, ledger.n_users,
+               ledger.n_groups);
+    else if (r == 1)
+        report(d, "WARN", "ledger", "%s: absent (first sync not done yet?)", ledger_path);
+    else
+        report(d, "FAIL", "ledger", "%s", err);
+    jfa_ledger_free(&ledger);
+}
+
+static void check_shell(struct doc *d, const struct jfa_config *cfg)
+{
+    char err[JFA_ERRLEN];
+
+    if (jfa_shell_check(cfg->shell, err, sizeof(err)) == 0)
+        report(d, "OK", "shell", "%s", cfg->shell);
+    else
+        report(d, "FAIL", "shell", "%s", err);
+}
+
+/* nsswitch.conf and PAM (the wiring shared with status) */
+static void check_wiring(struct doc *d)
+{
+    struct tool_wiring w;
+
+    tool_wiring_check(&w);
+    if (!w.ns_read)
+        report(d, "FAIL", "nsswitch", "%s", w.ns_err);
+    else if (w.ns_passwd && w.ns_group)
+        report(d, "OK", "nsswitch", "%s: jellyfin on passwd and group", w.nsswitch);
+    else
+        report(d, "FAIL", "nsswitch",
+               "%s: jellyfin missing on %s (run 'jellyfin-auth setup --enable')", w.nsswitch,
+               !w.ns_passwd && !w.ns_group ? "passwd and group"
+               : !w.ns_passwd              ? "passwd"
+                                           : "group");
+    if (w.pam_any != NULL) {
+        report(d, "OK", "pam", "%s uses pam_jellyfin.so", w.pam_any);
+        check_pam_common(d, &w);
+    } else
+        report(d, "FAIL", "pam",
+               "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
+               w.pam_dir);
+    tool_wiring_free(&w);
+}
+
+int cmd_doctor(struct tool *t, int argc, char **argv)
+{
+    struct doc d = {0, 0};
+    char err[JFA_ERRLEN];
+    char *db_path = NULL, *priv = NULL, *ledger_path = NULL;
+    int r;
+
     r = tool_parse_plain(t, "doctor", help, argc, argv);
     if (r >= 0)
         return r;
-
-    /* configuration */
     if (jfa_config_load(&t->cfg, tool_config_path(t), err, sizeof(err)) != 0) {
         report(&d, "FAIL", "config", "%s", err);
         printf("\nFAIL: nothing else can be checked without a configuration\n");
@@ -286,31 +426,8 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     }
     t->cfg_loaded = true;
     check_file_mode(&d, "config", tool_config_path(t), 022, true);
-
-    /* API key */
-    r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
-    explicit_bzero(key, sizeof(key));
-    if (r == 1)
-        report(&d, "FAIL", "api key",
-               "%s: absent (sync lists public users only); run 'jellyfin-auth setup'",
-               t->cfg.api_key_file);
-    else if (r < 0)
-        report(&d, "FAIL", "api key", "%s", err);
-    else
-        check_file_mode(&d, "api key", t->cfg.api_key_file, 077, true);
-    if (!t->cfg.lockout_guard)
-        report(&d, "WARN", "lockout guard",
-               "off (lockout_guard = no): SSH logins may get accounts disabled in Jellyfin");
-    else if (r == 0)
-        report(&d, "OK", "lockout guard",
-               "on: the PAM module reads Jellyfin's failed-login counts with the API key");
-    else
-        report(&d, "WARN", "lockout guard",
-               "skipped without a usable API key: throttling is the only protection");
-
+    check_api_key(&d, &t->cfg);
     check_quick_connect(t, &d);
-
-    /* directories */
     priv = jfa_config_private_dir(&t->cfg);
     db_path = jfa_config_db_path(&t->cfg);
     ledger_path = jfa_sync_ledger_path(&t->cfg);
@@ -318,99 +435,14 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
         report(&d, "FAIL", "memory", "out of memory");
         goto out;
     }
-    if (strcmp(t->cfg.state_dir, JFA_DEFAULT_STATE_DIR) != 0)
-        report(&d, "WARN", "state dir",
-               "%s is not %s: the NSS module reads only %s, so users written elsewhere are "
-               "invisible to the system",
-               t->cfg.state_dir, JFA_DEFAULT_STATE_DIR, JFA_DEFAULT_DB);
-    r = jfa_check_dir(t->cfg.state_dir, 022, err, sizeof(err));
-    if (r == 0)
-        report(&d, "OK", "state dir", "%s", t->cfg.state_dir);
-    else
-        report(&d, "FAIL", "state dir", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
-    r = jfa_check_dir(priv, 077, err, sizeof(err));
-    if (r == 0)
-        report(&d, "OK", "private", "%s", priv);
-    else
-        report(&d, "FAIL", "private", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
-
-    /* database */
-    r = jfa_db_open(&db, db_path, geteuid() == 0);
-    if (r == 0) {
-        if (jfa_db_verify(&db, err, sizeof(err)) != 0) {
-            report(&d, "FAIL", "database", "%s: %s", db_path, err);
-        } else {
-            long long age =
-                (long long)time(NULL) - (long long)jfa_sync_last_time(&t->cfg, db.generation);
-            check_file_mode(&d, "database", db_path, 022, true);
-            report(&d, "OK", "integrity", "%s: %" PRIu32 " users, %" PRIu32 " groups", db_path,
-                   db.n_users, db.n_groups);
-            if (jfa_db_marked(&db))
-                report(&d, "WARN", "db mark",
-                       "%s is marked as replaced but is still the file in place (a sync was "
-                       "interrupted between marking and renaming, or it is a copy of a "
-                       "replaced file): every lookup checks the path until 'jellyfin-auth sync'",
-                       db_path);
-            if (age > 3 * TIMER_PERIOD)
-                report(&d, "WARN", "db age",
-                       "last sync %lld s ago (timer period %d s): is "
-                       "jellyfin-auth-sync.timer enabled?",
-                       age, TIMER_PERIOD);
-            else
-                report(&d, "OK", "db age", "last sync %lld s ago", age);
-        }
-        jfa_db_close(&db);
-    } else {
-        report(&d, "FAIL", "database", "%s: %s", db_path,
-               r == -ENOENT   ? "absent; run 'jellyfin-auth sync'"
-               : r == -EPERM  ? "unsafe owner, mode or file type"
-               : r == -EINVAL ? "corrupt (bad header or sections); run 'jellyfin-auth sync'"
-                              : strerror(-r));
-    }
-
-    /* ledger */
-    r = jfa_ledger_load(&ledger, ledger_path, err, sizeof(err));
-    if (r == 0)
-        report(&d, "OK", "ledger", "%s: %zu users, %zu groups", ledger_path, ledger.n_users,
-               ledger.n_groups);
-    else if (r == 1)
-        report(&d, "WARN", "ledger", "%s: absent (first sync not done yet?)", ledger_path);
-    else
-        report(&d, "FAIL", "ledger", "%s", err);
-
-    /* shell */
-    if (jfa_shell_check(t->cfg.shell, err, sizeof(err)) == 0)
-        report(&d, "OK", "shell", "%s", t->cfg.shell);
-    else
-        report(&d, "FAIL", "shell", "%s", err);
-
-    /* nsswitch.conf and PAM (shared with status) */
-    tool_wiring_check(&w);
-    if (!w.ns_read)
-        report(&d, "FAIL", "nsswitch", "%s", w.ns_err);
-    else if (w.ns_passwd && w.ns_group)
-        report(&d, "OK", "nsswitch", "%s: jellyfin on passwd and group", w.nsswitch);
-    else
-        report(&d, "FAIL", "nsswitch",
-               "%s: jellyfin missing on %s (run 'jellyfin-auth setup --enable')", w.nsswitch,
-               !w.ns_passwd && !w.ns_group ? "passwd and group"
-               : !w.ns_passwd              ? "passwd"
-                                           : "group");
-    if (w.pam_any != NULL) {
-        report(&d, "OK", "pam", "%s uses pam_jellyfin.so", w.pam_any);
-        check_pam_common(&d, &w);
-    } else
-        report(&d, "FAIL", "pam",
-               "no file in %s mentions pam_jellyfin.so (run 'pam-auth-update --enable jellyfin')",
-               w.pam_dir);
-    tool_wiring_free(&w);
-
-    /* Samba */
+    check_dirs(&d, &t->cfg, priv);
+    check_database(&d, &t->cfg, db_path);
+    check_ledger(&d, ledger_path);
+    check_shell(&d, &t->cfg);
+    check_wiring(&d);
     check_samba(&d, &t->cfg);
-
 out:
     printf("\n%d failed, %d warnings\n", d.fails, d.warns);
-    jfa_ledger_free(&ledger);
     free(db_path);
     free(priv);
     free(ledger_path);

@@ -24,7 +24,7 @@
 #include "jellyfin.h"
 #include "loginflow.h"
 
-static void help(const char *cmd)
+void tool_explain_help(const char *cmd)
 {
     printf("Usage: jellyfin-auth %s USER [--service S] [--rhost HOST] [--password-stdin]\n"
            "                     [--password] [--quick-connect] [--nullok] [--json]\n"
@@ -226,7 +226,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
             rep.json = true;
             break;
         case 'h':
-            help(cmd);
+            tool_explain_help(cmd);
             return EXIT_OK;
         default:
             return tool_usage_error(t, cmd, "invalid option");

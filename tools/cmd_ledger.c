@@ -275,26 +275,14 @@ out:
 
 int cmd_ledger(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        TOOL_COMMON_OPTIONS, {"replace", no_argument, NULL, 'R'}, {NULL, 0, NULL, 0}};
     const char *sub, *file = NULL;
     char *path;
     bool replace = false;
-    int opt, ret;
+    int ret;
 
-    while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        if (opt == 'R') {
-            replace = true;
-            continue;
-        }
-        return tool_usage_error(t, "ledger", "invalid option");
-    }
+    ret = tool_parse_opts(t, "ledger", help, "replace", &replace, argc, argv);
+    if (ret >= 0)
+        return ret;
     if (optind >= argc)
         return tool_usage_error(t, "ledger", "expected 'export [FILE]' or 'import FILE'");
     sub = argv[optind++];
@@ -310,15 +298,9 @@ int cmd_ledger(struct tool *t, int argc, char **argv)
     } else {
         return tool_usage_error(t, "ledger", "unknown action '%s' (export or import)", sub);
     }
-    if (optind < argc)
-        return tool_usage_error(t, "ledger", "unexpected argument '%s'", argv[optind]);
-    if (tool_load_config(t) != 0)
-        return EXIT_FAIL;
-    path = jfa_sync_ledger_path(&t->cfg);
-    if (path == NULL) {
-        tool_error(t, "out of memory");
-        return EXIT_FAIL;
-    }
+    path = tool_ledger_path(t, "ledger", argc, argv, strcmp(sub, "import") == 0, &ret);
+    if (path == NULL)
+        return ret;
     ret = strcmp(sub, "export") == 0 ? do_export(t, path, file) : do_import(t, path, file, replace);
     free(path);
     return ret;

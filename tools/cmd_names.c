@@ -75,6 +75,49 @@ static int load(struct tool *t, const char *path, struct jfa_ledger *l, bool *ab
     return 0;
 }
 
+/* Is there no ledger because no sync has run (state_dir/private absent)?
+ * 1 yes, 0 no, -1 out of memory (printed). */
+static int no_sync_yet(struct tool *t)
+{
+    char *priv = jfa_config_private_dir(&t->cfg);
+    struct stat sb;
+    int r;
+
+    if (priv == NULL) {
+        tool_error(t, "out of memory");
+        return -1;
+    }
+    r = lstat(priv, &sb) != 0 && errno == ENOENT;
+    free(priv);
+    return r;
+}
+
+/* Take the sync lock, then load the ledger (0, or EXIT_FAIL with the
+ * message printed; *lock_fd is closed by the caller). */
+static int lock_and_load(struct tool *t, const char *path, struct jfa_ledger *l, bool *absent,
+                         int *lock_fd)
+{
+    char err[JFA_ERRLEN];
+
+    if (jfa_sync_lock(&t->cfg, &t->log, lock_fd, err, sizeof(err)) != 0) {
+        tool_error(t, "%s", err);
+        return EXIT_FAIL;
+    }
+    return load(t, path, l, absent);
+}
+
+/* Write the ledger back (0, or EXIT_FAIL with the message printed). */
+static int save(struct tool *t, const struct jfa_ledger *l, const char *path)
+{
+    char err[JFA_ERRLEN];
+
+    if (jfa_ledger_save(l, path, err, sizeof(err)) != 0) {
+        tool_error(t, "writing the ledger: %s", err);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int cmp_claim_name(const void *a, const void *b)
 {
     const struct jfa_ledger_claim *const *x = a, *const *y = b;
@@ -130,27 +173,16 @@ static int do_release(struct tool *t, const char *path, const char *name)
     struct jfa_ledger l;
     bool absent;
     char err[JFA_ERRLEN], id[33];
-    int ret = EXIT_FAIL, lock_fd = -1;
+    int r, ret = EXIT_FAIL, lock_fd = -1;
     enum jfa_claim_state st;
     ssize_t ci;
-    char *priv = jfa_config_private_dir(&t->cfg);
-    struct stat sb;
 
     jfa_ledger_init(&l);
-    if (priv == NULL) {
-        tool_error(t, "out of memory");
-        goto out;
-    }
-    if (lstat(priv, &sb) != 0 && errno == ENOENT) {
+    r = no_sync_yet(t);
+    if (r == 1)
         tool_error(t, "name %s is not claimed: there is no ledger (%s); no sync has run", name,
                    path);
-        goto out;
-    }
-    if (jfa_sync_lock(&t->cfg, &t->log, &lock_fd, err, sizeof(err)) != 0) {
-        tool_error(t, "%s", err);
-        goto out;
-    }
-    if (load(t, path, &l, &absent) != 0)
+    if (r != 0 || lock_and_load(t, path, &l, &absent, &lock_fd) != 0)
         goto out;
     ci = jfa_ledger_find_claim(&l, name);
     if (ci < 0) {
@@ -166,10 +198,8 @@ static int do_release(struct tool *t, const char *path, const char *name)
         tool_error(t, "%s", err);
         goto out;
     }
-    if (jfa_ledger_save(&l, path, err, sizeof(err)) != 0) {
-        tool_error(t, "writing the ledger: %s", err);
+    if (save(t, &l, path) != 0)
         goto out;
-    }
     printf("released %s (claimed by Jellyfin user Id %s, %s).\n", name, id,
            jfa_claim_state_str(st));
     if (st == JFA_CLAIM_ACTIVE)
@@ -183,7 +213,6 @@ static int do_release(struct tool *t, const char *path, const char *name)
 out:
     if (lock_fd >= 0)
         close(lock_fd);
-    free(priv);
     jfa_ledger_free(&l);
     return ret;
 }
@@ -313,23 +342,16 @@ static int do_set(struct tool *t, const char *path, const char *who, const char 
     struct jfa_ledger l;
     bool absent;
     char err[JFA_ERRLEN], id[33], shown[256], esc[256], why[256];
-    int ret = EXIT_FAIL, lock_fd = -1;
+    int r, ret = EXIT_FAIL, lock_fd = -1;
     ssize_t ci, oi, ui;
     const char *what;
-    char *priv = jfa_config_private_dir(&t->cfg);
-    struct stat sb;
     const char *admin_group = t->cfg.admin_group;
 
     jfa_ledger_init(&l);
-    if (priv == NULL) {
-        tool_error(t, "out of memory");
-        goto out;
-    }
-    if (lstat(priv, &sb) != 0 && errno == ENOENT) {
+    r = no_sync_yet(t);
+    if (r == 1)
         tool_error(t, "there is no ledger (%s): run 'jellyfin-auth sync' first", path);
-        goto out;
-    }
-    if (resolve_who(t, who, id, shown, sizeof(shown)) != 0)
+    if (r != 0 || resolve_who(t, who, id, shown, sizeof(shown)) != 0)
         goto out;
     if (login != NULL) {
         if (admin_group != NULL && t->cfg.users_group != NULL &&
@@ -354,11 +376,7 @@ static int do_set(struct tool *t, const char *path, const char *who, const char 
             goto out;
         }
     }
-    if (jfa_sync_lock(&t->cfg, &t->log, &lock_fd, err, sizeof(err)) != 0) {
-        tool_error(t, "%s", err);
-        goto out;
-    }
-    if (load(t, path, &l, &absent) != 0)
+    if (lock_and_load(t, path, &l, &absent, &lock_fd) != 0)
         goto out;
     if (login == NULL) {
         oi = jfa_ledger_find_override(&l, id);
@@ -371,10 +389,8 @@ static int do_set(struct tool *t, const char *path, const char *who, const char 
         }
         snprintf(why, sizeof(why), "%s", l.overrides[oi].name);
         jfa_ledger_unset_override(&l, id);
-        if (jfa_ledger_save(&l, path, err, sizeof(err)) != 0) {
-            tool_error(t, "writing the ledger: %s", err);
+        if (save(t, &l, path) != 0)
             goto out;
-        }
         printf("unset: Jellyfin user Id %s no longer has the login name %s by override.\n"
                "The next sync maps its Jellyfin name again; %s stays claimed by this Id\n"
                "('jellyfin-auth names release %s' frees it). Run 'jellyfin-auth sync' to apply "
@@ -412,10 +428,8 @@ static int do_set(struct tool *t, const char *path, const char *who, const char 
         tool_error(t, "%s", err);
         goto out;
     }
-    if (jfa_ledger_save(&l, path, err, sizeof(err)) != 0) {
-        tool_error(t, "writing the ledger: %s", err);
+    if (save(t, &l, path) != 0)
         goto out;
-    }
     ui = jfa_ledger_find_user(&l, id);
     printf("set: Jellyfin user Id %s%s%s%s gets the login name %s from the next sync on,\n"
            "whatever its Jellyfin name.",
@@ -429,93 +443,72 @@ static int do_set(struct tool *t, const char *path, const char *who, const char 
 out:
     if (lock_fd >= 0)
         close(lock_fd);
-    free(priv);
     jfa_ledger_free(&l);
     return ret;
 }
 
+/* The next operand of action sub, or NULL after a usage error; a login
+ * name (login true) must be a valid one. */
+static const char *operand(struct tool *t, const char *sub, const char *question, bool login,
+                           int argc, char **argv)
+{
+    const char *arg;
+
+    if (optind >= argc) {
+        tool_usage_error(t, "names", "%s: %s", sub, question);
+        return NULL;
+    }
+    arg = argv[optind++];
+    if (login && !jfa_name_valid(arg)) {
+        tool_usage_error(t, "names",
+                         "%s: \"%s\" is not a login name ([a-z0-9_] then [a-z0-9_.-], at most "
+                         "32 characters, not all digits)",
+                         sub, arg);
+        return NULL;
+    }
+    return arg;
+}
+
 int cmd_names(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {TOOL_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    const char *sub, *name = NULL;
-    char *path = NULL;
-    int opt, ret;
+    const char *sub, *who = NULL, *login = NULL, *name = NULL;
+    bool list, release, set, unset;
+    char *path;
+    int ret;
 
     /* options may come before or after the action (GNU getopt permutes) */
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        return tool_usage_error(t, "names", "invalid option");
-    }
+    ret = tool_parse_opts(t, "names", help, NULL, NULL, argc, argv);
+    if (ret >= 0)
+        return ret;
     if (optind >= argc)
         return tool_usage_error(t, "names",
                                 "expected 'list', 'release NAME', 'set ID|NAME LOGIN' or "
                                 "'unset ID|NAME'");
     sub = argv[optind++];
-    if (strcmp(sub, "set") == 0 || strcmp(sub, "unset") == 0) {
-        const char *who, *login = NULL;
-        bool set = strcmp(sub, "set") == 0;
-
-        if (optind >= argc)
-            return tool_usage_error(t, "names", "%s: which Jellyfin user (Id or name)?", sub);
-        who = argv[optind++];
-        if (set) {
-            if (optind >= argc)
-                return tool_usage_error(t, "names", "set: which login name?");
-            login = argv[optind++];
-            if (!jfa_name_valid(login))
-                return tool_usage_error(t, "names",
-                                        "set: \"%s\" is not a login name ([a-z0-9_] then "
-                                        "[a-z0-9_.-], at most 32 characters, not all digits)",
-                                        login);
-        }
-        if (optind < argc)
-            return tool_usage_error(t, "names", "unexpected argument '%s'", argv[optind]);
-        if (tool_load_config(t) != 0)
-            return EXIT_FAIL;
-        path = jfa_sync_ledger_path(&t->cfg);
-        if (path == NULL) {
-            tool_error(t, "out of memory");
-            return EXIT_FAIL;
-        }
-        ret = do_set(t, path, who, login);
-        free(path);
-        return ret;
-    }
-    if (strcmp(sub, "release") == 0) {
-        if (optind >= argc)
-            return tool_usage_error(t, "names", "release: which name?");
-        name = argv[optind++];
-        if (!jfa_name_valid(name))
-            return tool_usage_error(t, "names",
-                                    "release: \"%s\" is not a login name ([a-z0-9_] then "
-                                    "[a-z0-9_.-], at most 32 characters)",
-                                    name);
-    } else if (strcmp(sub, "list") != 0) {
+    list = strcmp(sub, "list") == 0;
+    release = strcmp(sub, "release") == 0;
+    set = strcmp(sub, "set") == 0;
+    unset = strcmp(sub, "unset") == 0;
+    if (!list && !release && !set && !unset)
         return tool_usage_error(t, "names",
                                 "unknown action '%s' (list, release NAME, set ID|NAME LOGIN, "
                                 "unset ID|NAME)",
                                 sub);
+    if (set || unset) {
+        who = operand(t, sub, "which Jellyfin user (Id or name)?", false, argc, argv);
+        if (who == NULL)
+            return EXIT_USAGE;
     }
-    if (optind < argc)
-        return tool_usage_error(t, "names", "unexpected argument '%s'", argv[optind]);
-    if (tool_load_config(t) != 0)
-        return EXIT_FAIL;
-    path = jfa_sync_ledger_path(&t->cfg);
-    if (path == NULL) {
-        tool_error(t, "out of memory");
-        return EXIT_FAIL;
-    }
-    /* the ledger lives in state_dir/private (0700, root's) */
-    if (tool_need_root(t, "names", path, name != NULL) != 0) {
-        free(path);
-        return EXIT_FAIL;
-    }
-    ret = name != NULL ? do_release(t, path, name) : do_list(t, path);
+    if (set && (login = operand(t, sub, "which login name?", true, argc, argv)) == NULL)
+        return EXIT_USAGE;
+    if (release && (name = operand(t, sub, "which name?", true, argc, argv)) == NULL)
+        return EXIT_USAGE;
+    path = tool_ledger_path(t, "names", argc, argv, !list, &ret);
+    if (path == NULL)
+        return ret;
+    ret = list      ? do_list(t, path)
+          : release ? do_release(t, path, name)
+                    : do_set(t, path, who, login);
     free(path);
     return ret;
 }

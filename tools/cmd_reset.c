@@ -69,27 +69,24 @@ static int reset_user(struct tool *t, const char *private_dir, const char *user,
     struct jfa_db db;
     struct jfa_db_user u;
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
-    char esc[128], err[JFA_ERRLEN], *db_path = NULL;
+    char esc[128], err[JFA_ERRLEN], why[512];
     unsigned long count = 0, after = 0;
     long wait = 0, left = 0;
     int r, rejected, ret = -1;
 
-    memset(&db, 0, sizeof(db));
     jfa_log_escape(esc, sizeof(esc), user);
-    db_path = jfa_config_db_path(&t->cfg);
-    if (db_path == NULL)
+    r = tool_find_user(t, user, &db, &u, why, sizeof(why));
+    if (r < 0)
         goto out;
-    r = jfa_db_open(&db, db_path, false);
-    if (r != 0) {
-        tool_error(t, "%s: %s", db_path,
-                   r == -ENOENT ? "no users database; run 'jellyfin-auth sync'" : strerror(-r));
-        goto out;
-    }
-    if (!jfa_db_name_plausible(user) || jfa_db_user_by_name(&db, user, &u) != 0) {
+    if (r == 1)
         tool_error(t, "'%s' is not in the users database: pam_jellyfin keeps no back-off for it",
                    esc);
+    else if (r == 2)
+        tool_error(t,
+                   "'%s' is not a Jellyfin user here (%s): pam_jellyfin keeps no back-off for it",
+                   esc, why);
+    if (r != 0)
         goto out;
-    }
     /* The module's order: the user's login lock, then the throttle lock
      * (taken inside jfa_throttle_success). */
     r = jfa_state_lock_user(private_dir, u.jf_id, t->cfg.timeout * 1000L, &lock, err, sizeof(err));
@@ -124,7 +121,6 @@ static int reset_user(struct tool *t, const char *private_dir, const char *user,
 out:
     jfa_state_unlock(&lock);
     jfa_db_close(&db);
-    free(db_path);
     return ret;
 }
 

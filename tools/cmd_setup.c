@@ -510,7 +510,9 @@ out:
     tool_wiring_free(&w);
 }
 
-int cmd_setup(struct tool *t, int argc, char **argv)
+/* setup's options into o: -1 to go on, else the exit status (EXIT_OK
+ * after --help, EXIT_USAGE after a usage error, printed). */
+static int parse_options(struct tool *t, int argc, char **argv, struct setup_opts *o)
 {
     static const struct option opts[] = {
         {"url", required_argument, NULL, 'u'},
@@ -525,51 +527,39 @@ int cmd_setup(struct tool *t, int argc, char **argv)
         TOOL_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    struct setup_opts o;
-    struct jfa_sync_options so;
-    struct jfa_sync_summary sum;
-    struct tool_sync_printer pr = {NULL, 0};
-    const char *cfg_path;
-    char key[33], old[33], err[JFA_ERRLEN], *text = NULL, *bak = NULL, *prev = NULL;
-    struct stat st;
-    bool cfg_exists, write_cfg = false, need_key = true, have_old = false;
-    enum jfa_status kst;
-    size_t n_users = 0, prev_len = 0;
-    int opt, r, ret = EXIT_FAIL;
+    int opt;
 
-    memset(&o, 0, sizeof(o));
-    memset(key, 0, sizeof(key));
-    memset(old, 0, sizeof(old));
+    memset(o, 0, sizeof(*o));
     while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
         if (tool_common_opt(t, opt, optarg))
             continue;
         switch (opt) {
         case 'u':
-            o.url = optarg;
+            o->url = optarg;
             break;
         case 'U':
-            o.user = optarg;
+            o->user = optarg;
             break;
         case 'p':
-            o.password_stdin = true;
+            o->password_stdin = true;
             break;
         case 'C':
-            o.ca_file = optarg;
+            o->ca_file = optarg;
             break;
         case 'k':
-            o.key_file = optarg;
+            o->key_file = optarg;
             break;
         case 's':
-            o.state_dir = optarg;
+            o->state_dir = optarg;
             break;
         case 'f':
-            o.force = true;
+            o->force = true;
             break;
         case 'e':
-            o.enable = true;
+            o->enable = true;
             break;
         case 'd':
-            o.disable = true;
+            o->disable = true;
             break;
         case 'h':
             help();
@@ -580,111 +570,171 @@ int cmd_setup(struct tool *t, int argc, char **argv)
     }
     if (optind < argc)
         return tool_usage_error(t, "setup", "unexpected argument '%s'", argv[optind]);
-    if (o.enable && o.disable)
+    if (o->enable && o->disable)
         return tool_usage_error(t, "setup", "--enable and --disable exclude each other");
-    if (check_option_values(t, &o) != 0)
+    if (check_option_values(t, o) != 0)
         return EXIT_USAGE;
-    if (setup_need_root(t, &o, tool_config_path(t)) != 0)
-        return EXIT_FAIL;
-    if (o.disable)
-        return nsswitch_apply(t, false) == 0 && pam_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
+    return -1;
+}
 
-    /* 1. the configuration: the existing one with only our given keys
-     * changed, or a new one; validated now, written once the key works */
-    cfg_path = tool_config_path(t);
-    cfg_exists = lstat(cfg_path, &st) == 0;
-    text = config_plan(t, &o, cfg_path, cfg_exists, &write_cfg);
+/* Step 1, the configuration: the existing one with only our given keys
+ * changed, or a new one; validated now and made t->cfg, written (step 3)
+ * once the key works. The text, with *exists and *write, or NULL
+ * (printed). */
+static char *plan_configuration(struct tool *t, const struct setup_opts *o, const char *cfg_path,
+                                bool *exists, bool *write)
+{
+    char err[JFA_ERRLEN], *text;
+    struct stat st;
+
+    *exists = lstat(cfg_path, &st) == 0;
+    text = config_plan(t, o, cfg_path, *exists, write);
     if (text == NULL)
-        goto out;
+        return NULL;
     jfa_config_free(&t->cfg);
     jfa_config_defaults(&t->cfg);
     if (jfa_config_parse(&t->cfg, text, strlen(text), cfg_path, err, sizeof(err)) != 0) {
         tool_error(t, "%s", err);
-        goto out;
+        free(text);
+        return NULL;
     }
     t->cfg_loaded = true;
-    if (cfg_exists && !write_cfg)
+    if (*exists && !*write)
         printf("configuration %s: kept\n", cfg_path);
+    return text;
+}
 
-    /* 2. the API key: a working one is reused, never duplicated */
+/* Step 2, the API key: a working one is reused, never duplicated; a
+ * refused one is replaced (and deleted on the server); an unreadable one
+ * only with --force. 0 or -1 (printed). */
+static int ensure_api_key(struct tool *t, const struct setup_opts *o)
+{
+    char key[33], old[33], err[JFA_ERRLEN];
+    bool have_old = false;
+    enum jfa_status kst;
+    size_t n_users = 0;
+    int r, ret = -1;
+
+    memset(key, 0, sizeof(key));
+    memset(old, 0, sizeof(old));
     r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
     if (r == 0) {
         kst = tool_key_check(t, key, &n_users, err, sizeof(err));
         if (kst == JFA_OK) {
             printf("API key %s: kept (GET /Users lists %zu users)\n", t->cfg.api_key_file, n_users);
-            need_key = false;
-        } else if (kst == JFA_ERR_AUTH || kst == JFA_ERR_FORBIDDEN) {
-            printf("API key %s: refused by the server; creating a new one\n", t->cfg.api_key_file);
-            memcpy(old, key, sizeof(old));
-            have_old = true;
-        } else {
+            ret = 0;
+            goto out;
+        }
+        if (kst != JFA_ERR_AUTH && kst != JFA_ERR_FORBIDDEN) {
             /* not a verdict on the key: never replace it for a network error */
             tool_error(t, "GET /Users with the API key %s: %s; nothing changed",
                        t->cfg.api_key_file, err);
             goto out;
         }
-    } else if (r < 0 && !o.force) {
+        printf("API key %s: refused by the server; creating a new one\n", t->cfg.api_key_file);
+        memcpy(old, key, sizeof(old));
+        have_old = true;
+    } else if (r < 0 && !o->force) {
         tool_error(t, "%s (fix it, or use --force to replace it)", err);
         goto out;
     }
-    if (need_key) {
-        explicit_bzero(key, sizeof(key));
-        if (create_key(t, &o, have_old ? old : NULL, key) != 0)
-            goto out;
-        if (tool_key_write(t, key) != 0)
-            goto out;
-        printf("API key written to %s (mode 0600)\n", t->cfg.api_key_file);
-        if (!tool_key_works(t, key, &n_users)) {
-            tool_error(t, "the new API key does not work for GET /Users");
-            goto out;
-        }
+    explicit_bzero(key, sizeof(key));
+    if (create_key(t, o, have_old ? old : NULL, key) != 0 || tool_key_write(t, key) != 0)
+        goto out;
+    printf("API key written to %s (mode 0600)\n", t->cfg.api_key_file);
+    if (!tool_key_works(t, key, &n_users)) {
+        tool_error(t, "the new API key does not work for GET /Users");
+        goto out;
     }
+    ret = 0;
+out:
+    explicit_bzero(key, sizeof(key));
+    explicit_bzero(old, sizeof(old));
+    return ret;
+}
 
-    /* 3. the configuration file, once the key is in place; the previous
-     * one is kept as PATH.bak */
-    if (write_cfg) {
-        if (cfg_exists) {
-            if (jfa_read_trusted(cfg_path, 022, 1u << 20, &prev, &prev_len, err, sizeof(err)) !=
-                    0 ||
-                asprintf(&bak, "%s.bak", cfg_path) < 0) {
-                bak = NULL;
-                tool_error(t, "backup of %s: %s", cfg_path, err);
-                goto out;
-            }
-            if (jfa_write_atomic(bak, prev, prev_len, 0644, err, sizeof(err)) != 0) {
-                tool_error(t, "backup: %s", err);
-                goto out;
-            }
-            printf("previous configuration saved as %s\n", bak);
-        }
-        if (jfa_write_atomic(cfg_path, text, strlen(text), 0644, err, sizeof(err)) != 0) {
-            tool_error(t, "writing the configuration: %s", err);
+/* Step 3, the configuration file, once the key is in place; a previous
+ * one is kept as PATH.bak. 0 or -1 (printed). */
+static int write_configuration(struct tool *t, const char *cfg_path, const char *text, bool exists)
+{
+    char err[JFA_ERRLEN], *prev = NULL, *bak = NULL;
+    size_t prev_len = 0;
+    int ret = -1;
+
+    if (exists) {
+        if (jfa_read_trusted(cfg_path, 022, 1u << 20, &prev, &prev_len, err, sizeof(err)) != 0 ||
+            asprintf(&bak, "%s.bak", cfg_path) < 0) {
+            bak = NULL;
+            tool_error(t, "backup of %s: %s", cfg_path, err);
             goto out;
         }
-        printf("configuration written to %s%s\n", cfg_path,
-               cfg_exists ? " (only the settings given changed)" : "");
+        if (jfa_write_atomic(bak, prev, prev_len, 0644, err, sizeof(err)) != 0) {
+            tool_error(t, "backup: %s", err);
+            goto out;
+        }
+        printf("previous configuration saved as %s\n", bak);
     }
+    if (jfa_write_atomic(cfg_path, text, strlen(text), 0644, err, sizeof(err)) != 0) {
+        tool_error(t, "writing the configuration: %s", err);
+        goto out;
+    }
+    printf("configuration written to %s%s\n", cfg_path,
+           exists ? " (only the settings given changed)" : "");
+    ret = 0;
+out:
+    free(prev);
+    free(bak);
+    return ret;
+}
 
-    /* 4. the first sync */
+/* Step 4, the first sync, its changes printed as `sync` prints them. 0 or
+ * -1 (printed). */
+static int first_sync(struct tool *t)
+{
+    struct jfa_sync_options so;
+    struct jfa_sync_summary sum;
+    struct tool_sync_printer pr = {NULL, 0};
+    char err[JFA_ERRLEN];
+
     memset(&so, 0, sizeof(so));
     so.on_change = tool_sync_print_change;
     so.change_ctx = &pr;
     if (jfa_sync_run(&t->cfg, &t->log, &so, &sum, err, sizeof(err)) != 0) {
         tool_error(t, "first sync failed: %s", err);
-        goto out;
+        return -1;
     }
     tool_sync_print_summary(&pr, &so, &sum);
+    return 0;
+}
 
-    /* 5. NSS and PAM wiring */
+int cmd_setup(struct tool *t, int argc, char **argv)
+{
+    struct setup_opts o;
+    const char *cfg_path;
+    char *text = NULL;
+    bool cfg_exists = false, write_cfg = false;
+    int ret;
+
+    ret = parse_options(t, argc, argv, &o);
+    if (ret >= 0)
+        return ret;
+    if (setup_need_root(t, &o, tool_config_path(t)) != 0)
+        return EXIT_FAIL;
+    if (o.disable)
+        return nsswitch_apply(t, false) == 0 && pam_apply(t, false) == 0 ? EXIT_OK : EXIT_FAIL;
+    ret = EXIT_FAIL;
+    cfg_path = tool_config_path(t);
+    text = plan_configuration(t, &o, cfg_path, &cfg_exists, &write_cfg);
+    if (text == NULL || ensure_api_key(t, &o) != 0 ||
+        (write_cfg && write_configuration(t, cfg_path, text, cfg_exists) != 0) ||
+        first_sync(t) != 0)
+        goto out;
+    /* Step 5, NSS and PAM wiring: done with --enable, else the steps left */
     if (o.enable && (nsswitch_apply(t, true) != 0 || pam_apply(t, true) != 0))
         goto out;
     print_next_steps();
     ret = EXIT_OK;
 out:
-    explicit_bzero(key, sizeof(key));
-    explicit_bzero(old, sizeof(old));
     free(text);
-    free(prev);
-    free(bak);
     return ret;
 }

@@ -151,11 +151,6 @@ static void report_wiring(struct report *r)
 
 int cmd_status(struct tool *t, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        TOOL_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     struct jfa_client c;
     struct jfa_system_info info;
     struct jfa_user_list list = {0};
@@ -166,24 +161,14 @@ int cmd_status(struct tool *t, int argc, char **argv)
     char *db_path = NULL, *rep_path = NULL;
     enum jfa_status st;
     json_object *o;
-    int r, opt;
+    int r;
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
     memset(&info, 0, sizeof(info));
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        if (opt == 'j') {
-            R.json = true;
-            continue;
-        }
-        return tool_usage_error(t, "status", "invalid option");
-    }
+    r = tool_parse_opts(t, "status", help, "json", &R.json, argc, argv);
+    if (r >= 0)
+        return r;
     if (optind < argc)
         return tool_usage_error(t, "status", "unexpected argument '%s'", argv[optind]);
     R.root = json_object_new_object();

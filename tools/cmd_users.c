@@ -138,28 +138,12 @@ int cmd_users(struct tool *t, int argc, char **argv)
     uint32_t i;
     bool have_db = false, have_rep = false, have_smb = false, json = false;
     struct jfa_samba_list smb = {0};
-    static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        TOOL_COMMON_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
 
     memset(&db, 0, sizeof(db));
     memset(&rep, 0, sizeof(rep));
-    while ((opt = tool_getopt(argc, argv, "h", opts)) != -1) {
-        if (tool_common_opt(t, opt, optarg))
-            continue;
-        if (opt == 'h') {
-            help();
-            return EXIT_OK;
-        }
-        if (opt == 'j') {
-            json = true;
-            continue;
-        }
-        return tool_usage_error(t, "users", "invalid option");
-    }
+    r = tool_parse_opts(t, "users", help, "json", &json, argc, argv);
+    if (r >= 0)
+        return r;
     if (optind < argc)
         return tool_usage_error(t, "users", "unexpected argument '%s'", argv[optind]);
     if (tool_load_config(t) != 0)

@@ -10,7 +10,8 @@
 # refused; server switch off or quick_connect = no -> the password path
 # only; `local` and a remote host outside local_networks -> not offered;
 # no remote access -> refused (by acct_mgmt, and by the server's view of
-# the token); initiations are throttled like failures.
+# the token); initiations are throttled like failures, parallel ones from
+# one host included.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
@@ -52,6 +53,11 @@ print(sum(1 for d in json.load(open(sys.argv[1])) if d["user_id"] == sys.argv[2]
 }
 initiations() { grep -c 'POST /QuickConnect/Initiate' "$W/fake-main.log"; }
 clear_throttle() { rm -f "$W/state/private/throttle/"*; }
+# throttle_count KEY: the failures counted for KEY (empty when no record)
+throttle_count() {
+    sed -n 's/^count=//p' "$W/state/private/throttle/$(printf '%s' "$1" | sha256sum | cut -c1-32)" \
+        2>/dev/null
+}
 export APPROVER
 
 # --- alice approves her own code: logged in, token logged out at close ---
@@ -172,6 +178,7 @@ expect_err "server switch off" "authenticate: Authentication failure"
 [ "$(initiations)" = "$before" ] || jfa_fail "initiated with the server's switch off"
 grep -q "Quick Connect not offered to 'alice': it is off on the server" "$W/module.log" ||
     jfa_fail "server switch not logged"
+[ -z "$(throttle_count "$ID_ALICE")" ] || jfa_fail "a request not initiated (switch off) stayed counted"
 pt "$PW_ALICE" jellyfin alice authenticate
 expect_ok "password with the server's switch off"
 jfa_fake_ctl "$URL" POST /__fake/server '{"quick_connect": true}' >/dev/null
@@ -208,6 +215,49 @@ expect_err "password while throttled by initiations" "Authentication failure"
 qc alice 198.51.100.7 - -
 expect_err "same host, another user" "authenticate: Authentication failure"
 [ "$(initiations)" = "$before" ] || jfa_fail "a throttled host could initiate"
+
+# --- parallel initiations of several users from one host: the host's count
+# is checked and raised in one locked step (jfa_throttle_attempt), so with
+# throttle_failures = 2 five users at once initiate two requests, not five.
+# The fake holds GET /QuickConnect/Enabled until each run has asked it or
+# ended: a check made before any run counted (the old order) passes all ---
+conf "quick_connect = yes" "quick_connect_timeout = 5s" "throttle_failures = 2"
+clear_throttle
+APPROVER=
+before=$(initiations)
+reqs=$(fake_get requests)
+fake_fault '{"mode": "hang", "paths": ["/QuickConnect/Enabled"]}'
+users=(alice carol dave frank grace)
+pids=()
+rm -f "$W"/pqc.*
+for i in 0 1 2 3 4; do
+    (
+        pam_env "$QC" jellyfin "${users[$i]}" 198.51.100.8 "env -u LD_PRELOAD $W/hook.sh" - q \
+            >"$W/pqc.$i" 2>&1
+        echo $? >"$W/pqc.$i.rc"
+    ) &
+    pids+=($!)
+done
+for _ in $(seq 1 300); do # bounded: 30 s at most
+    ended=$(ls "$W"/pqc.*.rc 2>/dev/null | wc -l)
+    [ $((ended + $(fake_get requests) - reqs)) -ge 5 ] && break
+    sleep 0.1
+done
+fake_fault '{"mode": "none"}'
+wait "${pids[@]}"
+cat "$W"/pqc.[0-4] >>"$W/module.log"
+n=$(($(initiations) - before))
+counted=$(throttle_count host:198.51.100.8)
+refused=$(cat "$W"/pqc.[0-4] | grep -c "Quick Connect requests from 198.51.100.8: '")
+echo "host key: 5 parallel Quick Connect logins, $n initiated, $refused refused, recorded as $counted"
+[ "$n" -le 2 ] || jfa_fail "$n parallel Quick Connect requests from one host reached the server (limit 2)"
+[ "$n" -ge 1 ] || jfa_fail "no parallel Quick Connect request reached the server"
+[ "$counted" = "$n" ] || jfa_fail "$n parallel initiations from one host were recorded as $counted"
+[ "$refused" = 3 ] || jfa_fail "$refused of 5 parallel Quick Connect logins were refused by the host's throttle (expected 3)"
+for i in 0 1 2 3 4; do
+    [ "$(cat "$W/pqc.$i.rc")" = 1 ] || jfa_fail "parallel run $i: status $(cat "$W/pqc.$i.rc")"
+done
+clear_throttle
 
 # --- under valgrind (when present, not with ASan): success, wrong approver,
 # cancelled after an approval; zero errors and no definite leak ---

@@ -54,6 +54,19 @@ pt wrong-1 jellyfin grace authenticate
 pt "$PW_GRACE" jellyfin grace authenticate
 expect_ok "grace after the reset"
 
+# --- USER found as the module finds it: case folded (case_sensitive = no:
+# the database's fold flag, mkdb spec field 10 = 0x10), root named as never
+# a Jellyfin user ---
+awk '$1 == "user" && $10 == "0" { $10 = "0x10" } { print }' "$W/db.spec" >"$W/db.spec.fold"
+"$JFA_MKDB" "$W/db.spec.fold" "$W/state/users.db" || jfa_fail "mkdb (fold)"
+pt wrong-3 jellyfin grace authenticate
+[ -f "$(rec_of "$ID_GRACE")" ] || jfa_fail "no throttle record for grace after wrong-3"
+out=$(jfa reset GRACE 2>&1) || jfa_fail "reset GRACE (the module folds case): $out"
+[ -f "$(rec_of "$ID_GRACE")" ] && jfa_fail "reset GRACE left grace's throttle record"
+out=$(jfa reset root 2>&1) && jfa_fail "reset root succeeded"
+printf '%s' "$out" | grep -q "'root' is not a Jellyfin user here (the name is root)" ||
+    jfa_fail "reset root: $out"
+
 # --- a throttled host ---
 pt wrong-h1 -I rhost=198.51.100.20 jellyfin frank authenticate
 pt wrong-h2 -I rhost=198.51.100.20 jellyfin dave authenticate

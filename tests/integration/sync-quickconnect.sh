@@ -59,6 +59,21 @@ out=$(jf doctor 2>&1)
 expect_in "$out" "^WARN  quick connect quick_connect = yes, but the server has Quick Connect off" "doctor off"
 out=$(jf login --quick-connect alice 2>&1 </dev/null) && jfa_fail "server off: success"
 expect_in "$out" "^quick:    the server has Quick Connect off" "login, server off"
+# the name found as the module finds it: case folded, root never ours
+out=$(jf login --quick-connect ALICE 2>&1 </dev/null) && jfa_fail "ALICE, server off: success"
+expect_in "$out" "^mapped:   alice uid [0-9]* -> Jellyfin \"Alice\" (Id $ID_A)" "login ALICE (case folded)"
+expect_in "$out" "^quick:    the server has Quick Connect off" "login ALICE, server off"
+out=$(jf login --quick-connect root 2>&1 </dev/null) && jfa_fail "login --quick-connect root: success"
+expect_in "$out" '^mapped:   "root" is not a Jellyfin user here (the name is root): PAM never sends it' \
+    "login root"
+out=$(jf login --quick-connect nobody-here 2>&1 </dev/null) && jfa_fail "unknown user: success"
+expect_in "$out" '^mapped:   "nobody-here" is not in the users database' "unknown user"
+# options of the password path are refused with --quick-connect (usage, 2)
+out=$(jf explain --quick-connect --rhost 192.0.2.1 alice 2>&1 </dev/null)
+[ $? = 2 ] || jfa_fail "explain --quick-connect --rhost: not a usage error: $out"
+expect_in "$out" "explain: invalid option (--quick-connect takes no password" "usage with --rhost"
+out=$(jf explain --quick-connect --help 2>&1) || jfa_fail "explain --quick-connect --help failed"
+expect_in "$out" "^Usage: jellyfin-auth explain USER" "--help with --quick-connect"
 write_conf
 out=$(jf doctor 2>&1)
 expect_in "$out" "^OK    quick connect off (quick_connect = no)" "doctor no"

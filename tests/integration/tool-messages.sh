@@ -153,6 +153,15 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     expect_in "$out" "^jellyfin-auth sync: must run as root (cannot read $W/etc/jellyfin-auth.key" "sync: root"
     out=$(nobody names list 2>&1) && jfa_fail "names list as nobody succeeded"
     expect_in "$out" "^jellyfin-auth names: must run as root" "names: root"
+    # set and unset write the ledger: the same first line (they used to go on
+    # to the sync lock and name lookups)
+    for a in "set 0123456789abcdef0123456789abcdef someone" "unset 0123456789abcdef0123456789abcdef"; do
+        out=$(nobody names $a 2>&1) && jfa_fail "names $a as nobody succeeded"
+        expect_in "$out" "^jellyfin-auth names: must run as root" "names ${a%% *}: root"
+    done
+    # ledger export reads the ledger, import writes it: root's, said first
+    out=$(nobody ledger export 2>&1) && jfa_fail "ledger export as nobody succeeded"
+    expect_in "$out" "^jellyfin-auth ledger: must run as root" "ledger export: root"
     before=$(grep -c 'AuthenticateByName\|/Auth/Keys' "$W/fake-main.log")
     out=$(printf 'pw\n' | nobody --config "$W/etc/new.conf" setup --url "$FAKE" --user Boss \
         --password-stdin 2>&1) && jfa_fail "setup as nobody succeeded"
