@@ -2,7 +2,7 @@
  * util.h - the small conventions every file shares, libc only.
  *
  * Owns: reporting an error into a caller's err/errlen buffer, hex digits
- * (decode one, encode bytes), the login-name grammar, and wiping and
+ * (decode one, encode bytes), the UTF-8 decoder, the login-name grammar, and wiping and
  * freeing a secret string. In
  * libjfacore, so the NSS module's code can use them too.
  */
@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
 
@@ -27,6 +28,13 @@ int jfa_hexval(int c);
 
 /* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
 void jfa_hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* Decode the UTF-8 sequence at s (n bytes available): its length (1..4),
+ * and its code point in *cp (cp may be NULL); 0 if the bytes there are not
+ * one well-formed sequence: a continuation or C0/C1/F5..FF lead byte, a
+ * truncated sequence, an overlong form, a surrogate (U+D800..U+DFFF) or a
+ * code point above U+10FFFF. n == 0: 0. The one strict decoder. */
+size_t jfa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* The one grammar of a login name sync gives (a mapped name, `names set`,
  * reserved_names): ^[a-z0-9_][a-z0-9_.-]*$, at most JFA_NAME_MAX bytes, not
