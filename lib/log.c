@@ -77,7 +77,6 @@ static bool needs_escape(unsigned char c)
  */
 static size_t escape_units(char *dst, size_t limit, const char *src, bool *done)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)src;
     size_t srclen = strlen(src);
     size_t i = 0, out = 0;
@@ -99,8 +98,8 @@ static size_t escape_units(char *dst, size_t limit, const char *src, bool *done)
             if (unit == 4 && seq == 0) {
                 dst[out] = '\\';
                 dst[out + 1] = 'x';
-                dst[out + 2] = hex[s[i] >> 4];
-                dst[out + 3] = hex[s[i] & 0x0F];
+                dst[out + 2] = jfa_hex_digit(s[i] >> 4, false);
+                dst[out + 3] = jfa_hex_digit(s[i], false);
             } else {
                 memcpy(dst + out, s + i, seq);
             }

@@ -41,14 +41,18 @@ int jfa_hexval(int c)
     return -1;
 }
 
+char jfa_hex_digit(unsigned v, bool upper)
+{
+    return (upper ? "0123456789ABCDEF" : "0123456789abcdef")[v & 15u];
+}
+
 void jfa_hex_encode(char *out, const unsigned char *in, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     size_t i;
 
     for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
+        out[2 * i] = jfa_hex_digit(in[i] >> 4, false);
+        out[2 * i + 1] = jfa_hex_digit(in[i], false);
     }
     out[2 * n] = '\0';
 }

@@ -26,7 +26,12 @@ void jfa_set_errv(char *err, size_t errlen, const char *fmt, va_list ap)
 /* The value of one hex digit (0-9, a-f, A-F), or -1. */
 int jfa_hexval(int c);
 
-/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+/* The hex digit of the low 4 bits of v: 0-9a-f, or 0-9A-F when upper (the
+ * percent-encoding of the Authorization header). */
+char jfa_hex_digit(unsigned v, bool upper);
+
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes): the
+ * one encoder (ids, digests, verifiers, the device id, Samba's records). */
 void jfa_hex_encode(char *out, const unsigned char *in, size_t n);
 
 /* Decode the UTF-8 sequence at s (n bytes available): its length (1..4),

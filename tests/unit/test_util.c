@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_util.c - unit tests of lib/util.c (libjfacore, libc only):
  * the one UTF-8 decoder (every class of invalid input is refused, the
- * boundaries of each length are decoded) and the hex encoder.
+ * boundaries of each length are decoded) and the hex encoder (lower case;
+ * the digit helper in either case).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,9 +110,31 @@ static void test_utf8_invalid(void **state)
     assert_int_equal(DEC("\xe2\x82\xac", &cp), 3);
 }
 
+static void test_hex(void **state)
+{
+    static const unsigned char in[] = {0x00, 0x01, 0x7f, 0x80, 0x9a, 0xbc, 0xde, 0xf0, 0xff};
+    char out[2 * sizeof(in) + 2];
+
+    (void)state;
+    memset(out, 'X', sizeof(out));
+    jfa_hex_encode(out, in, sizeof(in));
+    assert_string_equal(out, "00017f809abcdef0ff"); /* lower case, NUL-terminated */
+    assert_int_equal(out[sizeof(out) - 1], 'X');    /* nothing written past 2n + 1 */
+    jfa_hex_encode(out, in, 0);
+    assert_string_equal(out, "");
+    for (unsigned v = 0; v < 16; v++) {
+        assert_int_equal(jfa_hex_digit(v, false), "0123456789abcdef"[v]);
+        assert_int_equal(jfa_hex_digit(v, true), "0123456789ABCDEF"[v]);
+        assert_int_equal(jfa_hex_digit(v | 0xf0u, true), "0123456789ABCDEF"[v]); /* low 4 bits */
+        assert_int_equal(jfa_hexval(jfa_hex_digit(v, false)), (int)v);
+        assert_int_equal(jfa_hexval(jfa_hex_digit(v, true)), (int)v);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hex),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
     };
