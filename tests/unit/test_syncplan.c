@@ -615,7 +615,7 @@ static void test_duplicate_id(void **state)
 static void test_report_format(void **state)
 {
     struct jfa_omission o[2] = {
-        {ID("01"), (char *)"tab\there\\ \x01", (char *)"reason one"},
+        {ID("01"), (char *)"tab\there\\ \x01\x1b", (char *)"reason one"},
         {ID("02"), (char *)"J\xc3\xb6hn", (char *)"line\nbreak"},
     };
     struct jfa_sync_report rep;
@@ -626,6 +626,13 @@ static void test_report_format(void **state)
 
     (void)state;
     assert_non_null(text);
+    /* the file format, byte for byte: \\ \t \n named, other controls as
+     * lower-case \xNN, UTF-8 and quotes as they are */
+    assert_int_equal(len, strlen(text));
+    assert_string_equal(text, JFA_REPORT_MAGIC
+                        "\ngeneration 77\n"
+                        "omit\t" ID("01") "\ttab\\there\\\\ \\x01\\x1b\treason one\n"
+                                          "omit\t" ID("02") "\tJ\xc3\xb6hn\tline\\nbreak\n");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/sync-report", dir);
     f = fopen(path, "w");
