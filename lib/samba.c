@@ -547,13 +547,14 @@ int jfa_samba_key(const char *private_dir, bool create, unsigned char key[JFA_SA
     char path[PATH_MAX];
     char *buf = NULL;
     size_t len = 0;
-    int ret = -1;
+    int ret = -1, r;
 
     if (path_in(private_dir, NULL, "samba.key", path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0 || errno != ENOENT) {
-        if (jfa_read_trusted(path, 077, JFA_SAMBA_KEY_LEN + 1, &buf, &len, err, errlen) != 0)
-            goto out;
+    r = jfa_read_trusted(path, 077, JFA_SAMBA_KEY_LEN + 1, &buf, &len, err, errlen);
+    if (r != 0 && r != JFA_ABSENT)
+        goto out;
+    if (r == 0) {
         if (len != JFA_SAMBA_KEY_LEN) {
             jfa_set_err(err, errlen, "%s: not a %d-byte key (remove it to make a new one)", path,
                         JFA_SAMBA_KEY_LEN);
@@ -607,10 +608,9 @@ int jfa_samba_record_matches(const char *private_dir, const char *jf_id,
 
     if (record_path(private_dir, jf_id, path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
-        return 0;
-    if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
-        return -1;
+    ret = jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen);
+    if (ret != 0)
+        return ret == JFA_ABSENT ? 0 : -1;
     memcpy(want, RECORD_MAGIC "\nok ", sizeof(RECORD_MAGIC) + 3);
     jfa_hex_encode(want + sizeof(RECORD_MAGIC) + 3, mac, JFA_SAMBA_MAC_LEN);
     strcat(want, "\n");

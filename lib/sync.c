@@ -351,7 +351,7 @@ static int fetch_users(const struct jfa_config *cfg, const struct jfa_log *log,
         jfa_set_err(err, errlen, "%s", sub);
         return -1;
     }
-    if (r == 1) {
+    if (r == JFA_ABSENT) {
         *used_public = true;
         jfa_logf(
             log, LOG_WARNING,

@@ -144,7 +144,7 @@ int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, si
     memset(rep, 0, sizeof(*rep));
     ret = jfa_read_trusted(path, 022, JFA_REPORT_MAX_FILE, &buf, &len, err, errlen);
     if (ret != 0)
-        return ret == 1 ? 1 : -1;
+        return ret == JFA_ABSENT ? JFA_ABSENT : -1;
     ret = -1;
     if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL) {
         jfa_set_err(err, errlen, "%s: truncated or not text", path);

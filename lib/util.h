@@ -16,6 +16,16 @@
 
 #define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
 
+/*
+ * "File absent", the one convention: a function that reads (or checks) one
+ * file, record or directory returns 0 when it did, JFA_ABSENT when it does
+ * not exist (err names the path), and -1 with err on anything else. The
+ * open itself tells absence (ENOENT from open(O_NOFOLLOW)): no access,
+ * faccessat or lstat probe before it. A function with more outcomes gives
+ * them names of their own, never the value of JFA_ABSENT.
+ */
+#define JFA_ABSENT 1
+
 /* Format an error message into a caller's buffer (err NULL or errlen 0:
  * nothing). Every lib/ function reports failures this way. */
 void jfa_set_err(char *err, size_t errlen, const char *fmt, ...)

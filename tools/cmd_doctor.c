@@ -327,12 +327,14 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     if (r == 0)
         report(&d, "OK", "state dir", "%s", t->cfg.state_dir);
     else
-        report(&d, "FAIL", "state dir", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+        report(&d, "FAIL", "state dir", "%s",
+               r == JFA_ABSENT ? "absent; run 'jellyfin-auth sync'" : err);
     r = jfa_check_dir(priv, 077, err, sizeof(err));
     if (r == 0)
         report(&d, "OK", "private", "%s", priv);
     else
-        report(&d, "FAIL", "private", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+        report(&d, "FAIL", "private", "%s",
+               r == JFA_ABSENT ? "absent; run 'jellyfin-auth sync'" : err);
 
     /* database */
     r = jfa_db_open(&db, db_path, geteuid() == 0);
