@@ -137,7 +137,8 @@ int jfa_sync_lock(const struct jfa_config *cfg, const struct jfa_log *log, int *
                   size_t errlen);
 
 /* The shell must be an absolute path to an executable regular file listed
- * in /etc/shells. 0 or -1 with err. */
+ * in /etc/shells (getusershell: not thread-safe, for the single-threaded
+ * tool). 0 or -1 with err. */
 int jfa_shell_check(const char *shell, char *err, size_t errlen);
 
 /* state_dir/sync-report, state_dir/private/ledger, state_dir/private/lock (malloc'd) */
