@@ -31,30 +31,42 @@ bool jfa_hex32(const char *s)
     return s[32] == '\0';
 }
 
-int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen)
+/* After a failed read: would the checks accept the file? Then the failure
+ * was the process's trouble (descriptors or memory exhausted, e.g. by
+ * limits the caller of su set), not the file's. lstat needs no descriptor;
+ * it also tells absence when the open could not (EMFILE comes first). */
+static int read_failure(const char *path, char *err, size_t errlen)
 {
     struct stat st;
+
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT) {
+            jfa_set_err(err, errlen, "%s: no API key file", path);
+            return JFA_ABSENT;
+        }
+        return -1;
+    }
+    return S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
+                   (st.st_mode & 077) == 0
+               ? JFA_APIKEY_NOT_NOW
+               : -1;
+}
+
+int jfa_api_key_read(const struct jfa_config *cfg, char key[33], char *err, size_t errlen)
+{
     char *buf = NULL;
     size_t len = 0, a = 0, b;
     int ret = -1;
 
-    bool sound;
-
     memset(key, 0, 33);
-    if (lstat(cfg->api_key_file, &st) != 0) {
-        if (errno == ENOENT) {
-            jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
-            return 1;
-        }
-        memset(&st, 0, sizeof(st));
+    ret = jfa_read_trusted(cfg->api_key_file, 077, 4096, &buf, &len, err, errlen);
+    if (ret == JFA_ABSENT) {
+        jfa_set_err(err, errlen, "%s: no API key file", cfg->api_key_file);
+        return JFA_ABSENT;
     }
-    /* a file the checks would accept: a failed read is then the process's
-     * trouble (descriptors or memory exhausted, e.g. by limits the caller of
-     * su set), not the file's */
-    sound = S_ISREG(st.st_mode) && (st.st_uid == 0 || st.st_uid == geteuid()) &&
-            (st.st_mode & 077) == 0;
-    if (jfa_read_trusted(cfg->api_key_file, 077, 4096, &buf, &len, err, errlen) != 0)
-        return sound ? -2 : -1;
+    if (ret != 0)
+        return read_failure(cfg->api_key_file, err, errlen);
+    ret = -1;
     b = len;
     while (a < b && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\n' || buf[a] == '\r'))
         a++;

@@ -25,11 +25,9 @@
 #include <openssl/evp.h>
 
 #include "authheader.h"
+#include "util.h"
 
 #define JFA_MACHINE_ID_PATH "/etc/machine-id"
-
-static const char hexdig_upper[] = "0123456789ABCDEF";
-static const char hexdig_lower[] = "0123456789abcdef";
 
 static bool is_unreserved(unsigned char ch)
 {
@@ -56,8 +54,8 @@ static size_t encode_into(char *dst, const char *src)
             dst[o++] = (char)*p;
         } else {
             dst[o++] = '%';
-            dst[o++] = hexdig_upper[*p >> 4];
-            dst[o++] = hexdig_upper[*p & 0x0f];
+            dst[o++] = jfa_hex_digit(*p >> 4, true);
+            dst[o++] = jfa_hex_digit(*p, true);
         }
     }
     dst[o] = '\0';
@@ -203,11 +201,7 @@ int jfa_device_id(const char *client, const char *user_key, char out[33])
         EVP_DigestUpdate(ctx, user_key, strlen(user_key)) != 1 ||
         EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < 16)
         goto out;
-    for (size_t i = 0; i < 16; i++) {
-        out[2 * i] = hexdig_lower[md[i] >> 4];
-        out[2 * i + 1] = hexdig_lower[md[i] & 0x0f];
-    }
-    out[32] = '\0';
+    jfa_hex_encode(out, md, 16);
     rc = 0;
 out:
     EVP_MD_CTX_free(ctx);

@@ -171,7 +171,7 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
     }
     fd = open_trusted(path, forbidden_mode, &absent, err, errlen);
     if (fd < 0)
-        return absent ? 1 : -1;
+        return absent ? JFA_ABSENT : -1;
     if (fstat(fd, &st) != 0) {
         jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
         goto out;
@@ -280,32 +280,21 @@ int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t err
         jfa_set_err(err, errlen, "empty directory name");
         return -1;
     }
-    if (lstat(path, &st) != 0) {
-        if (errno == ENOENT) {
-            jfa_set_err(err, errlen, "%s: does not exist", path);
-            return -2;
-        }
-        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (S_ISLNK(st.st_mode)) {
-        jfa_set_err(err, errlen, "%s: is a symbolic link", path);
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        jfa_set_err(err, errlen, "%s: not a directory", path);
-        return -1;
-    }
-    /* check the object we can hold on to, not the name */
+    /* check the object we can hold on to, not the name; the open tells
+     * absence (O_DIRECTORY: a FIFO is refused without blocking) */
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ELOOP)
-            jfa_set_err(err, errlen, "%s: is a symbolic link", path);
-        else if (errno == ENOENT) {
+        int e = errno;
+
+        if (e == ENOENT) {
             jfa_set_err(err, errlen, "%s: does not exist", path);
-            ret = -2;
-        } else
-            jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
+            ret = JFA_ABSENT;
+        } else if (e == ELOOP || (e == ENOTDIR && lstat(path, &st) == 0 && S_ISLNK(st.st_mode)))
+            jfa_set_err(err, errlen, "%s: is a symbolic link", path);
+        else if (e == ENOTDIR)
+            jfa_set_err(err, errlen, "%s: not a directory", path);
+        else
+            jfa_set_err(err, errlen, "%s: %s", path, strerror(e));
         goto out;
     }
     if (fstat(fd, &st) != 0) {
@@ -338,7 +327,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
     mode &= 07777;
     if (mkdir(path, mode) != 0) {
         if (errno == EEXIST)
-            return jfa_check_dir(path, forbidden, err, errlen);
+            return jfa_check_dir(path, forbidden, err, errlen) == 0 ? 0 : -1;
         jfa_set_err(err, errlen, "%s: cannot create directory: %s", path, strerror(errno));
         return -1;
     }
@@ -365,7 +354,7 @@ int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen)
         return -1;
     }
     close(fd);
-    return jfa_check_dir(path, forbidden, err, errlen);
+    return jfa_check_dir(path, forbidden, err, errlen) == 0 ? 0 : -1;
 }
 
 /*

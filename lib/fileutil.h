@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "util.h" /* JFA_ABSENT */
+
 /*
  * Open path read-only with O_NOFOLLOW|O_CLOEXEC and check, on the open fd,
  * that it is a regular file owned by root or by geteuid(), and that
@@ -22,7 +24,7 @@ int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t 
 
 /* Same checks, then read at most max bytes (more is an error). *out is
  * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret).
- * 0, 1 absent (the convention for "file absent" of every reader here; err
+ * 0, JFA_ABSENT (the convention for "file absent" of every reader here; err
  * names the path), -1 with err. */
 int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char **out, size_t *len,
                      char *err, size_t errlen);
@@ -37,11 +39,11 @@ int jfa_read_trusted_resolved(const char *path, mode_t forbidden_mode, size_t ma
                               size_t *len, char *err, size_t errlen);
 
 /* Check a directory: not a symlink, owned by root or geteuid(), and
- * (mode & forbidden_mode) == 0. Returns 0, -1 (err filled), or -2 if absent. */
+ * (mode & forbidden_mode) == 0. Returns 0, JFA_ABSENT, or -1 with err. */
 int jfa_check_dir(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
 
 /* mkdir -p of one level with `mode` if absent, then jfa_check_dir with
- * forbidden = ~mode & 0777. */
+ * forbidden = ~mode & 0777. 0 or -1 with err (gone again: -1). */
 int jfa_ensure_dir(const char *path, mode_t mode, char *err, size_t errlen);
 
 /* In a setuid-root program (su, passwd: euid 0, egid the caller's group) a

@@ -1083,7 +1083,7 @@ int jfa_ledger_load(struct jfa_ledger *l, const char *path, char *err, size_t er
 
     ret = jfa_read_trusted(path, 077, JFA_LEDGER_MAX_FILE, &buf, &len, err, errlen);
     if (ret != 0)
-        return ret == 1 ? 1 : -1;
+        return ret == JFA_ABSENT ? JFA_ABSENT : -1;
     ret = jfa_ledger_parse(l, buf, len, path, err, errlen);
     free(buf);
     return ret;

@@ -122,7 +122,7 @@ int jfa_ledger_parse(struct jfa_ledger *l, const char *buf, size_t len, const ch
  * NULL on out of memory. */
 char *jfa_ledger_format(const struct jfa_ledger *l, size_t *len);
 
-/* Read with jfa_read_trusted(path, 077): 0 ok, 1 absent (l left empty),
+/* Read with jfa_read_trusted(path, 077): 0 ok, JFA_ABSENT (l left empty),
  * -1 error (unsafe file, parse error) with err filled. */
 int jfa_ledger_load(struct jfa_ledger *l, const char *path, char *err, size_t errlen);
 

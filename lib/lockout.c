@@ -39,14 +39,14 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
     if (!c->cfg->lockout_guard)
         return JFA_LOCKOUT_OFF;
     r = jfa_api_key_read(c->cfg, key, err, sizeof(err));
-    if (r == -2) {
+    if (r == JFA_APIKEY_NOT_NOW) {
         jfa_set_err(why, whylen, "%s", err);
         return JFA_LOCKOUT_ERROR;
     }
     if (r != 0) {
         jfa_set_err(why, whylen, "%s", err);
         /* Only root can read it: elsewhere that is expected, not a fault. */
-        return r == 1 || geteuid() != 0 ? JFA_LOCKOUT_NO_KEY : JFA_LOCKOUT_SKIPPED;
+        return r == JFA_ABSENT || geteuid() != 0 ? JFA_LOCKOUT_NO_KEY : JFA_LOCKOUT_SKIPPED;
     }
     st = jfa_get_user(c, key, jf_id, &u);
     explicit_bzero(key, sizeof(key));

@@ -50,46 +50,18 @@ out:
 
 /*
  * Length of the valid UTF-8 sequence at s (at most `avail` bytes), or 0 if
- * the bytes there are not a well-formed, printable sequence: overlong
- * forms, surrogates, code points above U+10FFFF and the C1 controls
- * (U+0080..U+009F) are all rejected so the caller escapes them byte-wise.
+ * the bytes there are not a well-formed, printable sequence: what
+ * jfa_utf8_decode refuses and the C1 controls (U+0080..U+009F) are escaped
+ * byte-wise by the caller.
  */
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
-    unsigned char c = s[0];
-    size_t need, i;
-    unsigned long cp;
+    uint32_t cp;
+    size_t len = jfa_utf8_decode(s, avail, &cp);
 
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 2;
-        cp = c & 0x1Fu;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 3;
-        cp = c & 0x0Fu;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 4;
-        cp = c & 0x07u;
-    } else {
-        return 0;
-    }
-    if (avail < need)
-        return 0;
-    for (i = 1; i < need; i++) {
-        if ((s[i] & 0xC0u) != 0x80u)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if ((need == 3 && cp < 0x800) || (need == 4 && cp < 0x10000))
-        return 0; /* overlong */
-    if (cp >= 0xD800 && cp <= 0xDFFF)
-        return 0; /* surrogate */
-    if (cp > 0x10FFFF)
-        return 0;
-    if (cp >= 0x80 && cp <= 0x9F)
+    if (len != 0 && cp >= 0x80 && cp <= 0x9F)
         return 0; /* C1 control */
-    return need;
+    return len;
 }
 
 static bool needs_escape(unsigned char c)
@@ -105,7 +77,6 @@ static bool needs_escape(unsigned char c)
  */
 static size_t escape_units(char *dst, size_t limit, const char *src, bool *done)
 {
-    static const char hex[] = "0123456789abcdef";
     const unsigned char *s = (const unsigned char *)src;
     size_t srclen = strlen(src);
     size_t i = 0, out = 0;
@@ -127,8 +98,8 @@ static size_t escape_units(char *dst, size_t limit, const char *src, bool *done)
             if (unit == 4 && seq == 0) {
                 dst[out] = '\\';
                 dst[out + 1] = 'x';
-                dst[out + 2] = hex[s[i] >> 4];
-                dst[out + 3] = hex[s[i] & 0x0F];
+                dst[out + 2] = jfa_hex_digit(s[i] >> 4, false);
+                dst[out + 3] = jfa_hex_digit(s[i], false);
             } else {
                 memcpy(dst + out, s + i, seq);
             }

@@ -556,7 +556,7 @@ enum jfa_verdict jfa_flow_guard(struct jfa_flow *f, struct jfa_client *c, const 
         if (password != NULL && f->cfg->offline_max_age > 0) {
             r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password,
                                          f->cfg->offline_max_age, &vflags, err, sizeof(err));
-            if (r == 1) {
+            if (r == JFA_VERIFIER_MATCH) {
                 jfa_logf(f->log, LOG_NOTICE,
                          "'%s' has %d failed logins and Jellyfin disables the account at %d: "
                          "the password matches the verifier of the last login, so it is sent",
@@ -569,7 +569,7 @@ enum jfa_verdict jfa_flow_guard(struct jfa_flow *f, struct jfa_client *c, const 
             /* Judged: it is not the password of the last login. Taking
              * the count back would give endless guesses, and the one that
              * matches the verifier would be sent (and accepted). */
-            if (r == 0)
+            if (r == JFA_VERIFIER_MISMATCH)
                 f->password_judged = true;
         }
         jfa_logf(f->log, LOG_NOTICE,
@@ -661,7 +661,7 @@ static void verifier_step(struct jfa_flow *f, enum jfa_step_result result)
         return;
     }
     r = jfa_state_verifier_info(f->private_dir, f->dbu->jf_id, &when, &fl, err, sizeof(err));
-    if (r == -ENOENT)
+    if (r == JFA_ABSENT)
         step(f, "offline", result, offline_rule,
              "no verifier (no online login since the last refusal)");
     else if (r != 0)
@@ -732,7 +732,7 @@ static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
     }
     r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password, f->cfg->offline_max_age,
                                  &flags, err, sizeof(err));
-    if (r == 0) {
+    if (r == JFA_VERIFIER_MISMATCH) {
         jfa_logf(f->log, LOG_NOTICE,
                  "offline login for '%s' refused: password does not match the last one used",
                  f->user_esc);
@@ -741,13 +741,13 @@ static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
         f->password_judged = true;
         return JFA_V_AUTH_ERR;
     }
-    if (r != 1) {
-        if (r == -ENOENT)
+    if (r != JFA_VERIFIER_MATCH) {
+        if (r == JFA_ABSENT)
             jfa_logf(f->log, LOG_INFO, "no recent offline verifier for '%s'", f->user_esc);
         else
             jfa_logf(f->log, LOG_INFO, "offline verifier unusable: %s", err);
         step(f, "offline", JFA_STEP_STOP, offline_rule, "%s",
-             r == -ENOENT ? "no recent verifier" : err);
+             r == JFA_ABSENT ? "no recent verifier" : err);
         return JFA_V_AUTHINFO_UNAVAIL;
     }
     if ((flags | f->dbu->flags) & JFA_DBU_DISABLED) {
@@ -830,7 +830,7 @@ static void drop_verifier_if_refused(struct jfa_flow *f, const char *password)
     if (f->cfg->offline_max_age > 0)
         r = jfa_state_check_verifier(f->private_dir, f->dbu->jf_id, password,
                                      f->cfg->offline_max_age, &fl, err, sizeof(err));
-    if (r == 0) {
+    if (r == JFA_VERIFIER_MISMATCH) {
         jfa_logf(f->log, LOG_DEBUG,
                  "offline verifier of '%s' kept: the refused password is not the one it holds",
                  f->user_esc);

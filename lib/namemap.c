@@ -134,47 +134,6 @@ static void set_why(char *why, size_t whylen, const char *fmt, ...)
     va_end(ap);
 }
 
-/*
- * Decode one UTF-8 sequence at s (n bytes left). Returns its length and
- * sets *cp, or 0 if invalid (overlong, surrogate, > U+10FFFF, truncated).
- */
-static size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    uint32_t c;
-    size_t len, i;
-
-    if (n == 0)
-        return 0;
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-        len = 2;
-        c = s[0] & 0x1Fu;
-    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-        len = 3;
-        c = s[0] & 0x0Fu;
-    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-        len = 4;
-        c = s[0] & 0x07u;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (s[i] & 0x3Fu);
-    }
-    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF ||
-        (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 const char *jfa_name_reserved_why(const char *name, const char *users_group,
                                   const char *admin_group, char *buf, size_t buflen)
 {
@@ -253,7 +212,7 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
         uint32_t cp;
         char one[2] = {0, 0};
         const char *rep;
-        size_t used = utf8_decode(s + pos, n - pos, &cp);
+        size_t used = jfa_utf8_decode(s + pos, n - pos, &cp);
 
         if (used == 0) {
             set_why(why, whylen, "invalid UTF-8 at byte %zu", pos);

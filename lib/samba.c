@@ -547,13 +547,14 @@ int jfa_samba_key(const char *private_dir, bool create, unsigned char key[JFA_SA
     char path[PATH_MAX];
     char *buf = NULL;
     size_t len = 0;
-    int ret = -1;
+    int ret = -1, r;
 
     if (path_in(private_dir, NULL, "samba.key", path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0 || errno != ENOENT) {
-        if (jfa_read_trusted(path, 077, JFA_SAMBA_KEY_LEN + 1, &buf, &len, err, errlen) != 0)
-            goto out;
+    r = jfa_read_trusted(path, 077, JFA_SAMBA_KEY_LEN + 1, &buf, &len, err, errlen);
+    if (r != 0 && r != JFA_ABSENT)
+        goto out;
+    if (r == 0) {
         if (len != JFA_SAMBA_KEY_LEN) {
             jfa_set_err(err, errlen, "%s: not a %d-byte key (remove it to make a new one)", path,
                         JFA_SAMBA_KEY_LEN);
@@ -587,17 +588,6 @@ out:
     return ret;
 }
 
-static void hex(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int record_path(const char *private_dir, const char *jf_id, char *out, size_t outlen,
                        char *err, size_t errlen)
 {
@@ -618,12 +608,11 @@ int jfa_samba_record_matches(const char *private_dir, const char *jf_id,
 
     if (record_path(private_dir, jf_id, path, sizeof(path), err, errlen) != 0)
         return -1;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
-        return 0;
-    if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
-        return -1;
+    ret = jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen);
+    if (ret != 0)
+        return ret == JFA_ABSENT ? 0 : -1;
     memcpy(want, RECORD_MAGIC "\nok ", sizeof(RECORD_MAGIC) + 3);
-    hex(mac, JFA_SAMBA_MAC_LEN, want + sizeof(RECORD_MAGIC) + 3);
+    jfa_hex_encode(want + sizeof(RECORD_MAGIC) + 3, mac, JFA_SAMBA_MAC_LEN);
     strcat(want, "\n");
     ret = len == strlen(want) && CRYPTO_memcmp(buf, want, len) == 0 ? 1 : 0;
     explicit_bzero(want, sizeof(want));
@@ -645,7 +634,7 @@ int jfa_samba_record_put(const char *private_dir, const char *jf_id,
         jfa_ensure_dir(dir, 0700, err, errlen) != 0)
         return -1;
     memcpy(rec, RECORD_MAGIC "\nok ", sizeof(RECORD_MAGIC) + 3);
-    hex(mac, JFA_SAMBA_MAC_LEN, rec + sizeof(RECORD_MAGIC) + 3);
+    jfa_hex_encode(rec + sizeof(RECORD_MAGIC) + 3, mac, JFA_SAMBA_MAC_LEN);
     strcat(rec, "\n");
     ret = jfa_write_atomic(path, rec, strlen(rec), 0600, err, errlen);
     explicit_bzero(rec, sizeof(rec));

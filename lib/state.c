@@ -69,19 +69,19 @@ static int state_path(const char *private_dir, const char *sub, const char *name
     return 0;
 }
 
-/* Read a record file; -ENOENT when absent, -1 on other errors. */
-/* Existence checks use the effective ids (AT_EACCESS): inside su the real
- * uid is the caller's, who cannot search the private directory. */
+/* Read a record file: 0, JFA_ABSENT, or -1 with err. Absence is told by
+ * the open (jfa_read_trusted), which uses the effective ids: no access()
+ * probe, which inside su would use the caller's real uid. */
 static int read_record(const char *path, const char *magic, char **buf, char *err, size_t errlen)
 {
     size_t len = 0;
     size_t mlen = strlen(magic);
+    int rc;
 
     *buf = NULL;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
-        return -ENOENT;
-    if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
-        return -1;
+    rc = jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen);
+    if (rc != 0)
+        return rc;
     if (len < mlen + 1 || memcmp(*buf, magic, mlen) != 0 || (*buf)[mlen] != '\n') {
         jfa_set_err(err, errlen, "%s: not a %s file", path, magic);
         explicit_bzero(*buf, len);
@@ -306,18 +306,14 @@ static int parse_pending(const char *buf, struct jfa_auth_record *rec)
     return 0;
 }
 
-/* Read a pending file we trust the owner and mode of. -ENOENT, -1, or 0
- * with *buf (the caller wipes and frees it). */
+/* Read a pending file we trust the owner and mode of. JFA_ABSENT, -1, or
+ * 0 with *buf (the caller wipes and frees it). */
 static int read_pending_file(const char *path, char **buf, char *err, size_t errlen)
 {
     size_t len = 0;
 
     *buf = NULL;
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
-        return -ENOENT;
-    if (jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen) != 0)
-        return -1;
-    return 0;
+    return jfa_read_trusted(path, 077, RECORD_MAX, buf, &len, err, errlen);
 }
 
 int jfa_state_get_pending(const char *private_dir, const char *jf_id,
@@ -354,7 +350,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
     if (rename(path, claimed) != 0) {
         explicit_bzero(rec, sizeof(*rec));
         if (errno == ENOENT)
-            return -ENOENT; /* someone else took it first: it is theirs */
+            return JFA_ABSENT; /* someone else took it first: it is theirs */
         jfa_set_err(err, errlen, "%s: cannot remove: %s", path, strerror(errno));
         return -1;
     }
@@ -362,7 +358,7 @@ int jfa_state_get_pending(const char *private_dir, const char *jf_id,
     (void)unlink(claimed);
     if (rc != 0) {
         explicit_bzero(rec, sizeof(*rec));
-        return rc == -ENOENT ? -ENOENT : -1;
+        return rc == JFA_ABSENT ? JFA_ABSENT : -1;
     }
     trusted = parse_pending(buf, rec) == 0 && jfa_pending_trusted(rec, me);
     jfa_free_secret(buf);
@@ -512,7 +508,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
         return -1;
     }
     if (max_age <= 0)
-        return -ENOENT;
+        return JFA_ABSENT;
     if (state_path(private_dir, "verifiers", jf_id, false, path, sizeof(path), err, errlen) != 0)
         return -1;
     rc = read_record(path, VERIFIER_MAGIC, &buf, err, errlen);
@@ -525,7 +521,7 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
         goto out;
     }
     if ((time_t)when > now || now - (time_t)when > max_age) {
-        rc = -ENOENT;
+        rc = JFA_ABSENT;
         goto out;
     }
     cd = calloc(1, sizeof(*cd));
@@ -536,11 +532,12 @@ int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const c
     }
     hash = crypt_rn(password, stored, cd, sizeof(*cd));
     if (hash == NULL || hash[0] == '*' || strlen(hash) != strlen(stored)) {
-        rc = 0;
+        rc = JFA_VERIFIER_MISMATCH;
         goto out;
     }
-    rc = CRYPTO_memcmp(hash, stored, strlen(stored)) == 0 ? 1 : 0;
-    if (rc == 1)
+    rc = CRYPTO_memcmp(hash, stored, strlen(stored)) == 0 ? JFA_VERIFIER_MATCH
+                                                          : JFA_VERIFIER_MISMATCH;
+    if (rc == JFA_VERIFIER_MATCH)
         *flags = (uint32_t)fl;
 out:
     if (cd != NULL) {
@@ -710,8 +707,10 @@ struct throttle_rec {
     uint64_t count, last;
 };
 
-/* 0 read, -ENOENT absent, 1 malformed (read as absent by the callers that
- * forgive it), -1 unreadable (unsafe file, descriptors or memory exhausted). */
+/* 0 read, JFA_ABSENT, THROTTLE_MALFORMED (read as absent by the callers
+ * that forgive it), -1 unreadable (unsafe file, descriptors or memory
+ * exhausted). */
+#define THROTTLE_MALFORMED 2
 static int throttle_read_strict(const char *path, struct throttle_rec *t, char *err, size_t errlen)
 {
     char *buf = NULL;
@@ -720,15 +719,13 @@ static int throttle_read_strict(const char *path, struct throttle_rec *t, char *
     size_t len = 0, mlen = strlen(THROTTLE_MAGIC);
 
     memset(t, 0, sizeof(*t));
-    if (faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) != 0 && errno == ENOENT)
-        return -ENOENT;
-    if (jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen) != 0)
-        return -1;
-    r = 0;
+    r = jfa_read_trusted(path, 077, RECORD_MAX, &buf, &len, err, errlen);
+    if (r != 0)
+        return r;
     if (len < mlen + 1 || memcmp(buf, THROTTLE_MAGIC, mlen) != 0 || buf[mlen] != '\n' ||
         !record_u64(buf, "count", &t->count) || !record_u64(buf, "last", &t->last)) {
         memset(t, 0, sizeof(*t));
-        r = 1;
+        r = THROTTLE_MALFORMED;
     }
     free(buf);
     return r;
@@ -855,7 +852,7 @@ int jfa_throttle_attempt(const struct jfa_config *cfg, const char *private_dir, 
     if (throttle_lock(private_dir, key, &lock, err, errlen) != 0)
         return -1;
     r = throttle_read_strict(path, &t, err, errlen);
-    if (r < 0 && r != -ENOENT)
+    if (r < 0)
         goto out; /* cannot tell how many failures there were: decide nothing */
     if (r != 0 || throttle_expired(cfg, &t, now))
         t.count = 0;
@@ -1005,7 +1002,7 @@ static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_
     unsigned char fresh[REJECTED_KEY_LEN];
     char *buf = NULL;
     size_t len = 0;
-    int rc = -1, tries;
+    int rc = -1, tries, r;
 
     if (jfa_ensure_dir(private_dir, 0700, err, errlen) != 0)
         return -1;
@@ -1015,7 +1012,10 @@ static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_
         return -1;
     }
     for (tries = 0; tries < 2; tries++) {
-        if (access(path, F_OK) != 0 && errno == ENOENT) {
+        /* the open tells absence with the effective ids (access() would
+         * ask with su's caller's real uid, who cannot search private/) */
+        r = jfa_read_trusted(path, 077, 256, &buf, &len, err, errlen);
+        if (r == JFA_ABSENT && tries == 0) {
             if (getrandom(fresh, sizeof(fresh), 0) != (ssize_t)sizeof(fresh)) {
                 jfa_set_err(err, errlen, "getrandom: %s", strerror(errno));
                 goto out;
@@ -1024,8 +1024,9 @@ static int rejected_key(const char *private_dir, unsigned char key[REJECTED_KEY_
             hex[2 * REJECTED_KEY_LEN] = '\n';
             if (jfa_write_atomic(path, hex, 2 * REJECTED_KEY_LEN + 1, 0600, err, errlen) != 0)
                 goto out;
+            continue;
         }
-        if (jfa_read_trusted(path, 077, 256, &buf, &len, err, errlen) != 0)
+        if (r != 0)
             goto out;
         if (len >= 2 * REJECTED_KEY_LEN &&
             hex_decode(buf, 2 * REJECTED_KEY_LEN, key, REJECTED_KEY_LEN) == 0) {
@@ -1129,7 +1130,7 @@ int jfa_state_rejected_check(const char *private_dir, const char *jf_id, const c
     if (rejected_path(private_dir, jf_id, false, path, sizeof(path), err, errlen) != 0)
         return -1;
     r = rejected_read(path, now, window, &set, err, errlen);
-    if (r == -ENOENT)
+    if (r == JFA_ABSENT)
         return 0;
     if (r != 0)
         return -1;
@@ -1169,7 +1170,7 @@ int jfa_state_rejected_add(const char *private_dir, const char *jf_id, const cha
     if (rejected_path(private_dir, jf_id, true, path, sizeof(path), err, errlen) != 0)
         return -1;
     r = rejected_read(path, now, window, &set, err, errlen);
-    if (r != 0 && r != -ENOENT)
+    if (r != 0 && r != JFA_ABSENT)
         memset(&set, 0, sizeof(set)); /* unreadable: start over */
     if (rejected_key(private_dir, key, err, errlen) != 0)
         goto out;

@@ -83,10 +83,10 @@ bool jfa_pending_trusted(const struct jfa_auth_record *rec, const struct jfa_pen
  *                      old, an older format, malformed): it was removed,
  *                      and *rec holds its token (maybe empty) for the
  *                      caller to log out;
- *   -ENOENT            none; -1 with err (unsafe file, bad id).
+ *   JFA_ABSENT         none; -1 with err (unsafe file, bad id).
  * Removal renames the file aside first, so what is removed is exactly what
  * was read, even when a new login replaces the record meanwhile. */
-#define JFA_PENDING_STALE 1
+#define JFA_PENDING_STALE 2
 int jfa_state_put_pending(const char *private_dir, const char *jf_id,
                           const struct jfa_auth_record *rec, char *err, size_t errlen);
 int jfa_state_get_pending(const char *private_dir, const char *jf_id,
@@ -103,9 +103,12 @@ int jfa_state_sweep_pending(const char *private_dir, time_t now, long max_age,
                             void *ctx, char *err, size_t errlen);
 
 /* Offline verifier: store after a successful online login (replaces any
- * older one); check when the server is unreachable. check returns 1 on a
- * match younger than max_age (flags as last seen in *flags), 0 on a
- * mismatch, -ENOENT when absent or too old, -1 on error. */
+ * older one); check when the server is unreachable. check returns
+ * JFA_VERIFIER_MATCH on a match younger than max_age (flags as last seen in
+ * *flags), JFA_VERIFIER_MISMATCH, JFA_ABSENT when absent or too old, -1 on
+ * error. */
+#define JFA_VERIFIER_MISMATCH 0
+#define JFA_VERIFIER_MATCH 2
 int jfa_state_put_verifier(const char *private_dir, const char *jf_id, const char *password,
                            uint32_t flags, char *err, size_t errlen);
 int jfa_state_check_verifier(const char *private_dir, const char *jf_id, const char *password,
@@ -144,7 +147,7 @@ void jfa_throttle_info(const struct jfa_config *cfg, const char *private_dir, co
                        time_t now, unsigned long *count, long *wait);
 
 /* The offline verifier's metadata, without a password: 0 with its time and
- * flags, -ENOENT when there is none, -1 with err. */
+ * flags, JFA_ABSENT when there is none, -1 with err. */
 int jfa_state_verifier_info(const char *private_dir, const char *jf_id, time_t *when,
                             uint32_t *flags, char *err, size_t errlen);
 

@@ -76,11 +76,16 @@ char *jfa_sync_ledger_path(const struct jfa_config *cfg)
 
 /* ---- shell ----------------------------------------------------------------- */
 
+/*
+ * /etc/shells is read as the C library (and chsh) reads it: getusershell.
+ * Its state is static (not thread-safe); the callers are the admin tool's
+ * sync and doctor, which are single-threaded, and the PAM module does not
+ * link this file (libjfatool).
+ */
 int jfa_shell_check(const char *shell, char *err, size_t errlen)
 {
     struct stat st;
-    FILE *f;
-    char line[4096];
+    const char *s;
     bool listed = false;
 
     if (shell == NULL || shell[0] != '/') {
@@ -95,21 +100,17 @@ int jfa_shell_check(const char *shell, char *err, size_t errlen)
         jfa_set_err(err, errlen, "shell %s: not an executable file", shell);
         return -1;
     }
-    f = fopen("/etc/shells", "re");
-    if (f == NULL) {
-        jfa_set_err(err, errlen, "shell %s: cannot read /etc/shells: %s", shell, strerror(errno));
-        return -1;
-    }
-    while (fgets(line, sizeof(line), f) != NULL) {
-        line[strcspn(line, " \t\r\n#")] = '\0';
-        if (strcmp(line, shell) == 0) {
-            listed = true;
-            break;
-        }
-    }
-    fclose(f);
+    setusershell();
+    while (!listed && (s = getusershell()) != NULL)
+        listed = strcmp(s, shell) == 0;
+    endusershell();
     if (!listed) {
-        jfa_set_err(err, errlen, "shell %s: not listed in /etc/shells", shell);
+        /* without the file glibc lists only /bin/sh and /bin/csh: say so */
+        if (access("/etc/shells", R_OK) != 0)
+            jfa_set_err(err, errlen, "shell %s: cannot read /etc/shells: %s", shell,
+                        strerror(errno));
+        else
+            jfa_set_err(err, errlen, "shell %s: not listed in /etc/shells", shell);
         return -1;
     }
     return 0;
@@ -351,7 +352,7 @@ static int fetch_users(const struct jfa_config *cfg, const struct jfa_log *log,
         jfa_set_err(err, errlen, "%s", sub);
         return -1;
     }
-    if (r == 1) {
+    if (r == JFA_ABSENT) {
         *used_public = true;
         jfa_logf(
             log, LOG_WARNING,

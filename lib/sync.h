@@ -137,7 +137,8 @@ int jfa_sync_lock(const struct jfa_config *cfg, const struct jfa_log *log, int *
                   size_t errlen);
 
 /* The shell must be an absolute path to an executable regular file listed
- * in /etc/shells. 0 or -1 with err. */
+ * in /etc/shells (getusershell: not thread-safe, for the single-threaded
+ * tool). 0 or -1 with err. */
 int jfa_shell_check(const char *shell, char *err, size_t errlen);
 
 /* state_dir/sync-report, state_dir/private/ledger, state_dir/private/lock (malloc'd) */
@@ -150,7 +151,7 @@ char *jfa_sync_ledger_path(const struct jfa_config *cfg);
 int64_t jfa_sync_last_time(const struct jfa_config *cfg, uint64_t generation);
 
 /* Serialise / write (atomic, 0644) / read (jfa_read_trusted 022) a report.
- * read: 0, 1 absent, -1 error. */
+ * read: 0, JFA_ABSENT, -1 error. */
 char *jfa_report_format(const struct jfa_omission *items, size_t n, uint64_t generation,
                         size_t *len);
 int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, size_t errlen);

@@ -42,7 +42,11 @@ void jfa_report_free(struct jfa_sync_report *rep)
 }
 
 /* Write a field of the tab-separated report: \\ \t \n and \xNN for other
- * control bytes. */
+ * control bytes; every other byte as it is (a name's bytes, UTF-8 or not,
+ * come back exactly). Not jfa_log_escape: that one is one-way, bounded and
+ * truncating, and escapes quotes, backslashes and bytes that are not
+ * printable UTF-8; this one is a reversible file encoding (unescape_field)
+ * with no length limit. */
 static void escape_field(FILE *f, const char *src)
 {
     for (; *src != '\0'; src++) {
@@ -54,7 +58,7 @@ static void escape_field(FILE *f, const char *src)
         else if (ch == '\n')
             fputs("\\n", f);
         else if (ch < 0x20 || ch == 0x7f)
-            fprintf(f, "\\x%02x", ch);
+            fprintf(f, "\\x%c%c", jfa_hex_digit(ch >> 4, false), jfa_hex_digit(ch, false));
         else
             fputc(ch, f);
     }
@@ -140,7 +144,7 @@ int jfa_report_read(const char *path, struct jfa_sync_report *rep, char *err, si
     memset(rep, 0, sizeof(*rep));
     ret = jfa_read_trusted(path, 022, JFA_REPORT_MAX_FILE, &buf, &len, err, errlen);
     if (ret != 0)
-        return ret == 1 ? 1 : -1;
+        return ret == JFA_ABSENT ? JFA_ABSENT : -1;
     ret = -1;
     if (len == 0 || buf[len - 1] != '\n' || memchr(buf, '\0', len) != NULL) {
         jfa_set_err(err, errlen, "%s: truncated or not text", path);

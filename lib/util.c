@@ -1,8 +1,8 @@
 /*
  * lib/util.c - the small conventions every file shares, libc only.
  *
- * Owns: what util.h declares: jfa_set_err, the hex helpers, the
- * login-name grammar and jfa_free_secret.
+ * Owns: what util.h declares: jfa_set_err, the hex helpers, the UTF-8
+ * decoder, the login-name grammar and jfa_free_secret.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -41,16 +41,60 @@ int jfa_hexval(int c)
     return -1;
 }
 
+char jfa_hex_digit(unsigned v, bool upper)
+{
+    return (upper ? "0123456789ABCDEF" : "0123456789abcdef")[v & 15u];
+}
+
 void jfa_hex_encode(char *out, const unsigned char *in, size_t n)
 {
-    static const char digits[] = "0123456789abcdef";
     size_t i;
 
     for (i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
+        out[2 * i] = jfa_hex_digit(in[i] >> 4, false);
+        out[2 * i + 1] = jfa_hex_digit(in[i], false);
     }
     out[2 * n] = '\0';
+}
+
+size_t jfa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    uint32_t c;
+    size_t len, i;
+
+    if (n == 0)
+        return 0;
+    if (s[0] < 0x80) {
+        len = 1;
+        c = s[0];
+    } else if (s[0] >= 0xC2 && s[0] <= 0xDF) { /* C0, C1: overlong */
+        len = 2;
+        c = s[0] & 0x1Fu;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        c = s[0] & 0x0Fu;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) { /* F5..FF: above U+10FFFF */
+        len = 4;
+        c = s[0] & 0x07u;
+    } else {
+        return 0; /* a continuation byte, or C0, C1, F5..FF */
+    }
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0u) != 0x80u)
+            return 0;
+        c = (c << 6) | (s[i] & 0x3Fu);
+    }
+    if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000))
+        return 0; /* overlong */
+    if (c >= 0xD800 && c <= 0xDFFF)
+        return 0; /* surrogate */
+    if (c > 0x10FFFF)
+        return 0;
+    if (cp != NULL)
+        *cp = c;
+    return len;
 }
 
 bool jfa_name_valid_n(const char *s, size_t len)

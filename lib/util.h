@@ -2,7 +2,7 @@
  * util.h - the small conventions every file shares, libc only.
  *
  * Owns: reporting an error into a caller's err/errlen buffer, hex digits
- * (decode one, encode bytes), the login-name grammar, and wiping and
+ * (decode one, encode bytes), the UTF-8 decoder, the login-name grammar, and wiping and
  * freeing a secret string. In
  * libjfacore, so the NSS module's code can use them too.
  */
@@ -12,8 +12,19 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JFA_NAME_MAX 32 /* bytes of a mapped login name, without the NUL */
+
+/*
+ * "File absent", the one convention: a function that reads (or checks) one
+ * file, record or directory returns 0 when it did, JFA_ABSENT when it does
+ * not exist (err names the path), and -1 with err on anything else. The
+ * open itself tells absence (ENOENT from open(O_NOFOLLOW)): no access,
+ * faccessat or lstat probe before it. A function with more outcomes gives
+ * them names of their own, never the value of JFA_ABSENT.
+ */
+#define JFA_ABSENT 1
 
 /* Format an error message into a caller's buffer (err NULL or errlen 0:
  * nothing). Every lib/ function reports failures this way. */
@@ -25,8 +36,20 @@ void jfa_set_errv(char *err, size_t errlen, const char *fmt, va_list ap)
 /* The value of one hex digit (0-9, a-f, A-F), or -1. */
 int jfa_hexval(int c);
 
-/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes). */
+/* The hex digit of the low 4 bits of v: 0-9a-f, or 0-9A-F when upper (the
+ * percent-encoding of the Authorization header). */
+char jfa_hex_digit(unsigned v, bool upper);
+
+/* n bytes as 2n lowercase hex digits and a NUL into out (2n + 1 bytes): the
+ * one encoder (ids, digests, verifiers, the device id, Samba's records). */
 void jfa_hex_encode(char *out, const unsigned char *in, size_t n);
+
+/* Decode the UTF-8 sequence at s (n bytes available): its length (1..4),
+ * and its code point in *cp (cp may be NULL); 0 if the bytes there are not
+ * one well-formed sequence: a continuation or C0/C1/F5..FF lead byte, a
+ * truncated sequence, an overlong form, a surrogate (U+D800..U+DFFF) or a
+ * code point above U+10FFFF. n == 0: 0. The one strict decoder. */
+size_t jfa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
 /* The one grammar of a login name sync gives (a mapped name, `names set`,
  * reserved_names): ^[a-z0-9_][a-z0-9_.-]*$, at most JFA_NAME_MAX bytes, not

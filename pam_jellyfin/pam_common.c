@@ -231,7 +231,7 @@ int jfa_pam_pending(struct jfa_pam *p, bool take, struct jfa_auth_record *rec)
                  (long long)(me.now - rec->when));
         if (kept == NULL || strcmp(kept->token, rec->token) != 0)
             jfa_pam_logout(p, rec->token, "stale pending record");
-    } else if (rc != -ENOENT) {
+    } else if (rc != JFA_ABSENT) {
         jfa_logf(&p->log, LOG_WARNING, "pending record unusable: %s", err);
     }
     explicit_bzero(rec, sizeof(*rec));

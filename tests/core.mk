@@ -1,8 +1,12 @@
-# tests/core.mk - unit tests of the core library (log, config, fileutil).
+# tests/core.mk - unit tests of the core library (util, log, config, fileutil).
 # The fuzz target tests/fuzz/fuzz_config.c is built by CI with clang, not here.
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
-TESTS += tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
+check_PROGRAMS += tests/unit/test_util tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
+TESTS += tests/unit/test_util tests/unit/test_log tests/unit/test_config tests/unit/test_fileutil
+
+tests_unit_test_util_SOURCES = tests/unit/test_util.c
+tests_unit_test_util_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_util_LDADD = lib/libjfacore.la $(CMOCKA_LIBS)
 
 tests_unit_test_log_SOURCES = tests/unit/test_log.c
 tests_unit_test_log_CFLAGS = $(TEST_CFLAGS)

@@ -270,7 +270,7 @@ static void check_api_key(struct doc *d, const struct jfa_config *cfg)
 
     r = jfa_api_key_read(cfg, key, err, sizeof(err));
     explicit_bzero(key, sizeof(key));
-    if (r == 1)
+    if (r == JFA_ABSENT)
         report(d, "FAIL", "api key",
                "%s: absent (sync lists public users only); run 'jellyfin-auth setup'",
                cfg->api_key_file);
@@ -304,12 +304,14 @@ static void check_dirs(struct doc *d, const struct jfa_config *cfg, const char *
     if (r == 0)
         report(d, "OK", "state dir", "%s", cfg->state_dir);
     else
-        report(d, "FAIL", "state dir", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+        report(d, "FAIL", "state dir", "%s",
+               r == JFA_ABSENT ? "absent; run 'jellyfin-auth sync'" : err);
     r = jfa_check_dir(priv, 077, err, sizeof(err));
     if (r == 0)
         report(d, "OK", "private", "%s", priv);
     else
-        report(d, "FAIL", "private", "%s", r == -2 ? "absent; run 'jellyfin-auth sync'" : err);
+        report(d, "FAIL", "private", "%s",
+               r == JFA_ABSENT ? "absent; run 'jellyfin-auth sync'" : err);
 }
 
 /* The users database: opens, full integrity check, mode, mark, age. */

@@ -184,7 +184,7 @@ static int key_rotate(struct tool *t)
     memset(neu, 0, sizeof(neu));
     r = jfa_api_key_read(&t->cfg, old, err, sizeof(err));
     if (r != 0) {
-        tool_error(t, "%s", r > 0 ? "no API key file: run 'jellyfin-auth setup'" : err);
+        tool_error(t, "%s", r == JFA_ABSENT ? "no API key file: run 'jellyfin-auth setup'" : err);
         goto out;
     }
     st = tool_key_check(t, old, &n, err, sizeof(err));
@@ -232,7 +232,7 @@ static int key_revoke(struct tool *t, bool force)
 
     memset(key, 0, sizeof(key));
     r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
-    if (r > 0) {
+    if (r == JFA_ABSENT) {
         printf("no API key file %s: nothing to revoke\n", t->cfg.api_key_file);
         ret = EXIT_OK;
         goto out;

@@ -212,7 +212,7 @@ int cmd_status(struct tool *t, int argc, char **argv)
     jfa_system_info_free(&info);
 
     r = jfa_api_key_read(&t->cfg, key, err, sizeof(err));
-    if (r == 1) {
+    if (r == JFA_ABSENT) {
         o = section(&R, "api_key", false);
         jstr(o, "file", t->cfg.api_key_file);
         jstr(o, "error", "absent");

@@ -17,7 +17,7 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_
 # target: sources (relative to the tree) and libraries
 targets() {
     cat <<'LIST'
-fuzz_config|lib/jfaconf.c lib/log.c lib/fileutil.c lib/util.c|
+fuzz_config|lib/jfaconf.c lib/log.c lib/fileutil.c lib/util.c|-lcurl
 fuzz_db|lib/db.c lib/dbwrite.c lib/util.c|
 fuzz_json|lib/jfjson.c lib/log.c lib/util.c|-ljson-c
 fuzz_authheader|tests/unit/jf_getparts.c lib/authheader.c lib/util.c|-lcrypto

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "authheader.h"
 #include "jf_getparts.h"
@@ -211,6 +212,47 @@ static void test_device_id(void **state)
     assert_int_equal(jfa_device_id(NULL, "x", b), -1);
 }
 
+/* The device id is pinned (a changed id would be a new device to Jellyfin):
+ * the first 16 bytes of SHA-256(machine-id NUL client NUL user key) in
+ * lower-case hex, computed here independently. */
+static void test_device_id_value(void **state)
+{
+    static const unsigned char sep = 0;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char mid[64], want[33], got[33];
+    size_t n = 0;
+    FILE *f = fopen("/etc/machine-id", "r");
+
+    (void)state;
+    if (f != NULL) {
+        int ch;
+
+        while (n < 32 && (ch = fgetc(f)) != EOF && strchr("0123456789abcdef", ch) != NULL)
+            mid[n++] = (char)ch;
+        fclose(f);
+    }
+    if (n != 32)
+        skip(); /* no machine-id: the id falls back to the host name */
+    {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+        assert_non_null(ctx);
+        assert_int_equal(EVP_DigestInit_ex(ctx, EVP_sha256(), NULL), 1);
+        assert_int_equal(EVP_DigestUpdate(ctx, mid, 32), 1);
+        assert_int_equal(EVP_DigestUpdate(ctx, &sep, 1), 1);
+        assert_int_equal(EVP_DigestUpdate(ctx, "pam_jellyfin", 12), 1);
+        assert_int_equal(EVP_DigestUpdate(ctx, &sep, 1), 1);
+        assert_int_equal(EVP_DigestUpdate(ctx, "1234", 4), 1);
+        assert_int_equal(EVP_DigestFinal_ex(ctx, md, &mdlen), 1);
+        EVP_MD_CTX_free(ctx);
+    }
+    for (size_t i = 0; i < 16; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+    assert_int_equal(jfa_device_id("pam_jellyfin", "1234", got), 0);
+    assert_string_equal(got, want);
+}
+
 static void test_device_name(void **state)
 {
     char buf[256], small[4];
@@ -228,7 +270,7 @@ int main(void)
         cmocka_unit_test(test_percent_encode),        cmocka_unit_test(test_header_simple),
         cmocka_unit_test(test_header_awkward_values), cmocka_unit_test(test_roundtrip_getparts),
         cmocka_unit_test(test_getparts_model),        cmocka_unit_test(test_device_id),
-        cmocka_unit_test(test_device_name),
+        cmocka_unit_test(test_device_id_value),       cmocka_unit_test(test_device_name),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -229,6 +229,12 @@ static void test_url_forms(void **state)
 
     ok("url = https://host_with_underscore.lan\n");
     ok("url = https://jf.example/a%20b/~x\n");
+    ok("url = https://[2001:db8::1]/jf\n");
+    ok("url = http://[::ffff:127.0.0.1]:8096\n");
+    ok("url = https://jf.example:1\n");
+    ok("url = https://jf.example:65535/\n");
+    ok("url = https://jf.example./\n");
+    ok("url = https://JF.EXAMPLE/Base/\n");
 }
 
 static void test_url_limits(void **state)
@@ -267,12 +273,35 @@ static void test_url_invalid(void **state)
     bad("url = https://jf.example:0\n", 1, "url", "bad port", NULL);
     bad("url = https://jf.example:65536\n", 1, "url", "bad port", NULL);
     bad("url = https://jf.example:http\n", 1, "url", "bad port", NULL);
-    bad("url = https://jf.example:\n", 1, "url", "bad host or port", NULL);
+    bad("url = https://jf.example:\n", 1, "url", "bad port", NULL);
+    bad("url = https://[::1]:\n", 1, "url", "bad port", NULL);
+    bad("url = https://jf.example:99999999999\n", 1, "url", "bad port", NULL);
+    bad("url = https://jf.example:-1\n", 1, "url", "bad port", NULL);
     bad("url = https://[::1\n", 1, "url", "IPv6", NULL);
     bad("url = https://[zz::1]/\n", 1, "url", "IPv6", NULL);
     bad("url = https://jf.example/a\"b\n", 1, "url", "invalid character", "\\x22", NULL);
     bad("url = https://-bad.example\n", 1, "url", "bad host", NULL);
     bad("url = https://jf.example # main server\n", 1, "url", "line of their own", NULL);
+    /* what libcurl's URL API (7.88) accepts and our rules refuse */
+    bad("url = https:/jf.example\n", 1, "url", "http:// or https://", NULL);
+    bad("url = https:jf.example\n", 1, "url", "http:// or https://", NULL);
+    bad("url = https:////jf.example\n", 1, "url", "http:// or https://", NULL);
+    bad("url = file:///etc/passwd\n", 1, "url", "http:// or https://", NULL);
+    bad("url = xyz://jf.example\n", 1, "url", "http:// or https://", NULL);
+    bad("url = //jf.example\n", 1, "url", "http:// or https://", NULL);
+    bad("url = https://jf.example/?\n", 1, "url", "query or fragment", NULL);
+    bad("url = https://jf.example/#\n", 1, "url", "query or fragment", NULL);
+    bad("url = https://jf.example/base?\n", 1, "url", "query or fragment", NULL);
+    bad("url = https://@jf.example\n", 1, "url", "user name or password", NULL);
+    bad("url = https://user@jf.example\n", 1, "url", "user name or password", NULL);
+    bad("url = https://:pw@jf.example\n", 1, "url", "user name or password", NULL);
+    bad("url = https://u;auth=x@jf.example\n", 1, "url", "user name or password", NULL);
+    bad("url = https://jf%2eexample\n", 1, "url", "percent-encoding", NULL);
+    bad("url = https://[fe80::1%25eth0]/\n", 1, "url", "percent-encoding", NULL);
+    bad("url = https://.jf.example\n", 1, "url", "bad host", NULL);
+    bad("url = https://jf.example\\path\n", 1, "url", NULL);
+    bad("url = https://jf.example/\xc3\xa9\n", 1, "url", "invalid character", NULL);
+    bad("url = https://jf.example/a|b\n", 1, "url", "invalid character", NULL);
     /* the second url on line 3 is the bad one */
     bad(U "\n"
           "url = https://ok.example, gopher://x\n",
@@ -996,6 +1025,23 @@ static void test_url_non_ascii_host(void **state)
     jfa_config_defaults(&cfg);
     assert_int_equal(jfa_config_parse(&cfg, "url = https://j\xc3\xa9llyfin.example\n", 32, "t.conf",
                                       err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "punycode"));
+    assert_non_null(strstr(err, "t.conf:1: url: invalid url"));
+    jfa_config_free(&cfg);
+    /* libcurl decodes a percent-encoded host name: the same name, refused */
+    jfa_config_defaults(&cfg);
+    assert_int_equal(jfa_config_parse(&cfg, "url = https://j%C3%A9llyfin.example\n", 36, "t.conf",
+                                      err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "t.conf:1: url: invalid url"));
+    jfa_config_free(&cfg);
+    /* a fullwidth full stop (U+FF0E) that IDNA would map to '.' */
+    jfa_config_defaults(&cfg);
+    assert_int_equal(jfa_config_parse(&cfg,
+                                      "url = https://127\xef\xbc\x8e"
+                                      "0.0.1\n",
+                                      26, "t.conf", err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "punycode"));
     jfa_config_free(&cfg);

@@ -4,7 +4,10 @@
  * Owns: the refusals of jfa_open_trusted / jfa_read_trusted (symlink, mode,
  * owner, not a regular file, missing, size cap), jfa_check_dir and
  * jfa_ensure_dir (exact modes whatever the umask), and jfa_write_atomic
- * (content, exact mode, no temp file left, failures leave nothing behind).
+ * (content, exact mode, no temp file left, failures leave nothing behind);
+ * the "file absent" convention (JFA_ABSENT) of these and of the API key
+ * reader (lib/apikey.c), which tells a sound key file it could not read now
+ * (descriptors exhausted) from a bad one.
  * Ownership refusals need root (chown to 65534); they skip otherwise.
  */
 #ifndef _GNU_SOURCE
@@ -21,12 +24,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "apikey.h"
 #include "fileutil.h"
 
 struct fx {
@@ -292,7 +298,7 @@ static void test_check_dir(void **state)
 
     snprintf(d, sizeof(d), "%s/d", f->dir);
     snprintf(l, sizeof(l), "%s/l", f->dir);
-    assert_int_equal(jfa_check_dir(d, 077, f->err, sizeof(f->err)), -2);
+    assert_int_equal(jfa_check_dir(d, 077, f->err, sizeof(f->err)), JFA_ABSENT);
     assert_non_null(strstr(f->err, d));
     assert_int_equal(mkdir(d, 0700), 0);
     assert_int_equal(chmod(d, 0700), 0);
@@ -313,6 +319,15 @@ static void test_check_dir(void **state)
     make_file(in_dir(f, "file"), "x", 0600);
     assert_int_equal(jfa_check_dir(f->path, 077, f->err, sizeof(f->err)), -1);
     assert_non_null(strstr(f->err, "not a directory"));
+    /* below a file: an error, not "absent" */
+    assert_int_equal(jfa_check_dir(in_dir(f, "file/sub"), 077, f->err, sizeof(f->err)), -1);
+    /* a FIFO is refused without blocking, a dangling symlink is not absent */
+    assert_int_equal(mkfifo(in_dir(f, "fifo"), 0600), 0);
+    assert_int_equal(jfa_check_dir(f->path, 077, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "not a directory"));
+    assert_int_equal(symlink("/nonexistent/x", in_dir(f, "dangling")), 0);
+    assert_int_equal(jfa_check_dir(f->path, 077, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "is a symbolic link"));
 }
 
 static void test_check_dir_owner(void **state)
@@ -532,6 +547,84 @@ static void test_write_atomic_large(void **state)
     free(data);
 }
 
+/* ---- the API key file ---- */
+
+#define KEY32 "0123456789abcdef0123456789ABCDEF"
+
+/* jfa_api_key_read of path in a child whose descriptors are all taken: the
+ * child's result, or 100 + errno-ish codes for setup failures. */
+static int key_read_without_fds(const char *path)
+{
+    pid_t pid = fork();
+    int status;
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct jfa_config cfg;
+        struct rlimit rl = {16, 16};
+        char key[33], err[256];
+        int r;
+
+        jfa_config_defaults(&cfg);
+        cfg.api_key_file = strdup(path);
+        if (cfg.api_key_file == NULL || setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(101);
+        for (int i = 0; i < 64 && dup(0) >= 0; i++)
+            ;
+        if (dup(0) >= 0 || errno != EMFILE)
+            _exit(102);
+        r = jfa_api_key_read(&cfg, key, err, sizeof(err));
+        _exit(r == JFA_APIKEY_NOT_NOW ? 2 : r == JFA_ABSENT ? 1 : r == 0 ? 0 : 3);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void test_api_key_read(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_config cfg;
+    char key[33], path[256], link[256];
+
+    snprintf(path, sizeof(path), "%s/key", f->dir);
+    snprintf(link, sizeof(link), "%s/link", f->dir);
+    jfa_config_defaults(&cfg);
+    cfg.api_key_file = strdup(path);
+    assert_non_null(cfg.api_key_file);
+
+    /* absent: JFA_ABSENT, err names the file */
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), JFA_ABSENT);
+    assert_non_null(strstr(f->err, path));
+    assert_non_null(strstr(f->err, "no API key file"));
+    assert_int_equal(key_read_without_fds(path), 1); /* absent even without descriptors */
+
+    make_file(path, "  " KEY32 "\n", 0600);
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), 0);
+    assert_string_equal(key, KEY32);
+    /* a sound file that cannot be read now is not "absent" nor "bad" */
+    assert_int_equal(key_read_without_fds(path), 2);
+
+    /* unsafe or wrong: -1 */
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "mode 0640"));
+    assert_int_equal(key_read_without_fds(path), 3);
+    assert_int_equal(chmod(path, 0600), 0);
+    make_file(path, "short\n", 0600);
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "32 hex digits"));
+    /* a symlink, even to a good key, and a dangling one: -1, not absent */
+    make_file(in_dir(f, "real"), KEY32, 0600);
+    assert_int_equal(symlink(f->path, link), 0);
+    free(cfg.api_key_file);
+    cfg.api_key_file = strdup(link);
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), -1);
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(jfa_api_key_read(&cfg, key, f->err, sizeof(f->err)), -1);
+    jfa_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -545,6 +638,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_too_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_api_key_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_dir_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_errors, setup, teardown),

@@ -279,6 +279,16 @@ static void test_key_and_record(void **state)
     text = read_text(path);
     assert_null(strstr(text, "secret-pw"));
     free(text);
+    /* the record's text is pinned: records written by earlier versions
+     * (lower-case hex) must keep matching */
+    for (size_t i = 0; i < sizeof(m2); i++)
+        m2[i] = (unsigned char)(i * 8 + 7);
+    assert_int_equal(jfa_samba_record_put(f->priv, ID_A, m2, f->err, sizeof(f->err)), 0);
+    text = read_text(path);
+    assert_string_equal(text, "jellyfin-auth samba 1\nok "
+                              "070f171f272f373f474f575f676f777f878f979fa7afb7bfc7cfd7dfe7eff7ff\n");
+    free(text);
+    assert_int_equal(jfa_samba_record_put(f->priv, ID_A, m1, f->err, sizeof(f->err)), 0);
     /* a record that is a symlink is refused, not followed */
     assert_int_equal(unlink(path), 0);
     assert_int_equal(symlink("/etc/passwd", path), 0);

@@ -341,7 +341,7 @@ static void test_pending(void **state)
     assert_int_equal(in.ppid, (long)getppid());
     assert_int_equal(in.start, me.start);
     assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, false, &out, f->err, sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
     snprintf(path, sizeof(path), "%s/pending/%s", f->priv, ID_A);
     assert_int_equal(lstat(path, &st), 0);
@@ -359,12 +359,12 @@ static void test_pending(void **state)
     assert_string_equal(out.token, in.token);
     assert_int_equal(lstat(path, &st), -1);
     assert_int_equal(jfa_state_get_pending(f->priv, ID_A, &me, true, &out, f->err, sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
     assert_string_equal(out.token, "");
     /* another user's record is another file */
     assert_int_equal(jfa_state_put_pending(f->priv, ID_A, &in, f->err, sizeof(f->err)), 0);
     assert_int_equal(jfa_state_get_pending(f->priv, ID_B, &me, false, &out, f->err, sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
 }
 
 /* The binding: who may trust a record, pinned field by field. */
@@ -596,7 +596,7 @@ static void test_verifier(void **state)
 
     assert_int_equal(
         jfa_state_check_verifier(f->priv, ID_A, "pw", 3600, &flags, f->err, sizeof(f->err)),
-        -ENOENT);
+        JFA_ABSENT);
     assert_int_equal(
         jfa_state_put_verifier(f->priv, ID_A, "correct horse", 3, f->err, sizeof(f->err)), 0);
     snprintf(path, sizeof(path), "%s/verifiers/%s", f->priv, ID_A);
@@ -608,37 +608,37 @@ static void test_verifier(void **state)
     assert_int_equal(system(cmd), 0); /* yescrypt */
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
                                               sizeof(f->err)),
-                     1);
+                     JFA_VERIFIER_MATCH);
     assert_int_equal(flags, 3);
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horsE", 3600, &flags, f->err,
                                               sizeof(f->err)),
-                     0);
+                     JFA_VERIFIER_MISMATCH);
     assert_int_equal(
         jfa_state_check_verifier(f->priv, ID_A, "", 3600, &flags, f->err, sizeof(f->err)), 0);
     /* offline logins off: nothing is consulted */
     assert_int_equal(
         jfa_state_check_verifier(f->priv, ID_A, "correct horse", 0, &flags, f->err, sizeof(f->err)),
-        -ENOENT);
+        JFA_ABSENT);
     /* too old: move its time back two hours */
     snprintf(cmd, sizeof(cmd), "sed -i \"s/^time=.*/time=$(( $(date +%%s) - 7200 ))/\" '%s'", path);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(chmod(path, 0600), 0);
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
                                               sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 10800, &flags, f->err,
                                               sizeof(f->err)),
-                     1);
+                     JFA_VERIFIER_MATCH);
     /* a new password replaces the old verifier; drop removes it */
     assert_int_equal(
         jfa_state_put_verifier(f->priv, ID_A, "battery staple", 0, f->err, sizeof(f->err)), 0);
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "correct horse", 3600, &flags, f->err,
                                               sizeof(f->err)),
-                     0);
+                     JFA_VERIFIER_MISMATCH);
     assert_int_equal(jfa_state_drop_verifier(f->priv, ID_A), 0);
     assert_int_equal(jfa_state_check_verifier(f->priv, ID_A, "battery staple", 3600, &flags, f->err,
                                               sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
     assert_int_equal(jfa_state_drop_verifier(f->priv, "not-an-id"), -1);
 }
 
@@ -957,6 +957,43 @@ static void test_rejected_remember_and_expire(void **state)
     assert_int_equal(jfa_state_rejected_clear(f->priv, ID_A), 0); /* absent: fine */
 }
 
+/* Inside su the real uid is the caller's, who cannot search the private
+ * directory: the first remembered password must still create the key (an
+ * access() probe asked with the real uid and never created it). */
+static void test_rejected_key_real_uid_caller(void **state)
+{
+    struct fx *f = *state;
+    char path[256];
+    struct stat st;
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0)
+        skip();
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        long age = -1;
+
+        if (setresuid(65534, 0, 0) != 0 || getuid() != 65534)
+            _exit(3);
+        if (jfa_state_rejected_add(f->priv, ID_A, "typo", T0, 900, f->err, sizeof(f->err)) != 0)
+            _exit(1);
+        if (jfa_state_rejected_check(f->priv, ID_A, "typo", T0 + 1, 900, &age, f->err,
+                                     sizeof(f->err)) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    snprintf(path, sizeof(path), "%s/rejected.key", f->priv);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_uid, 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+}
+
 static void test_rejected_cap_and_disk(void **state)
 {
     struct fx *f = *state;
@@ -1038,7 +1075,7 @@ static void test_throttle_and_verifier_info(void **state)
     jfa_throttle_info(&f->cfg, f->priv, ID_A, T0 + 2 + JFA_THROTTLE_BASE + 901, &count, &wait);
     assert_int_equal(count, 0);
     assert_int_equal(jfa_state_verifier_info(f->priv, ID_A, &when, &fl, f->err, sizeof(f->err)),
-                     -ENOENT);
+                     JFA_ABSENT);
     assert_int_equal(jfa_state_put_verifier(f->priv, ID_A, "pw", 0x8, f->err, sizeof(f->err)), 0);
     assert_int_equal(jfa_state_verifier_info(f->priv, ID_A, &when, &fl, f->err, sizeof(f->err)), 0);
     assert_int_equal(fl, 0x8);
@@ -1073,6 +1110,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_cap_and_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_key_real_uid_caller, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttle_and_verifier_info, setup, teardown),
     };
 

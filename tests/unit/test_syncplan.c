@@ -9,7 +9,8 @@
  * flags, exhaustion, duplicate Ids from the server, the report format, and
  * name claims: a name (and what the machine grants to it) never passes to
  * another Id after a delete or a rename until `names release`; reserved
- * names (built-in, reserved_names, earlier groups).
+ * names (built-in, reserved_names, earlier groups). Also jfa_shell_check
+ * (lib/sync.c) against this machine's /etc/shells.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -615,7 +616,7 @@ static void test_duplicate_id(void **state)
 static void test_report_format(void **state)
 {
     struct jfa_omission o[2] = {
-        {ID("01"), (char *)"tab\there\\ \x01", (char *)"reason one"},
+        {ID("01"), (char *)"tab\there\\ \x01\x1b", (char *)"reason one"},
         {ID("02"), (char *)"J\xc3\xb6hn", (char *)"line\nbreak"},
     };
     struct jfa_sync_report rep;
@@ -626,6 +627,13 @@ static void test_report_format(void **state)
 
     (void)state;
     assert_non_null(text);
+    /* the file format, byte for byte: \\ \t \n named, other controls as
+     * lower-case \xNN, UTF-8 and quotes as they are */
+    assert_int_equal(len, strlen(text));
+    assert_string_equal(text, JFA_REPORT_MAGIC
+                        "\ngeneration 77\n"
+                        "omit\t" ID("01") "\ttab\\there\\\\ \\x01\\x1b\treason one\n"
+                                          "omit\t" ID("02") "\tJ\xc3\xb6hn\tline\\nbreak\n");
     assert_non_null(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/sync-report", dir);
     f = fopen(path, "w");
@@ -651,6 +659,47 @@ static void test_report_format(void **state)
     free(text);
 }
 
+/* Is line (exactly) in /etc/shells? Read here by hand, independently. */
+static bool in_etc_shells(const char *shell)
+{
+    char line[512];
+    bool found = false;
+    FILE *f = fopen("/etc/shells", "r");
+
+    if (f == NULL)
+        return false;
+    while (!found && fgets(line, sizeof(line), f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        found = strcmp(line, shell) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+static void test_shell_check(void **state)
+{
+    char err[512];
+
+    (void)state;
+    if (!in_etc_shells("/bin/sh") || in_etc_shells("/bin/true"))
+        skip(); /* this machine's /etc/shells is unusual */
+    assert_int_equal(jfa_shell_check("/bin/sh", err, sizeof(err)), 0);
+    /* executable, not listed */
+    assert_int_equal(jfa_shell_check("/bin/true", err, sizeof(err)), -1);
+    assert_string_equal(err, "shell /bin/true: not listed in /etc/shells");
+    /* a prefix of a listed shell is not listed */
+    assert_int_equal(jfa_shell_check("/bin/s", err, sizeof(err)), -1);
+    assert_int_equal(jfa_shell_check("sh", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "absolute path"));
+    assert_int_equal(jfa_shell_check("/nonexistent/sh", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/nonexistent/sh"));
+    assert_int_equal(jfa_shell_check("/etc/shells", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "not an executable file"));
+    /* twice in a row: getusershell's state is reset */
+    assert_int_equal(jfa_shell_check("/bin/sh", err, sizeof(err)), 0);
+    assert_int_equal(jfa_shell_check("/bin/sh", err, sizeof(err)), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +717,7 @@ int main(void)
         cmocka_unit_test(test_case_sensitive),
         cmocka_unit_test(test_admin_and_overrides),
         cmocka_unit_test(test_report_format),
+        cmocka_unit_test(test_shell_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
