@@ -2,8 +2,9 @@
  * dbwrite.h - the users database: write side (used only by jellyfin-auth).
  *
  * Owns: serialising users and groups into the binary format of db_format.h
- * (string table, records, hash indexes, checksum) in memory. Writing the
- * result to disk atomically is fileutil.h's job.
+ * (version 2: one entry per record, index arrays, tagged hash indexes,
+ * checksum) in memory. Writing the result to disk atomically is
+ * fileutil.h's job.
  */
 #ifndef JFA_DBWRITE_H
 #define JFA_DBWRITE_H
