@@ -104,14 +104,68 @@ static int validate_sections_v2(const struct jfa_db *db)
     return 0;
 }
 
-/* Check the header bytes h of a file of fsize bytes and fill db's counts
- * and section views. Runs before the file is mapped. */
-static int validate_header(struct jfa_db *db, const unsigned char *h, uint64_t fsize)
+/* Load a section table (9 x {u64 offset, u64 size}) into db: each section
+ * 8-aligned, at or after min_off, inside the file; no two overlapping. */
+static int load_sections(struct jfa_db *db, const unsigned char *table, uint64_t min_off,
+                         uint64_t fsize)
 {
-    uint64_t slot_size;
+    for (int s = 0; s < JFA_SEC_COUNT; s++) {
+        uint64_t off = jfa_le64(table + 16 * s), len = jfa_le64(table + 16 * s + 8);
+        if (off % 8 != 0 || off < min_off || off > fsize || len > fsize - off)
+            return -EINVAL;
+        db->sec_off[s] = off;
+        db->sec_len[s] = len;
+    }
+    for (int a = 0; a < JFA_SEC_COUNT; a++) {
+        for (int b = a + 1; b < JFA_SEC_COUNT; b++) {
+            uint64_t ao = db->sec_off[a], al = db->sec_len[a];
+            uint64_t bo = db->sec_off[b], bl = db->sec_len[b];
+            if (al != 0 && bl != 0 && ao < bo + bl && bo < ao + al)
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* The sizes of the sections loaded into db suit db->version's layout. */
+static int check_view(const struct jfa_db *db)
+{
+    uint64_t slot_size = db->version == JFA_DB_VERSION_1 ? 4 : JFA_DB2_SLOT_SIZE;
+    int rc = db->version == JFA_DB_VERSION_1 ? validate_sections_v1(db) : validate_sections_v2(db);
+
+    if (rc != 0)
+        return rc;
+    for (int s = JFA_SEC_H_UNAME; s <= JFA_SEC_H_GID; s++) {
+        uint64_t slots = db->sec_len[s] / slot_size;
+        uint64_t n = (s == JFA_SEC_H_UNAME || s == JFA_SEC_H_UID) ? db->n_users : db->n_groups;
+        if (db->sec_len[s] % slot_size != 0 || !is_pow2(slots) || slots <= n || slots > UINT32_MAX)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+/* A version 1 header (its sections loaded into db) of a transitional file:
+ * a version 2 directory at JFA_DB_DIR_OFF that no v1 section overlaps. */
+static bool has_directory(const struct jfa_db *db, const unsigned char *h, size_t hlen)
+{
+    if (hlen < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE)
+        return false;
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        if (db->sec_off[s] < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE)
+            return false;
+    return memcmp(h + JFA_DB_DIR_OFF, JFA_DB_DIR_TAG, JFA_DB_DIR_TAG_LEN) == 0 &&
+           jfa_le32(h + JFA_DB_DIR_OFF + 4) == JFA_DB_VERSION;
+}
+
+/* Check the first hlen bytes h (the header, and the directory when the
+ * file is that long) of a file of fsize bytes and fill db's counts and
+ * section views; a transitional file is read through its version 2
+ * directory. Runs before the file is mapped. */
+static int validate_header(struct jfa_db *db, const unsigned char *h, size_t hlen, uint64_t fsize)
+{
     int rc;
 
-    if (fsize < JFA_DB_HDR_SIZE)
+    if (fsize < JFA_DB_HDR_SIZE || hlen < JFA_DB_HDR_SIZE)
         return -EINVAL;
     if (memcmp(h + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN) != 0)
         return -EINVAL;
@@ -125,33 +179,18 @@ static int validate_header(struct jfa_db *db, const unsigned char *h, uint64_t f
     db->generation = jfa_le64(h + JFA_DBH_GENERATION);
     db->n_users = jfa_le32(h + JFA_DBH_NUSERS);
     db->n_groups = jfa_le32(h + JFA_DBH_NGROUPS);
-    for (int s = 0; s < JFA_SEC_COUNT; s++) {
-        uint64_t off = jfa_le64(h + JFA_DBH_SECTIONS + 16 * s);
-        uint64_t len = jfa_le64(h + JFA_DBH_SECTIONS + 16 * s + 8);
-        if (off % 8 != 0 || off < JFA_DB_HDR_SIZE || off > fsize || len > fsize - off)
-            return -EINVAL;
-        db->sec_off[s] = off;
-        db->sec_len[s] = len;
+    rc = load_sections(db, h + JFA_DBH_SECTIONS, JFA_DB_HDR_SIZE, fsize);
+    if (rc == 0)
+        rc = check_view(db);
+    /* a transitional file: its version 1 view is checked as version 1
+     * readers check it, then read through the version 2 directory */
+    if (rc == 0 && db->version == JFA_DB_VERSION_1 && has_directory(db, h, hlen)) {
+        db->version = JFA_DB_VERSION;
+        rc = load_sections(db, h + JFA_DB_DIR_SECTIONS, JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE, fsize);
+        if (rc == 0)
+            rc = check_view(db);
     }
-    for (int a = 0; a < JFA_SEC_COUNT; a++) {
-        for (int b = a + 1; b < JFA_SEC_COUNT; b++) {
-            uint64_t ao = db->sec_off[a], al = db->sec_len[a];
-            uint64_t bo = db->sec_off[b], bl = db->sec_len[b];
-            if (al != 0 && bl != 0 && ao < bo + bl && bo < ao + al)
-                return -EINVAL;
-        }
-    }
-    rc = db->version == JFA_DB_VERSION_1 ? validate_sections_v1(db) : validate_sections_v2(db);
-    if (rc != 0)
-        return rc;
-    slot_size = db->version == JFA_DB_VERSION_1 ? 4 : JFA_DB2_SLOT_SIZE;
-    for (int s = JFA_SEC_H_UNAME; s <= JFA_SEC_H_GID; s++) {
-        uint64_t slots = db->sec_len[s] / slot_size;
-        uint64_t n = (s == JFA_SEC_H_UNAME || s == JFA_SEC_H_UID) ? db->n_users : db->n_groups;
-        if (db->sec_len[s] % slot_size != 0 || !is_pow2(slots) || slots <= n || slots > UINT32_MAX)
-            return -EINVAL;
-    }
-    return 0;
+    return rc;
 }
 
 /* Does the mapped file of db carry a watch block (db_format.h)? Only when
@@ -169,7 +208,8 @@ static bool has_watch_block(const struct jfa_db *db, const unsigned char *map)
 int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
 {
     struct stat st;
-    unsigned char hdr[JFA_DB_HDR_SIZE];
+    unsigned char hdr[JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE];
+    size_t hlen;
     int fd = -1, rc = 0;
     void *map = MAP_FAILED;
 
@@ -199,11 +239,12 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         goto out;
     }
     /* validate the header before mapping: a bad file costs no mmap */
-    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+    hlen = (uint64_t)st.st_size < sizeof(hdr) ? (size_t)st.st_size : sizeof(hdr);
+    if (pread(fd, hdr, hlen, 0) != (ssize_t)hlen) {
         rc = -EINVAL;
         goto out;
     }
-    rc = validate_header(db, hdr, (uint64_t)st.st_size);
+    rc = validate_header(db, hdr, hlen, (uint64_t)st.st_size);
     if (rc != 0)
         goto out;
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -211,8 +252,12 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         rc = -errno;
         goto out;
     }
-    /* the mapped header must still be the one validated (in-place edit) */
-    if (memcmp(map, hdr, sizeof(hdr)) != 0) {
+    /* the mapped header and directory must still be the ones validated
+     * (an in-place edit); the watch block between them may have been
+     * marked meanwhile */
+    if (memcmp(map, hdr, JFA_DB_HDR_SIZE) != 0 ||
+        (hlen > JFA_DB_DIR_OFF && memcmp((const unsigned char *)map + JFA_DB_DIR_OFF,
+                                         hdr + JFA_DB_DIR_OFF, hlen - JFA_DB_DIR_OFF) != 0)) {
         rc = -EINVAL;
         goto out;
     }

@@ -139,6 +139,13 @@
 #define JFA_DB_WATCH_TAG_LEN 4
 #define JFA_DBW_REPLACED 196u /* u32, 4-aligned */
 
+/* the version 2 directory of a transitional file (after the watch block) */
+#define JFA_DB_DIR_OFF 200u
+#define JFA_DB_DIR_TAG "JFA2"
+#define JFA_DB_DIR_TAG_LEN 4
+#define JFA_DB_DIR_SECTIONS 208u
+#define JFA_DB_DIR_SIZE 152u /* tag, u32 version, 9 x {u64 offset, u64 size} */
+
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,
     JFA_SEC_USERS,

@@ -43,6 +43,9 @@ struct builder {
     uint32_t *uoff, *goff; /* entry offsets within USERS / GROUPS */
     uint32_t us, gs;       /* slot counts of the user and group tables */
     size_t off[JFA_SEC_COUNT], len[JFA_SEC_COUNT], size;
+    /* the version 1 view (db_format.h "Transitional files"), if written */
+    bool v1_view;
+    size_t off1[JFA_SEC_COUNT], len1[JFA_SEC_COUNT];
     unsigned char *img;
 };
 
@@ -181,6 +184,8 @@ static size_t group_entry_size(const struct jfa_dbw_group *g)
     return s;
 }
 
+static void plan_v1_view(struct builder *b);
+
 /* Step 2: where every entry and section goes; allocate the image. Entry
  * offsets are kept for the index sections and the hash slots. */
 static int plan_layout(struct builder *b)
@@ -213,14 +218,17 @@ static int plan_layout(struct builder *b)
     b->len[JFA_SEC2_GINDEX] = 4 * b->n_groups;
     b->len[JFA_SEC_H_UNAME] = b->len[JFA_SEC_H_UID] = (size_t)b->us * JFA_DB2_SLOT_SIZE;
     b->len[JFA_SEC_H_GNAME] = b->len[JFA_SEC_H_GID] = (size_t)b->gs * JFA_DB2_SLOT_SIZE;
-    /* the watch block sits between the header and the first section */
-    b->size = JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
+    /* the watch block sits between the header and the first section; a
+     * transitional file has the version 2 directory after it */
+    b->size = b->v1_view ? JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE : JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
         if (b->size > JFA_DB_MAX_FILE)
             break;
         b->off[s] = b->size;
         b->size = align8(b->size + b->len[s]);
     }
+    if (b->v1_view)
+        plan_v1_view(b);
     if (b->size > JFA_DB_MAX_FILE)
         return bfail(b, "database would be more than %llu bytes",
                      (unsigned long long)JFA_DB_MAX_FILE);
@@ -369,30 +377,140 @@ static int build_indexes(struct builder *b)
     return 0;
 }
 
-/* Step 6: header, watch block (unmarked) and checksum. */
+/* ---- the version 1 view of a transitional file ---- */
+
+/* Its sections: STRINGS is the byte range of the version 2 entries (their
+ * strings are NUL-terminated, so v1 string refs point into them), then
+ * the fixed-size v1 records, gid and member arrays and u32-slot tables. */
+static void plan_v1_view(struct builder *b)
+{
+    size_t n_gids = 0, n_mem = 0;
+
+    for (size_t i = 0; i < b->n_users; i++)
+        n_gids += b->users[i].n_gids;
+    for (size_t i = 0; i < b->n_groups; i++)
+        n_mem += b->groups[i].n_members;
+    b->off1[JFA_SEC_STRINGS] = b->off[JFA_SEC_USERS];
+    b->len1[JFA_SEC_STRINGS] = b->len[JFA_SEC_USERS] + b->len[JFA_SEC_GROUPS];
+    b->len1[JFA_SEC_USERS] = b->n_users * JFA_DB_USER_SIZE;
+    b->len1[JFA_SEC_GROUPS] = b->n_groups * JFA_DB_GROUP_SIZE;
+    b->len1[JFA_SEC_GIDS] = 4 * n_gids;
+    b->len1[JFA_SEC_MEMBERS] = JFA_DB_STRREF_SIZE * n_mem;
+    b->len1[JFA_SEC_H_UNAME] = b->len1[JFA_SEC_H_UID] = 4 * (size_t)b->us;
+    b->len1[JFA_SEC_H_GNAME] = b->len1[JFA_SEC_H_GID] = 4 * (size_t)b->gs;
+    for (int s = JFA_SEC_USERS; s < JFA_SEC_COUNT; s++) {
+        if (b->size > JFA_DB_MAX_FILE)
+            return;
+        b->off1[s] = b->size;
+        b->size = align8(b->size + b->len1[s]);
+    }
+}
+
+/* A v1 string ref to the string at byte offset at of section s (USERS or
+ * GROUPS entries), of len bytes. */
+static void put_ref_v1(struct builder *b, unsigned char *p, enum jfa_db_sec s, size_t at,
+                       size_t len)
+{
+    jfa_put32(p, (uint32_t)(b->off[s] + at - b->off1[JFA_SEC_STRINGS]));
+    jfa_put32(p + 4, (uint32_t)len);
+}
+
+/* Linear probing of a v1 table of nslots u32 slots (record index + 1);
+ * keys are unique (build_indexes checked them). */
+static void insert_v1(unsigned char *tab, uint32_t nslots, uint32_t hash, uint32_t idx)
+{
+    uint32_t h = hash & (nslots - 1);
+    while (jfa_le32(tab + 4 * (size_t)h) != 0)
+        h = (h + 1) & (nslots - 1);
+    jfa_put32(tab + 4 * (size_t)h, idx + 1);
+}
+
+/* Step 6 of a transitional file: the version 1 records and tables. */
+static void write_v1_view(struct builder *b)
+{
+    unsigned char *img = b->img;
+    size_t g = 0, m = 0;
+
+    for (size_t i = 0; i < b->n_users; i++) {
+        const struct jfa_dbw_user *u = &b->users[i];
+        const char *f[5] = {u->name, u->gecos, u->home, u->shell, u->jf_name};
+        unsigned char *r = img + b->off1[JFA_SEC_USERS] + i * JFA_DB_USER_SIZE;
+        const unsigned char *e = img + b->off[JFA_SEC_USERS] + b->uoff[i];
+        size_t at = b->uoff[i] + JFA_DBE_STRINGS;
+
+        jfa_put32(r + JFA_DBU_OFF_UID, u->uid);
+        jfa_put32(r + JFA_DBU_OFF_GID, u->gid);
+        jfa_put32(r + JFA_DBU_OFF_FLAGS, u->flags);
+        jfa_put32(r + JFA_DBU_OFF_NGIDS, (uint32_t)u->n_gids);
+        jfa_put32(r + JFA_DBU_OFF_GIDX, (uint32_t)g);
+        for (int k = 0; k < 5; k++) {
+            put_ref_v1(b, r + JFA_DBU_OFF_NAME + 8 * k, JFA_SEC_USERS, at, strlen(f[k]));
+            at += strlen(f[k]) + 1;
+        }
+        /* the Id: the last 16 bytes of the entry */
+        memcpy(r + JFA_DBU_OFF_JFID, e + jfa_le32(e + JFA_DBE_SIZE) - 16, 16);
+        for (size_t k = 0; k < u->n_gids; k++, g++)
+            jfa_put32(img + b->off1[JFA_SEC_GIDS] + 4 * g, u->gids[k]);
+        insert_v1(img + b->off1[JFA_SEC_H_UNAME], b->us, jfa_db_hash_name(u->name, strlen(u->name)),
+                  (uint32_t)i);
+        insert_v1(img + b->off1[JFA_SEC_H_UID], b->us, jfa_db_hash_id(u->uid), (uint32_t)i);
+    }
+    for (size_t i = 0; i < b->n_groups; i++) {
+        const struct jfa_dbw_group *gr = &b->groups[i];
+        unsigned char *r = img + b->off1[JFA_SEC_GROUPS] + i * JFA_DB_GROUP_SIZE;
+        const unsigned char *e = img + b->off[JFA_SEC_GROUPS] + b->goff[i];
+        size_t at = group_members_at(gr);
+
+        jfa_put32(r + JFA_DBG_OFF_GID, gr->gid);
+        jfa_put32(r + JFA_DBG_OFF_NMEM, (uint32_t)gr->n_members);
+        jfa_put32(r + JFA_DBG_OFF_MIDX, (uint32_t)m);
+        put_ref_v1(b, r + JFA_DBG_OFF_NAME, JFA_SEC_GROUPS, b->goff[i] + JFA_DBF_NAME,
+                   strlen(gr->name));
+        jfa_put32(r + JFA_DBG_OFF_FLAGS, gr->flags & JFA_DBG_FOLD);
+        for (size_t k = 0; k < gr->n_members; k++, m++)
+            put_ref_v1(b, img + b->off1[JFA_SEC_MEMBERS] + JFA_DB_STRREF_SIZE * m, JFA_SEC_GROUPS,
+                       b->goff[i] + jfa_le32(e + at + 4 * k), strlen(gr->members[k]));
+        insert_v1(img + b->off1[JFA_SEC_H_GNAME], b->gs,
+                  jfa_db_hash_name(gr->name, strlen(gr->name)), (uint32_t)i);
+        insert_v1(img + b->off1[JFA_SEC_H_GID], b->gs, jfa_db_hash_id(gr->gid), (uint32_t)i);
+    }
+}
+
+/* Step 7: header (with the version 1 view: version 1, its section table,
+ * and the version 2 directory), watch block (unmarked) and checksum. */
 static void write_header(struct builder *b)
 {
     unsigned char *img = b->img;
+    const size_t *off = b->v1_view ? b->off1 : b->off, *len = b->v1_view ? b->len1 : b->len;
 
     memcpy(img + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN);
-    jfa_put32(img + JFA_DBH_VERSION, JFA_DB_VERSION);
+    jfa_put32(img + JFA_DBH_VERSION, b->v1_view ? JFA_DB_VERSION_1 : JFA_DB_VERSION);
     jfa_put32(img + JFA_DBH_HDRSIZE, JFA_DB_HDR_SIZE);
     jfa_put64(img + JFA_DBH_FILESIZE, b->size);
     jfa_put64(img + JFA_DBH_GENERATION, b->generation);
     jfa_put32(img + JFA_DBH_NUSERS, (uint32_t)b->n_users);
     jfa_put32(img + JFA_DBH_NGROUPS, (uint32_t)b->n_groups);
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
-        jfa_put64(img + JFA_DBH_SECTIONS + 16 * s, b->off[s]);
-        jfa_put64(img + JFA_DBH_SECTIONS + 16 * s + 8, b->len[s]);
+        jfa_put64(img + JFA_DBH_SECTIONS + 16 * s, off[s]);
+        jfa_put64(img + JFA_DBH_SECTIONS + 16 * s + 8, len[s]);
     }
     memcpy(img + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN);
     jfa_put32(img + JFA_DBW_REPLACED, 0);
+    if (b->v1_view) {
+        memcpy(img + JFA_DB_DIR_OFF, JFA_DB_DIR_TAG, JFA_DB_DIR_TAG_LEN);
+        jfa_put32(img + JFA_DB_DIR_OFF + 4, JFA_DB_VERSION);
+        for (int s = 0; s < JFA_SEC_COUNT; s++) {
+            jfa_put64(img + JFA_DB_DIR_SECTIONS + 16 * s, b->off[s]);
+            jfa_put64(img + JFA_DB_DIR_SECTIONS + 16 * s + 8, b->len[s]);
+        }
+    }
     jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_image_checksum(img, b->size, 1));
 }
 
-int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
-                 const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
-                 unsigned char **out, size_t *out_len, char *err, size_t errlen)
+int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
+                       const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                       unsigned flags, unsigned char **out, size_t *out_len, char *err,
+                       size_t errlen)
 {
     struct builder b = {.err = err,
                         .errlen = errlen,
@@ -400,7 +518,8 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
                         .groups = groups,
                         .n_users = n_users,
                         .n_groups = n_groups,
-                        .generation = generation};
+                        .generation = generation,
+                        .v1_view = !(flags & JFA_DBW_NO_V1_VIEW)};
     int rc = -1;
 
     *out = NULL;
@@ -413,6 +532,8 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
     write_groups(&b);
     if (build_indexes(&b) != 0)
         goto out;
+    if (b.v1_view)
+        write_v1_view(&b);
     write_header(&b);
     *out = b.img;
     *out_len = b.size;
@@ -423,6 +544,14 @@ out:
     free(b.uoff);
     free(b.goff);
     return rc;
+}
+
+int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
+                 const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                 unsigned char **out, size_t *out_len, char *err, size_t errlen)
+{
+    return jfa_db_build_flags(users, n_users, groups, n_groups, generation, 0, out, out_len, err,
+                              errlen);
 }
 
 int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)

@@ -38,6 +38,16 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
                  const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
                  unsigned char **out, size_t *out_len, char *err, size_t errlen);
 
+/* The same with flags: JFA_DBW_NO_V1_VIEW writes a plain version 2 file
+ * (header version 2), which readers older than version 2 cannot read.
+ * Without it (jfa_db_build) the file is transitional: version 2 sections
+ * plus a version 1 view of the same records (db_format.h). */
+#define JFA_DBW_NO_V1_VIEW 0x1u
+int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
+                       const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                       unsigned flags, unsigned char **out, size_t *out_len, char *err,
+                       size_t errlen);
+
 /*
  * Mark the database file at path as replaced: store 1 into its watch
  * block's `replaced` word (db_format.h) through a shared mapping, so that

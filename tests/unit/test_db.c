@@ -118,6 +118,8 @@ static void fixture(struct jfa_dbw_user u[3], struct jfa_dbw_group g[4])
         .gid = 100100, .name = "jfadmin", .members = adm_members, .n_members = 1};
 }
 
+/* The fixture as sync writes it: a transitional file (version 2 sections
+ * and a version 1 view). */
 static void build_fixture(unsigned char **img, size_t *len)
 {
     struct jfa_dbw_user u[3];
@@ -125,6 +127,18 @@ static void build_fixture(unsigned char **img, size_t *len)
     char err[256];
     fixture(u, g);
     assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, img, len, err, sizeof(err)), 0);
+}
+
+/* The fixture as a plain version 2 file (header version 2, no v1 view). */
+static void build_fixture_v2(unsigned char **img, size_t *len)
+{
+    struct jfa_dbw_user u[3];
+    struct jfa_dbw_group g[4];
+    char err[256];
+    fixture(u, g);
+    assert_int_equal(
+        jfa_db_build_flags(u, 3, g, 4, 1700000000, JFA_DBW_NO_V1_VIEW, img, len, err, sizeof(err)),
+        0);
 }
 
 static void open_image(struct jfa_db *db, const unsigned char *img, size_t len)
@@ -730,6 +744,11 @@ static void test_verify_flipped_byte(void **state)
             continue; /* the watch word: outside the checksum (test_watch) */
         img[pos] ^= 0x20;
         write_file(dbpath, img, len, 0644);
+        if (pos >= JFA_DB_DIR_OFF && pos < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE &&
+            jfa_db_open(&db, dbpath, false) != 0) {
+            img[pos] ^= 0x20; /* a directory section out of bounds: refused at open */
+            continue;
+        }
         assert_int_equal(jfa_db_open(&db, dbpath, false), 0); /* checksum not checked at open */
         err[0] = '\0';
         assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
@@ -1014,6 +1033,9 @@ static void test_hostile_header(void **state)
     build_fixture(&img, &len);
     hostile_header(img, len);
     free(img);
+    build_fixture_v2(&img, &len);
+    hostile_header(img, len);
+    free(img);
     img = load_data("users-v1.db", &len);
     hostile_header(img, len);
     free(img);
@@ -1159,7 +1181,11 @@ static void test_sizes(void **state)
             groups[i] = (struct jfa_dbw_group){
                 .gid = 500000 + (uint32_t)i, .name = names[i], .members = members, .n_members = i};
         }
-        assert_int_equal(jfa_db_build(users, n, groups, n, 9, &img, &len, err, sizeof(err)), 0);
+        /* transitional and plain version 2 files, alternately */
+        assert_int_equal(jfa_db_build_flags(users, n, groups, n, 9, z % 2 ? JFA_DBW_NO_V1_VIEW : 0,
+                                            &img, &len, err, sizeof(err)),
+                         0);
+        assert_int_equal(jfa_le32(img + JFA_DBH_VERSION), z % 2 ? 2 : 1);
         open_image(&db, img, len);
         assert_int_equal(db.version, JFA_DB_VERSION);
         assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
@@ -1227,7 +1253,7 @@ static void test_hostile_entries_v2(void **state)
     char err[256];
     (void)state;
 
-    build_fixture(&img, &len);
+    build_fixture_v2(&img, &len);
     w = malloc(len);
     assert_non_null(w);
     alice = sec_off(img, JFA_SEC_USERS) + jfa_le32(img + sec_off(img, JFA_SEC2_UINDEX));
@@ -1550,6 +1576,92 @@ static void test_v1_files(void **state)
     free(img);
 }
 
+/* A transitional file (what sync writes): version 1 readers see a
+ * complete version 1 view; this reader uses the version 2 directory.
+ * With the directory's tag broken this reader falls back to the view, so
+ * the view is checked against the version 2 answers here. */
+static void test_transitional(void **state)
+{
+    unsigned char *img, *w;
+    size_t len;
+    struct jfa_db d2, d1;
+    char err[256], path2[160];
+    (void)state;
+
+    build_fixture(&img, &len);
+    assert_int_equal(jfa_le32(img + JFA_DBH_VERSION), JFA_DB_VERSION_1);
+    assert_memory_equal(img + JFA_DB_DIR_OFF, JFA_DB_DIR_TAG, JFA_DB_DIR_TAG_LEN);
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        assert_true(sec_off(img, s) >= JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE);
+    snprintf(path2, sizeof(path2), "%s/t2.db", tmpdir);
+    write_file(path2, img, len, 0644);
+    assert_int_equal(jfa_db_open(&d2, path2, false), 0);
+    assert_int_equal(d2.version, JFA_DB_VERSION);
+    assert_non_null(d2.replaced);
+    assert_int_equal(jfa_db_verify(&d2, err, sizeof(err)), 0);
+
+    w = malloc(len);
+    assert_non_null(w);
+    for (int how = 0; how < 2; how++) {
+        memcpy(w, img, len);
+        if (how == 0)
+            w[JFA_DB_DIR_OFF] = 'X'; /* no directory */
+        else
+            jfa_put32(w + JFA_DB_DIR_OFF + 4, 3); /* a directory of a later version */
+        resum(w, len);
+        assert_int_equal(open_modified(w, len, &d1), 0);
+        assert_int_equal(d1.version, JFA_DB_VERSION_1);
+        assert_int_equal(jfa_db_verify(&d1, err, sizeof(err)), 0);
+        for (uint32_t i = 0; i < d2.n_users; i++) {
+            struct jfa_db_user a, b;
+            assert_int_equal(jfa_db_user_at(&d2, i, &b), 0);
+            assert_int_equal(jfa_db_user_at(&d1, i, &a), 0);
+            same_user(&a, &b);
+            assert_int_equal(jfa_db_user_by_name(&d1, b.name, &a), 0);
+            same_user(&a, &b);
+            assert_int_equal(jfa_db_user_by_uid(&d1, b.uid, &a), 0);
+            same_user(&a, &b);
+        }
+        for (uint32_t i = 0; i < d2.n_groups; i++) {
+            struct jfa_db_group ga, gb;
+            assert_int_equal(jfa_db_group_at(&d2, i, &gb), 0);
+            assert_int_equal(jfa_db_group_at(&d1, i, &ga), 0);
+            same_group(&d1, &ga, &d2, &gb);
+            assert_int_equal(jfa_db_group_by_gid(&d1, gb.gid, &ga), 0);
+            same_group(&d1, &ga, &d2, &gb);
+        }
+        jfa_db_close(&d1);
+    }
+    /* directory sections out of bounds, misaligned, overlapping, or
+     * before the directory's end: refused */
+    for (int s = 0; s < JFA_SEC_COUNT; s++) {
+        uint64_t at = JFA_DB_DIR_SECTIONS + 16 * (uint64_t)s;
+        memcpy(w, img, len);
+        jfa_put64(w + at, len + 8);
+        assert_int_equal(open_modified(w, len, &d1), -EINVAL);
+        memcpy(w, img, len);
+        jfa_put64(w + at + 8, UINT64_MAX - 4);
+        assert_int_equal(open_modified(w, len, &d1), -EINVAL);
+        memcpy(w, img, len);
+        jfa_put64(w + at, jfa_le64(img + at) + 4);
+        assert_int_equal(open_modified(w, len, &d1), -EINVAL);
+        memcpy(w, img, len);
+        jfa_put64(w + at, JFA_DB_DIR_OFF);
+        assert_int_equal(open_modified(w, len, &d1), -EINVAL);
+    }
+    memcpy(w, img, len);
+    jfa_put64(w + JFA_DB_DIR_SECTIONS + 16 * JFA_SEC_GROUPS,
+              jfa_le64(img + JFA_DB_DIR_SECTIONS + 16 * JFA_SEC_USERS));
+    assert_int_equal(open_modified(w, len, &d1), -EINVAL);
+    /* marking: the same word, seen through the version 2 reader */
+    assert_int_equal(jfa_db_mark_replaced(path2, err, sizeof(err)), 1);
+    assert_true(jfa_db_marked(&d2));
+    jfa_db_close(&d2);
+    unlink(path2);
+    free(w);
+    free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1572,6 +1684,7 @@ int main(void)
         cmocka_unit_test(test_v1_files),
         cmocka_unit_test(test_tag_collisions),
         cmocka_unit_test(test_sizes),
+        cmocka_unit_test(test_transitional),
         cmocka_unit_test(test_case_fold),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
