@@ -34,6 +34,25 @@
  *                  mapping check it on every call (one load, no system
  *                  call); see doc/design.md "Replacement and staleness".
  *
+ * Two kinds of file carry version 2 data:
+ *   plain version 2: header version 2, its section table the version 2
+ *     sections below (written with JFA_DBW_NO_V1_VIEW; readers older than
+ *     version 2 refuse it);
+ *   transitional (what sync writes while processes may still have the
+ *     version-1-only module loaded): header version 1 and its table the
+ *     version 1 view below, so version 1 readers read it as before; at
+ *     offset 200 (after the watch block, which it requires) a directory:
+ *       200 char[4]  tag "JFA2"
+ *       204 u32      2 (the version of the sections it lists)
+ *       208 9 x {u64 offset, u64 size}: the version 2 sections
+ *     (JFA_DB_DIR_SIZE = 152 bytes; every section of the header's table
+ *     starts at or after 352). Version 2 readers check the version 1 view
+ *     as version 1 readers do, then read only through the directory. The
+ *     view's STRINGS section is the byte range of the version 2 USERS and
+ *     GROUPS sections (adjacent): its string refs point at the strings
+ *     inside the entries, so no string is stored twice. A version 1 reader
+ *     never reads the directory (a gap between header and sections).
+ *
  * Version 2 sections. A lookup reads one hash slot (8 bytes), and on a tag
  * match one entry, which holds the record's fixed fields followed by its
  * own strings: a hit touches the slot's cache line and one or two adjacent
@@ -70,7 +89,8 @@
  *
  * Validation at open (O(1)): size >= header, magic, version, header size,
  * declared size == real size, each section 8-aligned, inside the file and
- * after the header, sections pairwise non-overlapping; v2: section 0
+ * after the header (after the directory for its sections), sections of a
+ * table pairwise non-overlapping; v2: section 0
  * empty, entry sections a multiple of 8, index sections exactly count * 4,
  * hash tables a power-of-two slot count greater than the record count.
  * Everything else (slot refs, entry sizes, string lengths and their NULs,
@@ -78,9 +98,10 @@
  * optional: without it (older files, or a tag that does not match) a
  * reader falls back to checking the path.
  *
- * Version 1 (written until version 2 existed; readers keep a compact path
- * for it so that a database written before an upgrade keeps answering
- * until the next sync rewrites it). Its sections, in table order:
+ * Version 1 (written by releases before version 2, and as the view of a
+ * transitional file; readers keep a compact path for it so that a
+ * database written before an upgrade keeps answering until the next sync
+ * rewrites it). Its sections, in table order:
  *   STRINGS  NUL-terminated strings, deduplicated. A string is referenced
  *            by {u32 offset, u32 length}; valid iff offset + length <
  *            section size and the byte at offset + length is NUL.
