@@ -894,18 +894,28 @@ static void random_corruption(const unsigned char *img, size_t len)
     free(work);
 }
 
-static void test_random_corruption(void **state)
+/* Run check on each form of the fixture: transitional (what sync
+ * writes), plain version 2, and the version 1 file of tests/data. */
+static void on_every_form(void (*check)(const unsigned char *, size_t))
 {
     unsigned char *img;
     size_t len;
-    (void)state;
 
     build_fixture(&img, &len);
-    random_corruption(img, len);
+    check(img, len);
+    free(img);
+    build_fixture_v2(&img, &len);
+    check(img, len);
     free(img);
     img = load_data("users-v1.db", &len);
-    random_corruption(img, len);
+    check(img, len);
     free(img);
+}
+
+static void test_random_corruption(void **state)
+{
+    (void)state;
+    on_every_form(random_corruption);
 }
 
 /* ---- hand-made hostile files ---- */
@@ -1026,19 +1036,8 @@ static void hostile_header(const unsigned char *img, size_t len)
 
 static void test_hostile_header(void **state)
 {
-    unsigned char *img;
-    size_t len;
     (void)state;
-
-    build_fixture(&img, &len);
-    hostile_header(img, len);
-    free(img);
-    build_fixture_v2(&img, &len);
-    hostile_header(img, len);
-    free(img);
-    img = load_data("users-v1.db", &len);
-    hostile_header(img, len);
-    free(img);
+    on_every_form(hostile_header);
 }
 
 /* Version 1 records (the compact reader path), on the v1 fixture file. */
@@ -1512,6 +1511,41 @@ static void same_group(const struct jfa_db *da, const struct jfa_db_group *a,
     assert_null(jfa_db_group_member(da, a, a->n_members));
 }
 
+/* Every record of d2 is answered identically by d1: by index, by both
+ * keys, members included; and both miss the same. */
+static void same_db(const struct jfa_db *d1, const struct jfa_db *d2)
+{
+    struct jfa_db_user a, b;
+    struct jfa_db_group ga, gb;
+
+    assert_int_equal(d1->n_users, d2->n_users);
+    assert_int_equal(d1->n_groups, d2->n_groups);
+    assert_int_equal(d1->generation, d2->generation);
+    for (uint32_t i = 0; i < d2->n_users; i++) {
+        assert_int_equal(jfa_db_user_at(d2, i, &b), 0);
+        assert_int_equal(jfa_db_user_at(d1, i, &a), 0);
+        same_user(&a, &b);
+        assert_int_equal(jfa_db_user_by_name(d1, b.name, &a), 0);
+        same_user(&a, &b);
+        assert_int_equal(jfa_db_user_by_uid(d1, b.uid, &a), 0);
+        same_user(&a, &b);
+    }
+    for (uint32_t i = 0; i < d2->n_groups; i++) {
+        assert_int_equal(jfa_db_group_at(d2, i, &gb), 0);
+        assert_int_equal(jfa_db_group_at(d1, i, &ga), 0);
+        same_group(d1, &ga, d2, &gb);
+        assert_int_equal(jfa_db_group_by_name(d1, gb.name, &ga), 0);
+        same_group(d1, &ga, d2, &gb);
+        assert_int_equal(jfa_db_group_by_gid(d1, gb.gid, &ga), 0);
+        same_group(d1, &ga, d2, &gb);
+    }
+    assert_int_equal(jfa_db_user_by_name(d1, "mallory", &a), -ENOENT);
+    assert_int_equal(jfa_db_user_by_uid(d1, 4242, &a), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name(d1, "mallory", &ga), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(d1, 4242, &ga), -ENOENT);
+    assert_int_equal(jfa_db_user_at(d1, d1->n_users, &a), -ENOENT);
+}
+
 static void test_v1_files(void **state)
 {
     static const char *const files[] = {"users-v1.db", "users-v1-nowatch.db"};
@@ -1526,39 +1560,12 @@ static void test_v1_files(void **state)
     write_file(path2, img, len, 0644);
     assert_int_equal(jfa_db_open(&db2, path2, false), 0);
     for (size_t f = 0; f < 2; f++) {
-        struct jfa_db_user a, b;
-        struct jfa_db_group ga, gb;
         v1 = load_data(files[f], &v1len);
         assert_int_equal(jfa_le32(v1 + JFA_DBH_VERSION), 1);
         open_image(&db1, v1, v1len);
         assert_int_equal(db1.version, 1);
-        assert_int_equal(db1.n_users, db2.n_users);
-        assert_int_equal(db1.n_groups, db2.n_groups);
-        assert_int_equal(db1.generation, db2.generation);
+        same_db(&db1, &db2);
         assert_int_equal(jfa_db_verify(&db1, err, sizeof(err)), 0);
-        for (uint32_t i = 0; i < db2.n_users; i++) {
-            assert_int_equal(jfa_db_user_at(&db2, i, &b), 0);
-            assert_int_equal(jfa_db_user_at(&db1, i, &a), 0);
-            same_user(&a, &b);
-            assert_int_equal(jfa_db_user_by_name(&db1, b.name, &a), 0);
-            same_user(&a, &b);
-            assert_int_equal(jfa_db_user_by_uid(&db1, b.uid, &a), 0);
-            same_user(&a, &b);
-        }
-        for (uint32_t i = 0; i < db2.n_groups; i++) {
-            assert_int_equal(jfa_db_group_at(&db2, i, &gb), 0);
-            assert_int_equal(jfa_db_group_at(&db1, i, &ga), 0);
-            same_group(&db1, &ga, &db2, &gb);
-            assert_int_equal(jfa_db_group_by_name(&db1, gb.name, &ga), 0);
-            same_group(&db1, &ga, &db2, &gb);
-            assert_int_equal(jfa_db_group_by_gid(&db1, gb.gid, &ga), 0);
-            same_group(&db1, &ga, &db2, &gb);
-        }
-        assert_int_equal(jfa_db_user_by_name(&db1, "mallory", &a), -ENOENT);
-        assert_int_equal(jfa_db_user_by_uid(&db1, 4242, &a), -ENOENT);
-        assert_int_equal(jfa_db_group_by_name(&db1, "mallory", &ga), -ENOENT);
-        assert_int_equal(jfa_db_group_by_gid(&db1, 4242, &ga), -ENOENT);
-        assert_int_equal(jfa_db_user_at(&db1, db1.n_users, &a), -ENOENT);
         /* the old file is marked when a new database replaces it */
         if (f == 0) {
             assert_non_null(db1.replaced);
@@ -1612,24 +1619,7 @@ static void test_transitional(void **state)
         assert_int_equal(open_modified(w, len, &d1), 0);
         assert_int_equal(d1.version, JFA_DB_VERSION_1);
         assert_int_equal(jfa_db_verify(&d1, err, sizeof(err)), 0);
-        for (uint32_t i = 0; i < d2.n_users; i++) {
-            struct jfa_db_user a, b;
-            assert_int_equal(jfa_db_user_at(&d2, i, &b), 0);
-            assert_int_equal(jfa_db_user_at(&d1, i, &a), 0);
-            same_user(&a, &b);
-            assert_int_equal(jfa_db_user_by_name(&d1, b.name, &a), 0);
-            same_user(&a, &b);
-            assert_int_equal(jfa_db_user_by_uid(&d1, b.uid, &a), 0);
-            same_user(&a, &b);
-        }
-        for (uint32_t i = 0; i < d2.n_groups; i++) {
-            struct jfa_db_group ga, gb;
-            assert_int_equal(jfa_db_group_at(&d2, i, &gb), 0);
-            assert_int_equal(jfa_db_group_at(&d1, i, &ga), 0);
-            same_group(&d1, &ga, &d2, &gb);
-            assert_int_equal(jfa_db_group_by_gid(&d1, gb.gid, &ga), 0);
-            same_group(&d1, &ga, &d2, &gb);
-        }
+        same_db(&d1, &d2);
         jfa_db_close(&d1);
     }
     /* directory sections out of bounds, misaligned, overlapping, or
