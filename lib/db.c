@@ -3,7 +3,9 @@
  *
  * Owns: the trusted open (O_NOFOLLOW, regular file, owner and mode checks)
  * and read-only mmap of the database, the O(1) header/section validation at
- * open, bounds-checked hash lookups and indexed access to records, the
+ * open, bounds-checked hash lookups and indexed access to records (format
+ * version 2; version 1 through a compact path of its own, so that a file
+ * written before an upgrade answers until the next sync), the
  * replacement checks (jfa_db_stale by lstat; the watch block's word,
  * located at open for jfa_db_marked), the full integrity check for doctor
  * (jfa_db_verify), the name plausibility filter and the default path.
@@ -76,28 +78,40 @@ static void hex16(const unsigned char *in, char out[33])
 
 /* ---- open / close / stale ---- */
 
-/* Check the header bytes h of a file of fsize bytes and fill db's counts
- * and section views. Runs before the file is mapped. */
-static int validate_header(struct jfa_db *db, const unsigned char *h, uint64_t fsize)
+/* Version-specific O(1) checks of the section sizes (db_format.h). */
+static int validate_sections_v1(const struct jfa_db *db)
 {
+    if (db->sec_len[JFA_SEC_USERS] != (uint64_t)db->n_users * JFA_DB_USER_SIZE)
+        return -EINVAL;
+    if (db->sec_len[JFA_SEC_GROUPS] != (uint64_t)db->n_groups * JFA_DB_GROUP_SIZE)
+        return -EINVAL;
+    if (db->sec_len[JFA_SEC_GIDS] % 4 != 0)
+        return -EINVAL;
+    if (db->sec_len[JFA_SEC_MEMBERS] % JFA_DB_STRREF_SIZE != 0)
+        return -EINVAL;
+    return 0;
+}
 
-    if (fsize < JFA_DB_HDR_SIZE)
+static int validate_sections_v2(const struct jfa_db *db)
+{
+    if (db->sec_len[JFA_SEC2_UNUSED] != 0)
         return -EINVAL;
-    if (memcmp(h + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN) != 0)
+    if (db->sec_len[JFA_SEC_USERS] % 8 != 0 || db->sec_len[JFA_SEC_GROUPS] % 8 != 0)
         return -EINVAL;
-    if (jfa_le32(h + JFA_DBH_VERSION) != JFA_DB_VERSION)
+    if (db->sec_len[JFA_SEC2_UINDEX] != (uint64_t)db->n_users * 4 ||
+        db->sec_len[JFA_SEC2_GINDEX] != (uint64_t)db->n_groups * 4)
         return -EINVAL;
-    if (jfa_le32(h + JFA_DBH_HDRSIZE) != JFA_DB_HDR_SIZE)
-        return -EINVAL;
-    if (jfa_le64(h + JFA_DBH_FILESIZE) != fsize)
-        return -EINVAL;
-    db->generation = jfa_le64(h + JFA_DBH_GENERATION);
-    db->n_users = jfa_le32(h + JFA_DBH_NUSERS);
-    db->n_groups = jfa_le32(h + JFA_DBH_NGROUPS);
+    return 0;
+}
+
+/* Load a section table (9 x {u64 offset, u64 size}) into db: each section
+ * 8-aligned, at or after min_off, inside the file; no two overlapping. */
+static int load_sections(struct jfa_db *db, const unsigned char *table, uint64_t min_off,
+                         uint64_t fsize)
+{
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
-        uint64_t off = jfa_le64(h + JFA_DBH_SECTIONS + 16 * s);
-        uint64_t len = jfa_le64(h + JFA_DBH_SECTIONS + 16 * s + 8);
-        if (off % 8 != 0 || off < JFA_DB_HDR_SIZE || off > fsize || len > fsize - off)
+        uint64_t off = jfa_le64(table + 16 * s), len = jfa_le64(table + 16 * s + 8);
+        if (off % 8 != 0 || off < min_off || off > fsize || len > fsize - off)
             return -EINVAL;
         db->sec_off[s] = off;
         db->sec_len[s] = len;
@@ -110,21 +124,73 @@ static int validate_header(struct jfa_db *db, const unsigned char *h, uint64_t f
                 return -EINVAL;
         }
     }
-    if (db->sec_len[JFA_SEC_USERS] != (uint64_t)db->n_users * JFA_DB_USER_SIZE)
-        return -EINVAL;
-    if (db->sec_len[JFA_SEC_GROUPS] != (uint64_t)db->n_groups * JFA_DB_GROUP_SIZE)
-        return -EINVAL;
-    if (db->sec_len[JFA_SEC_GIDS] % 4 != 0)
-        return -EINVAL;
-    if (db->sec_len[JFA_SEC_MEMBERS] % JFA_DB_STRREF_SIZE != 0)
-        return -EINVAL;
+    return 0;
+}
+
+/* The sizes of the sections loaded into db suit db->version's layout. */
+static int check_view(const struct jfa_db *db)
+{
+    uint64_t slot_size = db->version == JFA_DB_VERSION_1 ? 4 : JFA_DB2_SLOT_SIZE;
+    int rc = db->version == JFA_DB_VERSION_1 ? validate_sections_v1(db) : validate_sections_v2(db);
+
+    if (rc != 0)
+        return rc;
     for (int s = JFA_SEC_H_UNAME; s <= JFA_SEC_H_GID; s++) {
-        uint64_t slots = db->sec_len[s] / 4;
+        uint64_t slots = db->sec_len[s] / slot_size;
         uint64_t n = (s == JFA_SEC_H_UNAME || s == JFA_SEC_H_UID) ? db->n_users : db->n_groups;
-        if (db->sec_len[s] % 4 != 0 || !is_pow2(slots) || slots <= n || slots > UINT32_MAX)
+        if (db->sec_len[s] % slot_size != 0 || !is_pow2(slots) || slots <= n || slots > UINT32_MAX)
             return -EINVAL;
     }
     return 0;
+}
+
+/* A version 1 header (its sections loaded into db) of a transitional file:
+ * a version 2 directory at JFA_DB_DIR_OFF that no v1 section overlaps. */
+static bool has_directory(const struct jfa_db *db, const unsigned char *h, size_t hlen)
+{
+    if (hlen < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE)
+        return false;
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        if (db->sec_off[s] < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE)
+            return false;
+    return memcmp(h + JFA_DB_DIR_OFF, JFA_DB_DIR_TAG, JFA_DB_DIR_TAG_LEN) == 0 &&
+           jfa_le32(h + JFA_DB_DIR_OFF + 4) == JFA_DB_VERSION;
+}
+
+/* Check the first hlen bytes h (the header, and the directory when the
+ * file is that long) of a file of fsize bytes and fill db's counts and
+ * section views; a transitional file is read through its version 2
+ * directory. Runs before the file is mapped. */
+static int validate_header(struct jfa_db *db, const unsigned char *h, size_t hlen, uint64_t fsize)
+{
+    int rc;
+
+    if (fsize < JFA_DB_HDR_SIZE || hlen < JFA_DB_HDR_SIZE)
+        return -EINVAL;
+    if (memcmp(h + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN) != 0)
+        return -EINVAL;
+    db->version = jfa_le32(h + JFA_DBH_VERSION);
+    if (db->version != JFA_DB_VERSION && db->version != JFA_DB_VERSION_1)
+        return -EINVAL;
+    if (jfa_le32(h + JFA_DBH_HDRSIZE) != JFA_DB_HDR_SIZE)
+        return -EINVAL;
+    if (jfa_le64(h + JFA_DBH_FILESIZE) != fsize)
+        return -EINVAL;
+    db->generation = jfa_le64(h + JFA_DBH_GENERATION);
+    db->n_users = jfa_le32(h + JFA_DBH_NUSERS);
+    db->n_groups = jfa_le32(h + JFA_DBH_NGROUPS);
+    rc = load_sections(db, h + JFA_DBH_SECTIONS, JFA_DB_HDR_SIZE, fsize);
+    if (rc == 0)
+        rc = check_view(db);
+    /* a transitional file: its version 1 view is checked as version 1
+     * readers check it, then read through the version 2 directory */
+    if (rc == 0 && db->version == JFA_DB_VERSION_1 && has_directory(db, h, hlen)) {
+        db->version = JFA_DB_VERSION;
+        rc = load_sections(db, h + JFA_DB_DIR_SECTIONS, JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE, fsize);
+        if (rc == 0)
+            rc = check_view(db);
+    }
+    return rc;
 }
 
 /* Does the mapped file of db carry a watch block (db_format.h)? Only when
@@ -142,7 +208,8 @@ static bool has_watch_block(const struct jfa_db *db, const unsigned char *map)
 int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
 {
     struct stat st;
-    unsigned char hdr[JFA_DB_HDR_SIZE];
+    unsigned char hdr[JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE];
+    size_t hlen;
     int fd = -1, rc = 0;
     void *map = MAP_FAILED;
 
@@ -172,11 +239,12 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         goto out;
     }
     /* validate the header before mapping: a bad file costs no mmap */
-    if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr)) {
+    hlen = (uint64_t)st.st_size < sizeof(hdr) ? (size_t)st.st_size : sizeof(hdr);
+    if (pread(fd, hdr, hlen, 0) != (ssize_t)hlen) {
         rc = -EINVAL;
         goto out;
     }
-    rc = validate_header(db, hdr, (uint64_t)st.st_size);
+    rc = validate_header(db, hdr, hlen, (uint64_t)st.st_size);
     if (rc != 0)
         goto out;
     map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
@@ -184,8 +252,12 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         rc = -errno;
         goto out;
     }
-    /* the mapped header must still be the one validated (in-place edit) */
-    if (memcmp(map, hdr, sizeof(hdr)) != 0) {
+    /* the mapped header and directory must still be the ones validated
+     * (an in-place edit); the watch block between them may have been
+     * marked meanwhile */
+    if (memcmp(map, hdr, JFA_DB_HDR_SIZE) != 0 ||
+        (hlen > JFA_DB_DIR_OFF && memcmp((const unsigned char *)map + JFA_DB_DIR_OFF,
+                                         hdr + JFA_DB_DIR_OFF, hlen - JFA_DB_DIR_OFF) != 0)) {
         rc = -EINVAL;
         goto out;
     }
@@ -228,17 +300,13 @@ bool jfa_db_stale(const struct jfa_db *db, const char *path)
            st.st_mtim.tv_sec != db->mtime.tv_sec || st.st_mtim.tv_nsec != db->mtime.tv_nsec;
 }
 
-/* ---- records ---- */
+/* ---- version 1 records (older files) ---- */
 
-int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *out)
+static int user_at_v1(const struct jfa_db *db, uint32_t index, struct jfa_db_user *out)
 {
-    const unsigned char *r;
+    const unsigned char *r = user_rec(db, index);
     uint64_t gidx, ngids;
 
-    if (!db->base || index >= db->n_users)
-        return -ENOENT;
-    r = user_rec(db, index);
-    memset(out, 0, sizeof(*out));
     out->uid = jfa_le32(r + JFA_DBU_OFF_UID);
     out->gid = jfa_le32(r + JFA_DBU_OFF_GID);
     out->flags = jfa_le32(r + JFA_DBU_OFF_FLAGS);
@@ -252,12 +320,152 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
     out->gecos = get_str(db, r + JFA_DBU_OFF_GECOS, &out->gecos_len);
     out->home = get_str(db, r + JFA_DBU_OFF_HOME, &out->home_len);
     out->shell = get_str(db, r + JFA_DBU_OFF_SHELL, &out->shell_len);
-    out->jf_name = get_str(db, r + JFA_DBU_OFF_JFNAME, NULL);
+    out->jf_name = get_str(db, r + JFA_DBU_OFF_JFNAME, &out->jf_name_len);
     if (!out->name || !out->gecos || !out->home || !out->shell || !out->jf_name)
         return -EINVAL;
     if (!db->no_jf_id)
         hex16(r + JFA_DBU_OFF_JFID, out->jf_id);
     return 0;
+}
+
+/* The member list of v1 group record index: first ref and count. */
+static const unsigned char *members_v1(const struct jfa_db *db, uint32_t index, uint32_t *n)
+{
+    const unsigned char *r = group_rec(db, index);
+    uint64_t nmem = jfa_le32(r + JFA_DBG_OFF_NMEM), midx = jfa_le32(r + JFA_DBG_OFF_MIDX);
+    uint64_t total = db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE;
+
+    if (midx > total || nmem > total - midx)
+        return NULL;
+    *n = (uint32_t)nmem;
+    return sec_ptr(db, JFA_SEC_MEMBERS) + midx * JFA_DB_STRREF_SIZE;
+}
+
+static int group_at_v1(const struct jfa_db *db, uint32_t index, struct jfa_db_group *out)
+{
+    const unsigned char *r = group_rec(db, index);
+
+    out->gid = jfa_le32(r + JFA_DBG_OFF_GID);
+    if (!members_v1(db, index, &out->n_members))
+        return -EINVAL;
+    out->flags = jfa_le32(r + JFA_DBG_OFF_FLAGS);
+    out->name = get_str(db, r + JFA_DBG_OFF_NAME, &out->name_len);
+    return out->name ? 0 : -EINVAL;
+}
+
+/* ---- version 2 entries ---- */
+
+/* The entry at byte offset off of section s, whose fixed part is hdr
+ * bytes and whose size field is at size_at: NULL unless the entry lies
+ * inside the section (then *size is its size, >= hdr). */
+static const unsigned char *entry_at(const struct jfa_db *db, enum jfa_db_sec s, uint64_t off,
+                                     uint64_t hdr, uint64_t size_at, uint64_t *size)
+{
+    uint64_t len = db->sec_len[s];
+    const unsigned char *e;
+
+    if (off % 8 != 0 || off > len || len - off < hdr)
+        return NULL;
+    e = sec_ptr(db, s) + off;
+    *size = jfa_le32(e + size_at);
+    if (*size < hdr || *size > len - off)
+        return NULL;
+    return e;
+}
+
+static const unsigned char *user_entry(const struct jfa_db *db, uint64_t off, uint64_t *size)
+{
+    return entry_at(db, JFA_SEC_USERS, off, JFA_DBE_STRINGS, JFA_DBE_SIZE, size);
+}
+
+static const unsigned char *group_entry(const struct jfa_db *db, uint64_t off, uint64_t *size)
+{
+    return entry_at(db, JFA_SEC_GROUPS, off, JFA_DBF_NAME, JFA_DBF_SIZE, size);
+}
+
+/* Fill out from the user entry at off; every length is checked against
+ * the entry's size and every string's NUL is checked. */
+static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_user *out)
+{
+    const char **str[5] = {&out->name, &out->gecos, &out->home, &out->shell, &out->jf_name};
+    uint32_t *lens[5] = {&out->name_len, &out->gecos_len, &out->home_len, &out->shell_len,
+                         &out->jf_name_len};
+    uint64_t size, pos = JFA_DBE_STRINGS, ngids;
+    const unsigned char *e = user_entry(db, off, &size);
+
+    if (!e)
+        return -EINVAL;
+    for (int k = 0; k < 5; k++) {
+        uint64_t l = jfa_le16(e + JFA_DBE_LENS + 2 * k);
+        if (l >= size - pos || e[pos + l] != '\0')
+            return -EINVAL;
+        *str[k] = (const char *)e + pos;
+        *lens[k] = (uint32_t)l;
+        pos += l + 1;
+    }
+    pos = (pos + 3) & ~(uint64_t)3;
+    ngids = jfa_le32(e + JFA_DBE_NGIDS);
+    if (pos + 4 * ngids + 16 != size)
+        return -EINVAL;
+    out->uid = jfa_le32(e + JFA_DBE_UID);
+    out->gid = jfa_le32(e + JFA_DBE_GID);
+    out->flags = jfa_le32(e + JFA_DBE_FLAGS);
+    out->n_gids = (uint32_t)ngids;
+    out->gids = e + pos;
+    if (!db->no_jf_id)
+        hex16(e + pos + 4 * ngids, out->jf_id);
+    return 0;
+}
+
+/* The member offsets of a group entry of the given size, and their count;
+ * NULL if they do not fit. */
+static const unsigned char *members_v2(const unsigned char *e, uint64_t size, uint32_t *n)
+{
+    uint64_t nl = jfa_le16(e + JFA_DBF_NAMELEN), at, nmem;
+
+    if (nl >= size - JFA_DBF_NAME)
+        return NULL;
+    at = (JFA_DBF_NAME + nl + 1 + 3) & ~(uint64_t)3;
+    nmem = jfa_le32(e + JFA_DBF_NMEM);
+    if (at > size || nmem > (size - at) / 4)
+        return NULL;
+    *n = (uint32_t)nmem;
+    return e + at;
+}
+
+static int group_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_group *out)
+{
+    uint64_t size;
+    const unsigned char *e = group_entry(db, off, &size);
+
+    if (!e || !members_v2(e, size, &out->n_members) ||
+        e[JFA_DBF_NAME + jfa_le16(e + JFA_DBF_NAMELEN)] != '\0')
+        return -EINVAL;
+    out->gid = jfa_le32(e + JFA_DBF_GID);
+    out->flags = jfa_le32(e + JFA_DBF_FLAGS);
+    out->index = jfa_le32(e + JFA_DBF_INDEX);
+    out->entry = (uint32_t)off;
+    out->name = (const char *)e + JFA_DBF_NAME;
+    out->name_len = jfa_le16(e + JFA_DBF_NAMELEN);
+    return 0;
+}
+
+/* The entry offset of record i from an index section (UINDEX, GINDEX). */
+static uint64_t index_entry(const struct jfa_db *db, enum jfa_db_sec s, uint32_t i)
+{
+    return jfa_le32(sec_ptr(db, s) + 4 * (uint64_t)i);
+}
+
+/* ---- records ---- */
+
+int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *out)
+{
+    if (!db->base || index >= db->n_users)
+        return -ENOENT;
+    memset(out, 0, sizeof(*out));
+    if (db->version == JFA_DB_VERSION_1)
+        return user_at_v1(db, index, out);
+    return user_from_entry(db, index_entry(db, JFA_SEC2_UINDEX, index), out);
 }
 
 uint32_t jfa_db_user_gid(const struct jfa_db_user *u, uint32_t i)
@@ -269,127 +477,219 @@ uint32_t jfa_db_user_gid(const struct jfa_db_user *u, uint32_t i)
 
 int jfa_db_group_at(const struct jfa_db *db, uint32_t index, struct jfa_db_group *out)
 {
-    const unsigned char *r;
-    uint64_t midx, nmem;
+    int rc;
 
     if (!db->base || index >= db->n_groups)
         return -ENOENT;
-    r = group_rec(db, index);
     memset(out, 0, sizeof(*out));
-    out->gid = jfa_le32(r + JFA_DBG_OFF_GID);
+    if (db->version == JFA_DB_VERSION_1)
+        rc = group_at_v1(db, index, out);
+    else
+        rc = group_from_entry(db, index_entry(db, JFA_SEC2_GINDEX, index), out);
     out->index = index;
-    nmem = jfa_le32(r + JFA_DBG_OFF_NMEM);
-    midx = jfa_le32(r + JFA_DBG_OFF_MIDX);
-    if (midx > db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE ||
-        nmem > db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE - midx)
-        return -EINVAL;
-    out->n_members = (uint32_t)nmem;
-    out->flags = jfa_le32(r + JFA_DBG_OFF_FLAGS);
-    out->name = get_str(db, r + JFA_DBG_OFF_NAME, NULL);
-    if (!out->name)
-        return -EINVAL;
-    return 0;
+    return rc;
 }
 
 const char *jfa_db_group_member(const struct jfa_db *db, const struct jfa_db_group *g, uint32_t i)
 {
-    const unsigned char *r;
-    uint64_t midx, nmem;
+    const unsigned char *refs, *e;
+    uint64_t size, moff;
+    uint32_t n;
 
-    if (!db->base || g->index >= db->n_groups)
+    if (!db->base)
         return NULL;
-    r = group_rec(db, g->index);
-    nmem = jfa_le32(r + JFA_DBG_OFF_NMEM);
-    midx = jfa_le32(r + JFA_DBG_OFF_MIDX);
-    if (i >= nmem || midx > db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE ||
-        nmem > db->sec_len[JFA_SEC_MEMBERS] / JFA_DB_STRREF_SIZE - midx)
+    if (db->version == JFA_DB_VERSION_1) {
+        if (g->index >= db->n_groups)
+            return NULL;
+        refs = members_v1(db, g->index, &n);
+        if (!refs || i >= n)
+            return NULL;
+        return get_str(db, refs + (uint64_t)i * JFA_DB_STRREF_SIZE, NULL);
+    }
+    e = group_entry(db, g->entry, &size);
+    if (!e || !(refs = members_v2(e, size, &n)) || i >= n)
         return NULL;
-    return get_str(db, sec_ptr(db, JFA_SEC_MEMBERS) + (midx + i) * JFA_DB_STRREF_SIZE, NULL);
+    moff = jfa_le32(refs + 4 * (uint64_t)i);
+    if (moff >= size ||
+        !memchr(e + moff, '\0',
+                size - moff < JFA_DB_NAME_MAX + 1 ? size - moff : JFA_DB_NAME_MAX + 1))
+        return NULL;
+    return (const char *)e + moff;
 }
 
 /* ---- hash lookups ---- */
 
 enum key_kind { K_UNAME, K_UID, K_GNAME, K_GID };
 
-/*
- * Probe a hash table; on a hit store the record index. 0 found, -ENOENT,
- * -EINVAL (an entry points outside the records or at a corrupt name). The
- * probe visits each slot at most once, so a full (hostile) table ends.
- */
-static int find(const struct jfa_db *db, enum key_kind kind, const char *name, uint32_t id,
-                uint32_t *index)
-{
-    static const enum jfa_db_sec tab[] = {JFA_SEC_H_UNAME, JFA_SEC_H_UID, JFA_SEC_H_GNAME,
-                                          JFA_SEC_H_GID};
-    enum jfa_db_sec s = tab[kind];
-    const unsigned char *slots;
-    uint32_t mask, h, n, nlen = 0;
-    bool by_name = kind == K_UNAME || kind == K_GNAME;
+static const enum jfa_db_sec hash_sec[] = {JFA_SEC_H_UNAME, JFA_SEC_H_UID, JFA_SEC_H_GNAME,
+                                           JFA_SEC_H_GID};
 
-    if (!db->base)
-        return -ENOENT;
-    slots = sec_ptr(db, s);
-    mask = (uint32_t)(db->sec_len[s] / 4 - 1);
-    n = (kind == K_UNAME || kind == K_UID) ? db->n_users : db->n_groups;
-    if (by_name) {
+/* A query key: a name (with its length) or an id, and its hash. */
+struct key {
+    enum key_kind kind;
+    const char *name;
+    uint32_t len, id, hash;
+};
+
+static bool make_key(struct key *k, enum key_kind kind, const char *name, uint32_t id)
+{
+    k->kind = kind;
+    k->name = name;
+    k->id = id;
+    k->len = 0;
+    if (kind == K_UNAME || kind == K_GNAME) {
         size_t l = strnlen(name, JFA_DB_NAME_MAX + 1);
         if (l > JFA_DB_NAME_MAX)
-            return -ENOENT;
-        nlen = (uint32_t)l;
-        h = jfa_db_hash_name(name, nlen);
+            return false;
+        k->len = (uint32_t)l;
+        k->hash = jfa_db_hash_name(name, k->len);
     } else {
-        h = jfa_db_hash_id(id);
+        k->hash = jfa_db_hash_id(id);
     }
-    for (uint64_t i = 0; i <= mask; i++) {
-        uint32_t e = jfa_le32(slots + 4 * (size_t)((h + i) & mask));
-        const unsigned char *r;
-        if (e == 0)
-            return -ENOENT;
-        if (e - 1 >= n)
+    return true;
+}
+
+/* v1: does record e - 1 hold the key? 1 yes, 0 no, -EINVAL corrupt. */
+static int match_v1(const struct jfa_db *db, const struct key *k, uint32_t e)
+{
+    uint32_t n = (k->kind == K_UNAME || k->kind == K_UID) ? db->n_users : db->n_groups;
+    const unsigned char *r;
+    const char *rn;
+    uint32_t rlen;
+
+    if (e - 1 >= n)
+        return -EINVAL;
+    switch (k->kind) {
+    case K_UID:
+        return jfa_le32(user_rec(db, e - 1) + JFA_DBU_OFF_UID) == k->id;
+    case K_GID:
+        return jfa_le32(group_rec(db, e - 1) + JFA_DBG_OFF_GID) == k->id;
+    default:
+        r = k->kind == K_UNAME ? user_rec(db, e - 1) + JFA_DBU_OFF_NAME
+                               : group_rec(db, e - 1) + JFA_DBG_OFF_NAME;
+        rn = get_str(db, r, &rlen);
+        if (!rn)
             return -EINVAL;
-        if (kind == K_UNAME || kind == K_GNAME) {
-            uint32_t rlen;
-            const char *rn;
-            r = kind == K_UNAME ? user_rec(db, e - 1) + JFA_DBU_OFF_NAME
-                                : group_rec(db, e - 1) + JFA_DBG_OFF_NAME;
-            rn = get_str(db, r, &rlen);
-            if (!rn)
-                return -EINVAL;
-            if (rlen == nlen && memcmp(rn, name, nlen) == 0) {
-                *index = e - 1;
-                return 0;
-            }
-        } else {
-            r = kind == K_UID ? user_rec(db, e - 1) + JFA_DBU_OFF_UID
-                              : group_rec(db, e - 1) + JFA_DBG_OFF_GID;
-            if (jfa_le32(r) == id) {
-                *index = e - 1;
-                return 0;
-            }
+        return rlen == k->len && memcmp(rn, k->name, k->len) == 0;
+    }
+}
+
+/* v2: does the entry of slot reference ref hold the key? 1 yes, 0 no,
+ * -EINVAL (the entry does not lie inside its section). Reads only the
+ * entry's first bytes; the caller decodes (and checks) the rest. */
+static int match_v2(const struct jfa_db *db, const struct key *k, uint32_t ref)
+{
+    uint64_t off = (uint64_t)(ref - 1) * 8, size, nl;
+    bool user = k->kind == K_UNAME || k->kind == K_UID;
+    const unsigned char *e = user ? user_entry(db, off, &size) : group_entry(db, off, &size);
+
+    if (!e)
+        return -EINVAL;
+    switch (k->kind) {
+    case K_UID:
+        return jfa_le32(e + JFA_DBE_UID) == k->id;
+    case K_GID:
+        return jfa_le32(e + JFA_DBF_GID) == k->id;
+    case K_UNAME:
+        nl = jfa_le16(e + JFA_DBE_LENS);
+        if (nl >= size - JFA_DBE_STRINGS)
+            return -EINVAL;
+        return nl == k->len && memcmp(e + JFA_DBE_STRINGS, k->name, k->len) == 0;
+    default:
+        nl = jfa_le16(e + JFA_DBF_NAMELEN);
+        if (nl >= size - JFA_DBF_NAME)
+            return -EINVAL;
+        return nl == k->len && memcmp(e + JFA_DBF_NAME, k->name, k->len) == 0;
+    }
+}
+
+/*
+ * Probe a hash table; on a hit store where the record is: its index (v1)
+ * or its entry offset (v2). 0 found, -ENOENT, -EINVAL (a slot points
+ * outside the records or at a corrupt name). v2 slots carry the key's
+ * hash as a tag, so only a slot with the same tag costs a read of its
+ * entry. The probe visits each slot at most once: a full (hostile) table
+ * ends.
+ */
+static int find(const struct jfa_db *db, enum key_kind kind, const char *name, uint32_t id,
+                uint64_t *where)
+{
+    enum jfa_db_sec s = hash_sec[kind];
+    bool v1 = db->version == JFA_DB_VERSION_1;
+    uint64_t slot_size = v1 ? 4 : JFA_DB2_SLOT_SIZE;
+    const unsigned char *slots;
+    uint32_t mask;
+    struct key k;
+
+    if (!db->base || !make_key(&k, kind, name, id))
+        return -ENOENT;
+    slots = sec_ptr(db, s);
+    mask = (uint32_t)(db->sec_len[s] / slot_size - 1);
+    for (uint64_t i = 0; i <= mask; i++) {
+        const unsigned char *slot = slots + slot_size * ((k.hash + i) & mask);
+        uint32_t ref = jfa_le32(slot + (v1 ? 0 : 4));
+        int m;
+        if (ref == 0)
+            return -ENOENT;
+        if (!v1 && jfa_le32(slot) != k.hash)
+            continue;
+        m = v1 ? match_v1(db, &k, ref) : match_v2(db, &k, ref);
+        if (m < 0)
+            return m;
+        if (m) {
+            *where = v1 ? ref - 1 : (uint64_t)(ref - 1) * 8;
+            return 0;
         }
     }
     return -ENOENT;
 }
 
+static int user_found(const struct jfa_db *db, int rc, uint64_t where, struct jfa_db_user *out)
+{
+    if (rc != 0)
+        return rc;
+    if (db->version == JFA_DB_VERSION_1)
+        return jfa_db_user_at(db, (uint32_t)where, out);
+    memset(out, 0, sizeof(*out));
+    return user_from_entry(db, where, out);
+}
+
+static int group_found(const struct jfa_db *db, int rc, uint64_t where, struct jfa_db_group *out)
+{
+    if (rc != 0)
+        return rc;
+    if (db->version == JFA_DB_VERSION_1)
+        return jfa_db_group_at(db, (uint32_t)where, out);
+    memset(out, 0, sizeof(*out));
+    return group_from_entry(db, where, out);
+}
+
 int jfa_db_user_by_name(const struct jfa_db *db, const char *name, struct jfa_db_user *out)
 {
-    uint32_t i;
-    int rc = find(db, K_UNAME, name, 0, &i);
-    return rc ? rc : jfa_db_user_at(db, i, out);
+    uint64_t w = 0;
+    int rc = find(db, K_UNAME, name, 0, &w);
+    return user_found(db, rc, w, out);
 }
 
 int jfa_db_user_by_uid(const struct jfa_db *db, uint32_t uid, struct jfa_db_user *out)
 {
-    uint32_t i;
-    int rc = find(db, K_UID, NULL, uid, &i);
-    return rc ? rc : jfa_db_user_at(db, i, out);
+    uint64_t w = 0;
+    int rc = find(db, K_UID, NULL, uid, &w);
+    return user_found(db, rc, w, out);
 }
 
 int jfa_db_group_by_name(const struct jfa_db *db, const char *name, struct jfa_db_group *out)
 {
-    uint32_t i;
-    int rc = find(db, K_GNAME, name, 0, &i);
-    return rc ? rc : jfa_db_group_at(db, i, out);
+    uint64_t w = 0;
+    int rc = find(db, K_GNAME, name, 0, &w);
+    return group_found(db, rc, w, out);
+}
+
+int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_group *out)
+{
+    uint64_t w = 0;
+    int rc = find(db, K_GID, NULL, gid, &w);
+    return group_found(db, rc, w, out);
 }
 
 /*
@@ -444,13 +744,6 @@ int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jf
     return rc;
 }
 
-int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_group *out)
-{
-    uint32_t i;
-    int rc = find(db, K_GID, NULL, gid, &i);
-    return rc ? rc : jfa_db_group_at(db, i, out);
-}
-
 /* ---- verify ---- */
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt,
@@ -466,10 +759,8 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, 
 
 /* A stored string is clean: no embedded NUL (strlen == stored length), and
  * no ':' or '\n' (they would break getent's line format). */
-static bool str_clean(const struct jfa_db *db, const unsigned char *ref)
+static bool str_clean(const char *s, uint32_t len)
 {
-    uint32_t len;
-    const char *s = get_str(db, ref, &len);
     return s && strlen(s) == len && !memchr(s, ':', len) && !memchr(s, '\n', len);
 }
 
@@ -477,20 +768,89 @@ static int verify_table(const struct jfa_db *db, enum jfa_db_sec s, uint32_t n, 
                         char *err, size_t errlen)
 {
     const unsigned char *slots = sec_ptr(db, s);
-    uint64_t nslots = db->sec_len[s] / 4, used = 0;
+    bool v1 = db->version == JFA_DB_VERSION_1;
+    uint64_t slot_size = v1 ? 4 : JFA_DB2_SLOT_SIZE;
+    uint64_t nslots = db->sec_len[s] / slot_size, used = 0;
+    uint64_t limit = v1 ? n
+                        : db->sec_len[s == JFA_SEC_H_UNAME || s == JFA_SEC_H_UID ? JFA_SEC_USERS
+                                                                                 : JFA_SEC_GROUPS] /
+                              8;
 
     for (uint64_t i = 0; i < nslots; i++) {
-        uint32_t e = jfa_le32(slots + 4 * i);
+        uint32_t e = jfa_le32(slots + slot_size * i + (v1 ? 0 : 4));
         if (e == 0)
             continue;
-        if (e - 1 >= n)
-            return fail(err, errlen, "%s index: slot %llu points at record %u of %u", what,
-                        (unsigned long long)i, e - 1, n);
+        if (e - 1 >= limit)
+            return fail(err, errlen, "%s index: slot %llu points at record %u of %llu", what,
+                        (unsigned long long)i, e - 1, (unsigned long long)limit);
         used++;
     }
     if (used != n)
         return fail(err, errlen, "%s index: %llu entries for %u records", what,
                     (unsigned long long)used, n);
+    return 0;
+}
+
+/* Where record i is, as find reports it: its index (v1) or entry offset. */
+static uint64_t record_where(const struct jfa_db *db, enum jfa_db_sec index_sec, uint32_t i)
+{
+    return db->version == JFA_DB_VERSION_1 ? i : index_entry(db, index_sec, i);
+}
+
+static int verify_users(const struct jfa_db *db, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < db->n_users; i++) {
+        struct jfa_db_user u;
+        uint64_t where, self = record_where(db, JFA_SEC2_UINDEX, i);
+        if (jfa_db_user_at(db, i, &u) != 0)
+            return fail(err, errlen, "user record %u: string or gid list out of bounds", i);
+        if (!str_clean(u.name, u.name_len) || !str_clean(u.gecos, u.gecos_len) ||
+            !str_clean(u.home, u.home_len) || !str_clean(u.shell, u.shell_len) ||
+            !str_clean(u.jf_name, u.jf_name_len))
+            return fail(err, errlen, "user record %u: a string holds NUL, ':' or newline", i);
+        if (!jfa_db_name_plausible(u.name))
+            return fail(err, errlen, "user record %u: implausible name", i);
+        if (u.uid == 0 || u.gid == 0)
+            return fail(err, errlen, "user %s: uid or gid 0", u.name);
+        for (uint32_t k = 0; k < u.n_gids; k++)
+            if (jfa_db_user_gid(&u, k) == 0)
+                return fail(err, errlen, "user %s: supplementary gid 0", u.name);
+        if (find(db, K_UNAME, u.name, 0, &where) != 0 || where != self)
+            return fail(err, errlen, "user %s: not found by name (index or duplicate)", u.name);
+        if (find(db, K_UID, NULL, u.uid, &where) != 0 || where != self)
+            return fail(err, errlen, "user %s: uid %u not found (index or duplicate)", u.name,
+                        u.uid);
+    }
+    return 0;
+}
+
+static int verify_groups(const struct jfa_db *db, char *err, size_t errlen)
+{
+    for (uint32_t i = 0; i < db->n_groups; i++) {
+        struct jfa_db_group g;
+        uint64_t where, self = record_where(db, JFA_SEC2_GINDEX, i);
+        if (jfa_db_group_at(db, i, &g) != 0)
+            return fail(err, errlen, "group record %u: name or member list out of bounds", i);
+        if (!str_clean(g.name, g.name_len) || !jfa_db_name_plausible(g.name))
+            return fail(err, errlen, "group record %u: bad name", i);
+        if (db->version != JFA_DB_VERSION_1) {
+            struct jfa_db_group e = {0};
+            if (group_from_entry(db, self, &e) != 0 || e.index != i)
+                return fail(err, errlen, "group record %u: its entry names index %u", i, e.index);
+        }
+        if (g.gid == 0)
+            return fail(err, errlen, "group %s: gid 0", g.name);
+        for (uint32_t k = 0; k < g.n_members; k++) {
+            const char *m = jfa_db_group_member(db, &g, k);
+            if (!m || !jfa_db_name_plausible(m))
+                return fail(err, errlen, "group %s: member %u bad", g.name, k);
+        }
+        if (find(db, K_GNAME, g.name, 0, &where) != 0 || where != self)
+            return fail(err, errlen, "group %s: not found by name (index or duplicate)", g.name);
+        if (find(db, K_GID, NULL, g.gid, &where) != 0 || where != self)
+            return fail(err, errlen, "group %s: gid %u not found (index or duplicate)", g.name,
+                        g.gid);
+    }
     return 0;
 }
 
@@ -513,48 +873,8 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
     /* A mark is no damage: a sync killed between marking and renaming
      * leaves the live file marked, and readers then check the path at each
      * lookup until the next sync (doctor warns, see jfa_db_marked). */
-    for (uint32_t i = 0; i < db->n_users; i++) {
-        struct jfa_db_user u;
-        const unsigned char *r = user_rec(db, i);
-        uint32_t idx;
-        if (jfa_db_user_at(db, i, &u) != 0)
-            return fail(err, errlen, "user record %u: string or gid list out of bounds", i);
-        for (int f = JFA_DBU_OFF_NAME; f <= JFA_DBU_OFF_JFNAME; f += 8)
-            if (!str_clean(db, r + f))
-                return fail(err, errlen, "user record %u: bad string at field offset %d", i, f);
-        if (!jfa_db_name_plausible(u.name))
-            return fail(err, errlen, "user record %u: implausible name", i);
-        if (u.uid == 0 || u.gid == 0)
-            return fail(err, errlen, "user %s: uid or gid 0", u.name);
-        for (uint32_t k = 0; k < u.n_gids; k++)
-            if (jfa_db_user_gid(&u, k) == 0)
-                return fail(err, errlen, "user %s: supplementary gid 0", u.name);
-        if (find(db, K_UNAME, u.name, 0, &idx) != 0 || idx != i)
-            return fail(err, errlen, "user %s: not found by name (index or duplicate)", u.name);
-        if (find(db, K_UID, NULL, u.uid, &idx) != 0 || idx != i)
-            return fail(err, errlen, "user %s: uid %u not found (index or duplicate)", u.name,
-                        u.uid);
-    }
-    for (uint32_t i = 0; i < db->n_groups; i++) {
-        struct jfa_db_group g;
-        uint32_t idx;
-        if (jfa_db_group_at(db, i, &g) != 0)
-            return fail(err, errlen, "group record %u: name or member list out of bounds", i);
-        if (!str_clean(db, group_rec(db, i) + JFA_DBG_OFF_NAME) || !jfa_db_name_plausible(g.name))
-            return fail(err, errlen, "group record %u: bad name", i);
-        if (g.gid == 0)
-            return fail(err, errlen, "group %s: gid 0", g.name);
-        for (uint32_t k = 0; k < g.n_members; k++) {
-            const char *m = jfa_db_group_member(db, &g, k);
-            if (!m || !jfa_db_name_plausible(m))
-                return fail(err, errlen, "group %s: member %u bad", g.name, k);
-        }
-        if (find(db, K_GNAME, g.name, 0, &idx) != 0 || idx != i)
-            return fail(err, errlen, "group %s: not found by name (index or duplicate)", g.name);
-        if (find(db, K_GID, NULL, g.gid, &idx) != 0 || idx != i)
-            return fail(err, errlen, "group %s: gid %u not found (index or duplicate)", g.name,
-                        g.gid);
-    }
+    if (verify_users(db, err, errlen) != 0 || verify_groups(db, err, errlen) != 0)
+        return -1;
     return 0;
 }
 

@@ -4,7 +4,8 @@
  *
  * Owns: opening the database read-only with mmap after owner/mode checks,
  * O(1) validation of the header and section bounds at open, bounds-checked
- * O(1) hash lookups of users by name/uid and groups by name/gid, indexed
+ * O(1) hash lookups (format version 2, and version 1 for files written
+ * before it) of users by name/uid and groups by name/gid, indexed
  * enumeration, and a full integrity check for `doctor`. The binary format
  * is described in db_format.h and doc/design.md. A database file holds
  * public data only (what getent shows, plus the Jellyfin name and Id).
@@ -35,6 +36,7 @@ struct jfa_db {
     struct timespec mtime;
     off_t st_size;
     /* validated section views, filled by jfa_db_open */
+    uint32_t version; /* format version (db_format.h): 2, or 1 (older file) */
     uint32_t n_users, n_groups;
     uint64_t generation; /* sync time (unix seconds) */
     /* section offset/size, enum jfa_db_sec order (db_format.h), copied
@@ -56,7 +58,8 @@ struct jfa_db_user {
      * may hide a NUL before it, so strlen can be shorter, never longer) */
     uint32_t name_len, gecos_len, home_len, shell_len;
     const char *jf_name; /* the Jellyfin spelling */
-    char jf_id[33];      /* 32 lowercase hex ("" if db->no_jf_id) */
+    uint32_t jf_name_len;
+    char jf_id[33]; /* 32 lowercase hex ("" if db->no_jf_id) */
     uint32_t flags;
     uint32_t n_gids;           /* supplementary groups (not counting gid) */
     const unsigned char *gids; /* n_gids little-endian u32 (use jfa_db_user_gid) */
@@ -65,8 +68,10 @@ struct jfa_db_user {
 struct jfa_db_group {
     uint32_t gid;
     const char *name;
+    uint32_t name_len; /* its stored length (as for jfa_db_user) */
     uint32_t n_members;
-    uint32_t index; /* record index, for jfa_db_group_member */
+    uint32_t index; /* record index (version 1: for jfa_db_group_member) */
+    uint32_t entry; /* version 2: entry offset in GROUPS, for jfa_db_group_member */
     uint32_t flags; /* JFA_DBG_* */
 };
 

@@ -1,5 +1,6 @@
 /*
- * db_format.h - the users database: on-disk binary layout (version 1).
+ * db_format.h - the users database: on-disk binary layout (version 2; the
+ * readers also accept version 1, described at the end).
  *
  * Owns: the byte layout shared by the writer (dbwrite.c) and the reader
  * (db.c), and the hash functions both sides must agree on. libc only.
@@ -7,9 +8,9 @@
  * All integers are little-endian, fixed width. Every section starts on an
  * 8-byte boundary. Layout of a file:
  *
- *   header (JFA_DB_HDR_SIZE = 192 bytes)
+ *   header (JFA_DB_HDR_SIZE = 192 bytes; the same in both versions)
  *     0   char[8]  magic "JFAUSRDB"
- *     8   u32      format version (JFA_DB_VERSION = 1)
+ *     8   u32      format version (JFA_DB_VERSION = 2; 1 still read)
  *     12  u32      header size (192)
  *     16  u64      total file size in bytes (must equal the real size)
  *     24  u64      generation (sync time, unix seconds)
@@ -33,37 +34,91 @@
  *                  mapping check it on every call (one load, no system
  *                  call); see doc/design.md "Replacement and staleness".
  *
- *   STRINGS  NUL-terminated strings, deduplicated. A string is referenced
- *            by {u32 offset, u32 length}; valid iff offset + length <
- *            section size and the byte at offset + length is NUL (checked
- *            at every use).
- *   USERS    n_users records of 80 bytes (JFA_DB_USER_SIZE):
- *     0 u32 uid, 4 u32 gid, 8 u32 flags (JFA_DBU_*), 12 u32 n_gids,
- *     16 u32 first gid (index into GIDS, in u32 units), 20 u32 reserved (0),
- *     24 name, 32 gecos, 40 home, 48 shell, 56 Jellyfin name: string refs,
- *     64 u8[16] Jellyfin user Id (binary; shown as 32 lowercase hex).
- *   GROUPS   n_groups records of 24 bytes (JFA_DB_GROUP_SIZE):
- *     0 u32 gid, 4 u32 n_members, 8 u32 first member (index into MEMBERS,
- *     in 8-byte units), 12 name string ref, 20 u32 flags (JFA_DBG_*; was
- *     reserved and 0 before the fold flag: readers ignore unknown bits).
- *   GIDS     u32 array: supplementary gids of users, concatenated.
- *   MEMBERS  string-ref array ({u32 offset, u32 length}): login names of
- *            group members, concatenated.
- *   H_UNAME, H_UID, H_GNAME, H_GID: open-addressing hash indexes (linear
- *            probing). Each is an array of u32 slots, slot count a power of
- *            two >= 2 * records (minimum 8); a slot holds record index + 1,
- *            0 = empty. Names hash with FNV-1a 32, ids with jfa_db_hash_id.
- *            Lookups probe at most slot-count times, so a table without an
- *            empty slot (hostile file) still terminates.
+ * Two kinds of file carry version 2 data:
+ *   plain version 2: header version 2, its section table the version 2
+ *     sections below (written with JFA_DBW_NO_V1_VIEW; readers older than
+ *     version 2 refuse it);
+ *   transitional (what sync writes while processes may still have the
+ *     version-1-only module loaded): header version 1 and its table the
+ *     version 1 view below, so version 1 readers read it as before; at
+ *     offset 200 (after the watch block, which it requires) a directory:
+ *       200 char[4]  tag "JFA2"
+ *       204 u32      2 (the version of the sections it lists)
+ *       208 9 x {u64 offset, u64 size}: the version 2 sections
+ *     (JFA_DB_DIR_SIZE = 152 bytes; every section of the header's table
+ *     starts at or after 352). Version 2 readers check the version 1 view
+ *     as version 1 readers do, then read only through the directory. The
+ *     view's STRINGS section is the byte range of the version 2 USERS and
+ *     GROUPS sections (adjacent): its string refs point at the strings
+ *     inside the entries, so no string is stored twice. A version 1 reader
+ *     never reads the directory (a gap between header and sections).
+ *
+ * Version 2 sections. A lookup reads one hash slot (8 bytes), and on a tag
+ * match one entry, which holds the record's fixed fields followed by its
+ * own strings: a hit touches the slot's cache line and one or two adjacent
+ * lines of the entry; a miss touches the slots only.
+ *   section 0       unused, size 0 (v1's STRINGS)
+ *   USERS (1)       user entries, each 8-aligned (zero padding between):
+ *     0  u32 uid, 4 u32 gid, 8 u32 flags (JFA_DBU_*), 12 u32 n_gids,
+ *     16 u16 name length, 18 u16 gecos length, 20 u16 home length,
+ *     22 u16 shell length, 24 u16 Jellyfin name length, 26 u16 0,
+ *     28 u32 size: the entry's bytes (without the padding after it),
+ *     32 name NUL gecos NUL home NUL shell NUL Jellyfin name NUL,
+ *        zero padding to a 4-byte boundary, n_gids x u32 supplementary
+ *        gids, u8[16] Jellyfin user Id (binary; shown as 32 lowercase hex).
+ *     So size == align4(32 + the five lengths + 5) + 4 * n_gids + 16.
+ *   GROUPS (2)      group entries, each 8-aligned:
+ *     0  u32 gid, 4 u32 flags (JFA_DBG_*), 8 u32 n_members,
+ *     12 u32 record index (its position in GINDEX), 16 u32 size,
+ *     20 u16 name length, 22 u16 0, 24 name NUL, zero padding to a 4-byte
+ *     boundary, n_members x u32: offset of each member's login name from
+ *     the start of the entry, then the member names, each NUL-terminated
+ *     (at most JFA_DB_NAME_MAX bytes before the NUL).
+ *   UINDEX (3)      n_users x u32: byte offset of each user entry in USERS,
+ *                   in enumeration order (getpwent, jfa_db_user_at).
+ *   GINDEX (4)      n_groups x u32: the same for groups.
+ *   H_UNAME, H_UID, H_GNAME, H_GID (5-8): open-addressing hash indexes
+ *            (linear probing). Each is an array of 8-byte slots {u32 tag,
+ *            u32 ref}; slot count a power of two >= 2 * records (minimum
+ *            8). ref = entry offset / 8 + 1 (0 = empty slot); tag = the
+ *            key's full 32-bit hash (names: FNV-1a 32, ids: jfa_db_hash_id,
+ *            a bijection, so an id's tag equals the id's only). The probe
+ *            starts at tag & (slots - 1) and reads an entry only when the
+ *            tag matches; it visits at most slot-count slots, so a table
+ *            without an empty slot (hostile file) still terminates.
  *
  * Validation at open (O(1)): size >= header, magic, version, header size,
  * declared size == real size, each section 8-aligned, inside the file and
- * after the header, sections pairwise non-overlapping, record sections
- * exactly count * record size, array sections a multiple of their element
- * size, hash tables a power-of-two slot count greater than the record count.
- * Everything else (string refs, gid/member ranges, hash entries) is checked
- * where it is used. The watch block is optional: without it (older files,
- * or a tag that does not match) a reader falls back to checking the path.
+ * after the header (after the directory for its sections), sections of a
+ * table pairwise non-overlapping; v2: section 0
+ * empty, entry sections a multiple of 8, index sections exactly count * 4,
+ * hash tables a power-of-two slot count greater than the record count.
+ * Everything else (slot refs, entry sizes, string lengths and their NULs,
+ * member offsets) is checked where it is used. The watch block is
+ * optional: without it (older files, or a tag that does not match) a
+ * reader falls back to checking the path.
+ *
+ * Version 1 (written by releases before version 2, and as the view of a
+ * transitional file; readers keep a compact path for it so that a
+ * database written before an upgrade keeps answering until the next sync
+ * rewrites it). Its sections, in table order:
+ *   STRINGS  NUL-terminated strings, deduplicated. A string is referenced
+ *            by {u32 offset, u32 length}; valid iff offset + length <
+ *            section size and the byte at offset + length is NUL.
+ *   USERS    n_users records of 80 bytes (JFA_DB_USER_SIZE):
+ *     0 u32 uid, 4 u32 gid, 8 u32 flags, 12 u32 n_gids,
+ *     16 u32 first gid (index into GIDS, in u32 units), 20 u32 reserved (0),
+ *     24 name, 32 gecos, 40 home, 48 shell, 56 Jellyfin name: string refs,
+ *     64 u8[16] Jellyfin user Id.
+ *   GROUPS   n_groups records of 24 bytes (JFA_DB_GROUP_SIZE):
+ *     0 u32 gid, 4 u32 n_members, 8 u32 first member (index into MEMBERS,
+ *     in 8-byte units), 12 name string ref, 20 u32 flags.
+ *   GIDS     u32 array: supplementary gids of users, concatenated.
+ *   MEMBERS  string-ref array: login names of group members, concatenated.
+ *   H_UNAME, H_UID, H_GNAME, H_GID: arrays of u32 slots, slot count a power
+ *            of two > records; a slot holds record index + 1, 0 = empty.
+ *   Open checks record sections exactly count * record size, array
+ *   sections a multiple of their element size.
  */
 #ifndef JFA_DB_FORMAT_H
 #define JFA_DB_FORMAT_H
@@ -74,7 +129,8 @@
 
 #define JFA_DB_MAGIC "JFAUSRDB"
 #define JFA_DB_MAGIC_LEN 8
-#define JFA_DB_VERSION 1u
+#define JFA_DB_VERSION 2u /* written; 1 is still read */
+#define JFA_DB_VERSION_1 1u
 #define JFA_DB_HDR_SIZE 192u
 #define JFA_DB_USER_SIZE 80u
 #define JFA_DB_GROUP_SIZE 24u
@@ -104,6 +160,13 @@
 #define JFA_DB_WATCH_TAG_LEN 4
 #define JFA_DBW_REPLACED 196u /* u32, 4-aligned */
 
+/* the version 2 directory of a transitional file (after the watch block) */
+#define JFA_DB_DIR_OFF 200u
+#define JFA_DB_DIR_TAG "JFA2"
+#define JFA_DB_DIR_TAG_LEN 4
+#define JFA_DB_DIR_SECTIONS 208u
+#define JFA_DB_DIR_SIZE 152u /* tag, u32 version, 9 x {u64 offset, u64 size} */
+
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,
     JFA_SEC_USERS,
@@ -117,7 +180,30 @@ enum jfa_db_sec {
     JFA_SEC_COUNT
 };
 
-/* user record field offsets */
+/* version 2: sections 0, 3 and 4 (the others keep their v1 names) */
+#define JFA_SEC2_UNUSED JFA_SEC_STRINGS
+#define JFA_SEC2_UINDEX JFA_SEC_GIDS
+#define JFA_SEC2_GINDEX JFA_SEC_MEMBERS
+#define JFA_DB2_SLOT_SIZE 8u
+
+/* version 2 user entry */
+#define JFA_DBE_UID 0
+#define JFA_DBE_GID 4
+#define JFA_DBE_FLAGS 8
+#define JFA_DBE_NGIDS 12
+#define JFA_DBE_LENS 16 /* 5 x u16: name, gecos, home, shell, Jellyfin name */
+#define JFA_DBE_SIZE 28
+#define JFA_DBE_STRINGS 32
+/* version 2 group entry */
+#define JFA_DBF_GID 0
+#define JFA_DBF_FLAGS 4
+#define JFA_DBF_NMEM 8
+#define JFA_DBF_INDEX 12
+#define JFA_DBF_SIZE 16
+#define JFA_DBF_NAMELEN 20
+#define JFA_DBF_NAME 24
+
+/* version 1 user record field offsets */
 #define JFA_DBU_OFF_UID 0
 #define JFA_DBU_OFF_GID 4
 #define JFA_DBU_OFF_FLAGS 8
@@ -130,7 +216,7 @@ enum jfa_db_sec {
 #define JFA_DBU_OFF_JFNAME 56
 #define JFA_DBU_OFF_JFID 64
 
-/* group record field offsets */
+/* version 1 group record field offsets */
 #define JFA_DBG_OFF_GID 0
 #define JFA_DBG_OFF_NMEM 4
 #define JFA_DBG_OFF_MIDX 8
@@ -140,6 +226,11 @@ enum jfa_db_sec {
 static inline uint32_t jfa_le32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint32_t jfa_le16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
 }
 
 static inline uint64_t jfa_le64(const unsigned char *p)
@@ -153,6 +244,12 @@ static inline void jfa_put32(unsigned char *p, uint32_t v)
     p[1] = (unsigned char)(v >> 8);
     p[2] = (unsigned char)(v >> 16);
     p[3] = (unsigned char)(v >> 24);
+}
+
+static inline void jfa_put16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
 }
 
 static inline void jfa_put64(unsigned char *p, uint64_t v)

@@ -3,9 +3,11 @@
  *
  * Owns: checking the users and groups handed over by sync (plausible unique
  * names, unique non-zero ids, strings that cannot break a passwd/group line,
- * well-formed Jellyfin Ids) and serialising them into the db_format.h image
- * in memory: deduplicated string table, records, gid and member arrays,
- * four hash indexes and the checksum. Writing the image to disk is
+ * well-formed Jellyfin Ids) and serialising them into the db_format.h
+ * version 2 image in memory, in named steps (check_input, plan_layout,
+ * write_users, write_groups, build_indexes, write_header): one entry per
+ * record holding its own strings, gids or member names, two index arrays,
+ * four tagged hash indexes and the checksum. Writing the image to disk is
  * fileutil.h's job (jfa_write_atomic_hook); marking the file it replaces
  * (the watch block's `replaced` word, jfa_db_mark_replaced) is done here.
  */
@@ -29,17 +31,22 @@
 #define MAX_RECORDS 4000000u
 #define MAX_LIST 1000000u
 
-struct strtab {
-    unsigned char *buf;
-    size_t len, cap;
-    uint32_t *slots; /* intern table: offset + 1 of a string, 0 empty */
-    size_t nslots, used;
-};
-
+/* The image being built: section offsets and sizes, and where each entry
+ * lies inside its section. */
 struct builder {
     char *err;
     size_t errlen;
-    struct strtab st;
+    const struct jfa_dbw_user *users;
+    const struct jfa_dbw_group *groups;
+    size_t n_users, n_groups;
+    uint64_t generation;
+    uint32_t *uoff, *goff; /* entry offsets within USERS / GROUPS */
+    uint32_t us, gs;       /* slot counts of the user and group tables */
+    size_t off[JFA_SEC_COUNT], len[JFA_SEC_COUNT], size;
+    /* the version 1 view (db_format.h "Transitional files"), if written */
+    bool v1_view;
+    size_t off1[JFA_SEC_COUNT], len1[JFA_SEC_COUNT];
+    unsigned char *img;
 };
 
 __attribute__((format(printf, 2, 3))) static int bfail(struct builder *b, const char *fmt, ...)
@@ -58,81 +65,17 @@ static size_t align8(size_t v)
     return (v + 7) & ~(size_t)7;
 }
 
+static size_t align4(size_t v)
+{
+    return (v + 3) & ~(size_t)3;
+}
+
 static uint32_t slots_for(size_t n)
 {
     uint32_t s = JFA_DB_MIN_SLOTS;
     while (s < 2 * n)
         s <<= 1;
     return s;
-}
-
-/* ---- string table with interning ---- */
-
-static int st_grow_slots(struct strtab *st)
-{
-    size_t nn = st->nslots ? st->nslots * 2 : 1024;
-    uint32_t *ns = calloc(nn, sizeof(*ns));
-    if (!ns)
-        return -1;
-    for (size_t i = 0; i < st->nslots; i++) {
-        uint32_t e = st->slots[i];
-        if (!e)
-            continue;
-        const char *s = (const char *)st->buf + e - 1;
-        size_t h = jfa_db_hash_name(s, strlen(s)) & (nn - 1);
-        while (ns[h])
-            h = (h + 1) & (nn - 1);
-        ns[h] = e;
-    }
-    free(st->slots);
-    st->slots = ns;
-    st->nslots = nn;
-    return 0;
-}
-
-/* Add s (len bytes, no NUL inside) and return its offset through *off. */
-static int st_add(struct builder *b, const char *s, size_t len, uint32_t *off)
-{
-    struct strtab *st = &b->st;
-    size_t h;
-
-    if ((st->used + 1) * 2 > st->nslots && st_grow_slots(st) != 0)
-        return bfail(b, "out of memory");
-    h = jfa_db_hash_name(s, len) & (st->nslots - 1);
-    while (st->slots[h]) {
-        const char *c = (const char *)st->buf + st->slots[h] - 1;
-        if (strlen(c) == len && memcmp(c, s, len) == 0) {
-            *off = st->slots[h] - 1;
-            return 0;
-        }
-        h = (h + 1) & (st->nslots - 1);
-    }
-    if (st->len + len + 1 > JFA_DB_MAX_FILE)
-        return bfail(b, "string table too large");
-    if (st->len + len + 1 > st->cap) {
-        size_t nc = st->cap ? st->cap : 4096;
-        unsigned char *nb;
-        while (nc < st->len + len + 1)
-            nc *= 2;
-        nb = realloc(st->buf, nc);
-        if (!nb)
-            return bfail(b, "out of memory");
-        st->buf = nb;
-        st->cap = nc;
-    }
-    memcpy(st->buf + st->len, s, len);
-    st->buf[st->len + len] = '\0';
-    *off = (uint32_t)st->len;
-    st->slots[h] = (uint32_t)st->len + 1;
-    st->used++;
-    st->len += len + 1;
-    return 0;
-}
-
-static void put_ref(unsigned char *p, uint32_t off, size_t len)
-{
-    jfa_put32(p, off);
-    jfa_put32(p + 4, (uint32_t)len);
 }
 
 /* ---- input checks ---- */
@@ -159,45 +102,10 @@ static bool parse_jfid(const char *hex, unsigned char out[16])
     return hex[32] == '\0';
 }
 
-/* ---- hash index building with duplicate detection ---- */
-
-/* Insert record idx into table; keyfn compares. Returns the index of an
- * existing equal record, or -1 after inserting. */
-static long insert_name(unsigned char *tab, uint32_t nslots, const char *const *names, uint32_t idx)
-{
-    const char *name = names[idx];
-    size_t len = strlen(name);
-    uint32_t h = jfa_db_hash_name(name, len) & (nslots - 1);
-    for (;;) {
-        uint32_t e = jfa_le32(tab + 4 * (size_t)h);
-        if (!e) {
-            jfa_put32(tab + 4 * (size_t)h, idx + 1);
-            return -1;
-        }
-        if (strcmp(names[e - 1], name) == 0)
-            return (long)e - 1;
-        h = (h + 1) & (nslots - 1);
-    }
-}
-
-static long insert_id(unsigned char *tab, uint32_t nslots, const uint32_t *ids, uint32_t idx)
-{
-    uint32_t h = jfa_db_hash_id(ids[idx]) & (nslots - 1);
-    for (;;) {
-        uint32_t e = jfa_le32(tab + 4 * (size_t)h);
-        if (!e) {
-            jfa_put32(tab + 4 * (size_t)h, idx + 1);
-            return -1;
-        }
-        if (ids[e - 1] == ids[idx])
-            return (long)e - 1;
-        h = (h + 1) & (nslots - 1);
-    }
-}
-
 static int check_user(struct builder *b, const struct jfa_dbw_user *u, size_t i)
 {
     const char *name = u->name ? u->name : "(null)";
+    unsigned char id[16];
 
     if (!name_ok(u->name))
         return bfail(b, "user %zu (\"%.40s\"): invalid login name", i, name);
@@ -216,6 +124,8 @@ static int check_user(struct builder *b, const struct jfa_dbw_user *u, size_t i)
     for (size_t k = 0; k < u->n_gids; k++)
         if (u->gids[k] == 0)
             return bfail(b, "user %s: supplementary gid 0", name);
+    if (!parse_jfid(u->jf_id, id))
+        return bfail(b, "user %s: Jellyfin Id is not 32 hex digits", name);
     return 0;
 }
 
@@ -235,193 +145,413 @@ static int check_group(struct builder *b, const struct jfa_dbw_group *g, size_t 
     return 0;
 }
 
-int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
-                 const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
-                 unsigned char **out, size_t *out_len, char *err, size_t errlen)
+/* Step 1: every record is one we are willing to publish. */
+static int check_input(struct builder *b)
 {
-    struct builder b = {.err = err, .errlen = errlen};
-    uint32_t *uoff = NULL, *goff = NULL, *moff = NULL, *ids = NULL;
-    const char **names = NULL;
-    unsigned char *img = NULL;
-    size_t n_gids = 0, n_mem = 0, size, off[JFA_SEC_COUNT], len[JFA_SEC_COUNT];
-    uint32_t us, gs;
-    int rc = -1;
+    if (b->n_users > MAX_RECORDS || b->n_groups > MAX_RECORDS)
+        return bfail(b, "too many records (%zu users, %zu groups; limit %u)", b->n_users,
+                     b->n_groups, MAX_RECORDS);
+    if ((b->n_users && !b->users) || (b->n_groups && !b->groups))
+        return bfail(b, "record array missing");
+    for (size_t i = 0; i < b->n_users; i++)
+        if (check_user(b, &b->users[i], i) != 0)
+            return -1;
+    for (size_t i = 0; i < b->n_groups; i++)
+        if (check_group(b, &b->groups[i], i) != 0)
+            return -1;
+    return 0;
+}
 
-    *out = NULL;
-    *out_len = 0;
-    if (err && errlen)
-        err[0] = '\0';
-    if (n_users > MAX_RECORDS || n_groups > MAX_RECORDS) {
-        bfail(&b, "too many records (%zu users, %zu groups; limit %u)", n_users, n_groups,
-              MAX_RECORDS);
-        goto out;
-    }
-    if ((n_users && !users) || (n_groups && !groups)) {
-        bfail(&b, "record array missing");
-        goto out;
-    }
-    for (size_t i = 0; i < n_users; i++) {
-        unsigned char id[16];
-        if (check_user(&b, &users[i], i) != 0)
-            goto out;
-        if (!parse_jfid(users[i].jf_id, id)) {
-            bfail(&b, "user %s: Jellyfin Id is not 32 hex digits", users[i].name);
-            goto out;
-        }
-        n_gids += users[i].n_gids;
-    }
-    for (size_t i = 0; i < n_groups; i++) {
-        if (check_group(&b, &groups[i], i) != 0)
-            goto out;
-        n_mem += groups[i].n_members;
-    }
-    if (n_gids > MAX_RECORDS * 4ull || n_mem > MAX_RECORDS * 4ull) {
-        bfail(&b, "too many group memberships");
-        goto out;
-    }
+/* ---- entries (db_format.h, version 2) ---- */
 
-    /* strings: 5 per user, 1 per group, 1 per member */
-    uoff = calloc(n_users * 5 + 1, sizeof(*uoff));
-    goff = calloc(n_groups + 1, sizeof(*goff));
-    moff = calloc(n_mem + 1, sizeof(*moff));
-    if (!uoff || !goff || !moff) {
-        bfail(&b, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < n_users; i++) {
-        const char *f[5] = {users[i].name, users[i].gecos, users[i].home, users[i].shell,
-                            users[i].jf_name};
-        for (int k = 0; k < 5; k++)
-            if (st_add(&b, f[k], strlen(f[k]), &uoff[i * 5 + k]) != 0)
-                goto out;
-    }
-    for (size_t i = 0, m = 0; i < n_groups; i++) {
-        if (st_add(&b, groups[i].name, strlen(groups[i].name), &goff[i]) != 0)
-            goto out;
-        for (size_t k = 0; k < groups[i].n_members; k++, m++)
-            if (st_add(&b, groups[i].members[k], strlen(groups[i].members[k]), &moff[m]) != 0)
-                goto out;
-    }
+static size_t user_entry_size(const struct jfa_dbw_user *u)
+{
+    size_t s = JFA_DBE_STRINGS + strlen(u->name) + strlen(u->gecos) + strlen(u->home) +
+               strlen(u->shell) + strlen(u->jf_name) + 5;
+    return align4(s) + 4 * u->n_gids + 16;
+}
 
-    /* layout */
-    us = slots_for(n_users);
-    gs = slots_for(n_groups);
-    len[JFA_SEC_STRINGS] = b.st.len;
-    len[JFA_SEC_USERS] = n_users * JFA_DB_USER_SIZE;
-    len[JFA_SEC_GROUPS] = n_groups * JFA_DB_GROUP_SIZE;
-    len[JFA_SEC_GIDS] = n_gids * 4;
-    len[JFA_SEC_MEMBERS] = n_mem * JFA_DB_STRREF_SIZE;
-    len[JFA_SEC_H_UNAME] = len[JFA_SEC_H_UID] = (size_t)us * 4;
-    len[JFA_SEC_H_GNAME] = len[JFA_SEC_H_GID] = (size_t)gs * 4;
-    /* the watch block sits between the header and the first section */
-    size = JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
+static size_t group_members_at(const struct jfa_dbw_group *g)
+{
+    return align4(JFA_DBF_NAME + strlen(g->name) + 1);
+}
+
+static size_t group_entry_size(const struct jfa_dbw_group *g)
+{
+    size_t s = group_members_at(g) + 4 * g->n_members;
+    for (size_t k = 0; k < g->n_members; k++)
+        s += strlen(g->members[k]) + 1;
+    return s;
+}
+
+static void plan_v1_view(struct builder *b);
+
+/* Step 2: where every entry and section goes; allocate the image. Entry
+ * offsets are kept for the index sections and the hash slots. */
+static int plan_layout(struct builder *b)
+{
+    size_t pos = 0;
+
+    b->uoff = calloc(b->n_users + 1, sizeof(*b->uoff));
+    b->goff = calloc(b->n_groups + 1, sizeof(*b->goff));
+    if (!b->uoff || !b->goff)
+        return bfail(b, "out of memory");
+    for (size_t i = 0; i < b->n_users; i++) {
+        if (pos > JFA_DB_MAX_FILE)
+            return bfail(b, "user entries exceed %llu bytes", (unsigned long long)JFA_DB_MAX_FILE);
+        b->uoff[i] = (uint32_t)pos;
+        pos = align8(pos + user_entry_size(&b->users[i]));
+    }
+    b->len[JFA_SEC_USERS] = pos;
+    pos = 0;
+    for (size_t i = 0; i < b->n_groups; i++) {
+        if (pos > JFA_DB_MAX_FILE)
+            return bfail(b, "group entries exceed %llu bytes", (unsigned long long)JFA_DB_MAX_FILE);
+        b->goff[i] = (uint32_t)pos;
+        pos = align8(pos + group_entry_size(&b->groups[i]));
+    }
+    b->len[JFA_SEC_GROUPS] = pos;
+    b->us = slots_for(b->n_users);
+    b->gs = slots_for(b->n_groups);
+    b->len[JFA_SEC2_UNUSED] = 0;
+    b->len[JFA_SEC2_UINDEX] = 4 * b->n_users;
+    b->len[JFA_SEC2_GINDEX] = 4 * b->n_groups;
+    b->len[JFA_SEC_H_UNAME] = b->len[JFA_SEC_H_UID] = (size_t)b->us * JFA_DB2_SLOT_SIZE;
+    b->len[JFA_SEC_H_GNAME] = b->len[JFA_SEC_H_GID] = (size_t)b->gs * JFA_DB2_SLOT_SIZE;
+    /* the watch block sits between the header and the first section; a
+     * transitional file has the version 2 directory after it */
+    b->size = b->v1_view ? JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE : JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
-        off[s] = size;
-        size = align8(size + len[s]);
+        if (b->size > JFA_DB_MAX_FILE)
+            break;
+        b->off[s] = b->size;
+        b->size = align8(b->size + b->len[s]);
     }
-    if (size > JFA_DB_MAX_FILE) {
-        bfail(&b, "database would be %zu bytes (limit %llu)", size,
-              (unsigned long long)JFA_DB_MAX_FILE);
-        goto out;
-    }
-    img = calloc(1, size);
-    if (!img) {
-        bfail(&b, "out of memory (%zu bytes)", size);
-        goto out;
-    }
-    if (b.st.len)
-        memcpy(img + off[JFA_SEC_STRINGS], b.st.buf, b.st.len);
+    if (b->v1_view)
+        plan_v1_view(b);
+    if (b->size > JFA_DB_MAX_FILE)
+        return bfail(b, "database would be more than %llu bytes",
+                     (unsigned long long)JFA_DB_MAX_FILE);
+    b->img = calloc(1, b->size);
+    if (!b->img)
+        return bfail(b, "out of memory (%zu bytes)", b->size);
+    return 0;
+}
 
-    /* users, gids, and their indexes */
-    names = calloc(n_users + n_groups + 1, sizeof(*names));
-    ids = calloc(n_users + n_groups + 1, sizeof(*ids));
-    if (!names || !ids) {
-        bfail(&b, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0, g = 0; i < n_users; i++) {
-        const struct jfa_dbw_user *u = &users[i];
-        unsigned char *r = img + off[JFA_SEC_USERS] + i * JFA_DB_USER_SIZE;
+/* Append s and its NUL at *p. */
+static void put_str(unsigned char **p, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    memcpy(*p, s, n);
+    *p += n;
+}
+
+/* Step 3: the user entries and their index, in input order. */
+static void write_users(struct builder *b)
+{
+    for (size_t i = 0; i < b->n_users; i++) {
+        const struct jfa_dbw_user *u = &b->users[i];
         const char *f[5] = {u->name, u->gecos, u->home, u->shell, u->jf_name};
-        long dup;
+        unsigned char *e = b->img + b->off[JFA_SEC_USERS] + b->uoff[i], *p;
+
+        jfa_put32(e + JFA_DBE_UID, u->uid);
+        jfa_put32(e + JFA_DBE_GID, u->gid);
+        jfa_put32(e + JFA_DBE_FLAGS, u->flags);
+        jfa_put32(e + JFA_DBE_NGIDS, (uint32_t)u->n_gids);
+        jfa_put32(e + JFA_DBE_SIZE, (uint32_t)user_entry_size(u));
+        p = e + JFA_DBE_STRINGS;
+        for (int k = 0; k < 5; k++) {
+            jfa_put16(e + JFA_DBE_LENS + 2 * k, (uint32_t)strlen(f[k]));
+            put_str(&p, f[k]);
+        }
+        p = e + align4((size_t)(p - e));
+        for (size_t k = 0; k < u->n_gids; k++, p += 4)
+            jfa_put32(p, u->gids[k]);
+        parse_jfid(u->jf_id, p);
+        jfa_put32(b->img + b->off[JFA_SEC2_UINDEX] + 4 * i, b->uoff[i]);
+    }
+}
+
+/* Step 4: the group entries (member names inline) and their index. */
+static void write_groups(struct builder *b)
+{
+    for (size_t i = 0; i < b->n_groups; i++) {
+        const struct jfa_dbw_group *g = &b->groups[i];
+        unsigned char *e = b->img + b->off[JFA_SEC_GROUPS] + b->goff[i], *p;
+        size_t at = group_members_at(g), name = at + 4 * g->n_members;
+
+        jfa_put32(e + JFA_DBF_GID, g->gid);
+        jfa_put32(e + JFA_DBF_FLAGS, g->flags & JFA_DBG_FOLD);
+        jfa_put32(e + JFA_DBF_NMEM, (uint32_t)g->n_members);
+        jfa_put32(e + JFA_DBF_INDEX, (uint32_t)i);
+        jfa_put32(e + JFA_DBF_SIZE, (uint32_t)group_entry_size(g));
+        jfa_put16(e + JFA_DBF_NAMELEN, (uint32_t)strlen(g->name));
+        p = e + JFA_DBF_NAME;
+        put_str(&p, g->name);
+        for (size_t k = 0; k < g->n_members; k++) {
+            jfa_put32(e + at + 4 * k, (uint32_t)name);
+            p = e + name;
+            put_str(&p, g->members[k]);
+            name = (size_t)(p - e);
+        }
+        jfa_put32(b->img + b->off[JFA_SEC2_GINDEX] + 4 * i, b->goff[i]);
+    }
+}
+
+/* ---- step 5: hash indexes, with duplicate detection ---- */
+
+enum key { KEY_UNAME, KEY_UID, KEY_GNAME, KEY_GID };
+
+/* The key of the entry at off of section s, as the table of kind k sees
+ * it: a name (with its length) or an id. */
+static const char *entry_name(const struct builder *b, enum key k, uint32_t off, size_t *len)
+{
+    const unsigned char *e;
+    if (k == KEY_UNAME) {
+        e = b->img + b->off[JFA_SEC_USERS] + off;
+        *len = jfa_le16(e + JFA_DBE_LENS);
+        return (const char *)e + JFA_DBE_STRINGS;
+    }
+    e = b->img + b->off[JFA_SEC_GROUPS] + off;
+    *len = jfa_le16(e + JFA_DBF_NAMELEN);
+    return (const char *)e + JFA_DBF_NAME;
+}
+
+/* Insert the entry at off under key (name, or id when name is NULL) into
+ * the table of kind k. Returns -1 after inserting, or the entry offset of
+ * an existing record with the same key. */
+static int64_t insert(struct builder *b, enum key k, const char *name, uint32_t id, uint32_t off)
+{
+    static const enum jfa_db_sec sec[] = {JFA_SEC_H_UNAME, JFA_SEC_H_UID, JFA_SEC_H_GNAME,
+                                          JFA_SEC_H_GID};
+    unsigned char *tab = b->img + b->off[sec[k]];
+    uint32_t mask = (uint32_t)(b->len[sec[k]] / JFA_DB2_SLOT_SIZE - 1);
+    size_t nlen = name ? strlen(name) : 0;
+    uint32_t tag = name ? jfa_db_hash_name(name, nlen) : jfa_db_hash_id(id);
+
+    for (uint32_t h = tag & mask;; h = (h + 1) & mask) {
+        unsigned char *slot = tab + (size_t)h * JFA_DB2_SLOT_SIZE;
+        uint32_t ref = jfa_le32(slot + 4);
+        if (ref == 0) {
+            jfa_put32(slot, tag);
+            jfa_put32(slot + 4, off / 8 + 1);
+            return -1;
+        }
+        if (jfa_le32(slot) != tag)
+            continue;
+        if (!name)
+            return (int64_t)(ref - 1) * 8; /* the id hash is a bijection */
+        {
+            size_t elen;
+            const char *en = entry_name(b, k, (ref - 1) * 8, &elen);
+            if (elen == nlen && memcmp(en, name, nlen) == 0)
+                return (int64_t)(ref - 1) * 8;
+        }
+    }
+}
+
+static int build_indexes(struct builder *b)
+{
+    for (size_t i = 0; i < b->n_users; i++) {
+        const struct jfa_dbw_user *u = &b->users[i];
+        int64_t dup;
+        if (insert(b, KEY_UNAME, u->name, 0, b->uoff[i]) >= 0)
+            return bfail(b, "duplicate user name %s (record %zu)", u->name, i);
+        dup = insert(b, KEY_UID, NULL, u->uid, b->uoff[i]);
+        if (dup >= 0)
+            return bfail(b, "duplicate uid %u (users %s and %s)", u->uid,
+                         (const char *)b->img + b->off[JFA_SEC_USERS] + dup + JFA_DBE_STRINGS,
+                         u->name);
+    }
+    for (size_t i = 0; i < b->n_groups; i++) {
+        const struct jfa_dbw_group *g = &b->groups[i];
+        int64_t dup;
+        if (insert(b, KEY_GNAME, g->name, 0, b->goff[i]) >= 0)
+            return bfail(b, "duplicate group name %s (record %zu)", g->name, i);
+        dup = insert(b, KEY_GID, NULL, g->gid, b->goff[i]);
+        if (dup >= 0)
+            return bfail(b, "duplicate gid %u (groups %s and %s)", g->gid,
+                         (const char *)b->img + b->off[JFA_SEC_GROUPS] + dup + JFA_DBF_NAME,
+                         g->name);
+    }
+    return 0;
+}
+
+/* ---- the version 1 view of a transitional file ---- */
+
+/* Its sections: STRINGS is the byte range of the version 2 entries (their
+ * strings are NUL-terminated, so v1 string refs point into them), then
+ * the fixed-size v1 records, gid and member arrays and u32-slot tables. */
+static void plan_v1_view(struct builder *b)
+{
+    size_t n_gids = 0, n_mem = 0;
+
+    for (size_t i = 0; i < b->n_users; i++)
+        n_gids += b->users[i].n_gids;
+    for (size_t i = 0; i < b->n_groups; i++)
+        n_mem += b->groups[i].n_members;
+    b->off1[JFA_SEC_STRINGS] = b->off[JFA_SEC_USERS];
+    b->len1[JFA_SEC_STRINGS] = b->len[JFA_SEC_USERS] + b->len[JFA_SEC_GROUPS];
+    b->len1[JFA_SEC_USERS] = b->n_users * JFA_DB_USER_SIZE;
+    b->len1[JFA_SEC_GROUPS] = b->n_groups * JFA_DB_GROUP_SIZE;
+    b->len1[JFA_SEC_GIDS] = 4 * n_gids;
+    b->len1[JFA_SEC_MEMBERS] = JFA_DB_STRREF_SIZE * n_mem;
+    b->len1[JFA_SEC_H_UNAME] = b->len1[JFA_SEC_H_UID] = 4 * (size_t)b->us;
+    b->len1[JFA_SEC_H_GNAME] = b->len1[JFA_SEC_H_GID] = 4 * (size_t)b->gs;
+    for (int s = JFA_SEC_USERS; s < JFA_SEC_COUNT; s++) {
+        if (b->size > JFA_DB_MAX_FILE)
+            return;
+        b->off1[s] = b->size;
+        b->size = align8(b->size + b->len1[s]);
+    }
+}
+
+/* A v1 string ref to the string at byte offset at of section s (USERS or
+ * GROUPS entries), of len bytes. */
+static void put_ref_v1(struct builder *b, unsigned char *p, enum jfa_db_sec s, size_t at,
+                       size_t len)
+{
+    jfa_put32(p, (uint32_t)(b->off[s] + at - b->off1[JFA_SEC_STRINGS]));
+    jfa_put32(p + 4, (uint32_t)len);
+}
+
+/* Linear probing of a v1 table of nslots u32 slots (record index + 1);
+ * keys are unique (build_indexes checked them). */
+static void insert_v1(unsigned char *tab, uint32_t nslots, uint32_t hash, uint32_t idx)
+{
+    uint32_t h = hash & (nslots - 1);
+    while (jfa_le32(tab + 4 * (size_t)h) != 0)
+        h = (h + 1) & (nslots - 1);
+    jfa_put32(tab + 4 * (size_t)h, idx + 1);
+}
+
+/* Step 6 of a transitional file: the version 1 records and tables. */
+static void write_v1_view(struct builder *b)
+{
+    unsigned char *img = b->img;
+    size_t g = 0, m = 0;
+
+    for (size_t i = 0; i < b->n_users; i++) {
+        const struct jfa_dbw_user *u = &b->users[i];
+        const char *f[5] = {u->name, u->gecos, u->home, u->shell, u->jf_name};
+        unsigned char *r = img + b->off1[JFA_SEC_USERS] + i * JFA_DB_USER_SIZE;
+        const unsigned char *e = img + b->off[JFA_SEC_USERS] + b->uoff[i];
+        size_t at = b->uoff[i] + JFA_DBE_STRINGS;
+
         jfa_put32(r + JFA_DBU_OFF_UID, u->uid);
         jfa_put32(r + JFA_DBU_OFF_GID, u->gid);
         jfa_put32(r + JFA_DBU_OFF_FLAGS, u->flags);
         jfa_put32(r + JFA_DBU_OFF_NGIDS, (uint32_t)u->n_gids);
         jfa_put32(r + JFA_DBU_OFF_GIDX, (uint32_t)g);
-        for (int k = 0; k < 5; k++)
-            put_ref(r + JFA_DBU_OFF_NAME + 8 * k, uoff[i * 5 + k], strlen(f[k]));
-        parse_jfid(u->jf_id, r + JFA_DBU_OFF_JFID);
+        for (int k = 0; k < 5; k++) {
+            put_ref_v1(b, r + JFA_DBU_OFF_NAME + 8 * k, JFA_SEC_USERS, at, strlen(f[k]));
+            at += strlen(f[k]) + 1;
+        }
+        /* the Id: the last 16 bytes of the entry */
+        memcpy(r + JFA_DBU_OFF_JFID, e + jfa_le32(e + JFA_DBE_SIZE) - 16, 16);
         for (size_t k = 0; k < u->n_gids; k++, g++)
-            jfa_put32(img + off[JFA_SEC_GIDS] + 4 * g, u->gids[k]);
-        names[i] = u->name;
-        ids[i] = u->uid;
-        dup = insert_name(img + off[JFA_SEC_H_UNAME], us, names, (uint32_t)i);
-        if (dup >= 0) {
-            bfail(&b, "duplicate user name %s (records %ld and %zu)", u->name, dup, i);
-            goto out;
-        }
-        dup = insert_id(img + off[JFA_SEC_H_UID], us, ids, (uint32_t)i);
-        if (dup >= 0) {
-            bfail(&b, "duplicate uid %u (users %s and %s)", u->uid, users[dup].name, u->name);
-            goto out;
-        }
+            jfa_put32(img + b->off1[JFA_SEC_GIDS] + 4 * g, u->gids[k]);
+        insert_v1(img + b->off1[JFA_SEC_H_UNAME], b->us, jfa_db_hash_name(u->name, strlen(u->name)),
+                  (uint32_t)i);
+        insert_v1(img + b->off1[JFA_SEC_H_UID], b->us, jfa_db_hash_id(u->uid), (uint32_t)i);
     }
-    for (size_t i = 0, m = 0; i < n_groups; i++) {
-        const struct jfa_dbw_group *gr = &groups[i];
-        unsigned char *r = img + off[JFA_SEC_GROUPS] + i * JFA_DB_GROUP_SIZE;
-        long dup;
+    for (size_t i = 0; i < b->n_groups; i++) {
+        const struct jfa_dbw_group *gr = &b->groups[i];
+        unsigned char *r = img + b->off1[JFA_SEC_GROUPS] + i * JFA_DB_GROUP_SIZE;
+        const unsigned char *e = img + b->off[JFA_SEC_GROUPS] + b->goff[i];
+        size_t at = group_members_at(gr);
+
         jfa_put32(r + JFA_DBG_OFF_GID, gr->gid);
         jfa_put32(r + JFA_DBG_OFF_NMEM, (uint32_t)gr->n_members);
         jfa_put32(r + JFA_DBG_OFF_MIDX, (uint32_t)m);
-        put_ref(r + JFA_DBG_OFF_NAME, goff[i], strlen(gr->name));
+        put_ref_v1(b, r + JFA_DBG_OFF_NAME, JFA_SEC_GROUPS, b->goff[i] + JFA_DBF_NAME,
+                   strlen(gr->name));
         jfa_put32(r + JFA_DBG_OFF_FLAGS, gr->flags & JFA_DBG_FOLD);
         for (size_t k = 0; k < gr->n_members; k++, m++)
-            put_ref(img + off[JFA_SEC_MEMBERS] + JFA_DB_STRREF_SIZE * m, moff[m],
-                    strlen(gr->members[k]));
-        names[i] = gr->name;
-        ids[i] = gr->gid;
-        dup = insert_name(img + off[JFA_SEC_H_GNAME], gs, names, (uint32_t)i);
-        if (dup >= 0) {
-            bfail(&b, "duplicate group name %s (records %ld and %zu)", gr->name, dup, i);
-            goto out;
-        }
-        dup = insert_id(img + off[JFA_SEC_H_GID], gs, ids, (uint32_t)i);
-        if (dup >= 0) {
-            bfail(&b, "duplicate gid %u (groups %s and %s)", gr->gid, groups[dup].name, gr->name);
-            goto out;
-        }
+            put_ref_v1(b, img + b->off1[JFA_SEC_MEMBERS] + JFA_DB_STRREF_SIZE * m, JFA_SEC_GROUPS,
+                       b->goff[i] + jfa_le32(e + at + 4 * k), strlen(gr->members[k]));
+        insert_v1(img + b->off1[JFA_SEC_H_GNAME], b->gs,
+                  jfa_db_hash_name(gr->name, strlen(gr->name)), (uint32_t)i);
+        insert_v1(img + b->off1[JFA_SEC_H_GID], b->gs, jfa_db_hash_id(gr->gid), (uint32_t)i);
     }
+}
 
-    /* header */
+/* Step 7: header (with the version 1 view: version 1, its section table,
+ * and the version 2 directory), watch block (unmarked) and checksum. */
+static void write_header(struct builder *b)
+{
+    unsigned char *img = b->img;
+    const size_t *off = b->v1_view ? b->off1 : b->off, *len = b->v1_view ? b->len1 : b->len;
+
     memcpy(img + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN);
-    jfa_put32(img + JFA_DBH_VERSION, JFA_DB_VERSION);
+    jfa_put32(img + JFA_DBH_VERSION, b->v1_view ? JFA_DB_VERSION_1 : JFA_DB_VERSION);
     jfa_put32(img + JFA_DBH_HDRSIZE, JFA_DB_HDR_SIZE);
-    jfa_put64(img + JFA_DBH_FILESIZE, size);
-    jfa_put64(img + JFA_DBH_GENERATION, generation);
-    jfa_put32(img + JFA_DBH_NUSERS, (uint32_t)n_users);
-    jfa_put32(img + JFA_DBH_NGROUPS, (uint32_t)n_groups);
+    jfa_put64(img + JFA_DBH_FILESIZE, b->size);
+    jfa_put64(img + JFA_DBH_GENERATION, b->generation);
+    jfa_put32(img + JFA_DBH_NUSERS, (uint32_t)b->n_users);
+    jfa_put32(img + JFA_DBH_NGROUPS, (uint32_t)b->n_groups);
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
         jfa_put64(img + JFA_DBH_SECTIONS + 16 * s, off[s]);
         jfa_put64(img + JFA_DBH_SECTIONS + 16 * s + 8, len[s]);
     }
     memcpy(img + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN);
     jfa_put32(img + JFA_DBW_REPLACED, 0);
-    jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_image_checksum(img, size, 1));
-    *out = img;
-    *out_len = size;
-    img = NULL;
+    if (b->v1_view) {
+        memcpy(img + JFA_DB_DIR_OFF, JFA_DB_DIR_TAG, JFA_DB_DIR_TAG_LEN);
+        jfa_put32(img + JFA_DB_DIR_OFF + 4, JFA_DB_VERSION);
+        for (int s = 0; s < JFA_SEC_COUNT; s++) {
+            jfa_put64(img + JFA_DB_DIR_SECTIONS + 16 * s, b->off[s]);
+            jfa_put64(img + JFA_DB_DIR_SECTIONS + 16 * s + 8, b->len[s]);
+        }
+    }
+    jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_image_checksum(img, b->size, 1));
+}
+
+int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
+                       const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                       unsigned flags, unsigned char **out, size_t *out_len, char *err,
+                       size_t errlen)
+{
+    struct builder b = {.err = err,
+                        .errlen = errlen,
+                        .users = users,
+                        .groups = groups,
+                        .n_users = n_users,
+                        .n_groups = n_groups,
+                        .generation = generation,
+                        .v1_view = !(flags & JFA_DBW_NO_V1_VIEW)};
+    int rc = -1;
+
+    *out = NULL;
+    *out_len = 0;
+    if (err && errlen)
+        err[0] = '\0';
+    if (check_input(&b) != 0 || plan_layout(&b) != 0)
+        goto out;
+    write_users(&b);
+    write_groups(&b);
+    if (build_indexes(&b) != 0)
+        goto out;
+    if (b.v1_view)
+        write_v1_view(&b);
+    write_header(&b);
+    *out = b.img;
+    *out_len = b.size;
+    b.img = NULL;
     rc = 0;
 out:
-    free(img);
-    free(uoff);
-    free(goff);
-    free(moff);
-    free(names);
-    free(ids);
-    free(b.st.buf);
-    free(b.st.slots);
+    free(b.img);
+    free(b.uoff);
+    free(b.goff);
     return rc;
+}
+
+int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
+                 const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                 unsigned char **out, size_t *out_len, char *err, size_t errlen)
+{
+    return jfa_db_build_flags(users, n_users, groups, n_groups, generation, 0, out, out_len, err,
+                              errlen);
 }
 
 int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)
@@ -455,7 +585,8 @@ int jfa_db_mark_replaced(const char *path, char *err, size_t errlen)
         pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
         goto out;
     if (memcmp(h + JFA_DBH_MAGIC, JFA_DB_MAGIC, JFA_DB_MAGIC_LEN) != 0 ||
-        jfa_le32(h + JFA_DBH_VERSION) != JFA_DB_VERSION ||
+        (jfa_le32(h + JFA_DBH_VERSION) != JFA_DB_VERSION &&
+         jfa_le32(h + JFA_DBH_VERSION) != JFA_DB_VERSION_1) ||
         jfa_le32(h + JFA_DBH_HDRSIZE) != JFA_DB_HDR_SIZE ||
         jfa_le64(h + JFA_DBH_FILESIZE) != (uint64_t)st.st_size ||
         memcmp(h + JFA_DB_WATCH_OFF, JFA_DB_WATCH_TAG, JFA_DB_WATCH_TAG_LEN) != 0)

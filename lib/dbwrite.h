@@ -2,8 +2,9 @@
  * dbwrite.h - the users database: write side (used only by jellyfin-auth).
  *
  * Owns: serialising users and groups into the binary format of db_format.h
- * (string table, records, hash indexes, checksum) in memory. Writing the
- * result to disk atomically is fileutil.h's job.
+ * (version 2: one entry per record, index arrays, tagged hash indexes,
+ * checksum) in memory. Writing the result to disk atomically is
+ * fileutil.h's job.
  */
 #ifndef JFA_DBWRITE_H
 #define JFA_DBWRITE_H
@@ -36,6 +37,16 @@ struct jfa_dbw_group {
 int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
                  const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
                  unsigned char **out, size_t *out_len, char *err, size_t errlen);
+
+/* The same with flags: JFA_DBW_NO_V1_VIEW writes a plain version 2 file
+ * (header version 2), which readers older than version 2 cannot read.
+ * Without it (jfa_db_build) the file is transitional: version 2 sections
+ * plus a version 1 view of the same records (db_format.h). */
+#define JFA_DBW_NO_V1_VIEW 0x1u
+int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
+                       const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
+                       unsigned flags, unsigned char **out, size_t *out_len, char *err,
+                       size_t errlen);
 
 /*
  * Mark the database file at path as replaced: store 1 into its watch

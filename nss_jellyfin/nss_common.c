@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "db_format.h"
 #include "nss_common.h"
 
 /* Longest time a lookup serves an unmarked mapping without an lstat of the
@@ -69,6 +70,59 @@ static struct {
     struct stat st;
     char path[PATH_MAX];
 } failed;
+
+/*
+ * Prefetch hints: where the hash tables of the lookup mapping are, so that
+ * an entry point can start loading the slot its key hashes to before it
+ * takes the lock (the load then overlaps the lock, the staleness check and
+ * the name checks). Written with the lock held whenever lookup_map
+ * changes, read without it: a hint may be stale or torn, which is
+ * harmless because it is used only as a prefetch address (a prefetch
+ * never faults and changes no data); the lookup itself reads the table
+ * under the lock. Version 2 tables only (8-byte slots); otherwise none.
+ */
+static struct {
+    const unsigned char *slots;
+    uint32_t mask;
+} hint[4];
+
+static void set_hints(const struct jfa_db *db)
+{
+    static const enum jfa_db_sec tab[4] = {JFA_SEC_H_UNAME, JFA_SEC_H_UID, JFA_SEC_H_GNAME,
+                                           JFA_SEC_H_GID};
+    for (int k = 0; k < 4; k++) {
+        const unsigned char *slots = NULL;
+        uint32_t mask = 0;
+        if (db && db->version == JFA_DB_VERSION) {
+            slots = db->base + db->sec_off[tab[k]];
+            mask = (uint32_t)(db->sec_len[tab[k]] / JFA_DB2_SLOT_SIZE - 1);
+        }
+        __atomic_store_n(&hint[k].slots, slots, __ATOMIC_RELAXED);
+        __atomic_store_n(&hint[k].mask, mask, __ATOMIC_RELAXED);
+    }
+}
+
+static void prefetch_slot(enum jfa_nss_table t, uint32_t hash)
+{
+    const unsigned char *slots = __atomic_load_n(&hint[t].slots, __ATOMIC_RELAXED);
+    uint32_t mask = __atomic_load_n(&hint[t].mask, __ATOMIC_RELAXED);
+
+    if (slots)
+        __builtin_prefetch(slots + (size_t)JFA_DB2_SLOT_SIZE * (hash & mask));
+}
+
+void jfa_nss_prefetch_name(enum jfa_nss_table t, const char *name)
+{
+    size_t len = name ? strnlen(name, JFA_DB_NAME_MAX + 1) : JFA_DB_NAME_MAX + 1;
+
+    if (len <= JFA_DB_NAME_MAX)
+        prefetch_slot(t, jfa_db_hash_name(name, len));
+}
+
+void jfa_nss_prefetch_id(enum jfa_nss_table t, uint32_t id)
+{
+    prefetch_slot(t, jfa_db_hash_id(id));
+}
 
 static void map_release(struct mapping *m)
 {
@@ -165,6 +219,7 @@ static struct mapping *current_map(int *errnop)
     }
     map_release(lookup_map);
     lookup_map = NULL;
+    set_hints(NULL);
     lookup_path[0] = '\0';
     if (len >= sizeof(lookup_path)) {
         *errnop = ENAMETOOLONG;
@@ -196,6 +251,7 @@ static struct mapping *current_map(int *errnop)
     }
     m->refs = 1;
     lookup_map = m;
+    set_hints(&m->db);
     lookup_checked_ns = now;
     memcpy(lookup_path, path, len + 1);
     return m;

@@ -24,6 +24,8 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
     struct jfa_db_group g;
     int rc;
 
+    jfa_nss_prefetch_name(JFA_NSS_T_GNAME, name);
+
     if (!jfa_nss_name_ours(name)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
@@ -50,6 +52,8 @@ enum nss_status _nss_jellyfin_getgrgid_r(gid_t gid, struct group *gr, char *buf,
     const struct jfa_db *db;
     struct jfa_db_group g;
     int rc;
+
+    jfa_nss_prefetch_id(JFA_NSS_T_GID, (uint32_t)gid);
 
     if (gid == 0) {
         *errnop = ENOENT;

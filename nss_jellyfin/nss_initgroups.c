@@ -52,6 +52,8 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
     struct jfa_db_user u;
     int rc;
 
+    jfa_nss_prefetch_name(JFA_NSS_T_UNAME, user);
+
     if (!jfa_nss_name_ours(user)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;

@@ -26,6 +26,8 @@ enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, ch
     struct jfa_db_user u;
     int rc;
 
+    jfa_nss_prefetch_name(JFA_NSS_T_UNAME, name);
+
     if (!jfa_nss_name_ours(name)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
@@ -52,6 +54,8 @@ enum nss_status _nss_jellyfin_getpwuid_r(uid_t uid, struct passwd *pw, char *buf
     const struct jfa_db *db;
     struct jfa_db_user u;
     int rc;
+
+    jfa_nss_prefetch_id(JFA_NSS_T_UID, (uint32_t)uid);
 
     if (uid == 0) {
         *errnop = ENOENT;

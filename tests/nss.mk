@@ -40,4 +40,6 @@ NSS_TESTS = \
 	tests/integration/nss-watch.sh
 TESTS += $(NSS_TESTS)
 EXTRA_DIST += $(NSS_TESTS) tests/integration/golden/nss-getent.txt \
-	tests/fuzz/fuzz_db.c tests/fuzz/corpus/db
+	tests/fuzz/fuzz_db.c tests/fuzz/corpus/db \
+	tests/data/README tests/data/users-v1.spec tests/data/users-v1.db \
+	tests/data/users-v1-nowatch.db tests/data/nss-getent-v1.db

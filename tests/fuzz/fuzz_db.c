@@ -3,16 +3,19 @@
  *
  * Owns: nothing in the product. Each input is written to a private temp
  * file and opened through the real jfa_db_open (the same validation as the
- * NSS module), then every read operation runs: lookups of fixed names and
+ * NSS module; format version 2, plain or transitional, and version 1: the
+ * seed corpus has all of them), then every read operation runs: lookups of fixed names and
  * ids and of every name/id the file itself claims, enumeration, member
  * lists, gid lists and jfa_db_verify; then the writer's jfa_db_mark_replaced
  * on the same file, which must mark exactly the files the reader found a
- * watch block in, and the reader's mapping must see the mark. Any crash,
+ * watch block in, and the reader's mapping must see the mark; member
+ * lookups through group handles whose entry offset comes from the input
+ * (a forged handle) must stay in bounds. Any crash,
  * sanitizer report or abort is a bug.
  * Build:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  *     -DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -I lib \
- *     tests/fuzz/fuzz_db.c lib/db.c lib/dbwrite.c -o fuzz_db
+ *     tests/fuzz/fuzz_db.c lib/db.c lib/dbwrite.c lib/util.c -o fuzz_db
  *   ./fuzz_db -max_total_time=60 tests/fuzz/corpus/db
  */
 #ifndef _GNU_SOURCE
@@ -90,6 +93,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (jfa_db_open(&db, path, false) != 0)
         return 0;
+    if (db.version != 1 && db.version != 2)
+        abort();
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         if (jfa_db_user_by_name(&db, names[i], &u) == 0)
             exercise_user(&u);
@@ -132,6 +137,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (jfa_db_group_at(&db, i, &g) != 0)
             continue;
         exercise_group(&db, &g);
+        if (size >= 4) { /* a forged handle: entry offset and index from the input */
+            g2 = g;
+            memcpy(&g2.entry, data + size - 4, 4);
+            g2.index = g2.entry;
+            exercise_group(&db, &g2);
+        }
         if (jfa_db_group_by_name(&db, g.name, &g2) == 0 && strcmp(g2.name, g.name) != 0)
             abort();
         if (jfa_db_group_by_gid(&db, g.gid, &g2) == 0 && g2.gid != g.gid)

@@ -21,6 +21,7 @@ GOLDEN="$top_srcdir/tests/integration/golden/nss-getent.txt"
 # lists gid 100500 (biggroup) although biggroup's member list does not name
 # her: nss_wrapper's id (which walks member lists) leaves it out, glibc's
 # initgroups (which calls our initgroups_dyn) includes it.
+# (tests/data/nss-getent-v1.db holds these records in the version 1 format.)
 {
     echo "generation 1700000000"
     echo "user alice 100001 100001 Alice%20A,,, /home/alice /bin/bash Alice 0123456789abcdef0123456789abcdef 0x11 100000,100100,100500"
@@ -41,7 +42,7 @@ printf 'localgroup:x:1000:localuser\n' >"$W/group"
 nw() {
     env LD_PRELOAD="$(jfa_preload "$WRAPPER")" $(jfa_asan_env) NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
         NSS_WRAPPER_MODULE_SO_PATH="$JFA_NSS_SO" NSS_WRAPPER_MODULE_FN_PREFIX=jellyfin \
-        JELLYFIN_AUTH_DB="$W/users.db" "$@"
+        JELLYFIN_AUTH_DB="${DBFILE:-$W/users.db}" "$@"
 }
 
 # run: "$ cmd" header, output, exit status, so golden covers misses too
@@ -51,7 +52,7 @@ run() {
     echo "[exit $?]"
 }
 
-{
+golden() {
     run getent passwd alice
     run getent passwd 100002
     run getent passwd carol
@@ -80,12 +81,25 @@ run() {
     run getent passwd Bob
     run getent passwd ROOT
     run id -un Alice
-} >"$W/out.txt"
+}
+golden >"$W/out.txt"
 
 if [ -n "${JFA_UPDATE_GOLDEN:-}" ]; then
     cp "$W/out.txt" "$GOLDEN"
 fi
 diff -u "$GOLDEN" "$W/out.txt" || jfa_fail "getent output differs from $GOLDEN"
+
+# A version 1 database (the format before version 2), as the previous
+# release's sync left it: tests/data/nss-getent-v1.db was written by the
+# version-1 writer from the spec above (tests/data/README). After the
+# package upgrade it must answer exactly as before until the next sync.
+cp "$top_srcdir/tests/data/nss-getent-v1.db" "$W/users-v1.db" && chmod 0644 "$W/users-v1.db" ||
+    jfa_fail "copy the v1 fixture"
+DBFILE="$W/users-v1.db" golden >"$W/out-v1.txt"
+diff -u "$GOLDEN" "$W/out-v1.txt" || jfa_fail "a version 1 database answers differently"
+JELLYFIN_AUTH_DB="$W/users-v1.db" "$top_builddir/tests/unit/nss_erange" "$JFA_NSS_SO" check ||
+    jfa_fail "nss_erange check on the version 1 database"
+unset DBFILE
 
 # the 1000-member group is complete through glibc too
 n=$(nw getent group biggroup | cut -d: -f4 | tr , '\n' | wc -l)

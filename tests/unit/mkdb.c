@@ -5,13 +5,15 @@
  * benchmark make databases without the sync tool, through the real writer
  * (jfa_db_build).
  *
- * Usage: mkdb [-1] [-m MODE] SPEC OUT
+ * Usage: mkdb [-1|-2] [-m MODE] SPEC OUT
  *   SPEC is a file or "-" (stdin); OUT is written through a temp file in
  *   the same directory and renamed into place (atomic), mode MODE (octal,
  *   default 0644). The file it replaces is NOT marked: mkdb acts as a
- *   writer other than jellyfin-auth would. -1 writes the layout of
- *   databases made before the watch block existed (sections from offset
- *   192, no block), for compatibility tests.
+ *   writer other than jellyfin-auth would. By default the file is what
+ *   sync writes (transitional: version 2 sections and a version 1 view,
+ *   db_format.h); -2 writes a plain version 2 file; -1 a plain version 2
+ *   file laid out as databases made before the watch block existed
+ *   (sections from offset 192, no block), for compatibility tests.
  *        mkdb -M OUT
  *   only marks the database OUT as replaced (jfa_db_mark_replaced), as
  *   jellyfin-auth sync does just before its rename.
@@ -242,10 +244,14 @@ int main(int argc, char **argv)
     mode_t mode = 0644;
     int fd, opt;
     bool old_layout = false;
+    unsigned flags = 0;
 
-    while ((opt = getopt(argc, argv, "1m:M:")) != -1) {
+    while ((opt = getopt(argc, argv, "12m:M:")) != -1) {
         if (opt == '1') {
             old_layout = true;
+            flags = JFA_DBW_NO_V1_VIEW;
+        } else if (opt == '2') {
+            flags = JFA_DBW_NO_V1_VIEW;
         } else if (opt == 'm') {
             mode = (mode_t)strtoul(optarg, NULL, 8);
         } else if (opt == 'M') {
@@ -253,12 +259,12 @@ int main(int argc, char **argv)
                 die("%s: not marked: %s", optarg, err[0] ? err : "no watch block");
             return 0;
         } else {
-            fprintf(stderr, "usage: mkdb [-1] [-m MODE] SPEC OUT | mkdb -M OUT\n");
+            fprintf(stderr, "usage: mkdb [-1|-2] [-m MODE] SPEC OUT | mkdb -M OUT\n");
             return 1;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: mkdb [-1] [-m MODE] SPEC OUT | mkdb -M OUT\n");
+        fprintf(stderr, "usage: mkdb [-1|-2] [-m MODE] SPEC OUT | mkdb -M OUT\n");
         return 1;
     }
     in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");
@@ -267,8 +273,8 @@ int main(int argc, char **argv)
     while (getline(&line, &cap, in) > 0)
         parse_line(&sp, line, ++ln);
     free(line);
-    if (jfa_db_build(sp.users, sp.n_users, sp.groups, sp.n_groups, sp.generation, &img, &len, err,
-                     sizeof(err)) != 0)
+    if (jfa_db_build_flags(sp.users, sp.n_users, sp.groups, sp.n_groups, sp.generation, flags, &img,
+                           &len, err, sizeof(err)) != 0)
         die("%s", err);
     if (old_layout)
         to_old_layout(img, &len);
