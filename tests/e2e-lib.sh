@@ -372,3 +372,94 @@ $(cat "$W/refusal.$p" 2>/dev/null || echo "check $p did not finish")"
     E2E_REFUSALS=""
     [ -z "$bad" ] || e2e_fail "not refused as they must be:$bad"
 }
+
+# e2e_fake_user NAME JSON: patch the fake's sample user NAME (Id
+# E2E_ID_NAME) with the keys of the JSON object; the fake's upsert changes
+# only the keys given.
+e2e_fake_user() {
+    local id_var=E2E_ID_$1
+    jfa_fake_ctl "$URL" POST /__fake/users "$("$PYTHON3" -c '
+import json, sys
+u = {"name": sys.argv[1], "id": sys.argv[2]}
+u.update(json.loads(sys.argv[3]))
+print(json.dumps({"upsert": [u]}))' "$1" "${!id_var}" "$2")" >/dev/null ||
+        e2e_fail "cannot update $1 in the fake"
+}
+# e2e_fake_user_get NAME KEY: that key of the fake's user NAME, as JSON.
+e2e_fake_user_get() {
+    jfa_fake_ctl "$URL" GET /__fake/state | "$PYTHON3" -c '
+import json, sys
+print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == sys.argv[1]][0][sys.argv[2]]))' \
+        "$1" "$2"
+}
+# e2e_fake_auth_requests: how many password checks the fake has answered.
+e2e_fake_auth_requests() {
+    jfa_fake_ctl "$URL" GET /__fake/state |
+        "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["auth_requests"])'
+}
+
+# e2e_su FROM TARGET PASSWORD [VAR=VALUE...]: `su - TARGET` run by the local
+# account FROM on a terminal (expect), answering the password prompt; the
+# variables are put in su's environment (env runs after runuser, so su
+# inherits them), E2E_UMASK (if set) is its umask. The shell prints
+# "SU-UID=uid SU-HOME=home". Sets OUT, RC. The password travels in the
+# environment: nothing secret on a command line.
+e2e_su() {
+    local from=$1 target=$2 pw=$3
+    shift 3
+    [ -f /run/e2e/su.exp ] || cat >/run/e2e/su.exp <<'EXP'
+set timeout 30
+log_user 1
+spawn su - $env(SU_TARGET) -c "echo SU-UID=\$(id -u) SU-HOME=\$HOME"
+expect {
+    -re "assword: *$" { send -- "$env(SU_PW)\r" }
+    timeout { puts "NO-PROMPT"; exit 2 }
+    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
+}
+expect {
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+lassign [wait] pid spawnid oserr status
+exit $status
+EXP
+    chmod 0644 /run/e2e/su.exp
+    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
+        SU_TARGET=$target SU_PW=$pw timeout 60 \
+            runuser -u "$from" -- env "$@" expect -f /run/e2e/su.exp 2>&1)
+    RC=$?
+}
+
+# e2e_passwd USER OLD NEW [VAR=VALUE...]: `passwd` run by USER on a terminal
+# (expect), answering its password prompts in turn with OLD, NEW, NEW (a
+# fourth prompt fails the run); variables and E2E_UMASK as for e2e_su.
+# OUT ends with "PASSWD-PROMPTS=N", the prompts answered. Sets OUT, RC.
+e2e_passwd() {
+    local user=$1 old=$2 new=$3
+    shift 3
+    [ -f /run/e2e/passwd.exp ] || cat >/run/e2e/passwd.exp <<'EXP'
+set timeout 30
+log_user 1
+set answers [list $env(PW_OLD) $env(PW_NEW) $env(PW_NEW)]
+set i 0
+spawn passwd
+expect {
+    -re "assword: *$" {
+        if {$i >= 3} { puts "TOO-MANY-PROMPTS"; exit 2 }
+        send -- "[lindex $answers $i]\r"
+        incr i
+        exp_continue
+    }
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+puts "PASSWD-PROMPTS=$i"
+lassign [wait] pid spawnid oserr status
+exit $status
+EXP
+    chmod 0644 /run/e2e/passwd.exp
+    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
+        PW_OLD=$old PW_NEW=$new timeout 60 \
+            runuser -u "$user" -- env "$@" expect -f /run/e2e/passwd.exp 2>&1)
+    RC=$?
+}

@@ -53,14 +53,6 @@ ftp() {
     OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/" 2>&1)
     RC=$?
 }
-# fake_user NAME ID JSON: patch a user of the fake
-fake_user() {
-    jfa_fake_ctl "$URL" POST /__fake/users "$("$PYTHON3" -c '
-import json, sys
-u = {"name": sys.argv[1], "id": sys.argv[2]}
-u.update(json.loads(sys.argv[3]))
-print(json.dumps({"upsert": [u]}))' "$1" "$2" "$3")" >/dev/null || e2e_fail "cannot update $1 in the fake"
-}
 ssh_refused() {
     e2e_ssh "$1" "$2" "$3" echo LOGGED-IN
     [ "$RC" != 0 ] && ! printf '%s' "$OUT" | grep -q LOGGED-IN ||
@@ -86,7 +78,7 @@ ftp alice "$E2E_PW_alice"
 [ "$RC" = 0 ] || e2e_fail "alice cannot log in over FTP: $OUT"
 [ -f "$PENDING_DIR/$E2E_ID_alice" ] || e2e_fail "the session-less FTP login left no pending record"
 [ "$(e2e_fake_devices alice)" = 1 ] || e2e_fail "alice has no token after the FTP login"
-fake_user alice "$E2E_ID_alice" '{"is_disabled": true}'
+e2e_fake_user alice '{"is_disabled": true}'
 e2e_sync
 ssh_refused alice "$W/user_key" publickey
 grep -q "Access denied for user alice by PAM account configuration" "$W/sshd.log" ||
@@ -99,7 +91,7 @@ grep -q "Access denied for user alice by PAM account configuration" "$W/sshd.log
 # the server hands out a token (revoking the FTP login's), the account
 # stage refuses and logs it out; in sshd's monitor (password) and in its
 # child (keyboard-interactive).
-fake_user alice "$E2E_ID_alice" '{"is_disabled": false}'
+e2e_fake_user alice '{"is_disabled": false}'
 ssh_refused alice "$E2E_PW_alice" password
 tokens_zero alice "disabled at the account stage (password)"
 ssh_refused alice "$E2E_PW_alice" keyboard-interactive
@@ -122,7 +114,7 @@ tokens_zero alice "swept by sync"
 # 4. no remote access from outside local_networks (127.0.0.1 is outside
 # here; the fake still counts loopback as its LAN and answers 200).
 e2e_write_config "$URL" "$W/tls/cert.pem" "local_networks = 10.0.0.0/8"
-fake_user bob "$E2E_ID_bob" '{"enable_remote_access": false}'
+e2e_fake_user bob '{"enable_remote_access": false}'
 e2e_sync
 ssh_refused bob "$E2E_PW_bob" password
 tokens_zero bob "no remote access at the account stage (password)"
