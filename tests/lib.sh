@@ -31,6 +31,27 @@ jfa_asan_env() {
         "NSS_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DISABLE_DEEPBIND=1"
 }
 
+# jfa_private_tmp_check: sets JFA_PRIVATE_TMP to yes when this process may
+# give commands a private /tmp (root, mount namespaces), else to no. Call it
+# in the test's own shell (the answer is kept there), after jfa_setup.
+jfa_private_tmp_check() {
+    JFA_PRIVATE_TMP=no
+    [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+        unshare -m --propagation private "$BASH" "$top_srcdir/tests/private-tmp.sh" -- true \
+            2>/dev/null && JFA_PRIVATE_TMP=yes
+    return 0
+}
+# jfa_private_tmp_argv: JFA_PRIVATE_TMP_ARGV, the words that run a command
+# with a private /tmp (see tests/private-tmp.sh; empty without root), for
+# "exec" and "env"-style use: "${JFA_PRIVATE_TMP_ARGV[@]}" CMD...
+jfa_private_tmp_argv() {
+    [ -n "${JFA_PRIVATE_TMP:-}" ] || jfa_private_tmp_check
+    JFA_PRIVATE_TMP_ARGV=()
+    [ "$JFA_PRIVATE_TMP" = yes ] || return 0
+    JFA_PRIVATE_TMP_ARGV=(unshare -m --propagation private "$BASH" "$top_srcdir/tests/private-tmp.sh"
+        "${W:-}" "$top_builddir" "$top_srcdir" "${TMPDIR:-}" "$PWD" --)
+}
+
 jfa_fail() { echo "FAIL: $*" >&2; exit 1; }
 jfa_skip() { echo "SKIP: $*" >&2; exit 77; }
 jfa_require_root() { [ "$(id -u)" = 0 ] || jfa_skip "needs root"; }

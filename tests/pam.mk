@@ -54,3 +54,7 @@ endif
 # Quick Connect logins (pam_quickconnect.c) with a scripted conversation and pamtester
 TESTS += tests/integration/pam-quickconnect.sh
 EXTRA_DIST += tests/integration/pam-quickconnect.sh
+# pam_wrapper's machine-wide /tmp/pam.X clash reproduced; the private /tmp
+# that pam_env gives each process as root prevents it
+TESTS += tests/integration/pam-private-tmp.sh
+EXTRA_DIST += tests/integration/pam-private-tmp.sh
