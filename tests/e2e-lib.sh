@@ -398,6 +398,18 @@ e2e_fake_auth_requests() {
         "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["auth_requests"])'
 }
 
+# e2e_expect_as USER SCRIPT [VAR=VALUE...]: the expect SCRIPT run by USER
+# from /, with the umask E2E_UMASK (if set) and the variables (env runs after
+# runuser); secrets come in the caller's environment. Sets OUT, RC.
+e2e_expect_as() {
+    local user=$1 script=$2
+    shift 2
+    chmod 0644 "$script"
+    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
+        timeout 60 runuser -u "$user" -- env "$@" expect -f "$script" 2>&1)
+    RC=$?
+}
+
 # e2e_su FROM TARGET PASSWORD [VAR=VALUE...]: `su - TARGET` run by the local
 # account FROM on a terminal (expect), answering the password prompt; the
 # variables are put in su's environment (env runs after runuser, so su
@@ -423,11 +435,7 @@ expect {
 lassign [wait] pid spawnid oserr status
 exit $status
 EXP
-    chmod 0644 /run/e2e/su.exp
-    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
-        SU_TARGET=$target SU_PW=$pw timeout 60 \
-            runuser -u "$from" -- env "$@" expect -f /run/e2e/su.exp 2>&1)
-    RC=$?
+    SU_TARGET=$target SU_PW=$pw e2e_expect_as "$from" /run/e2e/su.exp "$@"
 }
 
 # e2e_passwd USER OLD NEW [VAR=VALUE...]: `passwd` run by USER on a terminal
@@ -457,9 +465,5 @@ puts "PASSWD-PROMPTS=$i"
 lassign [wait] pid spawnid oserr status
 exit $status
 EXP
-    chmod 0644 /run/e2e/passwd.exp
-    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
-        PW_OLD=$old PW_NEW=$new timeout 60 \
-            runuser -u "$user" -- env "$@" expect -f /run/e2e/passwd.exp 2>&1)
-    RC=$?
+    PW_OLD=$old PW_NEW=$new e2e_expect_as "$user" /run/e2e/passwd.exp "$@"
 }
