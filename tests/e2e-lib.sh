@@ -314,6 +314,38 @@ EOF
     e2e_poll 30 e2e_port_open "$SSH_PORT" || e2e_fail "sshd did not start on port $SSH_PORT"
 }
 
+# e2e_start_vsftpd YES|NO [CONFIG LINE...]: the real vsftpd on
+# 127.0.0.1:FTP_PORT, PAM service vsftpd (Debian's /etc/pam.d/vsftpd), local
+# users read-only, session_support YES or NO; extra vsftpd.conf lines are
+# appended.
+e2e_start_vsftpd() {
+    local l
+    FTP_PORT=$(e2e_free_port)
+    mkdir -p -m 0755 /run/vsftpd/empty
+    {
+        printf '%s\n' listen=YES listen_ipv6=NO listen_address=127.0.0.1 "listen_port=$FTP_PORT" \
+            background=NO
+        echo "# Required: with the seccomp sandbox, a PAM module that talks HTTPS fails."
+        printf '%s\n' seccomp_sandbox=NO delay_failed_login=0 pam_service_name=vsftpd \
+            "session_support=$1" anonymous_enable=NO local_enable=YES write_enable=NO \
+            secure_chroot_dir=/run/vsftpd/empty "vsftpd_log_file=$W/vsftpd.log" syslog_enable=NO
+        shift
+        for l in "$@"; do echo "$l"; done
+    } >"$W/vsftpd.conf"
+    e2e_bg /usr/sbin/vsftpd "$W/vsftpd.conf"
+    e2e_poll 30 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
+}
+
+# e2e_ftp USER PASSWORD [PATH]: fetch PATH (default: list the home) with
+# curl, the credentials in a private config file (not on the command line);
+# sets OUT, RC.
+e2e_ftp() {
+    local cfg=$W/curl.$BASHPID.cfg
+    printf 'user = "%s:%s"\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$cfg"
+    OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/${3:-}" 2>&1)
+    RC=$?
+}
+
 # e2e_ssh USER PASSWORD METHOD CMD...: one login with sshpass; sets OUT, RC.
 # METHOD is password, keyboard-interactive or publickey (PASSWORD = key file).
 e2e_ssh() {
