@@ -1,7 +1,8 @@
 # tests/lib.sh - shared shell helpers for integration tests (sourced).
 #
 # Owns: scratch directories, test certificates, starting and stopping the
-# fake Jellyfin, writing test configs. Each test sources this file, calls
+# fake Jellyfin, writing test configs, running a command with a private
+# /tmp (jfa_private_tmp_*, as root). Each test sources this file, calls
 # jfa_setup, and leaves through exit (the EXIT trap cleans up).
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip, 99 hard error.
 
