@@ -44,6 +44,17 @@ count_suite() {
 configure_args="--enable-werror --prefix=/usr --sysconfdir=/etc --localstatedir=/var
  --libdir=/usr/lib/x86_64-linux-gnu --with-pamdir=/usr/lib/x86_64-linux-gnu/security"
 
+# Two tests at a time only where each process under pam_wrapper gets a
+# private /tmp (root, mount namespaces: tests/private-tmp.sh). pam_wrapper
+# 1.1.4 copies each process's service files into one of 62 machine-wide
+# /tmp/pam.X directories and, on a clash, goes on with the directory of
+# another running test (its module, config and fake server); without the
+# private /tmp, one test at a time.
+check_jobs=1
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private "$BASH" tests/private-tmp.sh -- true 2>/dev/null; then
+    check_jobs=2
+fi
+
 step "autoreconf"
 mkdir -p m4 && autoreconf -fi >/dev/null || exit 1
 
@@ -54,11 +65,7 @@ rm -rf "$OUT" && mkdir -p "$OUT/gcc"
         # shellcheck disable=SC2086
         "$SRC/configure" $configure_args >configure.log &&
         make -j2 >make.log 2>&1 || { tail -n 50 make.log; exit 1; }
-    # One test at a time: pam_wrapper 1.1.4 copies each process's service
-    # files into one of 62 machine-wide /tmp/pam.X directories and, on a
-    # clash, goes on with the directory of another running test (its
-    # module, config and fake server). Tests start their own parallelism.
-    make -j1 check >check.log 2>&1
+    make -j"$check_jobs" check >check.log 2>&1
     grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.log
 ) || { echo "build failed"; fail=$((fail + 1)); }
 count_suite "$OUT/gcc"
@@ -75,7 +82,7 @@ mkdir -p "$OUT/asan"
     # Programs we do not build (pamtester, getent) load our sanitized
     # modules: tests/lib.sh's jfa_preload puts the runtimes first for them.
     JFA_ASAN_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
-        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j1 check >check.log 2>&1
+        UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 make -j"$check_jobs" check >check.log 2>&1
     grep -E '^(PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):' check.log
 ) || { echo "sanitizer build failed"; fail=$((fail + 1)); }
 count_suite "$OUT/asan"

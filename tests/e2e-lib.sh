@@ -314,6 +314,38 @@ EOF
     e2e_poll 30 e2e_port_open "$SSH_PORT" || e2e_fail "sshd did not start on port $SSH_PORT"
 }
 
+# e2e_start_vsftpd YES|NO [CONFIG LINE...]: the real vsftpd on
+# 127.0.0.1:FTP_PORT, PAM service vsftpd (Debian's /etc/pam.d/vsftpd), local
+# users read-only, session_support YES or NO; extra vsftpd.conf lines are
+# appended.
+e2e_start_vsftpd() {
+    local l
+    FTP_PORT=$(e2e_free_port)
+    mkdir -p -m 0755 /run/vsftpd/empty
+    {
+        printf '%s\n' listen=YES listen_ipv6=NO listen_address=127.0.0.1 "listen_port=$FTP_PORT" \
+            background=NO
+        echo "# Required: with the seccomp sandbox, a PAM module that talks HTTPS fails."
+        printf '%s\n' seccomp_sandbox=NO delay_failed_login=0 pam_service_name=vsftpd \
+            "session_support=$1" anonymous_enable=NO local_enable=YES write_enable=NO \
+            secure_chroot_dir=/run/vsftpd/empty "vsftpd_log_file=$W/vsftpd.log" syslog_enable=NO
+        shift
+        for l in "$@"; do echo "$l"; done
+    } >"$W/vsftpd.conf"
+    e2e_bg /usr/sbin/vsftpd "$W/vsftpd.conf"
+    e2e_poll 30 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
+}
+
+# e2e_ftp USER PASSWORD [PATH]: fetch PATH (default: list the home) with
+# curl, the credentials in a private config file (not on the command line);
+# sets OUT, RC.
+e2e_ftp() {
+    local cfg=$W/curl.$BASHPID.cfg
+    printf 'user = "%s:%s"\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$cfg"
+    OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/${3:-}" 2>&1)
+    RC=$?
+}
+
 # e2e_ssh USER PASSWORD METHOD CMD...: one login with sshpass; sets OUT, RC.
 # METHOD is password, keyboard-interactive or publickey (PASSWORD = key file).
 e2e_ssh() {
@@ -371,4 +403,99 @@ $(cat "$W/refusal.$p" 2>/dev/null || echo "check $p did not finish")"
     done
     E2E_REFUSALS=""
     [ -z "$bad" ] || e2e_fail "not refused as they must be:$bad"
+}
+
+# e2e_fake_user NAME JSON: patch the fake's sample user NAME (Id
+# E2E_ID_NAME) with the keys of the JSON object; the fake's upsert changes
+# only the keys given.
+e2e_fake_user() {
+    local id_var=E2E_ID_$1
+    jfa_fake_ctl "$URL" POST /__fake/users "$("$PYTHON3" -c '
+import json, sys
+u = {"name": sys.argv[1], "id": sys.argv[2]}
+u.update(json.loads(sys.argv[3]))
+print(json.dumps({"upsert": [u]}))' "$1" "${!id_var}" "$2")" >/dev/null ||
+        e2e_fail "cannot update $1 in the fake"
+}
+# e2e_fake_user_get NAME KEY: that key of the fake's user NAME, as JSON.
+e2e_fake_user_get() {
+    jfa_fake_ctl "$URL" GET /__fake/state | "$PYTHON3" -c '
+import json, sys
+print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == sys.argv[1]][0][sys.argv[2]]))' \
+        "$1" "$2"
+}
+# e2e_fake_auth_requests: how many password checks the fake has answered.
+e2e_fake_auth_requests() {
+    jfa_fake_ctl "$URL" GET /__fake/state |
+        "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["auth_requests"])'
+}
+
+# e2e_expect_as USER SCRIPT [VAR=VALUE...]: the expect SCRIPT run by USER
+# from /, with the umask E2E_UMASK (if set) and the variables (env runs after
+# runuser); secrets come in the caller's environment. Sets OUT, RC.
+e2e_expect_as() {
+    local user=$1 script=$2
+    shift 2
+    chmod 0644 "$script"
+    OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
+        timeout 60 runuser -u "$user" -- env "$@" expect -f "$script" 2>&1)
+    RC=$?
+}
+
+# e2e_su FROM TARGET PASSWORD [VAR=VALUE...]: `su - TARGET` run by the local
+# account FROM on a terminal (expect), answering the password prompt; the
+# variables are put in su's environment (env runs after runuser, so su
+# inherits them), E2E_UMASK (if set) is its umask. The shell prints
+# "SU-UID=uid SU-HOME=home". Sets OUT, RC. The password travels in the
+# environment: nothing secret on a command line.
+e2e_su() {
+    local from=$1 target=$2 pw=$3
+    shift 3
+    [ -f /run/e2e/su.exp ] || cat >/run/e2e/su.exp <<'EXP'
+set timeout 30
+log_user 1
+spawn su - $env(SU_TARGET) -c "echo SU-UID=\$(id -u) SU-HOME=\$HOME"
+expect {
+    -re "assword: *$" { send -- "$env(SU_PW)\r" }
+    timeout { puts "NO-PROMPT"; exit 2 }
+    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
+}
+expect {
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+lassign [wait] pid spawnid oserr status
+exit $status
+EXP
+    SU_TARGET=$target SU_PW=$pw e2e_expect_as "$from" /run/e2e/su.exp "$@"
+}
+
+# e2e_passwd USER OLD NEW [VAR=VALUE...]: `passwd` run by USER on a terminal
+# (expect), answering its password prompts in turn with OLD, NEW, NEW (a
+# fourth prompt fails the run); variables and E2E_UMASK as for e2e_su.
+# OUT ends with "PASSWD-PROMPTS=N", the prompts answered. Sets OUT, RC.
+e2e_passwd() {
+    local user=$1 old=$2 new=$3
+    shift 3
+    [ -f /run/e2e/passwd.exp ] || cat >/run/e2e/passwd.exp <<'EXP'
+set timeout 30
+log_user 1
+set answers [list $env(PW_OLD) $env(PW_NEW) $env(PW_NEW)]
+set i 0
+spawn passwd
+expect {
+    -re "assword: *$" {
+        if {$i >= 3} { puts "TOO-MANY-PROMPTS"; exit 2 }
+        send -- "[lindex $answers $i]\r"
+        incr i
+        exp_continue
+    }
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+puts "PASSWD-PROMPTS=$i"
+lassign [wait] pid spawnid oserr status
+exit $status
+EXP
+    PW_OLD=$old PW_NEW=$new e2e_expect_as "$user" /run/e2e/passwd.exp "$@"
 }

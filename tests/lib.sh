@@ -1,7 +1,8 @@
 # tests/lib.sh - shared shell helpers for integration tests (sourced).
 #
 # Owns: scratch directories, test certificates, starting and stopping the
-# fake Jellyfin, writing test configs. Each test sources this file, calls
+# fake Jellyfin, writing test configs, running a command with a private
+# /tmp (jfa_private_tmp_*, as root). Each test sources this file, calls
 # jfa_setup, and leaves through exit (the EXIT trap cleans up).
 # Exit codes follow automake: 0 pass, 1 fail, 77 skip, 99 hard error.
 
@@ -29,6 +30,27 @@ jfa_asan_env() {
     [ -n "${JFA_ASAN_PRELOAD:-}" ] || return 0
     echo "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UID_WRAPPER_DISABLE_DEEPBIND=1" \
         "NSS_WRAPPER_DISABLE_DEEPBIND=1 PAM_WRAPPER_DISABLE_DEEPBIND=1"
+}
+
+# jfa_private_tmp_check: sets JFA_PRIVATE_TMP to yes when this process may
+# give commands a private /tmp (root, mount namespaces), else to no. Call it
+# in the test's own shell (the answer is kept there), after jfa_setup.
+jfa_private_tmp_check() {
+    JFA_PRIVATE_TMP=no
+    [ "$(id -u)" = 0 ] && command -v unshare >/dev/null &&
+        unshare -m --propagation private "$BASH" "$top_srcdir/tests/private-tmp.sh" -- true \
+            2>/dev/null && JFA_PRIVATE_TMP=yes
+    return 0
+}
+# jfa_private_tmp_argv: JFA_PRIVATE_TMP_ARGV, the words that run a command
+# with a private /tmp (see tests/private-tmp.sh; empty without root), for
+# "exec" and "env"-style use: "${JFA_PRIVATE_TMP_ARGV[@]}" CMD...
+jfa_private_tmp_argv() {
+    [ -n "${JFA_PRIVATE_TMP:-}" ] || jfa_private_tmp_check
+    JFA_PRIVATE_TMP_ARGV=()
+    [ "$JFA_PRIVATE_TMP" = yes ] || return 0
+    JFA_PRIVATE_TMP_ARGV=(unshare -m --propagation private "$BASH" "$top_srcdir/tests/private-tmp.sh"
+        "${W:-}" "$top_builddir" "$top_srcdir" "${TMPDIR:-}" "$PWD" --)
 }
 
 jfa_fail() { echo "FAIL: $*" >&2; exit 1; }

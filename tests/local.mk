@@ -8,7 +8,7 @@ AM_TESTS_ENVIRONMENT = \
 	PYTHON3='$(PYTHON3)'; VALGRIND='$(VALGRIND)'; \
 	export top_srcdir top_builddir PYTHON3 VALGRIND;
 TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
-EXTRA_DIST += tests/lib.sh
+EXTRA_DIST += tests/lib.sh tests/private-tmp.sh
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/net.mk
 include $(srcdir)/tests/nss.mk

@@ -1,13 +1,16 @@
 # tests/pam.mk
 # PAM module tests: integration under pam_wrapper/nss_wrapper with pamtester
 check_PROGRAMS += tests/unit/pam_sessions
-tests_unit_pam_sessions_SOURCES = tests/unit/pam_sessions.c
+tests_unit_pam_sessions_SOURCES = tests/unit/pam_sessions.c tests/unit/pam_driver.c \
+	tests/unit/pam_driver.h
 tests_unit_pam_sessions_LDADD = $(PAM_LIBS)
 check_PROGRAMS += tests/unit/pam_qc
-tests_unit_pam_qc_SOURCES = tests/unit/pam_qc.c
+tests_unit_pam_qc_SOURCES = tests/unit/pam_qc.c tests/unit/pam_driver.c \
+	tests/unit/pam_driver.h
 tests_unit_pam_qc_LDADD = $(PAM_LIBS)
 check_PROGRAMS += tests/unit/pam_split
-tests_unit_pam_split_SOURCES = tests/unit/pam_split.c
+tests_unit_pam_split_SOURCES = tests/unit/pam_split.c tests/unit/pam_driver.c \
+	tests/unit/pam_driver.h
 tests_unit_pam_split_LDADD = $(PAM_LIBS)
 TESTS += tests/integration/pam-auth.sh tests/integration/pam-session.sh
 EXTRA_DIST += tests/integration/pam-common.sh tests/integration/pam-auth.sh \
@@ -54,3 +57,7 @@ endif
 # Quick Connect logins (pam_quickconnect.c) with a scripted conversation and pamtester
 TESTS += tests/integration/pam-quickconnect.sh
 EXTRA_DIST += tests/integration/pam-quickconnect.sh
+# pam_wrapper's machine-wide /tmp/pam.X clash reproduced; the private /tmp
+# that pam_env gives each process as root prevents it
+TESTS += tests/integration/pam-private-tmp.sh
+EXTRA_DIST += tests/integration/pam-private-tmp.sh

@@ -64,60 +64,9 @@ cp "$W/tls/cert.pem" /run/e2e/evil-ca/fake.pem
 openssl rehash /run/e2e/evil-ca >/dev/null 2>&1 || c_rehash /run/e2e/evil-ca >/dev/null 2>&1 || true
 chmod -R a+rX /run/e2e/evil-ca
 
-cat >/run/e2e/su.exp <<'EOF'
-set timeout 30
-log_user 1
-spawn su - $env(SU_TARGET) -c "echo SU-UID=\$(id -u)"
-expect {
-    -re "assword: *$" { send -- "$env(SU_PW)\r" }
-    timeout { puts "NO-PROMPT"; exit 2 }
-    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
-}
-expect {
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EOF
-# passwd: answer each password prompt with the next of OLD, NEW, NEW
-cat >/run/e2e/passwd.exp <<'EOF'
-set timeout 30
-log_user 1
-set answers [list $env(PW_OLD) $env(PW_NEW) $env(PW_NEW)]
-set i 0
-spawn passwd
-expect {
-    -re "assword: *$" {
-        if {$i >= 3} { puts "TOO-MANY-PROMPTS"; exit 2 }
-        send -- "[lindex $answers $i]\r"
-        incr i
-        exp_continue
-    }
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EOF
-chmod 0644 /run/e2e/su.exp /run/e2e/passwd.exp
-
-# su_as TARGET PASSWORD VAR=VALUE...: su from lowly with umask 000 and the
-# variables (env puts them after runuser, so su inherits them); sets OUT, RC.
-su_as() {
-    local target=$1 pw=$2
-    shift 2
-    OUT=$(cd / && umask 000 && SU_TARGET=$target SU_PW=$pw timeout 60 \
-        runuser -u lowly -- env "$@" expect -f /run/e2e/su.exp 2>&1)
-    RC=$?
-}
-passwd_as_alice() {
-    local old=$1 new=$2
-    shift 2
-    OUT=$(cd / && umask 000 && PW_OLD=$old PW_NEW=$new timeout 60 \
-        runuser -u alice -- env "$@" expect -f /run/e2e/passwd.exp 2>&1)
-    RC=$?
-}
+# su and passwd (e2e_su, e2e_passwd) from unprivileged accounts with umask
+# 000, the hostile variables in their environment.
+E2E_UMASK=000
 
 BAD="/etc/jfa-keylog /etc/jfa-krb5trace /etc/ld.so.preload"
 uid=$(getent passwd alice | cut -d: -f3) || e2e_fail "NSS does not know alice"
@@ -145,16 +94,16 @@ check_clean() {
 one() {
     local what=$1 newpw
     etc_state >"$W/etc.before"
-    su_as alice "$PW" "$what"
+    e2e_su lowly alice "$PW" "$what"
     [ "$RC" = 0 ] && grep -q "SU-UID=$uid" <<<"$OUT" ||
         e2e_fail "$what: su to alice with the right password failed ($RC): $OUT"
-    su_as alice "not her password" "$what"
+    e2e_su lowly alice "not her password" "$what"
     if [ "$RC" = 0 ] || grep -q "SU-UID=[0-9]" <<<"$OUT" || ! grep -q "Authentication failure" <<<"$OUT"; then
         e2e_fail "$what: su to alice with a wrong password was not refused: $OUT"
     fi
     n=$((n + 1))
     newpw="alice-env-pw-$n"
-    passwd_as_alice "$PW" "$newpw" "$what"
+    e2e_passwd alice "$PW" "$newpw" "$what"
     [ "$RC" = 0 ] || e2e_fail "$what: passwd as alice failed ($RC): $OUT"
     PW=$newpw
     check_clean "$what"
@@ -171,7 +120,7 @@ for v in "SSLKEYLOGFILE=/etc/jfa-keylog" \
 done
 # all of them at once
 etc_state >"$W/etc.before"
-su_as alice "$PW" SSLKEYLOGFILE=/etc/jfa-keylog https_proxy="$PROXY" HTTPS_PROXY="$PROXY" \
+e2e_su lowly alice "$PW" SSLKEYLOGFILE=/etc/jfa-keylog https_proxy="$PROXY" HTTPS_PROXY="$PROXY" \
     ALL_PROXY="$PROXY" NO_PROXY=nothing.example OPENSSL_CONF=/run/e2e/evil-openssl.cnf \
     KRB5_TRACE=/etc/jfa-krb5trace
 [ "$RC" = 0 ] && grep -q "SU-UID=$uid" <<<"$OUT" || e2e_fail "all variables: su failed ($RC): $OUT"
@@ -184,7 +133,7 @@ check_clean "all variables at once"
 e2e_write_config "$URL" "" "offline_max_age = 1h" "lockout_guard = yes"
 for v in "NOTHING_SET=1" "CURL_CA_BUNDLE=/run/e2e/evil-ca/fake.pem" \
     "SSL_CERT_FILE=/run/e2e/evil-ca/fake.pem" "SSL_CERT_DIR=/run/e2e/evil-ca"; do
-    su_as alice "$PW" "$v"
+    e2e_su lowly alice "$PW" "$v"
     if [ "$RC" = 0 ] || grep -q "SU-UID=[0-9]" <<<"$OUT"; then
         e2e_fail "$v: su succeeded although the server's CA is trusted only through the environment: $OUT"
     fi

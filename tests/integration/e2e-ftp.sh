@@ -15,62 +15,29 @@ e2e_system
 e2e_local_user dave dave-local-pw
 e2e_jellyfin
 
-FTP_PORT=$(e2e_free_port)
-mkdir -p -m 0755 /run/vsftpd/empty
-cat >"$W/vsftpd.conf" <<EOF
-listen=YES
-listen_ipv6=NO
-listen_address=127.0.0.1
-listen_port=$FTP_PORT
-background=NO
-# Required: with the seccomp sandbox, a PAM module that talks HTTPS fails.
-seccomp_sandbox=NO
-delay_failed_login=0
-pam_service_name=vsftpd
-# Opens a PAM session: creates the home, and logs the Jellyfin token out at
-# the end of the FTP session (without it vsftpd never closes one).
-session_support=YES
-anonymous_enable=NO
-local_enable=YES
-write_enable=NO
-secure_chroot_dir=/run/vsftpd/empty
-pasv_enable=YES
-pasv_address=127.0.0.1
-vsftpd_log_file=$W/vsftpd.log
-xferlog_enable=YES
-dual_log_enable=YES
-xferlog_file=$W/vsftpd.xfer
-syslog_enable=NO
-EOF
-e2e_bg /usr/sbin/vsftpd "$W/vsftpd.conf"
-e2e_poll 30 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
-
-# ftp USER PASSWORD PATH: curl with the credentials on a private config
-# file (not the command line); sets OUT, RC.
-ftp() {
-    local cfg=$W/curl.$BASHPID.cfg
-    printf 'user = "%s:%s"\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$cfg"
-    OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/$3" 2>&1)
-    RC=$?
-}
+# session_support=YES opens a PAM session: creates the home, and logs the
+# Jellyfin token out at the end of the FTP session (without it vsftpd never
+# closes one).
+e2e_start_vsftpd YES pasv_enable=YES pasv_address=127.0.0.1 xferlog_enable=YES \
+    dual_log_enable=YES "xferlog_file=$W/vsftpd.xfer"
 
 # The first login creates bob's home (pam_jellyfin's session hook).
-ftp bob "$E2E_PW_bob" ""
+e2e_ftp bob "$E2E_PW_bob"
 [ "$RC" = 0 ] || e2e_fail "bob cannot list his FTP home: $OUT"
 [ -d /home/bob ] || e2e_fail "the FTP login did not create /home/bob"
 echo "file for bob over ftp" >/home/bob/note.txt
 chown bob:bob /home/bob/note.txt
-ftp bob "$E2E_PW_bob" note.txt
+e2e_ftp bob "$E2E_PW_bob" note.txt
 [ "$RC" = 0 ] && [ "$OUT" = "file for bob over ftp" ] || e2e_fail "bob cannot fetch note.txt: $OUT"
 e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived the FTP session"
 
 # alice's password has spaces, quotes and a comma.
-ftp alice "$E2E_PW_alice" ""
+e2e_ftp alice "$E2E_PW_alice"
 [ "$RC" = 0 ] || e2e_fail "alice cannot log in over FTP: $OUT"
 
 # ftp_refused USER PASSWORD: the login must end in a 530.
 ftp_refused() {
-    ftp "$1" "$2" ""
+    e2e_ftp "$1" "$2"
     [ "$RC" != 0 ] && printf '%s' "$OUT" | grep -q 530 && return 0
     echo "not a 530 refusal: $OUT"
     return 1
@@ -87,7 +54,7 @@ e2e_check_refusals
 grep -q "unknown user 'nosuch': started" "$W/syslog" || e2e_fail "nosuch started no sync"
 
 # The local dave still logs in with his local password.
-ftp dave dave-local-pw ""
+e2e_ftp dave dave-local-pw
 [ "$RC" = 0 ] || e2e_fail "local dave cannot log in over FTP: $OUT"
 
 e2e_nosecret

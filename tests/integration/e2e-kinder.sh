@@ -13,38 +13,20 @@ e2e_system
 e2e_jellyfin
 e2e_start_sshd
 
-bob_set() {
-    jfa_fake_ctl "$FAKE_URL_main" POST /__fake/users "$("$PYTHON3" -c '
-import json, sys
-u = {"name": "bob", "id": sys.argv[1], "password": sys.argv[2]}
-u.update(json.loads(sys.argv[3]))
-print(json.dumps({"upsert": [u]}))' "$E2E_ID_bob" "$E2E_PW_bob" "$1")" >/dev/null ||
-        e2e_fail "cannot update bob in the fake"
-}
-bob_get() {
-    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state | "$PYTHON3" -c '
-import json, sys
-print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == "bob"][0][sys.argv[1]]))' "$1"
-}
-auth_requests() {
-    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state |
-        "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["auth_requests"])'
-}
-
 # Jellyfin disables bob at his 3rd failure in a row. He logs in once (the
 # offline verifier of his password).
-bob_set '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0}'
+e2e_fake_user bob '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0}'
 e2e_ssh bob "$E2E_PW_bob" keyboard-interactive echo LOGGED-IN
 [ "$RC" = 0 ] || e2e_fail "bob cannot log in: $OUT"
 
 # 1. one typo, tried by password and then by keyboard-interactive: one failure
-before=$(auth_requests)
+before=$(e2e_fake_auth_requests)
 e2e_ssh bob "bob-typo" password echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob logged in with a typo (password)"
 e2e_ssh bob "bob-typo" keyboard-interactive echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob logged in with a typo (keyboard-interactive)"
-asked=$(($(auth_requests) - before))
-count=$(bob_get invalid_login_attempt_count)
+asked=$(($(e2e_fake_auth_requests) - before))
+count=$(e2e_fake_user_get bob invalid_login_attempt_count)
 echo "one typo over password and keyboard-interactive: Jellyfin asked $asked times, counts $count"
 [ "$asked" = 1 ] && [ "$count" = 1 ] || e2e_fail "one typo cost $count failures in $asked requests"
 e2e_poll 10 grep -q "'bob': Jellyfin refused this same password [0-9]* s ago; refused again" "$W/syslog" ||
@@ -53,32 +35,32 @@ e2e_poll 10 grep -q "'bob': Jellyfin refused this same password [0-9]* s ago; re
 # 2. a second, different typo: Jellyfin counts 2 of 3
 e2e_ssh bob "bob-typo-2" password echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob logged in with another typo"
-[ "$(bob_get invalid_login_attempt_count)" = 2 ] || e2e_fail "the second typo was not counted"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 2 ] || e2e_fail "the second typo was not counted"
 
 # 3. one failure from the limit: a wrong password is refused unasked...
-before=$(auth_requests)
+before=$(e2e_fake_auth_requests)
 e2e_ssh bob "bob-typo-3" keyboard-interactive echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob logged in with a third typo"
-[ "$(auth_requests)" = "$before" ] || e2e_fail "a wrong password was sent one failure from the lockout"
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "Jellyfin disabled bob"
+[ "$(e2e_fake_auth_requests)" = "$before" ] || e2e_fail "a wrong password was sent one failure from the lockout"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "Jellyfin disabled bob"
 # ...explain shows why (as root, the installed tool, no password: nothing sent)
 out=$(jellyfin-auth explain bob --rhost 127.0.0.1 2>&1)
 printf '%s\n' "$out" | grep -q "^STOP  guard .*2 failed logins, Jellyfin disables the account at 3" ||
     e2e_fail "explain does not show the guard: $out"
-[ "$(auth_requests)" = "$before" ] || e2e_fail "explain without a password sent one"
+[ "$(e2e_fake_auth_requests)" = "$before" ] || e2e_fail "explain without a password sent one"
 # ...and the right password (it matches the verifier) logs in
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q LOGGED-IN ||
     e2e_fail "bob's right password was refused one failure from the lockout: $OUT"
-[ "$(bob_get invalid_login_attempt_count)" = 0 ] || e2e_fail "Jellyfin's count was not reset by the login"
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "Jellyfin disabled bob"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 0 ] || e2e_fail "Jellyfin's count was not reset by the login"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "Jellyfin disabled bob"
 
 # 4. reset: the server's count (--server, with the API key) and the local back-off
-bob_set '{"invalid_login_attempt_count": 2}'
+e2e_fake_user bob '{"invalid_login_attempt_count": 2}'
 out=$(jellyfin-auth reset bob --server 2>&1) || e2e_fail "reset bob --server: $out"
 printf '%s\n' "$out" | grep -q "^server: failed-login count of 'bob' on Jellyfin set to 0 (was 2)" ||
     e2e_fail "reset --server: $out"
-[ "$(bob_get invalid_login_attempt_count)" = 0 ] || e2e_fail "reset --server left the count"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 0 ] || e2e_fail "reset --server left the count"
 e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived his session"
 
 e2e_nosecret

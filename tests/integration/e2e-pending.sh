@@ -24,43 +24,7 @@ PENDING_DIR=/var/lib/jellyfin-auth/private/pending
 
 # vsftpd with session_support=NO (its default): PAM authenticates and checks
 # the account, and never opens (or closes) a session.
-FTP_PORT=$(e2e_free_port)
-mkdir -p -m 0755 /run/vsftpd/empty
-cat >"$W/vsftpd.conf" <<VSFTPD
-listen=YES
-listen_ipv6=NO
-listen_address=127.0.0.1
-listen_port=$FTP_PORT
-background=NO
-seccomp_sandbox=NO
-delay_failed_login=0
-pam_service_name=vsftpd
-session_support=NO
-anonymous_enable=NO
-local_enable=YES
-write_enable=NO
-secure_chroot_dir=/run/vsftpd/empty
-vsftpd_log_file=$W/vsftpd.log
-syslog_enable=NO
-VSFTPD
-e2e_bg /usr/sbin/vsftpd "$W/vsftpd.conf"
-e2e_poll 30 e2e_port_open "$FTP_PORT" || e2e_fail "vsftpd did not start on port $FTP_PORT"
-
-# ftp USER PASSWORD: list the home; sets OUT, RC (credentials in a file).
-ftp() {
-    local cfg=$W/curl.$BASHPID.cfg
-    printf 'user = "%s:%s"\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$cfg"
-    OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/" 2>&1)
-    RC=$?
-}
-# fake_user NAME ID JSON: patch a user of the fake
-fake_user() {
-    jfa_fake_ctl "$URL" POST /__fake/users "$("$PYTHON3" -c '
-import json, sys
-u = {"name": sys.argv[1], "id": sys.argv[2]}
-u.update(json.loads(sys.argv[3]))
-print(json.dumps({"upsert": [u]}))' "$1" "$2" "$3")" >/dev/null || e2e_fail "cannot update $1 in the fake"
-}
+e2e_start_vsftpd NO
 ssh_refused() {
     e2e_ssh "$1" "$2" "$3" echo LOGGED-IN
     [ "$RC" != 0 ] && ! printf '%s' "$OUT" | grep -q LOGGED-IN ||
@@ -82,11 +46,11 @@ done
 
 # 1. the finding: an FTP login leaves a record; alice is disabled and synced;
 # her SSH key must be refused.
-ftp alice "$E2E_PW_alice"
+e2e_ftp alice "$E2E_PW_alice"
 [ "$RC" = 0 ] || e2e_fail "alice cannot log in over FTP: $OUT"
 [ -f "$PENDING_DIR/$E2E_ID_alice" ] || e2e_fail "the session-less FTP login left no pending record"
 [ "$(e2e_fake_devices alice)" = 1 ] || e2e_fail "alice has no token after the FTP login"
-fake_user alice "$E2E_ID_alice" '{"is_disabled": true}'
+e2e_fake_user alice '{"is_disabled": true}'
 e2e_sync
 ssh_refused alice "$W/user_key" publickey
 grep -q "Access denied for user alice by PAM account configuration" "$W/sshd.log" ||
@@ -99,7 +63,7 @@ grep -q "Access denied for user alice by PAM account configuration" "$W/sshd.log
 # the server hands out a token (revoking the FTP login's), the account
 # stage refuses and logs it out; in sshd's monitor (password) and in its
 # child (keyboard-interactive).
-fake_user alice "$E2E_ID_alice" '{"is_disabled": false}'
+e2e_fake_user alice '{"is_disabled": false}'
 ssh_refused alice "$E2E_PW_alice" password
 tokens_zero alice "disabled at the account stage (password)"
 ssh_refused alice "$E2E_PW_alice" keyboard-interactive
@@ -110,7 +74,7 @@ e2e_ssh alice "$W/user_key" publickey id -un
 [ "$RC" = 0 ] && [ "$OUT" = alice ] || e2e_fail "alice, enabled and synced, cannot use her key: $OUT"
 
 # 3. the sync sweep: a record older than the maximum age is logged out and removed.
-ftp alice "$E2E_PW_alice"
+e2e_ftp alice "$E2E_PW_alice"
 [ "$RC" = 0 ] && [ -f "$PENDING_DIR/$E2E_ID_alice" ] || e2e_fail "second FTP login: $OUT"
 sed -i "s/^time=.*/time=$(($(date +%s) - 1000))/" "$PENDING_DIR/$E2E_ID_alice"
 jellyfin-auth sync >"$W/sync.log" 2>&1 || e2e_fail "sync failed: $(cat "$W/sync.log")"
@@ -122,14 +86,14 @@ tokens_zero alice "swept by sync"
 # 4. no remote access from outside local_networks (127.0.0.1 is outside
 # here; the fake still counts loopback as its LAN and answers 200).
 e2e_write_config "$URL" "$W/tls/cert.pem" "local_networks = 10.0.0.0/8"
-fake_user bob "$E2E_ID_bob" '{"enable_remote_access": false}'
+e2e_fake_user bob '{"enable_remote_access": false}'
 e2e_sync
 ssh_refused bob "$E2E_PW_bob" password
 tokens_zero bob "no remote access at the account stage (password)"
 ssh_refused bob "$E2E_PW_bob" keyboard-interactive
 tokens_zero bob "no remote access at the account stage (keyboard-interactive)"
 ssh_refused bob "$W/user_key" publickey
-ftp bob "$E2E_PW_bob"
+e2e_ftp bob "$E2E_PW_bob"
 [ "$RC" != 0 ] || e2e_fail "bob logged in over FTP from outside local_networks"
 tokens_zero bob "no remote access at the account stage (FTP)"
 if [ -S /dev/log ]; then

@@ -13,32 +13,14 @@ e2e_jellyfin
 # 10:30:100): let all of them through to PAM.
 e2e_start_sshd "MaxStartups 50"
 
-bob_set() {
-    jfa_fake_ctl "$FAKE_URL_main" POST /__fake/users "$("$PYTHON3" -c '
-import json, sys
-u = {"name": "bob", "id": sys.argv[1], "password": sys.argv[2]}
-u.update(json.loads(sys.argv[3]))
-print(json.dumps({"upsert": [u]}))' "$E2E_ID_bob" "$E2E_PW_bob" "$1")" >/dev/null ||
-        e2e_fail "cannot update bob in the fake"
-}
-bob_get() {
-    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state | "$PYTHON3" -c '
-import json, sys
-print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == "bob"][0][sys.argv[1]]))' "$1"
-}
-auth_requests() {
-    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state |
-        "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)["auth_requests"])'
-}
-
 # Jellyfin disables bob at his 3rd failure in a row, and takes 0.4 s to
 # check a password, as a real server does: without the lock all eight
 # guards read a count of 0 before the first answer.
-bob_set '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0, "is_disabled": false}'
+e2e_fake_user bob '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0, "is_disabled": false}'
 jfa_fake_ctl "$FAKE_URL_main" POST /__fake/fault \
     '{"mode": "slow", "delay": 0.4, "paths": ["/Users/AuthenticateByName"]}' >/dev/null ||
     e2e_fail "cannot set the slow fault"
-before=$(auth_requests)
+before=$(e2e_fake_auth_requests)
 pids=()
 for i in 1 2 3 4 5 6 7 8; do
     (
@@ -54,10 +36,10 @@ for i in 1 2 3 4 5 6 7 8; do
     [ "$(cat "$W/par.$i.rc")" != 0 ] && ! grep -q LOGGED-IN "$W/par.$i.out" ||
         e2e_fail "bob logged in with parallel-$i"
 done
-asked=$(($(auth_requests) - before))
-count=$(bob_get invalid_login_attempt_count)
+asked=$(($(e2e_fake_auth_requests) - before))
+count=$(e2e_fake_user_get bob invalid_login_attempt_count)
 echo "8 parallel wrong SSH passwords: Jellyfin was asked $asked times and counts $count failures"
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "parallel SSH logins got bob disabled in Jellyfin"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "parallel SSH logins got bob disabled in Jellyfin"
 [ "$count" -le 2 ] || e2e_fail "Jellyfin counted $count failures (the limit is 3)"
 # As in a row: two were sent, and the guard refused the six others unasked.
 [ "$count" = 2 ] && [ "$asked" = 2 ] ||
@@ -67,7 +49,7 @@ e2e_poll 10 grep -q "'bob' has 2 failed logins and Jellyfin disables the account
 # The right password is refused one failure from the lockout, as in a row.
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob's right password was sent one failure from the lockout"
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "bob was disabled in Jellyfin"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "bob was disabled in Jellyfin"
 
 e2e_nosecret
 echo "PASS: parallel ssh logins end to end"

@@ -99,41 +99,28 @@ e2e_poll 30 e2e_no_devices alice || e2e_fail "alice's token survived the SFTP se
 
 # 7. spraying over SSH never gets an account disabled in Jellyfin. Jellyfin
 # disables bob at his 3rd failure in a row; the lockout guard sends 2.
-bob_set() {
-    jfa_fake_ctl "$FAKE_URL_main" POST /__fake/users "$("$PYTHON3" -c '
-import json, sys
-u = {"name": "bob", "id": sys.argv[1], "password": sys.argv[2]}
-u.update(json.loads(sys.argv[3]))
-print(json.dumps({"upsert": [u]}))' "$E2E_ID_bob" "$E2E_PW_bob" "$1")" >/dev/null ||
-        e2e_fail "cannot update bob in the fake"
-}
-bob_get() {
-    jfa_fake_ctl "$FAKE_URL_main" GET /__fake/state | "$PYTHON3" -c '
-import json, sys
-print(json.dumps([u for u in json.load(sys.stdin)["users"] if u["name"] == "bob"][0][sys.argv[1]]))' "$1"
-}
-bob_set '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0}'
+e2e_fake_user bob '{"login_attempts_before_lockout": 3, "invalid_login_attempt_count": 0}'
 for i in 1 2 3 4 5 6; do
     e2e_ssh bob "spray-$i" password echo LOGGED-IN
     [ "$RC" != 0 ] || e2e_fail "bob logged in with spray-$i"
 done
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "spraying over SSH got bob disabled in Jellyfin"
-[ "$(bob_get invalid_login_attempt_count)" = 2 ] ||
-    e2e_fail "Jellyfin counted $(bob_get invalid_login_attempt_count) failures, expected 2"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "spraying over SSH got bob disabled in Jellyfin"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 2 ] ||
+    e2e_fail "Jellyfin counted $(e2e_fake_user_get bob invalid_login_attempt_count) failures, expected 2"
 # One failure from the limit, only a password matching bob's offline verifier
 # (his last login's) is sent: his own gets him in (e2e-kinder.sh has more)...
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" = 0 ] || e2e_fail "bob's right password (it matches his verifier) was refused at 2 of 3: $OUT"
-[ "$(bob_get is_disabled)" = false ] || e2e_fail "bob was disabled in Jellyfin"
+[ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "bob was disabled in Jellyfin"
 e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived his session"
 # ...and without a verifier (never logged in here, or expired) nothing is sent
 rm -f "/var/lib/jellyfin-auth/private/verifiers/$E2E_ID_bob"
-bob_set '{"invalid_login_attempt_count": 2}'
+e2e_fake_user bob '{"invalid_login_attempt_count": 2}'
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" != 0 ] || e2e_fail "bob's right password was sent one failure from the lockout without a verifier"
-[ "$(bob_get invalid_login_attempt_count)" = 2 ] || e2e_fail "a password was sent at 2 of 3"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 2 ] || e2e_fail "a password was sent at 2 of 3"
 # a reset in Jellyfin (a login through Jellyfin itself, or an admin) lets him in
-bob_set '{"invalid_login_attempt_count": 0}'
+e2e_fake_user bob '{"invalid_login_attempt_count": 0}'
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 [ "$RC" = 0 ] || e2e_fail "bob cannot log in after the reset: $OUT"
 e2e_poll 30 e2e_no_devices bob || e2e_fail "bob's token survived his session"

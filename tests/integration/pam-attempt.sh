@@ -31,10 +31,7 @@ fake_fault '{"mode": "slow", "delay": 30, "paths": ["/Users/AuthenticateByName"]
 before=$(fake_get auth_requests)
 # pamtester itself must die (not a shell around it): exec it.
 printf 'wrong-1\n' >"$W/wrong-1"
-(exec env LD_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
-    PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$W/services" PAM_WRAPPER_DEBUGLEVEL=2 \
-    NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
-    JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" pamtester -v jellyfin grace authenticate \
+(pam_env_argv && exec "${PAM_ENV_ARGV[@]}" pamtester -v jellyfin grace authenticate \
     <"$W/wrong-1" >"$W/killed.out" 2>&1) &
 victim=$!
 n=0

@@ -35,6 +35,8 @@ command -v pamtester >/dev/null || jfa_skip "pamtester not installed"
 [ -f "$NSS_WRAPPER_SO" ] || jfa_skip "nss_wrapper not installed"
 [ -x "$JFA_MKDB" ] || jfa_fail "tests/unit/mkdb not built"
 [ -f "$JFA_PAM_SO" ] || jfa_fail "pam_jellyfin.so not built"
+# once, in the test's shell: may pam_env give each process a private /tmp?
+jfa_private_tmp_check
 
 json_str() { "$PYTHON3" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
@@ -129,13 +131,25 @@ pt() {
     printf '%s\n' "$OUT" >>"$W/module.log"
 }
 
-# pam_env CMD...: run under pam_wrapper and nss_wrapper.
+# pam_env_argv: PAM_ENV_ARGV, the words that run a command under
+# pam_wrapper and nss_wrapper, as root with a private /tmp: pam_wrapper's
+# directories in /tmp are machine-wide and clash between processes that
+# start together (tests/private-tmp.sh); without root, as they come.
+pam_env_argv() {
+    jfa_private_tmp_argv
+    # shellcheck disable=SC2046 # jfa_asan_env gives words
+    PAM_ENV_ARGV=("${JFA_PRIVATE_TMP_ARGV[@]}"
+        env LD_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" $(jfa_asan_env)
+        PAM_WRAPPER=1
+        PAM_WRAPPER_SERVICE_DIR="$W/services" PAM_WRAPPER_DEBUGLEVEL=2
+        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group"
+        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf")
+}
+# pam_env CMD...: run under pam_wrapper and nss_wrapper (see pam_env_argv).
 pam_env() {
-    env LD_PRELOAD="$(jfa_preload "$PAM_WRAPPER_SO" "$NSS_WRAPPER_SO")" $(jfa_asan_env) \
-        PAM_WRAPPER=1 \
-        PAM_WRAPPER_SERVICE_DIR="$W/services" PAM_WRAPPER_DEBUGLEVEL=2 \
-        NSS_WRAPPER_PASSWD="$W/passwd" NSS_WRAPPER_GROUP="$W/group" \
-        JELLYFIN_AUTH_CONF="$W/jellyfin-auth.conf" "$@"
+    local PAM_ENV_ARGV
+    pam_env_argv
+    "${PAM_ENV_ARGV[@]}" "$@"
 }
 
 expect_ok() { [ "$RC" = 0 ] || jfa_fail "$1: expected success, got ($RC): $OUT"; }

@@ -8,8 +8,9 @@ jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 [ -x "$JFA_TOOL" ] || jfa_fail "tools/jellyfin-auth not built"
 # pam_wrapper 1.1.4 gives each process one of 62 machine-wide directories
-# (/tmp/pam.[0-9a-zA-Z]): more concurrent pamtesters than that (with the
-# tests make runs beside this one) fail at random with "User not known".
+# (/tmp/pam.[0-9a-zA-Z]): without root (no private /tmp from pam_env), more
+# concurrent pamtesters than that (with the tests make runs beside this
+# one) fail at random with "User not known".
 N=40
 
 # --- N Jellyfin users, a real sync with an API key ---

@@ -20,6 +20,8 @@
 
 #include <security/pam_appl.h>
 
+#include "pam_driver.h"
+
 static char **answers;
 static int n_answers;
 static const char *hook_cmd;
@@ -27,22 +29,7 @@ static int hook_failed;
 
 static int hook(const char *step, const char *arg)
 {
-    char line[4096];
-    char *preload = getenv("LD_PRELOAD");
-    int rc;
-
-    /* the hook talks to the fake only: no pam_wrapper in its processes
-     * (a second pam_wrapper instance would copy the service files again) */
-    preload = preload != NULL ? strdup(preload) : NULL;
-    unsetenv("LD_PRELOAD");
-    snprintf(line, sizeof(line), "%s %s %s", hook_cmd, step, arg);
-    rc = system(line);
-    if (preload != NULL) {
-        setenv("LD_PRELOAD", preload, 1);
-        free(preload);
-    }
-    if (rc != 0) {
-        fprintf(stderr, "pam_qc: hook failed at %s\n", step);
+    if (pam_driver_hook("pam_qc", hook_cmd, step, arg) != 0) {
         hook_failed = 1;
         return -1;
     }
@@ -64,44 +51,37 @@ static const char *style(int s)
     return "OTHER";
 }
 
-static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+/* one message: print it; a prompt showing a code runs the hook first */
+static int answer(const struct pam_message *msg, char **out, void *data)
 {
-    struct pam_response *r = calloc((size_t)n, sizeof(*r));
-    int i;
+    const char *m = msg->msg, *code;
 
     (void)data;
-    if (r == NULL)
-        return PAM_BUF_ERR;
-    for (i = 0; i < n; i++) {
-        const char *m = msg[i]->msg, *code;
+    printf("%s: %s\n", style(msg->msg_style), m);
+    fflush(stdout);
+    if (msg->msg_style != PAM_PROMPT_ECHO_OFF && msg->msg_style != PAM_PROMPT_ECHO_ON)
+        return 0;
+    code = strstr(m, "code: ");
+    if (code != NULL && isdigit((unsigned char)code[6])) {
+        char digits[32];
+        size_t k = 0;
 
-        printf("%s: %s\n", style(msg[i]->msg_style), m);
-        fflush(stdout);
-        if (msg[i]->msg_style != PAM_PROMPT_ECHO_OFF && msg[i]->msg_style != PAM_PROMPT_ECHO_ON)
-            continue;
-        code = strstr(m, "code: ");
-        if (code != NULL && isdigit((unsigned char)code[6])) {
-            char digits[32];
-            size_t k = 0;
-
-            for (code += 6; isdigit((unsigned char)*code) && k + 1 < sizeof(digits); code++)
-                digits[k++] = *code;
-            digits[k] = '\0';
-            hook("code", digits);
-        }
-        if (n_answers == 0 || strcmp(answers[0], "!") == 0)
-            goto fail;
-        r[i].resp = strdup(strcmp(answers[0], "-") == 0 ? "" : answers[0]);
-        answers++;
-        n_answers--;
+        for (code += 6; isdigit((unsigned char)*code) && k + 1 < sizeof(digits); code++)
+            digits[k++] = *code;
+        digits[k] = '\0';
+        hook("code", digits);
     }
-    *resp = r;
-    return PAM_SUCCESS;
-fail:
-    for (i = 0; i < n; i++)
-        free(r[i].resp);
-    free(r);
-    return PAM_CONV_ERR;
+    if (n_answers == 0 || strcmp(answers[0], "!") == 0)
+        return -1;
+    *out = strdup(strcmp(answers[0], "-") == 0 ? "" : answers[0]);
+    answers++;
+    n_answers--;
+    return 0;
+}
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+    return pam_driver_converse(n, msg, resp, answer, data);
 }
 
 static int step(pam_handle_t *h, const char *name, int rc)

@@ -6,49 +6,24 @@
  *   handle 2: authenticate, acct_mgmt, open_session   -> HOOK opened2
  *   handle 1: close_session, end                      -> HOOK closed1
  *   handle 2: close_session, end                      -> HOOK closed2
- * HOOK is run through system() with the step name as its argument; a hook
- * failure or a PAM failure fails the run (exit 1).
+ * HOOK is run through system() (LD_PRELOAD unset) with the step name as its
+ * argument; a hook failure or a PAM failure fails the run (exit 1).
  * Usage: pam_sessions SERVICE USER PASSWORD HOOK
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <security/pam_appl.h>
 
-static const char *password;
-
-static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-    struct pam_response *r = calloc((size_t)n, sizeof(*r));
-    int i;
-
-    (void)data;
-    if (r == NULL)
-        return PAM_BUF_ERR;
-    for (i = 0; i < n; i++) {
-        if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-            r[i].resp = strdup(password);
-    }
-    *resp = r;
-    return PAM_SUCCESS;
-}
+#include "pam_driver.h"
 
 static int hook(const char *cmd, const char *step)
 {
-    char line[4096];
-
-    snprintf(line, sizeof(line), "%s %s", cmd, step);
-    if (system(line) != 0) {
-        fprintf(stderr, "pam_sessions: hook failed at %s\n", step);
-        return -1;
-    }
-    return 0;
+    return pam_driver_hook("pam_sessions", cmd, step, NULL);
 }
 
-static pam_handle_t *login(const char *service, const char *user)
+static pam_handle_t *login(const char *service, const char *user, char *password)
 {
-    struct pam_conv c = {conv, NULL};
+    struct pam_conv c = {pam_driver_password_conv, password};
     pam_handle_t *h = NULL;
     int rc;
 
@@ -87,11 +62,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: pam_sessions SERVICE USER PASSWORD HOOK\n");
         return 2;
     }
-    password = argv[3];
-    h1 = login(argv[1], argv[2]);
+    h1 = login(argv[1], argv[2], argv[3]);
     if (h1 == NULL || hook(argv[4], "opened1") != 0)
         goto out;
-    h2 = login(argv[1], argv[2]);
+    h2 = login(argv[1], argv[2], argv[3]);
     if (h2 == NULL || hook(argv[4], "opened2") != 0)
         goto out;
     if (logout(h1) != 0 || hook(argv[4], "closed1") != 0) {

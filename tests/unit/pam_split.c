@@ -8,8 +8,8 @@
  * pam_acct_mgmt and exits (no pam_end, as sshd's child does not); then
  * the parent, with the same handle, runs (optionally pam_acct_mgmt,)
  * pam_open_session, pam_close_session and pam_end. HOOK runs through
- * system() with the step name (authenticated, opened, closed) after each
- * stage; a hook failure fails the run.
+ * system() (LD_PRELOAD unset) with the step name (authenticated, opened,
+ * closed) after each stage; a hook failure fails the run.
  * Prints "child=RC acct=RC open=RC close=RC" (PAM codes, - when not run).
  * Usage: pam_split SERVICE USER PASSWORD RHOST HOOK [parent-acct]
  * Exit: 0 when every stage ran to the end, 1 on a hook failure, 2 on usage.
@@ -22,34 +22,11 @@
 
 #include <security/pam_appl.h>
 
-static const char *password;
-
-static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
-{
-    struct pam_response *r = calloc((size_t)n, sizeof(*r));
-    int i;
-
-    (void)data;
-    if (r == NULL)
-        return PAM_BUF_ERR;
-    for (i = 0; i < n; i++) {
-        if (msg[i]->msg_style == PAM_PROMPT_ECHO_OFF || msg[i]->msg_style == PAM_PROMPT_ECHO_ON)
-            r[i].resp = strdup(password);
-    }
-    *resp = r;
-    return PAM_SUCCESS;
-}
+#include "pam_driver.h"
 
 static int hook(const char *cmd, const char *step)
 {
-    char line[4096];
-
-    snprintf(line, sizeof(line), "%s %s", cmd, step);
-    if (system(line) != 0) {
-        fprintf(stderr, "pam_split: hook failed at %s\n", step);
-        return -1;
-    }
-    return 0;
+    return pam_driver_hook("pam_split", cmd, step, NULL);
 }
 
 static void rc_text(char *out, size_t len, int rc)
@@ -62,7 +39,7 @@ static void rc_text(char *out, size_t len, int rc)
 
 int main(int argc, char **argv)
 {
-    struct pam_conv c = {conv, NULL};
+    struct pam_conv c = {pam_driver_password_conv, NULL};
     pam_handle_t *h = NULL;
     int child = -1, acct = -1, opened = -1, closed = -1, status = 0, ret = 1;
     char t[4][16];
@@ -72,7 +49,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: pam_split SERVICE USER PASSWORD RHOST HOOK [parent-acct]\n");
         return 2;
     }
-    password = argv[3];
+    c.appdata_ptr = argv[3];
     if (pam_start(argv[1], argv[2], &c, &h) != PAM_SUCCESS ||
         pam_set_item(h, PAM_RHOST, argv[4]) != PAM_SUCCESS) {
         fprintf(stderr, "pam_split: pam_start failed\n");
