@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -459,6 +458,8 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
     return JFA_V_AUTHINFO_UNAVAIL;
 }
 
+static bool caller_steers_process(void);
+
 static enum jfa_verdict begin_attempt(struct jfa_flow *f)
 {
     time_t now = time(NULL);
@@ -477,10 +478,25 @@ static enum jfa_verdict begin_attempt(struct jfa_flow *f)
     return v;
 }
 
+/*
+ * An attempt whose password was never judged takes its count back, except
+ * when the password was sent from a set-id program started by another uid
+ * (caller_steers_process): there "no answer" may be the caller's doing (a
+ * SIGSTOP held past the deadline once the password is out, a descriptor
+ * or memory limit), while Jellyfin may well have judged it. Taking it back
+ * would give the caller of su unthrottled guesses.
+ */
 static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
 {
     if (v == JFA_V_SUCCESS || f->password_judged)
         return; /* cleared by the success itself, or a failure already counted */
+    if (f->password_sent && caller_steers_process()) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "the attempt for '%s' stays counted: its password was sent from a set-id program "
+                 "started by uid %u, whose caller can make the answer fail to arrive",
+                 f->user_esc, (unsigned)getuid());
+        return;
+    }
     jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
     if (f->host_key[0] != '\0')
         jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
@@ -701,7 +717,7 @@ static bool verifier_usable(struct jfa_flow *f)
  */
 static bool caller_steers_process(void)
 {
-    return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+    return jfa_caller_steers_process(); /* lib/util.c */
 }
 
 static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
