@@ -278,6 +278,36 @@ e2e_local_user() {
     echo "$1:$2" | chpasswd || jfa_fail "chpasswd $1"
 }
 
+# e2e_su_as USER TARGET PASSWORD [NOFILE]: the real `su - TARGET` run by the
+# local account USER under expect, the password typed at the prompt (it
+# travels in the environment, never on a command line), with `ulimit -n
+# NOFILE` (default 1024) for su alone. The command prints SU-UID=<uid>
+# SU-HOME=<home>. Sets OUT and RC (su's exit status; 2: no prompt/timeout).
+e2e_su_as() {
+    [ -f /run/e2e/su-as.exp ] || {
+        cat >/run/e2e/su-as.exp <<'EOF'
+set timeout 60
+log_user 1
+spawn sh -c "ulimit -n $env(NOFILE) && exec su - $env(SU_TARGET) -c 'echo SU-UID=\$(id -u) SU-HOME=\$HOME'"
+expect {
+    -re "assword: *$" { send -- "$env(SU_PW)\r" }
+    timeout { puts "NO-PROMPT"; exit 2 }
+    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
+}
+expect {
+    timeout { puts "TIMEOUT"; exit 2 }
+    eof
+}
+lassign [wait] pid spawnid oserr status
+exit $status
+EOF
+        chmod 0644 /run/e2e/su-as.exp
+    }
+    OUT=$(cd / && NOFILE=${4:-1024} SU_TARGET=$2 SU_PW=$3 timeout 90 runuser -u "$1" -- \
+        expect -f /run/e2e/su-as.exp 2>&1)
+    RC=$?
+}
+
 # e2e_fake_devices NAME: how many device tokens the fake holds for a user.
 e2e_fake_devices() {
     jfa_fake_ctl "$URL" GET /__fake/state | "$PYTHON3" -c '

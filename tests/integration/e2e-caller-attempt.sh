@@ -27,27 +27,7 @@ e2e_jellyfin
 e2e_write_config "$URL" "$W/tls/cert.pem" "throttle_failures = 2" "lockout_guard = no" \
     "offline_max_age = 0"
 
-cat >/run/e2e/su.exp <<'EOF'
-set timeout 60
-log_user 1
-spawn su - $env(SU_TARGET) -c {echo SU-UID=$(id -u)}
-expect {
-    -re "assword: *$" { send -- "$env(SU_PW)\r" }
-    timeout { puts "NO-PROMPT"; exit 2 }
-    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
-}
-expect {
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EOF
-chmod 0644 /run/e2e/su.exp
-su_as() {
-    OUT=$(cd / && SU_TARGET=$1 SU_PW=$2 timeout 90 runuser -u lowly -- expect -f /run/e2e/su.exp 2>&1)
-    RC=$?
-}
+su_as() { e2e_su_as lowly "$@"; }
 got_shell() { printf '%s' "$OUT" | grep -q "SU-UID=[0-9]"; }
 auth_requests() {
     jfa_fake_ctl "$URL" GET /__fake/state |

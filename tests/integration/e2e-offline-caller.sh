@@ -26,32 +26,8 @@ e2e_jellyfin
 e2e_write_config "$URL" "$W/tls/cert.pem" "offline_max_age = 1h" "throttle_failures = 0" \
     "lockout_guard = no"
 
-# The password arrives through the environment: nothing secret on a
-# command line. NOFILE is the descriptor limit for su alone.
-cat >/run/e2e/su.exp <<'EOF'
-set timeout 30
-log_user 1
-spawn sh -c "ulimit -n $env(NOFILE) && exec su - $env(SU_TARGET) -c 'echo SU-UID=\$(id -u)'"
-expect {
-    -re "assword: *$" { send -- "$env(SU_PW)\r" }
-    timeout { puts "NO-PROMPT"; exit 2 }
-    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
-}
-expect {
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EOF
-chmod 0644 /run/e2e/su.exp
-
-# su_as NOFILE TARGET PASSWORD: su from lowly; sets OUT and RC.
-su_as() {
-    OUT=$(cd / && NOFILE=$1 SU_TARGET=$2 SU_PW=$3 timeout 60 runuser -u lowly -- \
-        expect -f /run/e2e/su.exp 2>&1)
-    RC=$?
-}
+# su_as NOFILE TARGET PASSWORD: su from lowly under ulimit -n NOFILE.
+su_as() { e2e_su_as lowly "$2" "$3" "$1"; }
 got_shell() { printf '%s' "$OUT" | grep -q "SU-UID=[0-9]"; }
 
 old=$E2E_PW_alice

@@ -14,31 +14,8 @@ e2e_system
 e2e_local_user lowly lowly-pw
 e2e_jellyfin
 
-# The expect script reads the password from the environment: nothing
-# secret on a command line.
-cat >/run/e2e/su.exp <<'EOF'
-set timeout 20
-log_user 1
-spawn su - $env(SU_TARGET) -c "echo SU-UID=\$(id -u) SU-HOME=\$HOME"
-expect {
-    -re "assword: *$" { send -- "$env(SU_PW)\r" }
-    timeout { puts "NO-PROMPT"; exit 2 }
-    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
-}
-expect {
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EOF
-chmod 0644 /run/e2e/su.exp
-
 # su_as TARGET PASSWORD: run su from the local account lowly; sets OUT, RC.
-su_as() {
-    OUT=$(cd / && SU_TARGET=$1 SU_PW=$2 timeout 40 runuser -u lowly -- expect -f /run/e2e/su.exp 2>&1)
-    RC=$?
-}
+su_as() { e2e_su_as lowly "$@"; }
 
 uid=$(getent passwd alice | cut -d: -f3) || e2e_fail "NSS does not know alice"
 su_as alice "$E2E_PW_alice"
