@@ -92,16 +92,23 @@ int jfa_nss_getgrgid(struct jfa_nssbuf *b, uint32_t gid, struct group *gr, struc
 
 /* ---- the files -------------------------------------------------------- */
 
-bool jfa_host_in_passwd_file(const char *name)
+int jfa_host_in_passwd_file(const char *name)
 {
     FILE *fp = fopen(JFA_PASSWD_FILE, "re");
     struct passwd *pw;
-    bool found = false;
+    int found = 0;
 
+    /* A file that cannot be read through (descriptors or memory exhausted
+     * by limits the caller of su set) says nothing: -1. */
     if (fp == NULL)
-        return false;
-    while (!found && (pw = fgetpwent(fp)) != NULL)
+        return errno == ENOENT ? 0 : -1;
+    errno = 0;
+    while (found == 0 && (pw = fgetpwent(fp)) != NULL) {
         found = strcmp(pw->pw_name, name) == 0;
+        errno = 0;
+    }
+    if (found == 0 && (ferror(fp) || (errno != 0 && errno != ENOENT)))
+        found = -1;
     fclose(fp);
     return found;
 }

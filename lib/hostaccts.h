@@ -40,9 +40,11 @@ int jfa_nss_getpwuid(struct jfa_nssbuf *b, uint32_t uid, struct passwd *pw, stru
 int jfa_nss_getgrnam(struct jfa_nssbuf *b, const char *name, struct group *gr, struct group **res);
 int jfa_nss_getgrgid(struct jfa_nssbuf *b, uint32_t gid, struct group *gr, struct group **res);
 
-/* Is name listed in /etc/passwd itself (read directly, no NSS)? false when
- * the file cannot be read. */
-bool jfa_host_in_passwd_file(const char *name);
+/* Is name listed in /etc/passwd itself (read directly, no NSS)? 1 listed,
+ * 0 not (or no such file), -1 when it cannot be read through: a check that
+ * cannot be made must not pass a local account (the caller of su chooses
+ * the limits that make fopen or fgetpwent fail). */
+int jfa_host_in_passwd_file(const char *name);
 
 /* If line (len bytes, no newline) is nsswitch.conf's passwd or group line,
  * return "passwd" or "group" and set [*svc_start, *svc_end) to its service

@@ -61,6 +61,12 @@ enum jfa_lockout jfa_lockout_check(struct jfa_client *c, const char *jf_id,
     if (st != JFA_OK) {
         jfa_set_err(why, whylen, "cannot read the user from Jellyfin with the API key: %s: %s",
                     jfa_status_str(st), c->err);
+        /* A key the server refuses is the admin's to fix: the guard steps
+         * aside. Anything else (an answer we cannot decode: json-c out of
+         * memory under a limit the caller of su set) may be the caller's
+         * doing in a set-id program: fail closed there. */
+        if (st != JFA_ERR_AUTH && st != JFA_ERR_FORBIDDEN && jfa_caller_steers_process())
+            return JFA_LOCKOUT_ERROR;
         return JFA_LOCKOUT_SKIPPED;
     }
     info->count = u.policy.invalid_login_attempt_count;

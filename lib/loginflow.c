@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -103,17 +102,25 @@ static void step(struct jfa_flow *f, const char *name, enum jfa_step_result resu
 /*
  * Does an NSS source other than ours answer for this name, with an entry
  * that differs from our database entry (an earlier source in nsswitch.conf
- * took the name)? /etc/passwd itself was checked before.
+ * took the name)? /etc/passwd itself was checked before. 1 yes, 0 no, -1
+ * the lookup failed (cannot tell).
  */
-static bool is_local_account(const struct jfa_flow *f, const char *name, unsigned *local_uid)
+static int is_local_account(const struct jfa_flow *f, const char *name, unsigned *local_uid)
 {
     struct jfa_nssbuf nb = {0};
     struct passwd pwd, *res = NULL;
-    bool local = false;
+    int local = 0;
 
-    if (jfa_nss_getpwnam(&nb, name, &pwd, &res) == 1) {
-        local = res->pw_uid != f->dbu->uid || strcmp(res->pw_dir, f->dbu->home) != 0;
+    switch (jfa_nss_getpwnam(&nb, name, &pwd, &res)) {
+    case 1:
+        local = res->pw_uid != f->dbu->uid || strcmp(res->pw_dir, f->dbu->home) != 0 ? 1 : 0;
         *local_uid = (unsigned)res->pw_uid;
+        break;
+    case 0:
+        break;
+    default:
+        local = -1; /* the lookup failed: an earlier source may hold the name */
+        break;
     }
     jfa_nssbuf_free(&nb);
     return local;
@@ -124,7 +131,7 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     char *path = NULL;
     enum jfa_verdict v;
     unsigned local_uid = 0;
-    int rc;
+    int rc, local;
 
     f->have_user = false;
     f->unknown_user = false;
@@ -148,7 +155,16 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     }
     step(f, "root", JFA_STEP_PASS, "root is never a Jellyfin user", "not root");
     /* Before anything can fail: a local account is never ours. */
-    if (jfa_host_in_passwd_file(f->user)) {
+    rc = jfa_host_in_passwd_file(f->user);
+    if (rc < 0) {
+        jfa_logf(f->log, LOG_ERR, "refusing '%s': cannot read " JFA_PASSWD_FILE " through",
+                 f->user_esc);
+        step(f, "passwd-file", JFA_STEP_STOP,
+             "a local account is never authenticated against Jellyfin",
+             "cannot read " JFA_PASSWD_FILE " through: refused (the name may be local)");
+        return JFA_V_PERM_DENIED;
+    }
+    if (rc > 0) {
         jfa_logf(f->log, LOG_DEBUG, "'%s' is a local account: not for Jellyfin", f->user_esc);
         step(f, "passwd-file", JFA_STEP_STOP,
              "a local account is never authenticated against Jellyfin",
@@ -174,7 +190,10 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
         jfa_logf(f->log, LOG_ERR, "refusing users database %s: %s", path, why);
         step(f, "database", JFA_STEP_STOP, "the users database must be usable", "%s: %s", path,
              why);
-        v = JFA_V_AUTHINFO_UNAVAIL;
+        /* The account stack ignores "unavailable" (pam-configs/jellyfin):
+         * in a set-id program whose caller may have made the open fail
+         * (limits), a user the database would refuse must not pass. */
+        v = jfa_caller_steers_process() ? JFA_V_PERM_DENIED : JFA_V_AUTHINFO_UNAVAIL;
         goto out;
     }
     rc = jfa_db_user_by_name_ci(f->db, f->user, f->dbu);
@@ -215,9 +234,25 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     }
     /* the typed name, and the database's name when case folding found it:
      * neither may be a local account */
-    if (is_local_account(f, f->user, &local_uid) ||
-        (strcmp(f->dbu->name, f->user) != 0 && (jfa_host_in_passwd_file(f->dbu->name) ||
-                                                is_local_account(f, f->dbu->name, &local_uid)))) {
+    local = is_local_account(f, f->user, &local_uid);
+    if (local == 0 && strcmp(f->dbu->name, f->user) != 0) {
+        local = jfa_host_in_passwd_file(f->dbu->name);
+        if (local == 0)
+            local = is_local_account(f, f->dbu->name, &local_uid);
+    }
+    if (local < 0) {
+        /* a check that cannot be made (memory or descriptors, perhaps
+         * exhausted by the caller of su) must not pass a local account */
+        jfa_logf(f->log, LOG_ERR,
+                 "refusing '%s': cannot tell whether it is a local account (a lookup failed)",
+                 f->user_esc);
+        step(f, "local-account", JFA_STEP_STOP,
+             "a local account is never authenticated against Jellyfin",
+             "cannot tell: a lookup of '%s' failed", f->user_esc);
+        v = JFA_V_PERM_DENIED;
+        goto out;
+    }
+    if (local > 0) {
         jfa_logf(f->log, LOG_NOTICE,
                  "refusing '%s': a local account of that name exists; it is never "
                  "authenticated against Jellyfin",
@@ -459,6 +494,8 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
     return JFA_V_AUTHINFO_UNAVAIL;
 }
 
+static bool caller_steers_process(void);
+
 static enum jfa_verdict begin_attempt(struct jfa_flow *f)
 {
     time_t now = time(NULL);
@@ -477,10 +514,25 @@ static enum jfa_verdict begin_attempt(struct jfa_flow *f)
     return v;
 }
 
+/*
+ * An attempt whose password was never judged takes its count back, except
+ * when the password was sent from a set-id program started by another uid
+ * (caller_steers_process): there "no answer" may be the caller's doing (a
+ * SIGSTOP held past the deadline once the password is out, a descriptor
+ * or memory limit), while Jellyfin may well have judged it. Taking it back
+ * would give the caller of su unthrottled guesses.
+ */
 static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
 {
     if (v == JFA_V_SUCCESS || f->password_judged)
         return; /* cleared by the success itself, or a failure already counted */
+    if (f->password_sent && caller_steers_process()) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "the attempt for '%s' stays counted: its password was sent from a set-id program "
+                 "started by uid %u, whose caller can make the answer fail to arrive",
+                 f->user_esc, (unsigned)getuid());
+        return;
+    }
     jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
     if (f->host_key[0] != '\0')
         jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
@@ -701,7 +753,7 @@ static bool verifier_usable(struct jfa_flow *f)
  */
 static bool caller_steers_process(void)
 {
-    return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+    return jfa_caller_steers_process(); /* lib/util.c */
 }
 
 static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)

@@ -4,13 +4,13 @@
  * be safe in a multithreaded host running as root (sshd, su, vsftpd).
  *
  * Spawning: argv and envp are built before fork; the child makes only
- * async-signal-safe calls (setpgid, sigprocmask, dup2, close_range, execve)
- * and gets a fixed environment, never the caller's (the caller of su
- * controls it). The password goes to the helper's stdin through a pipe and
- * is wiped from our buffers afterwards. The helper runs in its own process
- * group; at the deadline the group gets SIGKILL and the child is reaped.
- * SIGCHLD is set to SIG_DFL for the call (a host's handler could reap our
- * child), as pam_unix does around unix_chkpwd.
+ * async-signal-safe calls (setpgid, jfa_child_reset, dup2, close_range,
+ * execve) and gets a fixed environment, umask, cwd, limits and signal
+ * dispositions, never the caller's (the caller of su controls them). The password goes to the
+ * helper's stdin through a pipe and is wiped from our buffers afterwards. The helper runs in its
+ * own process group; at the deadline the group gets SIGKILL and the child is reaped. SIGCHLD is set
+ * to SIG_DFL for the call (a host's handler could reap our child), as pam_unix does around
+ * unix_chkpwd.
  */
 #include "jfaconf.h"
 
@@ -110,7 +110,6 @@ static void close_fd(int *fd)
 static void __attribute__((noreturn))
 child(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, uid_t euid)
 {
-    sigset_t none;
     int devnull;
 
     (void)setpgid(0, 0);
@@ -120,9 +119,10 @@ child(const char *path, char *const argv[], char *const envp[], int in_fd, int o
     if (euid == 0 && (syscall(SYS_setgroups, 0, NULL) != 0 ||
                       syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0))
         _exit(126);
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    (void)signal(SIGPIPE, SIG_DFL);
+    /* the caller's umask, cwd, limits (a file-size limit tearing the
+     * passdb, a core of a root process), nice and signal dispositions
+     * stay behind */
+    jfa_child_reset();
     if (in_fd < 0) {
         devnull = open("/dev/null", O_RDONLY);
         in_fd = devnull;

@@ -2,15 +2,22 @@
  * lib/util.c - the small conventions every file shares, libc only.
  *
  * Owns: what util.h declares: jfa_set_err, the hex helpers, the UTF-8
- * decoder, the login-name grammar and jfa_free_secret.
+ * decoder, the login-name grammar, jfa_free_secret,
+ * jfa_caller_steers_process and jfa_child_reset.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
 
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -127,4 +134,59 @@ void jfa_free_secret(char *s)
         explicit_bzero(s, strlen(s));
         free(s);
     }
+}
+
+bool jfa_caller_steers_process(void)
+{
+    return getauxval(AT_SECURE) != 0 || getuid() != geteuid() || getgid() != getegid();
+}
+
+/* Raise a limit to at least want (RLIM_INFINITY: none): the hard limit
+ * too when we may (root), else the soft limit up to the hard one. */
+static void raise_limit(int resource, rlim_t want)
+{
+    struct rlimit rl;
+
+    if (getrlimit(resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+        (want != RLIM_INFINITY && rl.rlim_cur >= want))
+        return;
+    if (rl.rlim_max != RLIM_INFINITY && (want == RLIM_INFINITY || rl.rlim_max < want)) {
+        struct rlimit up = {want, want};
+        if (setrlimit(resource, &up) == 0)
+            return;
+    }
+    rl.rlim_cur = want == RLIM_INFINITY || rl.rlim_max < want ? rl.rlim_max : want;
+    (void)setrlimit(resource, &rl);
+}
+
+void jfa_child_reset(void)
+{
+    static const struct rlimit no_core = {0, 0};
+    struct sched_param sp;
+    struct sigaction dfl;
+    sigset_t none;
+
+    (void)umask(022);
+    if (chdir("/") != 0)
+        _exit(126);
+    (void)setrlimit(RLIMIT_CORE, &no_core);
+    raise_limit(RLIMIT_FSIZE, RLIM_INFINITY);
+    raise_limit(RLIMIT_CPU, RLIM_INFINITY);
+    raise_limit(RLIMIT_AS, RLIM_INFINITY);
+    raise_limit(RLIMIT_DATA, RLIM_INFINITY);
+    raise_limit(RLIMIT_NOFILE, 1024);
+    raise_limit(RLIMIT_STACK, 8UL << 20);
+    if (geteuid() == 0) {
+        memset(&sp, 0, sizeof(sp));
+        (void)sched_setscheduler(0, SCHED_OTHER, &sp);
+        (void)setpriority(PRIO_PROCESS, 0, 0);
+    }
+    memset(&dfl, 0, sizeof(dfl));
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int s = 1; s < NSIG; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            (void)sigaction(s, &dfl, NULL);
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }

@@ -61,4 +61,20 @@ bool jfa_name_valid_n(const char *s, size_t len);
  * it; NULL is fine. */
 void jfa_free_secret(char *s);
 
+/* Is this a set-id program started by someone else (su, sudo, passwd run by
+ * a user)? The kernel marked the exec secure (AT_SECURE: set-id or file
+ * capabilities) or the real and effective ids differ. Its caller owns the
+ * process' limits and may stop it at will, so a failure there may be the
+ * caller's doing and must never lead to a more lenient path. */
+bool jfa_caller_steers_process(void);
+
+/* In a child between fork and execve (async-signal-safe calls only): undo
+ * what the caller of a set-id program left in the process, so that a
+ * helper we start as root (smbpasswd, mkhomedir_helper, the sync) runs as
+ * a daemon would: umask 022, cwd /, no core dumps, no file-size, CPU,
+ * memory or data limit, at least 1024 descriptors and an 8 MiB stack,
+ * nice 0 and the normal scheduler (when root), every signal at its default
+ * and none blocked. Best effort: what cannot be undone (not root) stays. */
+void jfa_child_reset(void);
+
 #endif

@@ -127,11 +127,17 @@ int jfa_pam_unconfigured(struct jfa_pam *p)
     if (pam_get_user(p->pamh, &p->user, NULL) != PAM_SUCCESS || p->user == NULL)
         return PAM_AUTHINFO_UNAVAIL;
     jfa_log_escape(p->user_esc, sizeof(p->user_esc), p->user);
-    if (!jfa_db_name_plausible(p->user) || strcasecmp(p->user, "root") == 0 ||
-        jfa_host_in_passwd_file(p->user))
+    if (!jfa_db_name_plausible(p->user) || strcasecmp(p->user, "root") == 0)
         return PAM_USER_UNKNOWN;
-    if (jfa_db_open(&db, jfa_db_builtin_path(), true) != 0)
-        return PAM_AUTHINFO_UNAVAIL;
+    rc = jfa_host_in_passwd_file(p->user);
+    if (rc != 0)
+        return rc > 0 ? PAM_USER_UNKNOWN : PAM_PERM_DENIED; /* cannot tell: refuse */
+    rc = jfa_db_open(&db, jfa_db_builtin_path(), true);
+    if (rc != 0)
+        /* "unavailable" is ignored by the account stack: in a set-id
+         * program the failure may be its caller's doing (limits) */
+        return rc != -ENOENT && jfa_caller_steers_process() ? PAM_PERM_DENIED
+                                                            : PAM_AUTHINFO_UNAVAIL;
     rc = jfa_db_user_by_name_ci(&db, p->user, &u);
     jfa_db_close(&db);
     if (rc == -ENOENT)

@@ -142,6 +142,24 @@ static int map_change(struct jfa_pam *p, struct jfa_client *c, enum jfa_status s
     }
 }
 
+/* The change was sent but its answer is missing or unusable (a deadline,
+ * the caller of passwd stopping it, limits): Jellyfin may hold the new
+ * password already. The verifier's (old) password must then not stay good
+ * for offline logins: drop it; the next online login stores it again. */
+static void forget_verifier(struct jfa_pam *p, enum jfa_status st)
+{
+    if (jfa_state_drop_verifier(p->private_dir, p->dbu.jf_id) == 0)
+        jfa_logf(&p->log, LOG_NOTICE,
+                 "password change for '%s' has no answer (%s): the offline verifier is dropped, "
+                 "since Jellyfin may already hold the new password",
+                 p->user_esc, jfa_status_str(st));
+    else
+        jfa_logf(&p->log, LOG_ERR,
+                 "password change for '%s' has no answer (%s), and the offline verifier cannot "
+                 "be dropped",
+                 p->user_esc, jfa_status_str(st));
+}
+
 /* The update pass. Once it holds the token, every way out logs it out
  * (best effort; not when the server is unreachable) and forgets it: no
  * refusal leaves a live token behind. */
@@ -184,6 +202,9 @@ static int update(struct jfa_pam *p, struct jfa_client *c)
     }
     st = jfa_change_password(c, token, p->dbu.jf_id, old, newpw);
     rc = map_change(p, c, st);
+    if (st != JFA_OK && st != JFA_ERR_FORBIDDEN && st != JFA_ERR_BADREQ && st != JFA_ERR_AUTH &&
+        st != JFA_ERR_TLS && st != JFA_ERR_CONFIG)
+        forget_verifier(p, st);
     if (rc == PAM_SUCCESS && p->cfg.offline_max_age > 0 &&
         jfa_state_put_verifier(p->private_dir, p->dbu.jf_id, newpw, p->dbu.flags, err,
                                sizeof(err)) != 0)

@@ -73,6 +73,7 @@ static void make_home(struct jfa_pam *p)
         return;
     pid = fork();
     if (pid == 0) {
+        jfa_child_reset(); /* nothing of the caller's limits, cwd or signals */
         execve(JFA_MKHOMEDIR_HELPER, argv, envp);
         _exit(127);
     }

@@ -168,6 +168,7 @@ static int spawn(const char *conf)
             _exit(127);
         for (int i = 3; i < 65536; i++)
             close(i);
+        jfa_child_reset();
         execve(JFA_TOOL_PATH, argv, envp);
         _exit(127);
     }

@@ -6,7 +6,7 @@ PKGS="build-essential autoconf automake libtool pkg-config libpam0g-dev libcurl4
 libjson-c-dev libssl-dev libcrypt-dev libcmocka-dev libpamtest0-dev pamtester libpam-wrapper
 libnss-wrapper libuid-wrapper openssh-server openssh-client sshpass vsftpd python3 valgrind
 openssl curl clang libclang-rt-14-dev expect util-linux iproute2 procps ca-certificates
-samba samba-common-bin smbclient debhelper dpkg-dev fakeroot lintian"
+samba samba-common-bin smbclient debhelper dpkg-dev fakeroot lintian sudo"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -278,6 +278,10 @@ e2e_local_user() {
     echo "$1:$2" | chpasswd || jfa_fail "chpasswd $1"
 }
 
+# e2e_su_as USER TARGET PASSWORD [NOFILE]: e2e_su with `ulimit -n NOFILE`
+# (default 1024) for su alone. Sets OUT and RC.
+e2e_su_as() { E2E_SU_NOFILE=${4:-1024} e2e_su "$1" "$2" "$3"; }
+
 # e2e_fake_devices NAME: how many device tokens the fake holds for a user.
 e2e_fake_devices() {
     jfa_fake_ctl "$URL" GET /__fake/state | "$PYTHON3" -c '
@@ -446,15 +450,16 @@ e2e_expect_as() {
 # account FROM on a terminal (expect), answering the password prompt; the
 # variables are put in su's environment (env runs after runuser, so su
 # inherits them), E2E_UMASK (if set) is its umask. The shell prints
-# "SU-UID=uid SU-HOME=home". Sets OUT, RC. The password travels in the
-# environment: nothing secret on a command line.
+# "SU-UID=uid SU-HOME=home". E2E_SU_NOFILE (default 1024) is su's
+# `ulimit -n`. Sets OUT, RC. The password travels in the environment:
+# nothing secret on a command line.
 e2e_su() {
     local from=$1 target=$2 pw=$3
     shift 3
     [ -f /run/e2e/su.exp ] || cat >/run/e2e/su.exp <<'EXP'
 set timeout 30
 log_user 1
-spawn su - $env(SU_TARGET) -c "echo SU-UID=\$(id -u) SU-HOME=\$HOME"
+spawn sh -c "ulimit -n $env(SU_NOFILE) && exec su - $env(SU_TARGET) -c 'echo SU-UID=\$(id -u) SU-HOME=\$HOME'"
 expect {
     -re "assword: *$" { send -- "$env(SU_PW)\r" }
     timeout { puts "NO-PROMPT"; exit 2 }
@@ -467,7 +472,8 @@ expect {
 lassign [wait] pid spawnid oserr status
 exit $status
 EXP
-    SU_TARGET=$target SU_PW=$pw e2e_expect_as "$from" /run/e2e/su.exp "$@"
+    SU_NOFILE=${E2E_SU_NOFILE:-1024} SU_TARGET=$target SU_PW=$pw \
+        e2e_expect_as "$from" /run/e2e/su.exp "$@"
 }
 
 # e2e_passwd USER OLD NEW [VAR=VALUE...]: `passwd` run by USER on a terminal

@@ -14,6 +14,8 @@ E2E_TESTS = \
 	tests/integration/e2e-su.sh \
 	tests/integration/e2e-env.sh \
 	tests/integration/e2e-offline-caller.sh \
+	tests/integration/e2e-caller-attempt.sh \
+	tests/integration/e2e-caller-account.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-kinder.sh \

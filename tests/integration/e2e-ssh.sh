@@ -107,6 +107,15 @@ done
 [ "$(e2e_fake_user_get bob is_disabled)" = false ] || e2e_fail "spraying over SSH got bob disabled in Jellyfin"
 [ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 2 ] ||
     e2e_fail "Jellyfin counted $(e2e_fake_user_get bob invalid_login_attempt_count) failures, expected 2"
+# The 4 guesses the guard refused unasked were judged (none is the password
+# of bob's offline verifier) and count for the back-off like the 2 Jellyfin
+# refused: bob's own password is refused unasked until it runs out, or an
+# administrator ends it.
+e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
+[ "$RC" != 0 ] || e2e_fail "the back-off after 6 sprayed guesses let bob in"
+[ "$(e2e_fake_user_get bob invalid_login_attempt_count)" = 2 ] || e2e_fail "a password was sent during the back-off"
+jellyfin-auth reset bob >/dev/null && jellyfin-auth reset --host 127.0.0.1 >/dev/null ||
+    e2e_fail "jellyfin-auth reset failed"
 # One failure from the limit, only a password matching bob's offline verifier
 # (his last login's) is sent: his own gets him in (e2e-kinder.sh has more)...
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN

@@ -3,7 +3,8 @@
 # online login and used only when the server is unreachable; a 401 for the
 # password it holds and any 403 drop
 # it; a user disabled as last seen stays refused; expiry; online -> offline
-# -> online; a process that cannot read the state gets AUTHINFO_UNAVAIL.
+# -> online; a password change without an answer drops it; a process that
+# cannot read the state gets AUTHINFO_UNAVAIL.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
@@ -156,6 +157,24 @@ expect_ok "offline with the new password"
 fake_fault '{"mode": "none"}'
 pt "grace-new-pw" jellyfin grace authenticate
 expect_ok "back online"
+
+# --- a password change whose answer does not arrive drops the verifier:
+# Jellyfin may hold the new password already (here it does), and the old
+# one must not stay good offline ---
+pt "grace-new-pw" jellyfin grace authenticate
+expect_ok "grace online before the password change"
+fake_fault '{"mode": "slow", "delay": 4, "paths": ["/Users/Password"]}'
+pt "$(printf '%s\n%s\n%s' grace-new-pw grace-newer-pw grace-newer-pw)" jellyfin grace chauthtok
+[ "$RC" != 0 ] || jfa_fail "a password change without an answer succeeded"
+sleep 3 # the fake applies the change when its delay is over (not a timing assertion)
+fake_fault '{"mode": "503"}'
+pt "grace-new-pw" jellyfin grace authenticate
+expect_err "offline login with the password a change without an answer replaced" "$UNAVAIL"
+grep -q "password change for 'grace' has no answer" "$W/module.log" ||
+    jfa_fail "the dropped verifier is not logged"
+fake_fault '{"mode": "none"}'
+jfa_fake_ctl "$URL" POST /__fake/users \
+    "{\"upsert\": [{\"name\": \"grace\", \"id\": \"$ID_GRACE\", \"password\": \"grace-new-pw\"}]}" >/dev/null
 
 # --- expiry ---
 pt "grace-new-pw" jellyfin grace authenticate

@@ -5,7 +5,8 @@
  * no Jellyfin server (the verdict's PAM result; the password rules; the
  * user's and the host's back-off; a refused password remembered; the
  * offline path when the only url refuses connections; the account stage's
- * disabled and remote-access rules), that each decision is reported as a
+ * disabled and remote-access rules; a /etc/passwd that cannot be read
+ * says "cannot tell", not "not listed"), that each decision is reported as a
  * step and nothing after a refusal, and that explain without a password
  * records nothing. Verdicts against a server are compared with PAM's in
  * tests/integration/pam-explain.sh.
@@ -23,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +34,7 @@
 
 #include "jfaconf.h"
 #include "db.h"
+#include "hostaccts.h"
 #include "loginflow.h"
 #include "state.h"
 
@@ -297,6 +301,35 @@ static void test_no_password_records_nothing(void **state)
     assert_int_equal(f->kept, 0);
 }
 
+/* The local-account checks are made by reading: when the caller of su
+ * has left no descriptor free, /etc/passwd cannot be read, and a check
+ * that cannot be made must not pass a name that may be local. */
+static void test_passwd_file_unreadable(void **state)
+{
+    int status = 0;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(jfa_host_in_passwd_file("jfa-surely-not-a-user"), 0);
+    assert_int_equal(jfa_host_in_passwd_file("root"), 1);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int lowest = dup(0); /* the lowest free descriptor */
+        struct rlimit rl;
+
+        if (lowest < 0 || close(lowest) != 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(2);
+        rl.rlim_cur = (rlim_t)lowest; /* no new descriptor */
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            _exit(3);
+        _exit(jfa_host_in_passwd_file("jfa-surely-not-a-user") == -1 ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0); /* 1: "not listed" */
+}
+
 static void test_account_rules(void **state)
 {
     struct fx *f = *state;
@@ -335,6 +368,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_offline_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_password_records_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_rules, setup, teardown),
+        cmocka_unit_test(test_passwd_file_unreadable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,8 @@
  * malformed line named by number), the "already current" record (HMAC
  * inputs, key creation and modes, match / mismatch / drop, no password on
  * disk), the helper runner (trust checks, fixed environment, argv, stdin
- * on a pipe, exit status, output cap, the deadline killing the whole
+ * on a pipe, exit status, output cap, none of the caller's umask, cwd,
+ * limits, nice or signal dispositions, the deadline killing the whole
  * process group, SIGCHLD restored and a reaping host handler defeated) and
  * jfa_samba_set_password against a fake smbpasswd (the pipe protocol, skip
  * when current, skip for newline and over-long passwords, failure names
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -355,6 +357,82 @@ static void test_exec_env_argv_stdin(void **state)
     jfa_samba_run_free(&res);
 }
 
+/* The caller of su owns the process' umask, cwd, limits, nice and signal
+ * dispositions; smbpasswd runs as root and must inherit none of them (a
+ * file-size limit tears the passdb it writes, a core of a root process
+ * lands in the caller's cwd). Set them in a forked copy of this process,
+ * as a caller would, and look at what the helper got. */
+static void test_exec_caller_process_state(void **state)
+{
+    struct fx *f = *state;
+    char path[256], out[1024];
+    const char *argv[] = {"tool", NULL};
+    int pfd[2], status = 0;
+    ssize_t n;
+    pid_t pid;
+
+    script(f, "procdump",
+           "echo \"umask=$(umask) cwd=$(pwd) fsize=$(ulimit -f) core=$(ulimit -c) "
+           "cpu=$(ulimit -t) as=$(ulimit -v) nofile=$(ulimit -n) "
+           "nice=$(cut -d')' -f2 /proc/$$/stat | cut -d' ' -f18)\"\n"
+           "grep -E '^Sig(Ign|Blk):' /proc/$$/status | tr -d '\\t' | tr '\\n' ' '\n",
+           path, sizeof(path));
+    assert_int_equal(pipe(pfd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct jfa_samba_run res;
+        struct rlimit small = {4, RLIM_INFINITY}, core = {RLIM_INFINITY, RLIM_INFINITY};
+        struct rlimit cpu = {3600, RLIM_INFINITY}, nofile = {16, 4096};
+        char err[512];
+        sigset_t block;
+        int ok;
+
+        close(pfd[0]);
+        umask(0);
+        ok = chdir(f->dir) == 0 && setrlimit(RLIMIT_FSIZE, &small) == 0 &&
+             setrlimit(RLIMIT_CORE, &core) == 0 && setrlimit(RLIMIT_CPU, &cpu) == 0 &&
+             setrlimit(RLIMIT_NOFILE, &nofile) == 0 && nice(5) != -1;
+        signal(SIGXFSZ, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+        sigemptyset(&block);
+        sigaddset(&block, SIGINT);
+        sigaddset(&block, SIGALRM);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        if (!ok || jfa_samba_exec(path, argv, NULL, 0, 5000, 1000, &res, err, sizeof(err)) != 0)
+            _exit(2);
+        if (write(pfd[1], res.out, res.out_len) != (ssize_t)res.out_len)
+            _exit(3);
+        _exit(0);
+    }
+    close(pfd[1]);
+    n = read(pfd[0], out, sizeof(out) - 1);
+    close(pfd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(n > 0);
+    out[n] = '\0';
+    printf("the helper saw: %s\n", out);
+    assert_non_null(strstr(out, "umask=0022 "));
+    assert_non_null(strstr(out, "cwd=/ "));
+    assert_non_null(strstr(out, "fsize=unlimited "));
+    assert_non_null(strstr(out, "core=0 "));
+    assert_non_null(strstr(out, "cpu=unlimited "));
+    assert_non_null(strstr(out, "as=unlimited "));
+    assert_null(strstr(out, "nofile=16 "));
+    /* signals 32 and 33 are glibc's own (cancellation, setxid): sigaction
+     * refuses them, and every glibc program installs its handlers anew */
+    {
+        const char *ign = strstr(out, "SigIgn:");
+        assert_non_null(ign);
+        assert_int_equal(strtoull(ign + 7, NULL, 16) & ~0x180000000ULL, 0);
+    }
+    assert_non_null(strstr(out, "SigBlk:0000000000000000 "));
+    if (geteuid() == 0) /* only root may lower nice again */
+        assert_non_null(strstr(out, "nice=0\n"));
+}
+
 /* A helper that exits without reading its stdin: the writer gets EPIPE,
  * and the caller must not die of SIGPIPE (default action: terminate). */
 static void test_exec_helper_ignores_stdin(void **state)
@@ -649,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_key_and_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_env_argv_stdin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_helper_ignores_stdin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exec_caller_process_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_deadline_kills_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_trust, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password, setup, teardown),
