@@ -494,8 +494,6 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
     return JFA_V_AUTHINFO_UNAVAIL;
 }
 
-static bool caller_steers_process(void);
-
 static enum jfa_verdict begin_attempt(struct jfa_flow *f)
 {
     time_t now = time(NULL);
@@ -517,7 +515,7 @@ static enum jfa_verdict begin_attempt(struct jfa_flow *f)
 /*
  * An attempt whose password was never judged takes its count back, except
  * when the password was sent from a set-id program started by another uid
- * (caller_steers_process): there "no answer" may be the caller's doing (a
+ * (jfa_caller_steers_process): there "no answer" may be the caller's doing (a
  * SIGSTOP held past the deadline once the password is out, a descriptor
  * or memory limit), while Jellyfin may well have judged it. Taking it back
  * would give the caller of su unthrottled guesses.
@@ -526,7 +524,7 @@ static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
 {
     if (v == JFA_V_SUCCESS || f->password_judged)
         return; /* cleared by the success itself, or a failure already counted */
-    if (f->password_sent && caller_steers_process()) {
+    if (f->password_sent && jfa_caller_steers_process()) {
         jfa_logf(f->log, LOG_NOTICE,
                  "the attempt for '%s' stays counted: its password was sent from a set-id program "
                  "started by uid %u, whose caller can make the answer fail to arrive",
@@ -740,22 +738,6 @@ static bool verifier_usable(struct jfa_flow *f)
            when <= now && now - when <= f->cfg->offline_max_age;
 }
 
-/*
- * Whoever starts a set-id program (su, sudo, passwd run by a user) owns the
- * process' resource limits and may stop and continue it at will: a
- * descriptor limit that leaves room for the lock and the key but not for
- * the socket, or a SIGSTOP held past the deadline, turns a server that
- * answers into one that "does not". An offline login must follow only an
- * outage nobody in the process chose, so it is refused when the kernel
- * marked the exec as secure (AT_SECURE: set-id or file capabilities) or the
- * real and effective ids differ. sshd, login, vsftpd and su run by root
- * are not such programs.
- */
-static bool caller_steers_process(void)
-{
-    return jfa_caller_steers_process(); /* lib/util.c */
-}
-
 static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
 {
     char err[JFA_ERRLEN];
@@ -770,7 +752,7 @@ static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
         step(f, "offline", JFA_STEP_STOP, offline_rule, "off (offline_max_age = 0)");
         return JFA_V_AUTHINFO_UNAVAIL;
     }
-    if (caller_steers_process()) {
+    if (jfa_caller_steers_process()) {
         jfa_logf(f->log, LOG_NOTICE,
                  "offline login for '%s' refused: Jellyfin did not answer, but this set-id "
                  "program was started by uid %u, who can make it fail to (limits, signals); "
