@@ -40,6 +40,12 @@ jfa_private_tmp_check
 
 json_str() { "$PYTHON3" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$1"; }
 
+# pam_api_key: the fake's API key in $W/api.key (0600), as setup writes it.
+pam_api_key() {
+    printf '%s\n' "$API_KEY" >"$W/api.key"
+    chmod 0600 "$W/api.key"
+}
+
 # pam_fixture SCHEME: start the fake (http or https), write config, db,
 # services, nss_wrapper files.
 pam_fixture() {

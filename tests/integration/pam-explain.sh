@@ -11,8 +11,7 @@ jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
 [ -x "$JFA_TOOL" ] || jfa_fail "tools/jellyfin-auth not built"
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 conf() { TIMEOUT=2 write_conf "$URL" "offline_max_age = 1h" "throttle_failures = 3" "$@"; }
 conf
 P=$W/state/private

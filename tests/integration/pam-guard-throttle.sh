@@ -11,8 +11,7 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 write_conf "$URL" "throttle_failures = 3" "throttle_window = 15m" "throttle_max_delay = 1h" \
     "offline_max_age = 1h"
 jfa_fake_ctl "$URL" POST /__fake/users \

@@ -9,8 +9,7 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 # throttle off, to see the memory and the guard alone (pam-throttle.sh covers it)
 conf() { write_conf "$URL" "throttle_failures = 0" "offline_max_age = 1h" "$@"; }
 conf

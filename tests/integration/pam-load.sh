@@ -27,8 +27,7 @@ jfa_start_fake main "$W/users.json" --tls-cert "$W/tls/cert.pem" --tls-key "$W/t
 URL=$FAKE_URL_main
 mkdir -p "$W/state" "$W/services"
 chmod 0755 "$W/state"
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 write_conf "$URL" "shell = /bin/sh" "offline_max_age = 1h"
 write_services ""
 : >"$W/passwd"

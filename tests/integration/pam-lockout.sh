@@ -8,8 +8,7 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 conf() { write_conf "$URL" "throttle_failures = 0" "offline_max_age = 0" "$@"; }
 conf
 # grace: Jellyfin disables her at the 3rd failed login in a row

@@ -10,8 +10,7 @@
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 
 set_grace() {
     jfa_fake_ctl "$URL" POST /__fake/users \
@@ -117,8 +116,7 @@ rm -rf "$W/state/private/throttle"
 
 # --- the lock held elsewhere past the timeout: refused without asking ---
 fake_fault '{"mode": "none"}'
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 TIMEOUT=1 write_conf "$URL" "throttle_failures = 0" "offline_max_age = 0"
 set_grace '"invalid_login_attempt_count": 0'
 mkfifo "$W/release"

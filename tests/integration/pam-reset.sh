@@ -9,8 +9,7 @@ jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
 [ -x "$JFA_TOOL" ] || jfa_fail "tools/jellyfin-auth not built"
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 conf() { write_conf "$URL" "throttle_failures = 2" "offline_max_age = 0" "$@"; }
 conf
 P=$W/state/private

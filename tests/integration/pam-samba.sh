@@ -17,8 +17,7 @@ jfa_require_root
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
 pam_fixture https
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 
 mkdir -m 0755 "$W/bin"
 cat >"$W/bin/smbpasswd" <<EOF

@@ -14,8 +14,7 @@ jfa_setup
 pam_fixture https
 # valgrind makes the TLS handshake slow: a generous deadline
 TIMEOUT=60 write_conf "$URL" "offline_max_age = 1h"
-printf '%s\n' "$API_KEY" >"$W/api.key"
-chmod 0600 "$W/api.key"
+pam_api_key
 
 n=0
 # vg INPUT OPS...: pamtester under valgrind; valgrind errors fail the test
