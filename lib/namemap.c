@@ -71,16 +71,19 @@ static const char *const base_names[] = {
 
 /* groups packages create that grant device, socket or admin access */
 static const char *const group_names[] = {
-    "docker",      "lxd",           "lxc",          "incus",
-    "incus-admin", "libvirt",       "libvirt-qemu", "libvirt-dnsmasq",
-    "kvm",         "lpadmin",       "sambashare",   "wireshark",
-    "vboxusers",   "vboxsf",        "bluetooth",    "scanner",
-    "netdev",      "render",        "sgx",          "input",
-    "i2c",         "gpio",          "spi",          "tss",
-    "crontab",     "ssl-cert",      "pulse-access", "pipewire",
-    "fuse",        "mlocate",       "plocate",      "ubridge",
-    "pcap",        "nopasswdlogin", "autologin",    "postdrop",
-    "ollama",      "podman",
+    "docker",        "lxd",           "lxc",          "incus",
+    "incus-admin",   "libvirt",       "libvirt-qemu", "libvirt-dnsmasq",
+    "kvm",           "lpadmin",       "sambashare",   "wireshark",
+    "vboxusers",     "vboxsf",        "bluetooth",    "scanner",
+    "netdev",        "render",        "sgx",          "input",
+    "i2c",           "gpio",          "spi",          "tss",
+    "crontab",       "ssl-cert",      "pulse-access", "pipewire",
+    "fuse",          "mlocate",       "plocate",      "ubridge",
+    "pcap",          "nopasswdlogin", "autologin",    "postdrop",
+    "ollama",        "podman",        "ssh",          "davfs2",
+    "winbindd_priv", "frrvty",        "quaggavty",    "kismet",
+    "uml-net",       "vde2-net",      "powerdev",     "rdma",
+    "bumblebee",
 };
 
 /* system users (each with its group) that packages create */
@@ -95,7 +98,10 @@ static const char *const account_names[] = {
     "grafana", "influxdb", "telegraf", "zabbix", "nagios", "munin", "netdata", "mosquitto",
     "debian-tor", "debian-transmission", "git", "gitlab", "gitea", "forgejo", "jellyfin", "emby",
     "plex", "sonarr", "radarr", "lidarr", "readarr", "prowlarr", "bazarr", "syncthing",
-    "nextcloud", "cloudsdk",
+    "nextcloud", "cloudsdk", "frr", "quagga", "nm-openvpn", "nm-openconnect", "hplip", "kernoops",
+    "whoopsie", "cups-pk-helper", "fwupd-refresh", "dhcpcd", "nslcd", "nscd", "unscd", "jenkins",
+    "tomcat", "asterisk", "minidlna", "mpd", "cockpit-ws", "cockpit-wsinstance",
+    "gnome-initial-setup",
 };
 /* clang-format on */
 
