@@ -276,30 +276,40 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
     return JFA_NAME_OK;
 }
 
+/* Characters that change how a terminal shows the rest of the line: C0 and
+ * C1 controls, DEL, and the bidirectional embeddings, overrides, isolates
+ * and marks (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069). */
+static bool gecos_unsafe(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == ':' || cp == ',' || cp == 0x61c ||
+           cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
 char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
 {
-    size_t i = 0, start, need;
-    unsigned char lead;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n, i = 0, o = 0;
 
     if (dstlen == 0)
         return dst;
-    for (; src[i] != '\0' && i + 1 < dstlen; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        dst[i] = (ch < 0x20 || ch == 0x7f || ch == ':' || ch == ',') ? '_' : (char)ch;
+    n = strlen(src);
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t used = jfa_utf8_decode(s + i, n - i, &cp);
+        bool bad = used == 0 || gecos_unsafe(cp);
+        size_t outlen = bad ? 1 : used;
+
+        if (o + outlen >= dstlen)
+            break; /* truncated on a character boundary */
+        if (bad)
+            dst[o] = '_';
+        else
+            memcpy(dst + o, s + i, used);
+        o += outlen;
+        i += used > 0 ? used : 1;
     }
-    dst[i] = '\0';
-    if (src[i] == '\0' || i == 0)
-        return dst;
-    /* truncated: do not leave half a UTF-8 sequence at the end */
-    start = i;
-    while (start > 0 && ((unsigned char)dst[start - 1] & 0xC0) == 0x80)
-        start--;
-    if (start == 0)
-        return dst;
-    lead = (unsigned char)dst[start - 1];
-    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (need > 1 && i - (start - 1) < need)
-        dst[start - 1] = '\0';
+    dst[o] = '\0';
     return dst;
 }
 

@@ -354,6 +354,22 @@ static void test_gecos(void **state)
     assert_string_equal(jfa_gecos_sanitize(out, 5, "ab\xc3\xa9z"), "ab\xc3\xa9");
     assert_string_equal(jfa_gecos_sanitize(out, 3, "abc"), "ab");
     assert_string_equal(jfa_gecos_sanitize(out, 1, "abc"), "");
+    /* getent passwd prints the gecos to a terminal: C1 controls (U+009B is
+     * CSI in UTF-8 terminals), bidirectional overrides and isolates, and
+     * bytes that are not UTF-8 become '_' (one per character or byte) */
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out),
+                                           "a\xc2\x9b"
+                                           "2Jb\xc2\x85"
+                                           "c"),
+                        "a_2Jb_c");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "x\xe2\x80\xaeyz\xe2\x81\xa6w"),
+                        "x_yz_w");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "\xff\xc3(\xed\xa0\x80"), "__(___");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "\xc2\xa0\xe2\x82\xac"),
+                        "\xc2\xa0\xe2\x82\xac"); /* other non-ASCII stays */
+    /* truncation still on a character boundary after a replacement */
+    assert_string_equal(jfa_gecos_sanitize(out, 4, "\xc2\x9b\xc3\xa9"), "_\xc3\xa9");
+    assert_string_equal(jfa_gecos_sanitize(out, 3, "\xc2\x9b\xc3\xa9"), "_");
 }
 
 int main(void)
