@@ -178,6 +178,14 @@ static int plan_group(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             return -1;
         }
     }
+    if (jfa_ledger_id_reserved(ledger->groups[li].gid)) {
+        /* only a crafted or hand-edited ledger has one */
+        jfa_set_err(err, errlen,
+                    "group %s: gid %" PRIu32 " (from the ledger) is in a reserved range; "
+                    "refusing to sync",
+                    name, ledger->groups[li].gid);
+        return -1;
+    }
     *gid = ledger->groups[li].gid;
     return 0;
 }
@@ -484,6 +492,9 @@ static int step_uid_range(struct plan_ctx *p)
         uid = p->ledger->users[c->lidx].uid;
         if ((uid < p->cfg->uid_min || uid > p->cfg->uid_max) &&
             omit(c, "uid %" PRIu32 " (from the ledger) is outside uid_min-uid_max", uid) != 0)
+            return plan_oom(p);
+        else if (c->reason == NULL && jfa_ledger_id_reserved(uid) &&
+                 omit(c, "uid %" PRIu32 " (from the ledger) is in a reserved range", uid) != 0)
             return plan_oom(p);
     }
     return 0;

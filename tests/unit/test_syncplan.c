@@ -466,6 +466,38 @@ static void test_out_of_range_and_exhaustion(void **state)
     jfa_ledger_free(&l);
 }
 
+/* ids of a reserved range in the ledger (a crafted import or a hand edit;
+ * the allocator never picks them) are never published, even when the
+ * configured range covers them */
+static void test_reserved_ids_from_ledger(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[2];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 1000, 100000); /* covers nobody and systemd's ranges */
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_user(&l, ID("01"), 62000, "dyn", 1, err, sizeof(err)) >= 0);
+    user(&u[0], "dyn", ID("01"), false);
+    user(&u[1], "b", ID("02"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_null(find(&p, "dyn"));
+    assert_non_null(strstr(omitted(&p, ID("01"))->reason, "reserved range"));
+    assert_non_null(find(&p, "b"));
+    jfa_sync_plan_free(&p);
+    /* a configured group with a reserved gid: refused, nothing published */
+    jfa_ledger_free(&l);
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_group(&l, cfg.users_group, 65534, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), -1);
+    assert_non_null(strstr(err, "reserved range"));
+    jfa_ledger_free(&l);
+}
+
 static void test_groups_and_flags(void **state)
 {
     struct jfa_config cfg;
@@ -712,6 +744,7 @@ int main(void)
         cmocka_unit_test(test_claim_from_v1_ledger),
         cmocka_unit_test(test_reserved_names),
         cmocka_unit_test(test_out_of_range_and_exhaustion),
+        cmocka_unit_test(test_reserved_ids_from_ledger),
         cmocka_unit_test(test_groups_and_flags),
         cmocka_unit_test(test_duplicate_id),
         cmocka_unit_test(test_case_sensitive),
