@@ -113,6 +113,16 @@ static const char *const admin_names[] = {
     "sudoers",
 };
 
+/* the default users of cloud, VM and device images: cloud-init writes
+ * "NAME ALL=(ALL) NOPASSWD:ALL" to /etc/sudoers.d/90-cloud-init-users, and
+ * that file outlives a `userdel NAME` (a common hardening step), as do
+ * AllowUsers lines; a Jellyfin user of that name would inherit them */
+static const char *const image_names[] = {
+    "ubuntu",    "debian", "ec2-user",  "centos", "fedora", "cloud-user", "rocky",
+    "almalinux", "opc",    "azureuser", "alpine", "arch",   "core",       "rancher",
+    "vagrant",   "pi",     "kali",      "dietpi", "linaro",
+};
+
 #define LIST(a) a, sizeof(a) / sizeof(a[0])
 static const struct {
     const char *const *names;
@@ -123,6 +133,7 @@ static const struct {
     {LIST(group_names), "a system group packages may create"},
     {LIST(account_names), "a system user or group packages may create"},
     {LIST(admin_names), "an administrators' group on some systems"},
+    {LIST(image_names), "a default user of cloud and device images (its sudoers rules outlive it)"},
 };
 #undef LIST
 

@@ -324,6 +324,14 @@ static void test_reserved(void **state)
                          JFA_NAME_RESERVED);
         assert_non_null(strstr(why, "users_group"));
         assert_null(jfa_name_reserved_why("dockers", NULL, NULL, rwhy, sizeof(rwhy)));
+        /* cloud-init's NOPASSWD sudoers file outlives `userdel ubuntu` */
+        assert_int_equal(jfa_name_map("Ubuntu", NULL, NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED);
+        assert_non_null(strstr(why, "sudoers rules outlive it"));
+        for (i = 0; i < 4; i++)
+            assert_non_null(
+                jfa_name_reserved_why((const char *[]){"debian", "ec2-user", "vagrant", "pi"}[i],
+                                      NULL, NULL, rwhy, sizeof(rwhy)));
     }
     expect_status("Root", JFA_NAME_RESERVED); /* after lower-casing */
     expect_status("NoBody", JFA_NAME_RESERVED);
