@@ -51,8 +51,9 @@ out:
 /*
  * Length of the valid UTF-8 sequence at s (at most `avail` bytes), or 0 if
  * the bytes there are not a well-formed, printable sequence: what
- * jfa_utf8_decode refuses and the C1 controls (U+0080..U+009F) are escaped
- * byte-wise by the caller.
+ * jfa_utf8_decode refuses, the C1 controls (U+0080..U+009F), the
+ * bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9) and U+2028-9
+ * are escaped byte-wise by the caller.
  */
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
@@ -61,6 +62,9 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 
     if (len != 0 && cp >= 0x80 && cp <= 0x9F)
         return 0; /* C1 control */
+    if (len != 0 && (cp == 0x61C || cp == 0x200E || cp == 0x200F ||
+                     (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)))
+        return 0; /* bidirectional control, line/paragraph separator */
     return len;
 }
 
