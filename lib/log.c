@@ -60,11 +60,8 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
     uint32_t cp;
     size_t len = jfa_utf8_decode(s, avail, &cp);
 
-    if (len != 0 && cp >= 0x80 && cp <= 0x9F)
-        return 0; /* C1 control */
-    if (len != 0 && (cp == 0x61C || cp == 0x200E || cp == 0x200F ||
-                     (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)))
-        return 0; /* bidirectional control, line/paragraph separator */
+    if (len != 0 && jfa_cp_display_unsafe(cp))
+        return 0; /* C1 or bidirectional control, line/paragraph separator */
     return len;
 }
 

@@ -287,16 +287,6 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
     return JFA_NAME_OK;
 }
 
-/* Characters that change how a terminal shows the rest of the line: C0 and
- * C1 controls, DEL, and the bidirectional embeddings, overrides, isolates
- * and marks (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069). */
-static bool gecos_unsafe(uint32_t cp)
-{
-    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == ':' || cp == ',' || cp == 0x61c ||
-           cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
-           (cp >= 0x2066 && cp <= 0x2069);
-}
-
 char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
 {
     const unsigned char *s = (const unsigned char *)src;
@@ -308,7 +298,7 @@ char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
     while (i < n) {
         uint32_t cp = 0;
         size_t used = jfa_utf8_decode(s + i, n - i, &cp);
-        bool bad = used == 0 || gecos_unsafe(cp);
+        bool bad = used == 0 || jfa_cp_display_unsafe(cp) || cp == ':' || cp == ',';
         size_t outlen = bad ? 1 : used;
 
         if (o + outlen >= dstlen)

@@ -449,8 +449,7 @@ void tool_print_json(struct json_object *root)
             i++;
             continue;
         }
-        if ((cp >= 0x7f && cp < 0xa0) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
-            (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        if (cp >= 0x7f && jfa_cp_display_unsafe(cp)) /* C0: escaped by json-c, or layout */
             printf("\\u%04x", (unsigned)cp);
         else
             fwrite(s + i, 1, used, stdout);
