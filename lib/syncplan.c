@@ -296,8 +296,11 @@ static int step_map_names(struct plan_ctx *p)
             }
         } else if ((st_name = jfa_name_map(c->u->name, cfg->users_group, p->admin_group, c->name,
                                            why, sizeof(why))) != JFA_NAME_OK) {
-            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0) {
-                /* Jellyfin's first account: a login with no manual step */
+            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0 &&
+                c->u->policy.is_administrator) {
+                /* Jellyfin's first account (an administrator): a login with
+                 * no manual step. Not for others: "Ädmin" is another name
+                 * for Jellyfin's uniqueness rule but maps to admin too */
                 snprintf(c->name, sizeof(c->name), "%s", JFA_ADMIN_LOGIN);
                 c->note = "\"admin\" is reserved; the rule for Jellyfin's Admin";
             } else {

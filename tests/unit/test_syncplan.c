@@ -626,6 +626,39 @@ static void test_admin_and_overrides(void **state)
     jfa_ledger_free(&l);
 }
 
+/* the Admin rule is for Jellyfin administrators only: a user who renames
+ * itself "Ädmin" (a different name for Jellyfin's uniqueness rule, the same
+ * mapped name) does not get jf-admin, the login the documentation gives to
+ * Jellyfin's Admin, nor make the real Admin collide with it */
+static void test_admin_rule_needs_admin(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[2];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    user(&u[0],
+         "\xc3\x84"
+         "dmin",
+         ID("01"), false);
+    assert_int_equal(plan(&cfg, &l, u, 1, &h, &p, err), 0);
+    assert_null(find(&p, "jf-admin"));
+    assert_non_null(strstr(omitted(&p, ID("01"))->reason, "\"admin\" is reserved"));
+    jfa_sync_plan_free(&p);
+    /* with the real Admin listed too, the Admin gets it */
+    user(&u[1], "Admin", ID("02"), true);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_string_equal(find(&p, "jf-admin")->jf_id, ID("02"));
+    assert_non_null(omitted(&p, ID("01")));
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
 static void test_duplicate_id(void **state)
 {
     struct jfa_config cfg;
@@ -749,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_id),
         cmocka_unit_test(test_case_sensitive),
         cmocka_unit_test(test_admin_and_overrides),
+        cmocka_unit_test(test_admin_rule_needs_admin),
         cmocka_unit_test(test_report_format),
         cmocka_unit_test(test_shell_check),
     };
