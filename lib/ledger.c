@@ -587,6 +587,11 @@ static uint32_t reserved_end(uint32_t id)
     return 0;
 }
 
+bool jfa_ledger_id_reserved(uint32_t id)
+{
+    return reserved_end(id) != 0;
+}
+
 uint32_t jfa_ledger_hash(const char *key, uint32_t min, uint32_t max)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -1147,7 +1152,9 @@ int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_i
                          u->id, dst->users[di].uid, u->uid);
             continue;
         }
-        if (jfa_ledger_id_used(dst, u->uid)) {
+        if (jfa_ledger_id_reserved(u->uid)) {
+            CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is in a reserved range", u->id, u->uid);
+        } else if (jfa_ledger_id_used(dst, u->uid)) {
             id_holder(dst, u->uid, who, sizeof(who));
             CONFLICT("Jellyfin user Id %s: uid %" PRIu32 " is held here by %s", u->id, u->uid, who);
         } else if (taken != NULL && taken(ctx, u->uid)) {
@@ -1164,7 +1171,9 @@ int jfa_ledger_merge(struct jfa_ledger *dst, const struct jfa_ledger *src, jfa_i
                          dst->groups[di].gid, g->gid);
             continue;
         }
-        if (jfa_ledger_id_used(dst, g->gid)) {
+        if (jfa_ledger_id_reserved(g->gid)) {
+            CONFLICT("group %s: gid %" PRIu32 " is in a reserved range", g->name, g->gid);
+        } else if (jfa_ledger_id_used(dst, g->gid)) {
             id_holder(dst, g->gid, who, sizeof(who));
             CONFLICT("group %s: gid %" PRIu32 " is held here by %s", g->name, g->gid, who);
         } else if (taken != NULL && taken(ctx, g->gid)) {

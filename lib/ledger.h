@@ -135,6 +135,10 @@ ssize_t jfa_ledger_find_user(const struct jfa_ledger *l, const char *id);
 ssize_t jfa_ledger_find_group(const struct jfa_ledger *l, const char *name);
 /* Is id held by any entry (user active or deleted, or group)? */
 bool jfa_ledger_id_used(const struct jfa_ledger *l, uint32_t id);
+/* Is id in a range no Jellyfin user or group may have (system ids,
+ * nobody, systemd's DynamicUser and container ranges, 2^31 and above)? The
+ * allocator skips them; merge and sync refuse them in a ledger. */
+bool jfa_ledger_id_reserved(uint32_t id);
 
 /* The first candidate for a key: uid_min + (first 8 bytes of
  * SHA-256("jellyfin-auth uid\0" + key), big-endian) mod (max - min + 1). */

@@ -51,16 +51,17 @@ out:
 /*
  * Length of the valid UTF-8 sequence at s (at most `avail` bytes), or 0 if
  * the bytes there are not a well-formed, printable sequence: what
- * jfa_utf8_decode refuses and the C1 controls (U+0080..U+009F) are escaped
- * byte-wise by the caller.
+ * jfa_utf8_decode refuses, the C1 controls (U+0080..U+009F), the
+ * bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9) and U+2028-9
+ * are escaped byte-wise by the caller.
  */
 static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
     uint32_t cp;
     size_t len = jfa_utf8_decode(s, avail, &cp);
 
-    if (len != 0 && cp >= 0x80 && cp <= 0x9F)
-        return 0; /* C1 control */
+    if (len != 0 && jfa_cp_display_unsafe(cp))
+        return 0; /* C1 or bidirectional control, line/paragraph separator */
     return len;
 }
 

@@ -30,8 +30,9 @@ void jfa_logf(const struct jfa_log *log, int priority, const char *fmt, ...)
 
 /*
  * Copy untrusted text (a user name, a server string) into dst so that it is
- * safe in one log line: control bytes, backslash, quotes and non-UTF-8 bytes
- * become \xNN, and the result is truncated with "..." to fit. Returns dst.
+ * safe in one log line and on a terminal: control bytes (C0, DEL, C1),
+ * bidirectional controls, backslash, quotes and non-UTF-8 bytes become \xNN,
+ * and the result is truncated with "..." to fit. Returns dst.
  */
 char *jfa_log_escape(char *dst, size_t dstlen, const char *src);
 

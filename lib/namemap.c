@@ -71,16 +71,19 @@ static const char *const base_names[] = {
 
 /* groups packages create that grant device, socket or admin access */
 static const char *const group_names[] = {
-    "docker",      "lxd",           "lxc",          "incus",
-    "incus-admin", "libvirt",       "libvirt-qemu", "libvirt-dnsmasq",
-    "kvm",         "lpadmin",       "sambashare",   "wireshark",
-    "vboxusers",   "vboxsf",        "bluetooth",    "scanner",
-    "netdev",      "render",        "sgx",          "input",
-    "i2c",         "gpio",          "spi",          "tss",
-    "crontab",     "ssl-cert",      "pulse-access", "pipewire",
-    "fuse",        "mlocate",       "plocate",      "ubridge",
-    "pcap",        "nopasswdlogin", "autologin",    "postdrop",
-    "ollama",      "podman",
+    "docker",        "lxd",           "lxc",          "incus",
+    "incus-admin",   "libvirt",       "libvirt-qemu", "libvirt-dnsmasq",
+    "kvm",           "lpadmin",       "sambashare",   "wireshark",
+    "vboxusers",     "vboxsf",        "bluetooth",    "scanner",
+    "netdev",        "render",        "sgx",          "input",
+    "i2c",           "gpio",          "spi",          "tss",
+    "crontab",       "ssl-cert",      "pulse-access", "pipewire",
+    "fuse",          "mlocate",       "plocate",      "ubridge",
+    "pcap",          "nopasswdlogin", "autologin",    "postdrop",
+    "ollama",        "podman",        "ssh",          "davfs2",
+    "winbindd_priv", "frrvty",        "quaggavty",    "kismet",
+    "uml-net",       "vde2-net",      "powerdev",     "rdma",
+    "bumblebee",
 };
 
 /* system users (each with its group) that packages create */
@@ -95,7 +98,10 @@ static const char *const account_names[] = {
     "grafana", "influxdb", "telegraf", "zabbix", "nagios", "munin", "netdata", "mosquitto",
     "debian-tor", "debian-transmission", "git", "gitlab", "gitea", "forgejo", "jellyfin", "emby",
     "plex", "sonarr", "radarr", "lidarr", "readarr", "prowlarr", "bazarr", "syncthing",
-    "nextcloud", "cloudsdk",
+    "nextcloud", "cloudsdk", "frr", "quagga", "nm-openvpn", "nm-openconnect", "hplip", "kernoops",
+    "whoopsie", "cups-pk-helper", "fwupd-refresh", "dhcpcd", "nslcd", "nscd", "unscd", "jenkins",
+    "tomcat", "asterisk", "minidlna", "mpd", "cockpit-ws", "cockpit-wsinstance",
+    "gnome-initial-setup",
 };
 /* clang-format on */
 
@@ -105,6 +111,16 @@ static const char *const admin_names[] = {
     "admin",
     "admins",
     "sudoers",
+};
+
+/* the default users of cloud, VM and device images: cloud-init writes
+ * "NAME ALL=(ALL) NOPASSWD:ALL" to /etc/sudoers.d/90-cloud-init-users, and
+ * that file outlives a `userdel NAME` (a common hardening step), as do
+ * AllowUsers lines; a Jellyfin user of that name would inherit them */
+static const char *const image_names[] = {
+    "ubuntu",    "debian", "ec2-user",  "centos", "fedora", "cloud-user", "rocky",
+    "almalinux", "opc",    "azureuser", "alpine", "arch",   "core",       "rancher",
+    "vagrant",   "pi",     "kali",      "dietpi", "linaro",
 };
 
 #define LIST(a) a, sizeof(a) / sizeof(a[0])
@@ -117,6 +133,7 @@ static const struct {
     {LIST(group_names), "a system group packages may create"},
     {LIST(account_names), "a system user or group packages may create"},
     {LIST(admin_names), "an administrators' group on some systems"},
+    {LIST(image_names), "a default user of cloud and device images (its sudoers rules outlive it)"},
 };
 #undef LIST
 
@@ -272,28 +289,28 @@ enum jfa_name_status jfa_name_map(const char *jf_name, const char *users_group,
 
 char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src)
 {
-    size_t i = 0, start, need;
-    unsigned char lead;
+    const unsigned char *s = (const unsigned char *)src;
+    size_t n, i = 0, o = 0;
 
     if (dstlen == 0)
         return dst;
-    for (; src[i] != '\0' && i + 1 < dstlen; i++) {
-        unsigned char ch = (unsigned char)src[i];
-        dst[i] = (ch < 0x20 || ch == 0x7f || ch == ':' || ch == ',') ? '_' : (char)ch;
+    n = strlen(src);
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t used = jfa_utf8_decode(s + i, n - i, &cp);
+        bool bad = used == 0 || jfa_cp_display_unsafe(cp) || cp == ':' || cp == ',';
+        size_t outlen = bad ? 1 : used;
+
+        if (o + outlen >= dstlen)
+            break; /* truncated on a character boundary */
+        if (bad)
+            dst[o] = '_';
+        else
+            memcpy(dst + o, s + i, used);
+        o += outlen;
+        i += used > 0 ? used : 1;
     }
-    dst[i] = '\0';
-    if (src[i] == '\0' || i == 0)
-        return dst;
-    /* truncated: do not leave half a UTF-8 sequence at the end */
-    start = i;
-    while (start > 0 && ((unsigned char)dst[start - 1] & 0xC0) == 0x80)
-        start--;
-    if (start == 0)
-        return dst;
-    lead = (unsigned char)dst[start - 1];
-    need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-    if (need > 1 && i - (start - 1) < need)
-        dst[start - 1] = '\0';
+    dst[o] = '\0';
     return dst;
 }
 

@@ -63,8 +63,10 @@ const char *jfa_name_reserved_at(size_t i);
  * caller still checks that nobody holds it. Returns out. */
 char *jfa_name_suggest(const char *jf_name, const char *id, char out[JFA_NAME_MAX + 1]);
 
-/* Copy src into dst (dstlen > 0) replacing ':' ',' '\n' and control
- * bytes (< 0x20, 0x7f) by '_'; truncated on a UTF-8 boundary. Returns dst. */
+/* Copy src into dst (dstlen > 0) replacing ':' ',', every character
+ * jfa_cp_display_unsafe names (controls, bidi) and each byte not part of a
+ * well-formed UTF-8 sequence by one '_' (the result is never longer than
+ * src); truncated on a character boundary. Returns dst. */
 char *jfa_gecos_sanitize(char *dst, size_t dstlen, const char *src);
 
 #endif

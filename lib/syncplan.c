@@ -178,6 +178,14 @@ static int plan_group(const struct jfa_config *cfg, struct jfa_ledger *ledger,
             return -1;
         }
     }
+    if (jfa_ledger_id_reserved(ledger->groups[li].gid)) {
+        /* only a crafted or hand-edited ledger has one */
+        jfa_set_err(err, errlen,
+                    "group %s: gid %" PRIu32 " (from the ledger) is in a reserved range; "
+                    "refusing to sync",
+                    name, ledger->groups[li].gid);
+        return -1;
+    }
     *gid = ledger->groups[li].gid;
     return 0;
 }
@@ -217,6 +225,36 @@ static void collect_included(struct plan_ctx *p)
     qsort_r(p->inc, p->n_inc, sizeof(*p->inc), cmp_by_name, p->st->c);
 }
 
+/*
+ * The Jellyfin name goes into the database as it is (the PAM module sends it
+ * back to the server) and, sanitised, as the gecos; the database refuses
+ * ':', a newline and strings over JFA_DB_MAX_STR bytes, and a refusal there
+ * fails the whole sync. Jellyfin's name rule lets a user rename itself to a
+ * name ending in a newline (.NET's '$') and does not enforce its length, and
+ * a user with an override ('names set') skips the mapping that would refuse
+ * such names. Returns false, with why, for a name the database cannot hold.
+ */
+static bool jf_name_storable(const char *s, char *why, size_t whylen)
+{
+    size_t i, n = strlen(s);
+
+    if (n > JFA_DB_MAX_STR) {
+        snprintf(why, whylen, "the Jellyfin name cannot be stored: %zu bytes, more than %u", n,
+                 JFA_DB_MAX_STR);
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f || ch == ':') {
+            snprintf(why, whylen,
+                     "the Jellyfin name cannot be stored: character U+%04X at byte %zu",
+                     (unsigned)ch, i);
+            return false;
+        }
+    }
+    return true;
+}
+
 /* 1. one entry per Id; map the names */
 static int step_map_names(struct plan_ctx *p)
 {
@@ -238,6 +276,12 @@ static int step_map_names(struct plan_ctx *p)
             continue;
         }
         c->lidx = jfa_ledger_find_user(ledger, c->u->id);
+        /* listed (so not a tombstone), but left out */
+        if (!jf_name_storable(c->u->name, why, sizeof(why))) {
+            if (omit(c, "%s", why) != 0)
+                return plan_oom(p);
+            continue;
+        }
         oi = jfa_ledger_find_override(ledger, c->u->id);
         if (oi >= 0) {
             /* the administrator's choice (names set), checked again here:
@@ -252,8 +296,11 @@ static int step_map_names(struct plan_ctx *p)
             }
         } else if ((st_name = jfa_name_map(c->u->name, cfg->users_group, p->admin_group, c->name,
                                            why, sizeof(why))) != JFA_NAME_OK) {
-            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0) {
-                /* Jellyfin's first account: a login with no manual step */
+            if (st_name == JFA_NAME_RESERVED && strcmp(c->name, "admin") == 0 &&
+                c->u->policy.is_administrator) {
+                /* Jellyfin's first account (an administrator): a login with
+                 * no manual step. Not for others: "Ädmin" is another name
+                 * for Jellyfin's uniqueness rule but maps to admin too */
                 snprintf(c->name, sizeof(c->name), "%s", JFA_ADMIN_LOGIN);
                 c->note = "\"admin\" is reserved; the rule for Jellyfin's Admin";
             } else {
@@ -448,6 +495,9 @@ static int step_uid_range(struct plan_ctx *p)
         uid = p->ledger->users[c->lidx].uid;
         if ((uid < p->cfg->uid_min || uid > p->cfg->uid_max) &&
             omit(c, "uid %" PRIu32 " (from the ledger) is outside uid_min-uid_max", uid) != 0)
+            return plan_oom(p);
+        else if (c->reason == NULL && jfa_ledger_id_reserved(uid) &&
+                 omit(c, "uid %" PRIu32 " (from the ledger) is in a reserved range", uid) != 0)
             return plan_oom(p);
     }
     return 0;

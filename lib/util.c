@@ -64,6 +64,12 @@ void jfa_hex_encode(char *out, const unsigned char *in, size_t n)
     out[2 * n] = '\0';
 }
 
+bool jfa_cp_display_unsafe(uint32_t cp)
+{
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+           (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 size_t jfa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {
     uint32_t c;

@@ -51,6 +51,12 @@ void jfa_hex_encode(char *out, const unsigned char *in, size_t n);
  * code point above U+10FFFF. n == 0: 0. The one strict decoder. */
 size_t jfa_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 
+/* Does code point cp change what a terminal or log viewer shows of the rest
+ * of a line? C0 and C1 controls, DEL, the bidirectional controls (U+061C,
+ * U+200E-F, U+202A-E, U+2066-9) and the line and paragraph separators
+ * (U+2028-9). The one list: log escaping, gecos, the tool's JSON. */
+bool jfa_cp_display_unsafe(uint32_t cp);
+
 /* The one grammar of a login name sync gives (a mapped name, `names set`,
  * reserved_names): ^[a-z0-9_][a-z0-9_.-]*$, at most JFA_NAME_MAX bytes, not
  * all digits. _n: the len bytes at s. */

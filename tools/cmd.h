@@ -177,6 +177,14 @@ struct tool_sync_printer {
 void tool_sync_print_change(void *ctx, const struct jfa_sync_change *ch);
 void tool_sync_print_summary(const struct tool_sync_printer *pr, const struct jfa_sync_options *o,
                              const struct jfa_sync_summary *sum);
+/* Print root as pretty JSON and a newline on stdout, with DEL, C1 controls,
+ * bidirectional controls (U+061C, U+200E-F, U+202A-E, U+2066-9) and
+ * U+2028/9 written as \uXXXX escapes (the same JSON value; json-c escapes
+ * only C0): names from the server reach an admin's terminal. Bytes that are
+ * not UTF-8 become \ufffd. */
+struct json_object;
+void tool_print_json(struct json_object *root);
+
 int cmd_users(struct tool *t, int argc, char **argv);
 int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);

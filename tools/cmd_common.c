@@ -13,12 +13,15 @@
 #include <limits.h>
 #include <libgen.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "cmd.h"
 #include "fileutil.h"
@@ -429,6 +432,30 @@ char *tool_nsswitch_edit(const char *text, bool enable, bool *changed)
     out[used] = '\0';
     free(lb);
     return out;
+}
+
+void tool_print_json(struct json_object *root)
+{
+    const unsigned char *s = (const unsigned char *)json_object_to_json_string_ext(
+        root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+    size_t n = s != NULL ? strlen((const char *)s) : 0, i = 0;
+
+    while (i < n) {
+        uint32_t cp = 0;
+        size_t used = jfa_utf8_decode(s + i, n - i, &cp);
+
+        if (used == 0) {
+            fputs("\\ufffd", stdout);
+            i++;
+            continue;
+        }
+        if (cp >= 0x7f && jfa_cp_display_unsafe(cp)) /* C0: escaped by json-c, or layout */
+            printf("\\u%04x", (unsigned)cp);
+        else
+            fwrite(s + i, 1, used, stdout);
+        i += used;
+    }
+    putchar('\n');
 }
 
 const char *tool_pam_dir(void)

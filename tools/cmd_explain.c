@@ -346,8 +346,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
                                                     : json_object_new_boolean(v == JFA_V_SUCCESS));
         json_object_object_add(root, "logout",
                                logout != NULL ? json_object_new_string(logout) : NULL);
-        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+        tool_print_json(root);
     } else {
         if (logout != NULL)
             printf("logout: the new Jellyfin session: %s\n", logout);

@@ -295,8 +295,7 @@ out:
     free(rep_path);
     json_object_object_add(R.root, "ok", json_object_new_boolean(R.ok));
     if (R.json)
-        printf("%s\n", json_object_to_json_string_ext(R.root, JSON_C_TO_STRING_PRETTY |
-                                                                  JSON_C_TO_STRING_NOSLASHESCAPE));
+        tool_print_json(R.root);
     else
         printf("status:   %s\n", R.ok ? "all is well" : "problems found");
     json_object_put(R.root);

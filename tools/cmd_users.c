@@ -115,8 +115,7 @@ static int print_json(const struct tool *t, const struct jfa_db *db, const char 
         jadd(root, "left_out", NULL);
         jadd(root, "report_matches_database", NULL);
     }
-    printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-                                                            JSON_C_TO_STRING_NOSLASHESCAPE));
+    tool_print_json(root);
     ret = 0;
     goto out;
 oom:

@@ -4,8 +4,8 @@
  * Owns: feeding arbitrary bytes (as a NUL-terminated Jellyfin name) to
  * jfa_name_map and jfa_gecos_sanitize, and checking the invariants: an
  * accepted name is valid (^[a-z0-9_][a-z0-9_.-]*$, <= 32 bytes, not all
- * digits, not reserved), and a gecos never holds ':' ',' '\n' or control
- * bytes. Build:
+ * digits, not reserved), and a gecos is well-formed UTF-8 with no ':' ','
+ * or control character (C0, DEL, C1, bidi) and is no longer than the input. Build:
  *   clang -g -fsanitize=fuzzer,address,undefined -Ilib \
  *     tests/fuzz/fuzz_namemap.c lib/namemap.c -o fuzz_namemap
  */
@@ -35,11 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     }
     jfa_gecos_sanitize(gecos, sizeof(gecos), s);
-    for (i = 0; gecos[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)gecos[i];
-        if (c < 0x20 || c == 0x7f || c == ':' || c == ',')
+    for (i = 0; gecos[i] != '\0';) {
+        uint32_t cp;
+        size_t used = jfa_utf8_decode((const unsigned char *)gecos + i, strlen(gecos + i), &cp);
+        /* well-formed UTF-8, no control (C0, DEL, C1, bidi), no ':' or ',' */
+        if (used == 0 || jfa_cp_display_unsafe(cp) || cp == ':' || cp == ',')
             abort();
+        i += used;
     }
+    if (strlen(gecos) > size)
+        abort();
     free(s);
     return 0;
 }

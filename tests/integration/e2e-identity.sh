@@ -5,8 +5,8 @@
 #
 # Owns: A. case folding: `ssh Alice@` logs in as alice (NSS answers
 # getpwnam("Alice") with alice's entry, PAM sets PAM_USER to "alice"); with
-# case_sensitive = yes it is refused. B. the Admin rule: a Jellyfin user
-# named Admin logs in as jf-admin after a sync, no manual step.
+# case_sensitive = yes it is refused. B. the Admin rule: a Jellyfin
+# administrator named Admin logs in as jf-admin after a sync, no manual step.
 # C. new users without waiting: with sync_on_login = no, a user created in
 # Jellyfin is refused and nothing starts; with the default, the first
 # (refused) SSH attempt of a user created in Jellyfin starts a background
@@ -20,9 +20,9 @@ e2e_system
 e2e_jellyfin
 e2e_start_sshd
 
-fake_add() { # fake_add NAME ID PASSWORD
+fake_add() { # fake_add NAME ID PASSWORD [, "key": value...]
     jfa_fake_ctl "$URL" POST /__fake/users \
-        "{\"upsert\": [{\"name\": \"$1\", \"id\": \"$2\", \"password\": \"$3\", \"is_hidden\": true}]}" \
+        "{\"upsert\": [{\"name\": \"$1\", \"id\": \"$2\", \"password\": \"$3\", \"is_hidden\": true${4:-}}]}" \
         >/dev/null || e2e_fail "cannot add $1 to the fake"
 }
 whoami_ssh() { # whoami_ssh USER PASSWORD: OUT = `id -un` of an SSH login
@@ -46,7 +46,7 @@ whoami_ssh alice "$E2E_PW_alice"
 [ "$RC" = 0 ] || e2e_fail "case_sensitive = yes: alice refused: $OUT"
 
 # --- B. Admin logs in as jf-admin -------------------------------------------------------
-fake_add Admin ad000000000000000000000000000001 admin-pw-9
+fake_add Admin ad000000000000000000000000000001 admin-pw-9 ', "is_administrator": true'
 e2e_sync
 grep -q 'added    jf-admin .*"admin" is reserved' "$W/sync.log" || e2e_fail "sync did not say why jf-admin"
 whoami_ssh jf-admin admin-pw-9

@@ -61,6 +61,25 @@ jf sync --quiet || jfa_fail "sync after rename"
 [ "$(uid_of jf-docker)" = "$ud" ] || jfa_fail "override lost on rename"
 [ -z "$(uid_of dockerhub)" ] || jfa_fail "rename took over the override"
 
+# a user with an override renames itself to a name the database cannot hold
+# (Jellyfin's name rule accepts a final newline; its length is not enforced):
+# that user is left out, the sync goes on for everyone else
+long=$(printf 'x%.0s' $(seq 5000))
+for bad in 'Dockerhub\n' "$long"; do
+    fake_users "{\"upsert\": [{\"id\": \"$ID_D\", \"name\": \"$bad\"},
+        {\"id\": \"$ID_B\", \"name\": \"bob\", \"is_disabled\": true}]}"
+    out=$(jf sync 2>&1) || jfa_fail "a hostile name of the override's user failed the sync: $out"
+    expect_in "$out" "^omitted .*(Id $ID_D): the Jellyfin name cannot be stored" \
+        "override's user with a hostile name not left out"
+    expect_in "$(jf users)" "^bob .* yes$" "bob's disable not applied"
+    [ -z "$(uid_of jf-docker)" ] || jfa_fail "jf-docker kept with a hostile Jellyfin name"
+    grep -q "^user $ID_D $ud active " "$LEDGER" || jfa_fail "left-out user became a tombstone"
+    fake_users '{"upsert": [{"id": "'$ID_D'", "name": "Dockerhub"},
+        {"id": "'$ID_B'", "name": "bob", "is_disabled": false}]}'
+    jf sync --quiet || jfa_fail "sync after the name is fixed"
+    [ "$(uid_of jf-docker)" = "$ud" ] || jfa_fail "jf-docker not back with its uid"
+done
+
 # by Jellyfin name (case-insensitive, as Jellyfin), and a rename by override
 ub=$(uid_of bob)
 out=$(jf names set 'JÖHN Q' johnq 2>&1) && jfa_fail "name matching folds ASCII only: $out"

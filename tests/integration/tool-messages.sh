@@ -112,6 +112,22 @@ expect_in "$(jf users)" "\"daemon\" (Id $ID_D): $reason" "users --json: the reas
 jf users --json extra >/dev/null 2>&1
 [ $? = 2 ] || jfa_fail "users --json extra: not a usage error"
 
+# a name from a hostile server with terminal controls (C1 CSI, DEL, a bidi
+# override): users --json escapes them as \uXXXX (the same JSON value), so
+# printing it to a terminal never emits the raw bytes
+ID_E=e0100000000000000000000000000004
+fake_users '{"upsert": [{"id": "'$ID_E'", "name": "ev\u009b2J\u007fil\u202e", "password": "x"}]}'
+jf sync --quiet
+json=$(jf users --json) || jfa_fail "users --json with a hostile name"
+printf '%s' "$json" | json_ok || { echo "$json" >&2; jfa_fail "users --json (hostile name) is not JSON"; }
+[ "$(jget "$json" 'ascii([u["jellyfin_name"] for u in j["left_out"] if u["jellyfin_id"] == "'$ID_E'"][0])')" = \
+    "'ev\\x9b2J\\x7fil\\u202e'" ] || { echo "$json" >&2; jfa_fail "users --json: hostile name changed"; }
+printf '%s' "$json" | LC_ALL=C grep -q "$(printf '\302\233\\|\177\\|\342\200\256')" &&
+    jfa_fail "users --json printed raw terminal controls"
+expect_in "$json" 'ev\\u009b2J\\u007fil\\u202e' "users --json: controls not escaped"
+fake_users '{"delete": ["'$ID_E'"]}'
+jf sync --quiet || jfa_fail "sync after the hostile name"
+
 # --- setup's next steps from the real state ---------------------------------------
 KEY2="$W/etc/setup.key"
 setup() {

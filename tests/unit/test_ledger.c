@@ -649,11 +649,30 @@ static bool taken_3000(void *ctx, uint32_t id)
     return id == 3000;
 }
 
+/* merging b into a reports `conflicts` conflicts, one line each, and
+ * leaves a as it was */
+static void assert_merge_refused(struct jfa_ledger *a, const struct jfa_ledger *b,
+                                 jfa_id_taken_fn taken, int conflicts)
+{
+    char err[256], *before = jfa_ledger_format(a, NULL), *after;
+    size_t added = 0;
+    int lines = 0;
+
+    assert_int_equal(
+        jfa_ledger_merge(a, b, taken, NULL, count_line, &lines, &added, err, sizeof(err)),
+        conflicts);
+    assert_int_equal(lines, conflicts);
+    after = jfa_ledger_format(a, NULL);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 /* Merge (ledger import): all or nothing; each kind of conflict counted. */
 static void test_merge(void **state)
 {
     struct jfa_ledger a, b;
-    char err[256], *before, *after;
+    char err[256];
     size_t added = 0;
     int lines = 0;
 
@@ -692,16 +711,30 @@ static void test_merge(void **state)
     assert_true(jfa_ledger_add_group(&b, "jfu", 2600, 1, err, sizeof(err)) >= 0);
     assert_true(jfa_ledger_add_claim(&b, "alice", ID3, 1, err, sizeof(err)) >= 0);
     assert_int_equal(jfa_ledger_set_override(&b, ID2, "robert", 3, err, sizeof(err)), 0);
-    before = jfa_ledger_format(&a, NULL);
-    lines = 0;
-    assert_int_equal(
-        jfa_ledger_merge(&a, &b, taken_3000, NULL, count_line, &lines, &added, err, sizeof(err)),
-        6);
-    assert_int_equal(lines, 6);
-    after = jfa_ledger_format(&a, NULL);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_merge_refused(&a, &b, taken_3000, 6);
+    jfa_ledger_free(&a);
+    jfa_ledger_free(&b);
+}
+
+/* An import never brings an id of a reserved range (systemd's DynamicUser
+ * and nspawn ranges, nobody, system ids): free on this host today, taken by
+ * a service tomorrow. The allocator never picks them; a crafted ledger can. */
+static void test_merge_reserved(void **state)
+{
+    struct jfa_ledger a, b;
+    char err[256];
+
+    (void)state;
+    jfa_ledger_init(&a);
+    jfa_ledger_init(&b);
+    assert_true(jfa_ledger_add_user(&a, ID1, 2000, "alice", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID2, 62000, "bob", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_user(&b, ID3, 998, "carl", 1, err, sizeof(err)) >= 0);
+    assert_true(jfa_ledger_add_group(&b, "jfu", 65534, 1, err, sizeof(err)) >= 0);
+    assert_merge_refused(&a, &b, NULL, 3);
+    assert_true(jfa_ledger_id_reserved(62000) && jfa_ledger_id_reserved(65534) &&
+                jfa_ledger_id_reserved(998) && jfa_ledger_id_reserved(2147483648u));
+    assert_false(jfa_ledger_id_reserved(2000) || jfa_ledger_id_reserved(1879048192u));
     jfa_ledger_free(&a);
     jfa_ledger_free(&b);
 }
@@ -762,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_taken_and_wrap),   cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_assign_names),     cmocka_unit_test(test_load_save),
         cmocka_unit_test(test_overrides),        cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_merge_reserved),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

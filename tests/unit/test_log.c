@@ -99,6 +99,16 @@ static void test_escape_utf8(void **state)
                         "\\xf4\\x90\\x80\\x80");
     /* C1 control U+009B (CSI) is escaped byte by byte */
     assert_string_equal(jfa_log_escape(buf, sizeof(buf), "\xc2\x9b"), "\\xc2\\x9b");
+    /* bidirectional controls reorder what a terminal or log viewer shows
+     * (U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LRI, U+200F RLM, U+061C ALM) */
+    assert_string_equal(jfa_log_escape(buf, sizeof(buf),
+                                       "a\xe2\x80\xae"
+                                       "b"),
+                        "a\\xe2\\x80\\xaeb");
+    assert_string_equal(jfa_log_escape(buf, sizeof(buf), "\xe2\x81\xa6\xe2\x80\x8f\xd8\x9c"),
+                        "\\xe2\\x81\\xa6\\xe2\\x80\\x8f\\xd8\\x9c");
+    /* other non-ASCII stays: U+2030 (per mille) next to the bidi block */
+    assert_string_equal(jfa_log_escape(buf, sizeof(buf), "\xe2\x80\xb0"), "\xe2\x80\xb0");
 }
 
 static void test_escape_truncation(void **state)

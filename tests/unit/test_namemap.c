@@ -285,94 +285,25 @@ static void test_reserved(void **state)
     /* the groups packages create (a Jellyfin user "docker" would pre-claim
      * the group and own the socket), and base-passwd's names */
     {
-        static const char *const must[] = {"docker",
-                                           "lxd",
-                                           "incus",
-                                           "incus-admin",
-                                           "libvirt",
-                                           "libvirt-qemu",
-                                           "libvirt-dnsmasq",
-                                           "kvm",
-                                           "lpadmin",
-                                           "sambashare",
-                                           "wireshark",
-                                           "vboxusers",
-                                           "bluetooth",
-                                           "scanner",
-                                           "netdev",
-                                           "render",
-                                           "sgx",
-                                           "input",
-                                           "i2c",
-                                           "tss",
-                                           "polkitd",
-                                           "messagebus",
-                                           "sshd",
-                                           "_ssh",
-                                           "ftp",
-                                           "avahi",
-                                           "colord",
-                                           "pulse",
-                                           "pulse-access",
-                                           "rtkit",
-                                           "saned",
-                                           "uuidd",
-                                           "tcpdump",
-                                           "_chrony",
-                                           "ntp",
-                                           "crontab",
-                                           "ssl-cert",
-                                           "systemd-journal",
-                                           "adm",
-                                           "wheel",
-                                           "admin",
-                                           "postgres",
-                                           "mysql",
-                                           "redis",
-                                           "jellyfin",
-                                           "root",
-                                           "daemon",
-                                           "bin",
-                                           "sys",
-                                           "tty",
-                                           "disk",
-                                           "lp",
-                                           "mail",
-                                           "news",
-                                           "uucp",
-                                           "man",
-                                           "proxy",
-                                           "kmem",
-                                           "dialout",
-                                           "fax",
-                                           "voice",
-                                           "cdrom",
-                                           "floppy",
-                                           "tape",
-                                           "sudo",
-                                           "audio",
-                                           "dip",
-                                           "www-data",
-                                           "backup",
-                                           "operator",
-                                           "list",
-                                           "irc",
-                                           "src",
-                                           "gnats",
-                                           "shadow",
-                                           "utmp",
-                                           "video",
-                                           "sasl",
-                                           "plugdev",
-                                           "staff",
-                                           "games",
-                                           "users",
-                                           "nogroup",
-                                           "nobody",
-                                           "_apt",
-                                           "sync",
-                                           "nopasswdlogin",
-                                           "_anything"};
+        static const char *const must[] = {
+            "docker", "lxd", "incus", "incus-admin", "libvirt", "libvirt-qemu", "libvirt-dnsmasq",
+            "kvm", "lpadmin", "sambashare", "wireshark", "vboxusers", "bluetooth", "scanner",
+            "netdev", "render", "sgx", "input", "i2c", "tss", "polkitd", "messagebus", "sshd",
+            "_ssh", "ftp", "avahi", "colord", "pulse", "pulse-access", "rtkit", "saned", "uuidd",
+            "tcpdump", "_chrony", "ntp", "crontab", "ssl-cert", "systemd-journal", "adm", "wheel",
+            "admin", "postgres", "mysql", "redis", "jellyfin", "root", "daemon", "bin", "sys",
+            "tty", "disk", "lp", "mail", "news", "uucp", "man", "proxy", "kmem", "dialout", "fax",
+            "voice", "cdrom", "floppy", "tape", "sudo", "audio", "dip", "www-data", "backup",
+            "operator", "list", "irc", "src", "gnats", "shadow", "utmp", "video", "sasl", "plugdev",
+            "staff", "games", "users", "nogroup", "nobody", "_apt", "sync", "nopasswdlogin",
+            "_anything",
+            /* added in the third review: groups that
+             * grant something (ssh-agent's group before
+             * _ssh, mount.davfs, winbind's privileged
+             * pipe, routing vty, capture, VM networks) */
+            "ssh", "davfs2", "winbindd_priv", "frrvty", "quaggavty", "kismet", "uml-net",
+            "vde2-net", "powerdev", "rdma", "bumblebee", "frr", "nm-openvpn", "cockpit-ws",
+            "jenkins"};
         char rwhy[128];
         for (i = 0; i < sizeof(must) / sizeof(must[0]); i++) {
             if (jfa_name_map(must[i], NULL, NULL, out, why, sizeof(why)) != JFA_NAME_RESERVED)
@@ -393,6 +324,14 @@ static void test_reserved(void **state)
                          JFA_NAME_RESERVED);
         assert_non_null(strstr(why, "users_group"));
         assert_null(jfa_name_reserved_why("dockers", NULL, NULL, rwhy, sizeof(rwhy)));
+        /* cloud-init's NOPASSWD sudoers file outlives `userdel ubuntu` */
+        assert_int_equal(jfa_name_map("Ubuntu", NULL, NULL, out, why, sizeof(why)),
+                         JFA_NAME_RESERVED);
+        assert_non_null(strstr(why, "sudoers rules outlive it"));
+        for (i = 0; i < 4; i++)
+            assert_non_null(
+                jfa_name_reserved_why((const char *[]){"debian", "ec2-user", "vagrant", "pi"}[i],
+                                      NULL, NULL, rwhy, sizeof(rwhy)));
     }
     expect_status("Root", JFA_NAME_RESERVED); /* after lower-casing */
     expect_status("NoBody", JFA_NAME_RESERVED);
@@ -423,6 +362,22 @@ static void test_gecos(void **state)
     assert_string_equal(jfa_gecos_sanitize(out, 5, "ab\xc3\xa9z"), "ab\xc3\xa9");
     assert_string_equal(jfa_gecos_sanitize(out, 3, "abc"), "ab");
     assert_string_equal(jfa_gecos_sanitize(out, 1, "abc"), "");
+    /* getent passwd prints the gecos to a terminal: C1 controls (U+009B is
+     * CSI in UTF-8 terminals), bidirectional overrides and isolates, and
+     * bytes that are not UTF-8 become '_' (one per character or byte) */
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out),
+                                           "a\xc2\x9b"
+                                           "2Jb\xc2\x85"
+                                           "c"),
+                        "a_2Jb_c");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "x\xe2\x80\xaeyz\xe2\x81\xa6w"),
+                        "x_yz_w");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "\xff\xc3(\xed\xa0\x80"), "__(___");
+    assert_string_equal(jfa_gecos_sanitize(out, sizeof(out), "\xc2\xa0\xe2\x82\xac"),
+                        "\xc2\xa0\xe2\x82\xac"); /* other non-ASCII stays */
+    /* truncation still on a character boundary after a replacement */
+    assert_string_equal(jfa_gecos_sanitize(out, 4, "\xc2\x9b\xc3\xa9"), "_\xc3\xa9");
+    assert_string_equal(jfa_gecos_sanitize(out, 3, "\xc2\x9b\xc3\xa9"), "_");
 }
 
 int main(void)

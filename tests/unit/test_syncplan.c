@@ -466,6 +466,38 @@ static void test_out_of_range_and_exhaustion(void **state)
     jfa_ledger_free(&l);
 }
 
+/* ids of a reserved range in the ledger (a crafted import or a hand edit;
+ * the allocator never picks them) are never published, even when the
+ * configured range covers them */
+static void test_reserved_ids_from_ledger(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[2];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 1000, 100000); /* covers nobody and systemd's ranges */
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_user(&l, ID("01"), 62000, "dyn", 1, err, sizeof(err)) >= 0);
+    user(&u[0], "dyn", ID("01"), false);
+    user(&u[1], "b", ID("02"), false);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_null(find(&p, "dyn"));
+    assert_non_null(strstr(omitted(&p, ID("01"))->reason, "reserved range"));
+    assert_non_null(find(&p, "b"));
+    jfa_sync_plan_free(&p);
+    /* a configured group with a reserved gid: refused, nothing published */
+    jfa_ledger_free(&l);
+    jfa_ledger_init(&l);
+    assert_true(jfa_ledger_add_group(&l, cfg.users_group, 65534, 1, err, sizeof(err)) >= 0);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), -1);
+    assert_non_null(strstr(err, "reserved range"));
+    jfa_ledger_free(&l);
+}
+
 static void test_groups_and_flags(void **state)
 {
     struct jfa_config cfg;
@@ -594,6 +626,39 @@ static void test_admin_and_overrides(void **state)
     jfa_ledger_free(&l);
 }
 
+/* the Admin rule is for Jellyfin administrators only: a user who renames
+ * itself "Ädmin" (a different name for Jellyfin's uniqueness rule, the same
+ * mapped name) does not get jf-admin, the login the documentation gives to
+ * Jellyfin's Admin, nor make the real Admin collide with it */
+static void test_admin_rule_needs_admin(void **state)
+{
+    struct jfa_config cfg;
+    struct jfa_user u[2];
+    struct jfa_ledger l;
+    struct jfa_sync_plan p;
+    struct host h = {{NULL}, {0}, NULL, 0};
+    char err[512];
+
+    (void)state;
+    cfg_init(&cfg, 100000, 101000);
+    jfa_ledger_init(&l);
+    user(&u[0],
+         "\xc3\x84"
+         "dmin",
+         ID("01"), false);
+    assert_int_equal(plan(&cfg, &l, u, 1, &h, &p, err), 0);
+    assert_null(find(&p, "jf-admin"));
+    assert_non_null(strstr(omitted(&p, ID("01"))->reason, "\"admin\" is reserved"));
+    jfa_sync_plan_free(&p);
+    /* with the real Admin listed too, the Admin gets it */
+    user(&u[1], "Admin", ID("02"), true);
+    assert_int_equal(plan(&cfg, &l, u, 2, &h, &p, err), 0);
+    assert_string_equal(find(&p, "jf-admin")->jf_id, ID("02"));
+    assert_non_null(omitted(&p, ID("01")));
+    jfa_sync_plan_free(&p);
+    jfa_ledger_free(&l);
+}
+
 static void test_duplicate_id(void **state)
 {
     struct jfa_config cfg;
@@ -712,10 +777,12 @@ int main(void)
         cmocka_unit_test(test_claim_from_v1_ledger),
         cmocka_unit_test(test_reserved_names),
         cmocka_unit_test(test_out_of_range_and_exhaustion),
+        cmocka_unit_test(test_reserved_ids_from_ledger),
         cmocka_unit_test(test_groups_and_flags),
         cmocka_unit_test(test_duplicate_id),
         cmocka_unit_test(test_case_sensitive),
         cmocka_unit_test(test_admin_and_overrides),
+        cmocka_unit_test(test_admin_rule_needs_admin),
         cmocka_unit_test(test_report_format),
         cmocka_unit_test(test_shell_check),
     };

@@ -131,12 +131,31 @@ static void test_hex(void **state)
     }
 }
 
+/* the one list of code points that change what a terminal shows */
+static void test_display_unsafe(void **state)
+{
+    static const uint32_t bad[] = {0x0,    0x1b,   0x1f,   0x7f,   0x80,   0x9b,   0x9f,   0x61c,
+                                   0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202e, 0x2066, 0x2069};
+    static const uint32_t good[] = {0x20,   0x7e,   0xa0,   0xe9,   0x61b,  0x200d,
+                                    0x2027, 0x202f, 0x2065, 0x206a, 0x20ac, 0x1f600};
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (!jfa_cp_display_unsafe(bad[i]))
+            fail_msg("U+%04X not unsafe", (unsigned)bad[i]);
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        if (jfa_cp_display_unsafe(good[i]))
+            fail_msg("U+%04X unsafe", (unsigned)good[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_utf8_valid),
         cmocka_unit_test(test_utf8_invalid),
+        cmocka_unit_test(test_display_unsafe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
