@@ -654,11 +654,12 @@ int jfa_samba_record_drop(const char *private_dir, const char *jf_id)
 
 /* ---- what the PAM module and the tool call ------------------------- */
 
-int jfa_samba_set_enabled(const struct jfa_config *cfg, const char *name, bool enable, char *err,
-                          size_t errlen)
+/* smbpasswd FLAG -- NAME (flag -e, -d or -x; what names it in errors). */
+static int smbpasswd_flag(const struct jfa_config *cfg, const char *flag, const char *what,
+                          const char *name, char *err, size_t errlen)
 {
     const char *argv[12];
-    const char *args[] = {enable ? "-e" : "-d", "--", name, NULL};
+    const char *args[] = {flag, "--", name, NULL};
     struct jfa_samba_run res;
     long deadline = cfg->samba_timeout * 1000L;
     int ret = -1;
@@ -670,9 +671,35 @@ int jfa_samba_set_enabled(const struct jfa_config *cfg, const char *name, bool e
     if (!res.timed_out && res.status == 0)
         ret = 0;
     else
-        describe_failure(enable ? "smbpasswd -e" : "smbpasswd -d", &res, deadline, NULL, err,
-                         errlen);
+        describe_failure(what, &res, deadline, NULL, err, errlen);
     jfa_samba_run_free(&res);
+    return ret;
+}
+
+int jfa_samba_set_enabled(const struct jfa_config *cfg, const char *name, bool enable, char *err,
+                          size_t errlen)
+{
+    return smbpasswd_flag(cfg, enable ? "-e" : "-d", enable ? "smbpasswd -e" : "smbpasswd -d", name,
+                          err, errlen);
+}
+
+int jfa_samba_remove(const struct jfa_config *cfg, const char *name, bool *removed, char *err,
+                     size_t errlen)
+{
+    struct jfa_samba_list list = {0};
+    int ret = -1;
+
+    *removed = false;
+    if (jfa_samba_list_passdb(cfg, &list, err, errlen) != 0)
+        goto out;
+    if (jfa_samba_find(&list, name) != NULL) {
+        if (smbpasswd_flag(cfg, "-x", "smbpasswd -x", name, err, errlen) != 0)
+            goto out;
+        *removed = true;
+    }
+    ret = 0;
+out:
+    jfa_samba_list_free(&list);
     return ret;
 }
 

@@ -118,6 +118,11 @@ int jfa_samba_list_passdb(const struct jfa_config *cfg, struct jfa_samba_list *o
 int jfa_samba_set_enabled(const struct jfa_config *cfg, const char *name, bool enable, char *err,
                           size_t errlen);
 
+/* Remove NAME's passdb entry if there is one (smbpasswd -x NAME); *removed
+ * says whether there was. 0 or -1 with err. */
+int jfa_samba_remove(const struct jfa_config *cfg, const char *name, bool *removed, char *err,
+                     size_t errlen);
+
 /*
  * The sync step (samba_sync = yes, after the users database was written):
  * for each passdb entry that is a Jellyfin user's login name (in the

@@ -30,6 +30,7 @@
 #include "db.h"
 #include "ledger.h"
 #include "namemap.h"
+#include "samba.h"
 #include "sync.h"
 
 static void help(void)
@@ -46,7 +47,8 @@ static void help(void)
            "                active, deleted or renamed-away\n"
            "  release NAME  remove the claim on NAME: the next sync gives it to the\n"
            "                Jellyfin user whose name maps to it. Check first what the\n"
-           "                machine grants to NAME. Root only.\n"
+           "                machine grants to NAME. With samba_sync, NAME's Samba entry\n"
+           "                (the old holder's password) is removed first. Root only.\n"
            "  set ID|JELLYFIN-NAME LOGIN\n"
            "                give that Jellyfin user (by Id, or by its Jellyfin name as the\n"
            "                last sync saw it) the login name LOGIN from the next sync on,\n"
@@ -194,6 +196,24 @@ static int do_release(struct tool *t, const char *path, const char *name)
     }
     st = jfa_ledger_claim_state(&l, (size_t)ci);
     memcpy(id, l.claims[ci].id, sizeof(id));
+    /* The name's Samba entry holds the password of the Id that held the
+     * name: the next holder must not inherit it (the sync would keep an
+     * enabled entry of a current user as it is). Gone before the release. */
+    if (t->cfg.samba_sync && st != JFA_CLAIM_ACTIVE) {
+        bool removed = false;
+
+        if (jfa_samba_remove(&t->cfg, name, &removed, err, sizeof(err)) != 0) {
+            tool_error(t,
+                       "name %s not released: its Samba entry, which holds the password of "
+                       "Jellyfin user Id %s, cannot be removed: %s",
+                       name, id, err);
+            goto out;
+        }
+        if (removed)
+            printf("removed the Samba entry of %s (it held the password of Jellyfin user Id "
+                   "%s).\n",
+                   name, id);
+    }
     if (jfa_ledger_release_name(&l, name, err, sizeof(err)) != 0) {
         tool_error(t, "%s", err);
         goto out;

@@ -247,6 +247,27 @@ set_disabled "$E2E_ID_bob" false
 conf yes "shell = /usr/sbin/nologin"
 e2e_sync
 
+# 11b. A released name takes its Samba entry with it. bob renames himself
+# (the name stays claimed by his Id, the entry "bob" keeps his password);
+# the admin releases "bob" and a new Jellyfin user takes it: the old
+# holder's password must not open the new bob's account over SMB.
+e2e_fake_user bob '{"name": "robert"}'
+e2e_sync
+getent passwd robert >/dev/null || e2e_fail "bob's rename to robert did not reach NSS"
+REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob failed: $REL"
+jfa_fake_ctl "$URL" POST /__fake/users \
+    '{"upsert": [{"name": "bob", "id": "b0b20000000000000000000000000b0b", "password": "the-new-bob"}]}' >/dev/null ||
+    e2e_fail "cannot add the new bob"
+e2e_sync
+getent passwd bob >/dev/null || e2e_fail "the new bob did not get the released name"
+smb_no bob "$E2E_PW_bob" "the old holder's password for the released name bob"
+printf '%s' "$REL" | grep -q "removed the Samba entry of bob (it held the password of Jellyfin user Id" ||
+    e2e_fail "names release did not say it removed bob's Samba entry: $REL"
+passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: $(passdb)"
+# the new bob's own first login enrolls him (nologin shell: PAM ran first)
+e2e_ssh bob the-new-bob password echo LOGGED-IN
+smb_ok bob the-new-bob "the new bob after his first login"
+
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
 printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
