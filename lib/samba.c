@@ -4,7 +4,7 @@
  * be safe in a multithreaded host running as root (sshd, su, vsftpd).
  *
  * Spawning: argv and envp are built before fork; the child makes only
- * async-signal-safe calls (setpgid, jfa_child_reset, dup2, close_range,
+ * async-signal-safe calls (setpgid, jfa_child_reset, dup2, jfa_child_close_fds,
  * execve) and gets a fixed environment, umask, cwd, limits and signal
  * dispositions, never the caller's (the caller of su controls them). The password goes to the
  * helper's stdin through a pipe and is wiped from our buffers afterwards. The helper runs in its
@@ -130,10 +130,7 @@ child(const char *path, char *const argv[], char *const envp[], int in_fd, int o
     if (in_fd < 0 || dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
         _exit(126);
     /* everything else the host had open stays behind */
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0) {
-        for (int fd = 3; fd < 1024; fd++)
-            (void)close(fd);
-    }
+    jfa_child_close_fds();
     execve(path, argv, envp);
     _exit(127);
 }

@@ -3,7 +3,7 @@
  *
  * Owns: what util.h declares: jfa_set_err, the hex helpers, the UTF-8
  * decoder, the login-name grammar, jfa_free_secret,
- * jfa_caller_steers_process and jfa_child_reset.
+ * jfa_caller_steers_process, jfa_child_reset and jfa_child_close_fds.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -17,6 +17,7 @@
 #include <sys/auxv.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -163,6 +164,13 @@ static void raise_limit(int resource, rlim_t want)
     }
     rl.rlim_cur = want == RLIM_INFINITY || rl.rlim_max < want ? rl.rlim_max : want;
     (void)setrlimit(resource, &rl);
+}
+
+void jfa_child_close_fds(void)
+{
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) != 0)
+        for (int fd = 3; fd < 65536; fd++)
+            (void)close(fd);
 }
 
 void jfa_child_reset(void)

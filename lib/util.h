@@ -83,4 +83,9 @@ bool jfa_caller_steers_process(void);
  * and none blocked. Best effort: what cannot be undone (not root) stays. */
 void jfa_child_reset(void);
 
+/* In a child before execve: close every descriptor from 3 up (close_range,
+ * else one close per descriptor below 65536), so that a helper we start
+ * never holds the host's sockets, files or pipes. Async-signal-safe. */
+void jfa_child_close_fds(void);
+
 #endif

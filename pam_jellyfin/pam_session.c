@@ -73,7 +73,8 @@ static void make_home(struct jfa_pam *p)
         return;
     pid = fork();
     if (pid == 0) {
-        jfa_child_reset(); /* nothing of the caller's limits, cwd or signals */
+        jfa_child_reset();     /* nothing of the caller's limits, cwd or signals */
+        jfa_child_close_fds(); /* nor the host's descriptors (0-2 stay) */
         execve(JFA_MKHOMEDIR_HELPER, argv, envp);
         _exit(127);
     }

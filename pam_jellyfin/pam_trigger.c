@@ -149,15 +149,11 @@ static int spawn(const char *conf)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        /* only async-signal-safe calls from here on */
-        sigset_t none;
+        /* only async-signal-safe calls from here on; nothing of the
+         * caller's signals, limits, umask or cwd */
         int fd;
 
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                signal(s, SIG_DFL);
+        jfa_child_reset();
         if (setsid() < 0)
             _exit(1);
         pid = raw_fork(SIGCHLD);
@@ -166,9 +162,7 @@ static int spawn(const char *conf)
         fd = open("/dev/null", O_RDWR);
         if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
             _exit(127);
-        for (int i = 3; i < 65536; i++)
-            close(i);
-        jfa_child_reset();
+        jfa_child_close_fds();
         execve(JFA_TOOL_PATH, argv, envp);
         _exit(127);
     }
