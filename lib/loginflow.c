@@ -28,6 +28,7 @@
 
 #include "hostaccts.h"
 #include "lockout.h"
+#include "quickconnect.h"
 
 int jfa_verdict_pam(enum jfa_verdict v)
 {
@@ -458,25 +459,27 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
     r = jfa_throttle_attempt(f->cfg, f->private_dir, key, now, &wait, err, sizeof(err));
     if (r == 0) {
         step(f, name, JFA_STEP_PASS, throttle_rule,
-             f->cfg->throttle_failures == 0
-                 ? "off (throttle_failures = 0)"
-                 : "%lu recent failures of %s%s%s, no back-off; this attempt counts as one until "
-                   "the password is judged",
+             f->cfg->throttle_failures == 0 ? "off (throttle_failures = 0)"
+                                            : "%lu recent failures of %s%s%s, no back-off; %s",
              count, host_esc != NULL ? "" : "'", host_esc != NULL ? host_esc : f->user_esc,
-             host_esc != NULL ? "" : "'");
+             host_esc != NULL ? "" : "'",
+             f->qc ? "this request counts as one (a success clears it)"
+                   : "this attempt counts as one until the password is judged");
         return JFA_V_SUCCESS;
     }
     if (r == 1) {
+        /* Quick Connect requests are counted as failures too: say so */
+        const char *what = f->qc ? "failed logins or Quick Connect requests" : "failed logins";
+
         if (host_esc == NULL)
             jfa_logf(f->log, LOG_NOTICE,
-                     "too many failed logins for '%s': refused for %ld more seconds without "
-                     "asking Jellyfin",
-                     f->user_esc, wait);
+                     "too many %s for '%s': refused for %ld more seconds without asking Jellyfin",
+                     what, f->user_esc, wait);
         else
             jfa_logf(f->log, LOG_NOTICE,
-                     "too many failed logins from %s: '%s' refused for %ld more seconds without "
-                     "asking Jellyfin",
-                     host_esc, f->user_esc, wait);
+                     "too many %s from %s: '%s' refused for %ld more seconds without asking "
+                     "Jellyfin",
+                     what, host_esc, f->user_esc, wait);
         step(f, name, JFA_STEP_STOP, throttle_rule, "%lu failures: %ld s of back-off left", count,
              wait);
         return JFA_V_AUTH_ERR;
@@ -487,13 +490,39 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
         return JFA_V_SUCCESS;
     }
     jfa_logf(f->log, LOG_ERR,
-             "cannot record the login attempt of '%s': %s: refused without asking Jellyfin (an "
-             "attempt that cannot be counted is not made)",
-             f->user_esc, err);
+             "cannot record the %s of '%s': %s: refused without asking Jellyfin (an attempt "
+             "that cannot be counted is not made)",
+             f->qc ? "Quick Connect request" : "login attempt", f->user_esc, err);
     step(f, name, JFA_STEP_STOP, throttle_rule, "the attempt cannot be counted: %s", err);
     return JFA_V_AUTHINFO_UNAVAIL;
 }
 
+/* The throttle keys of this login: the user's Id, and "host:" + rhost. */
+static void set_host_key(struct jfa_flow *f)
+{
+    f->host_key[0] = '\0';
+    if (f->rhost != NULL && f->rhost[0] != '\0')
+        snprintf(f->host_key, sizeof(f->host_key), "host:%s", f->rhost);
+}
+
+/* Take back the counts of an attempt that was not made. */
+static void undo_attempt(struct jfa_flow *f)
+{
+    jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
+}
+
+/* A success clears the records of the user and of the host. */
+static void clear_attempts(struct jfa_flow *f)
+{
+    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_success(f->private_dir, f->host_key);
+}
+
+/* Under the user's login lock: count the attempt for the user, then for
+ * the host; a host that refuses takes the user's count back. */
 static enum jfa_verdict begin_attempt(struct jfa_flow *f)
 {
     time_t now = time(NULL);
@@ -531,9 +560,7 @@ static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
                  f->user_esc, (unsigned)getuid());
         return;
     }
-    jfa_throttle_undo(f->cfg, f->private_dir, f->dbu->jf_id);
-    if (f->host_key[0] != '\0')
-        jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
+    undo_attempt(f);
 }
 
 static const char rejected_rule[] =
@@ -798,9 +825,7 @@ static enum jfa_verdict offline_login(struct jfa_flow *f, const char *password)
     step(f, "offline", JFA_STEP_STOP, offline_rule,
          "the password matches the verifier of the last online login");
     f->password_judged = true;
-    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
-    if (f->host_key[0] != '\0')
-        jfa_throttle_success(f->private_dir, f->host_key);
+    clear_attempts(f);
     f->login_flags = flags;
     f->have_login_flags = true;
     return f->keep != NULL ? f->keep(f->keep_ctx, NULL, flags) : JFA_V_SUCCESS;
@@ -826,9 +851,7 @@ static enum jfa_verdict accepted(struct jfa_flow *f, struct jfa_client *c,
         jfa_logf(f->log, LOG_NOTICE,
                  "'%s' is now called '%s' in Jellyfin; run 'jellyfin-auth sync'", f->user_esc,
                  jfa_log_escape(esc, sizeof(esc), res->user.name));
-    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
-    if (f->host_key[0] != '\0')
-        jfa_throttle_success(f->private_dir, f->host_key);
+    clear_attempts(f);
     (void)jfa_state_rejected_clear(f->private_dir, f->dbu->jf_id);
     if (f->cfg->offline_max_age > 0 &&
         jfa_state_put_verifier(f->private_dir, f->dbu->jf_id, password, flags, err, sizeof(err)))
@@ -1053,9 +1076,7 @@ enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password)
         step(f, "password", JFA_STEP_PASS, "empty passwords are refused unless nullok",
              "given (%s)", password[0] == '\0' ? "empty, nullok set" : "not empty");
     }
-    f->host_key[0] = '\0';
-    if (f->rhost != NULL && f->rhost[0] != '\0')
-        snprintf(f->host_key, sizeof(f->host_key), "host:%s", f->rhost);
+    set_host_key(f);
     /* Held until every outcome is recorded (throttle, verifier, refused
      * password): a parallel login of the same user then reads the throttle
      * record and the live failure count only after this one's answer. */
@@ -1086,6 +1107,305 @@ enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password)
         settle_attempt(f, v);
 out:
     jfa_state_unlock(&lock);
+    return v;
+}
+
+/* ---- Quick Connect (an empty answer instead of a password) ---- */
+
+static const char qc_rule[] =
+    "an empty password answer asks for a Quick Connect code when quick_connect offers it to "
+    "this host (local: no remote host, or one in local_networks) and nullok is not set";
+static const char qc_answer_rule[] =
+    "the code must be approved within quick_connect_timeout, as the user's own Jellyfin "
+    "account, which must be enabled and allowed from this host";
+
+/* Is Quick Connect offered to this login by nullok and the configuration? */
+static bool qc_offered(struct jfa_flow *f)
+{
+    const char *rhost = f->rhost != NULL ? f->rhost : "";
+    char esc[128];
+
+    if (f->nullok) {
+        step(f, "quick-connect", JFA_STEP_STOP, qc_rule,
+             "not offered: nullok is set, an empty answer is an empty password");
+        return false;
+    }
+    if (f->cfg->quick_connect == JFA_QC_NO) {
+        step(f, "quick-connect", JFA_STEP_STOP, qc_rule, "not offered: quick_connect = no");
+        return false;
+    }
+    jfa_log_escape(esc, sizeof(esc), rhost);
+    if (f->cfg->quick_connect == JFA_QC_LOCAL && rhost[0] != '\0' &&
+        !jfa_cidr_list_match(f->cfg->local_networks, f->cfg->n_local_networks, rhost)) {
+        jfa_logf(f->log, LOG_INFO,
+                 "Quick Connect not offered to '%s': %s is outside local_networks "
+                 "(quick_connect = local)",
+                 f->user_esc, esc);
+        step(f, "quick-connect", JFA_STEP_STOP, qc_rule,
+             "not offered: %s is outside local_networks (quick_connect = local)", esc);
+        return false;
+    }
+    if (f->cfg->quick_connect == JFA_QC_YES)
+        step(f, "quick-connect", JFA_STEP_PASS, qc_rule,
+             "offered to every host (quick_connect = yes)");
+    else if (rhost[0] == '\0')
+        step(f, "quick-connect", JFA_STEP_PASS, qc_rule,
+             "offered: no remote host (quick_connect = local)");
+    else
+        step(f, "quick-connect", JFA_STEP_PASS, qc_rule,
+             "offered: %s is inside local_networks (quick_connect = local)", esc);
+    return true;
+}
+
+/* Map a failed Quick Connect call to a verdict (logged). */
+static enum jfa_verdict qc_failed(struct jfa_flow *f, struct jfa_client *c, enum jfa_status st,
+                                  const char *what)
+{
+    if (st == JFA_ERR_NOTFOUND) {
+        jfa_logf(f->log, LOG_NOTICE, "Quick Connect for '%s': %s: the request expired", f->user_esc,
+                 what);
+        step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule, "%s: the request expired", what);
+        return JFA_V_AUTH_ERR;
+    }
+    jfa_logf(f->log, st == JFA_ERR_UNAVAILABLE ? LOG_WARNING : LOG_ERR,
+             "Quick Connect for '%s': %s: %s: %s", f->user_esc, what, jfa_status_str(st), c->err);
+    step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule, "%s: %s: %s", what, jfa_status_str(st),
+         c->err);
+    return st == JFA_ERR_UNAVAILABLE ? JFA_V_AUTHINFO_UNAVAIL : JFA_V_AUTH_ERR;
+}
+
+/* Under the user's login lock, as a password attempt: count the request
+ * as a failure of the user and of the host (begin_attempt), or refuse it
+ * when either is throttled; then ask the server whether Quick Connect is
+ * on (*offered false when it is off). A request that is not made (the
+ * switch off, the question failed: nothing was sent that could be a
+ * guess) takes its counts back. SUCCESS to initiate. */
+static enum jfa_verdict qc_admit(struct jfa_flow *f, struct jfa_client *c, bool *offered)
+{
+    static const char rule[] = "the server's Quick Connect switch (GET /QuickConnect/Enabled)";
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    enum jfa_status st;
+    enum jfa_verdict v;
+    bool on = false;
+
+    v = jfa_flow_login_lock(f, &lock);
+    if (v != JFA_V_SUCCESS)
+        goto out;
+    v = begin_attempt(f);
+    if (v != JFA_V_SUCCESS)
+        goto out;
+    st = jfa_qc_enabled(c, &on);
+    if (st != JFA_OK) {
+        v = qc_failed(f, c, st, "GET /QuickConnect/Enabled");
+    } else if (!on) {
+        jfa_logf(f->log, LOG_INFO, "Quick Connect not offered to '%s': it is off on the server",
+                 f->user_esc);
+        step(f, "qc-server", JFA_STEP_STOP, rule,
+             "off on the server: an empty answer is an empty password (not counted)");
+        *offered = false;
+        v = JFA_V_AUTH_ERR;
+    } else {
+        step(f, "qc-server", JFA_STEP_PASS, rule, "on");
+    }
+    if (v != JFA_V_SUCCESS)
+        undo_attempt(f);
+out:
+    jfa_state_unlock(&lock);
+    return v;
+}
+
+/* The checks Jellyfin leaves to us: the approver is the user, enabled,
+ * and allowed from this host by the server's own policy (GET /Users/Me
+ * with the new token: 403 for no remote access or outside the access
+ * schedule). SUCCESS with *flags; on a refusal the token is logged out. */
+static enum jfa_verdict qc_check(struct jfa_flow *f, struct jfa_client *c,
+                                 struct jfa_auth_result *res, uint32_t *flags)
+{
+    struct jfa_user me;
+    enum jfa_status st;
+    enum jfa_verdict v = JFA_V_AUTH_ERR;
+
+    memset(&me, 0, sizeof(me));
+    *flags = jfa_flow_policy_flags(&res->user.policy);
+    if (strcmp(res->user.id, f->dbu->jf_id) != 0) {
+        jfa_logf(f->log, LOG_ERR,
+                 "refusing '%s': the Quick Connect code was approved as another Jellyfin account "
+                 "(Id %s, expected %s); its token is logged out",
+                 f->user_esc, res->user.id, f->dbu->jf_id);
+        step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
+             "approved as another Jellyfin account (Id %s, expected %s): refused, token logged "
+             "out",
+             res->user.id, f->dbu->jf_id);
+        if (f->tell != NULL)
+            f->tell(f->conv_ctx, "The code was approved for another Jellyfin account.");
+        goto out;
+    }
+    /* What AuthenticateByName would have refused from this host: the
+     * server's [Authorize] policy on the new token says it */
+    if (!(*flags & JFA_DBU_DISABLED)) {
+        st = jfa_get_me(c, res->access_token, &me);
+        if (st == JFA_OK && strcmp(me.id, f->dbu->jf_id) == 0) {
+            *flags |= jfa_flow_policy_flags(&me.policy);
+        } else if (st == JFA_ERR_FORBIDDEN) {
+            jfa_logf(f->log, LOG_NOTICE,
+                     "refusing '%s': Jellyfin refuses this account's token from this host (403: "
+                     "remote access denied or outside the access schedule)",
+                     f->user_esc);
+            step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
+                 "approved, but Jellyfin refuses the new token from this host (403): token "
+                 "logged out");
+            goto out;
+        } else {
+            jfa_logf(f->log, LOG_ERR, "refusing '%s': cannot check the Quick Connect token: %s%s",
+                     f->user_esc, jfa_status_str(st), st == JFA_OK ? " (another account)" : c->err);
+            step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
+                 "approved, but the new token cannot be checked: %s%s", jfa_status_str(st),
+                 st == JFA_OK ? " (another account)" : c->err);
+            v = st == JFA_ERR_UNAVAILABLE ? JFA_V_AUTHINFO_UNAVAIL : JFA_V_AUTH_ERR;
+            goto out;
+        }
+    }
+    if (*flags & JFA_DBU_DISABLED) {
+        jfa_logf(f->log, LOG_NOTICE, "refusing '%s': account disabled in Jellyfin", f->user_esc);
+        step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
+             "approved, but the policy says disabled: token logged out");
+        v = JFA_V_ACCT_EXPIRED;
+        goto out;
+    }
+    v = JFA_V_SUCCESS;
+out:
+    if (v != JFA_V_SUCCESS && jfa_logout(c, res->access_token) != JFA_OK)
+        jfa_logf(f->log, LOG_WARNING, "cannot log out the refused Quick Connect token: %s", c->err);
+    jfa_user_free(&me);
+    return v;
+}
+
+/* A request we give up on: if it was approved meanwhile, Jellyfin has
+ * already made a token for it; redeem that token and log it out. */
+static void qc_discard(struct jfa_flow *f, struct jfa_client *c, struct jfa_quick_connect *q)
+{
+    struct jfa_auth_result res;
+
+    memset(&res, 0, sizeof(res));
+    if (jfa_qc_check(c, q) != JFA_OK || !q->authenticated)
+        return;
+    if (jfa_qc_redeem(c, q, &res) == JFA_OK) {
+        if (jfa_logout(c, res.access_token) == JFA_OK)
+            jfa_logf(f->log, LOG_INFO,
+                     "the abandoned Quick Connect request of '%s' had been approved: its token is "
+                     "logged out",
+                     f->user_esc);
+        else
+            jfa_logf(f->log, LOG_WARNING,
+                     "cannot log out the token of an abandoned Quick Connect request: %s", c->err);
+    }
+    jfa_auth_result_free(&res);
+}
+
+/* A success clears the counts as a password's does, and under the user's
+ * login lock as every update of a user's record (state.h): the lock was
+ * released for the wait, and a password attempt of the same user may hold
+ * it now. Without it the records stay (logged): the login goes on. */
+static void qc_clear_attempts(struct jfa_flow *f)
+{
+    struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    char err[JFA_ERRLEN];
+
+    if (jfa_state_lock_user(f->private_dir, f->dbu->jf_id, f->cfg->timeout * 1000L, &lock, err,
+                            sizeof(err)) != 0) {
+        jfa_logf(f->log, jfa_flow_privileged(f->cfg) ? LOG_NOTICE : LOG_DEBUG,
+                 "the failures counted for '%s' are not cleared: no login lock: %s", f->user_esc,
+                 err);
+        return;
+    }
+    clear_attempts(f);
+    jfa_state_unlock(&lock);
+}
+
+enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered)
+{
+    struct jfa_quick_connect q;
+    struct jfa_auth_result res;
+    struct jfa_client c;
+    struct timespec deadline;
+    enum jfa_status st;
+    enum jfa_verdict v;
+    uint32_t flags = 0;
+    size_t n;
+
+    memset(&q, 0, sizeof(q));
+    memset(&res, 0, sizeof(res));
+    *offered = false;
+    f->password_sent = false;
+    f->password_judged = false;
+    f->have_login_flags = false;
+    f->login_flags = 0;
+    if (!qc_offered(f))
+        return JFA_V_AUTH_ERR;
+    *offered = true;
+    if (jfa_client_init(&c, f->cfg, f->log, "pam_jellyfin", f->dbu->jf_id) != 0) {
+        jfa_logf(f->log, LOG_ERR, "Quick Connect for '%s': %s", f->user_esc, c.err);
+        return JFA_V_BUF_ERR;
+    }
+    /* Device names the host and the service, for the approver's device list */
+    n = strlen(c.device);
+    snprintf(c.device + n, sizeof(c.device) - n, " (%s)",
+             f->service != NULL && f->service[0] != '\0' ? f->service : "pam");
+    set_host_key(f);
+    f->qc = true;
+    v = qc_admit(f, &c, offered);
+    if (v != JFA_V_SUCCESS)
+        goto out;
+    st = jfa_qc_initiate(&c, &q);
+    if (st != JFA_OK) {
+        v = qc_failed(f, &c, st, "initiate");
+        goto out;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += f->cfg->quick_connect_timeout;
+    jfa_logf(f->log, LOG_INFO, "Quick Connect requested for '%s'; waiting up to %ld s", f->user_esc,
+             f->cfg->quick_connect_timeout);
+    if (f->show_code == NULL || !f->show_code(f->conv_ctx, q.code, f->dbu->jf_name)) {
+        step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
+             "the code was not shown, or the user cancelled");
+        qc_discard(f, &c, &q);
+        v = JFA_V_AUTH_ERR;
+        goto out;
+    }
+    st = jfa_qc_wait(&c, &q, &deadline, JFA_QC_POLL_INTERVAL);
+    if (st != JFA_OK) {
+        v = qc_failed(f, &c, st, "waiting for the approval");
+        goto out;
+    }
+    if (!q.authenticated) {
+        jfa_logf(f->log, LOG_NOTICE, "Quick Connect for '%s' not approved within %ld s",
+                 f->user_esc, f->cfg->quick_connect_timeout);
+        step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule, "not approved within %ld s",
+             f->cfg->quick_connect_timeout);
+        if (f->tell != NULL)
+            f->tell(f->conv_ctx, "The Quick Connect code was not approved in time.");
+        v = JFA_V_AUTH_ERR;
+        goto out;
+    }
+    st = jfa_qc_redeem(&c, &q, &res);
+    if (st != JFA_OK) {
+        v = qc_failed(f, &c, st, "redeeming the approved request");
+        goto out;
+    }
+    v = qc_check(f, &c, &res, &flags);
+    if (v != JFA_V_SUCCESS)
+        goto out;
+    qc_clear_attempts(f);
+    f->login_flags = flags;
+    f->have_login_flags = true;
+    jfa_logf(f->log, LOG_INFO, "authenticated '%s' with Jellyfin Quick Connect", f->user_esc);
+    step(f, "qc-answer", JFA_STEP_PASS, qc_answer_rule,
+         "approved as the user's own account (counters cleared; no verifier: no password seen)");
+    v = f->keep != NULL ? f->keep(f->keep_ctx, res.access_token, flags) : JFA_V_SUCCESS;
+out:
+    f->qc = false;
+    jfa_quick_connect_wipe(&q);
+    jfa_auth_result_free(&res);
     return v;
 }
 

@@ -6,7 +6,9 @@
  * password rules, the per-user login lock, the local back-off for the user
  * and the remote host, the rejected-password memory, the lockout guard,
  * AuthenticateByName and the mapping of its answers, the offline verifier,
- * and the account stage's rules), with the module's log lines. The PAM
+ * the Quick Connect login (when it is offered, its throttling, the wait,
+ * the checks on the approved account), and the account stage's rules),
+ * with the module's log lines. The PAM
  * module (pam_auth.c, pam_account.c, pam_password.c) and `jellyfin-auth
  * explain` both run it, so the tool's verdict is the module's by
  * construction. Each decision is also reported as a step (rule and data,
@@ -83,6 +85,14 @@ struct jfa_flow {
     /* Explain: add data-only steps (server reachability, verifier age,
      * lock state) that the module has no use for. */
     bool explain;
+    /* Quick Connect (jfa_flow_quick_connect). The PAM service or NULL:
+     * names the device the approver sees. show_code shows the code for
+     * approval as jf_name; true when the login is to wait for it (NULL:
+     * never). tell says why the login was refused (NULL: nothing). */
+    const char *service;
+    bool (*show_code)(void *ctx, const char *code, const char *jf_name);
+    void (*tell)(void *ctx, const char *msg);
+    void *conv_ctx;
 
     /* Filled in. */
     bool have_user;
@@ -92,6 +102,7 @@ struct jfa_flow {
     bool password_sent;                   /* AuthenticateByName was sent */
     uint32_t login_flags;
     bool have_login_flags;
+    bool qc; /* a Quick Connect request is being counted (log wording) */
 };
 #define JFA_FLOW_ESC_LEN 128
 
@@ -118,6 +129,20 @@ enum jfa_verdict jfa_flow_check_caller(struct jfa_flow *f);
  * verdict is JFA_V_UNDECIDED unless a step refuses whatever the password.
  */
 enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password);
+
+/*
+ * A Quick Connect login instead of a password (an empty answer without
+ * nullok), with the user resolved and the caller checked, no lock held.
+ * *offered false: not offered here (nullok, quick_connect = no, `local`
+ * and a remote host outside local_networks, the server's switch off, no
+ * client): the caller goes on as for an empty password. Otherwise the
+ * verdict of the Quick Connect login. The request is counted as a failure
+ * of the user and of the remote host, as a password attempt is (under the
+ * login lock, which is released for the wait), and taken back when it was
+ * never made; a success clears both records under the lock again and
+ * goes to keep (no verifier, no Samba: no password was seen).
+ */
+enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered);
 
 /* The account stage's rules on the OR of the database's flags and
  * login_flags (this login's, 0 if none): disabled, remote access. */

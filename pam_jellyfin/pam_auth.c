@@ -63,16 +63,6 @@ out:
     return v;
 }
 
-int jfa_pam_remember(struct jfa_pam *p, const char *token, uint32_t flags)
-{
-    return jfa_pam_code(remember(p, token, flags));
-}
-
-uint32_t jfa_pam_policy_flags(const struct jfa_policy *pol)
-{
-    return jfa_flow_policy_flags(pol);
-}
-
 /* Jellyfin has just accepted the password online: Samba follows (samba_sync). */
 static void accepted(void *ctx, const char *password, uint32_t flags)
 {
@@ -103,14 +93,14 @@ PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, cons
         rc = rc == PAM_SUCCESS ? PAM_AUTH_ERR : rc;
         goto out;
     }
+    p.flow.keep = remember;
+    p.flow.keep_ctx = &p;
     if (password[0] == '\0' && !p.nullok) {
         /* an empty answer asks for Quick Connect where it is offered */
         rc = jfa_pam_quick_connect(&p); /* PAM_IGNORE when not offered */
         if (rc != PAM_IGNORE)
             goto out;
     }
-    p.flow.keep = remember;
-    p.flow.keep_ctx = &p;
     p.flow.on_accepted = accepted;
     p.flow.accepted_ctx = &p;
     rc = jfa_pam_code(jfa_flow_authenticate(&p.flow, password));

@@ -3,6 +3,7 @@
 TOOL_TESTS = \
 	tests/integration/tool-tls.sh \
 	tests/integration/tool-messages.sh \
+	tests/integration/tool-explain-qc.sh \
 	tests/integration/doc-man.sh \
 	tests/integration/tool-completion.sh
 TESTS += $(TOOL_TESTS)

@@ -190,10 +190,6 @@ int cmd_names(struct tool *t, int argc, char **argv);
 int cmd_ledger(struct tool *t, int argc, char **argv);
 int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
 int cmd_reset(struct tool *t, int argc, char **argv);
-/* explain/login --quick-connect (cmd_qc.c); explain's --help text (cmd is
- * "explain" or "login") */
-int cmd_login_qc(struct tool *t, int argc, char **argv);
-void tool_explain_help(const char *cmd);
 int cmd_doctor(struct tool *t, int argc, char **argv);
 
 #endif

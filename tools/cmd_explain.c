@@ -8,6 +8,10 @@
  * is sent and nothing is recorded; with one, the tool does what the module
  * does (same login lock, throttle, rejected-password memory, guard, the
  * same failures recorded, the verifier stored) and logs the new token out.
+ * With --quick-connect it runs the module's Quick Connect login (the flow's
+ * jfa_flow_quick_connect: offered or not for this host and service, the
+ * request counted by the throttle as the module counts it), prints the
+ * code, waits for the approval and logs the new token out.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -24,7 +28,7 @@
 #include "jellyfin.h"
 #include "loginflow.h"
 
-void tool_explain_help(const char *cmd)
+static void help(const char *cmd)
 {
     printf("Usage: jellyfin-auth %s USER [--service S] [--rhost HOST] [--password-stdin]\n"
            "                     [--password] [--quick-connect] [--nullok] [--json]\n"
@@ -43,8 +47,11 @@ void tool_explain_help(const char *cmd)
            "  --rhost HOST      the remote host (PAM_RHOST), e.g. an SSH client's address\n"
            "  --password-stdin  read the password from the first line of standard input\n"
            "  --password        ask for the password on the terminal\n"
-           "  --quick-connect   no password: show a Quick Connect code to approve in a\n"
-           "                    Jellyfin app, wait quick_connect_timeout for it\n"
+           "  --quick-connect   no password: the Quick Connect login the module runs on an\n"
+           "                    empty answer (quick_connect for this --rhost, the service's\n"
+           "                    nullok, the throttle, counted as the module counts it):\n"
+           "                    prints a code to approve in a Jellyfin app and waits\n"
+           "                    quick_connect_timeout for it\n"
            "  --nullok          as the module argument nullok (empty passwords allowed;\n"
            "                    default: as the service's pam_jellyfin line says)\n"
            "  --json            one JSON object (keys: see jellyfin-auth(8))\n\n"
@@ -58,6 +65,7 @@ void tool_explain_help(const char *cmd)
 
 struct report {
     bool json;
+    long qc_timeout;    /* quick_connect_timeout, for the code line */
     json_object *steps; /* JSON mode */
     /* the token of an accepted login, logged out at the end */
     char token[JFA_TOKEN_MAX];
@@ -151,6 +159,22 @@ static void scan_service(const char *dir, const char *name, int depth, struct se
     fclose(fp);
 }
 
+/* Quick Connect: print the code (on stderr with --json: stdout is the
+ * object) and wait for the approval. */
+static bool show_code(void *ctx, const char *code, const char *jf_name)
+{
+    struct report *r = ctx;
+    FILE *out = r->json ? stderr : stdout;
+    char esc[256];
+
+    fprintf(out,
+            "quick:    code %s: approve it in a Jellyfin app signed in as \"%s\" (Quick Connect "
+            "in the user menu); waiting up to %ld s\n",
+            code, jfa_log_escape(esc, sizeof(esc), jf_name), r->qc_timeout);
+    fflush(out);
+    return true;
+}
+
 static enum jfa_verdict keep(void *ctx, const char *token, uint32_t flags)
 {
     struct report *r = ctx;
@@ -172,6 +196,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         {"rhost", required_argument, NULL, 'r'},
         {"nullok", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
+        {"quick-connect", no_argument, NULL, 'q'},
         TOOL_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -187,17 +212,12 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     char pw[JFA_PASSWORD_MAX + 2];
     const char *user, *service = "sshd", *rhost = "";
     char *private_dir = NULL;
-    bool from_stdin = false, ask = strcmp(cmd, "login") == 0, nullok = false, have_pw = false;
+    bool from_stdin = false, ask = false, nullok = false, have_pw = false, qc = false;
     enum jfa_verdict v = JFA_V_AUTH_ERR;
     const char *logout = NULL;
     json_object *root = NULL;
     int opt, ret = EXIT_FAIL;
 
-    /* Quick Connect instead of a password: the server's own flow, shown
-     * step by step (cmd_qc.c) */
-    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
-        if (strcmp(argv[i], "--quick-connect") == 0)
-            return cmd_login_qc(t, argc, argv);
     memset(&rep, 0, sizeof(rep));
     memset(&f, 0, sizeof(f));
     memset(&db, 0, sizeof(db));
@@ -225,8 +245,11 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         case 'j':
             rep.json = true;
             break;
+        case 'q':
+            qc = true;
+            break;
         case 'h':
-            tool_explain_help(cmd);
+            help(cmd);
             return EXIT_OK;
         default:
             return tool_usage_error(t, cmd, "invalid option");
@@ -234,6 +257,10 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     }
     if (optind + 1 != argc)
         return tool_usage_error(t, cmd, "expected exactly one USER");
+    if (qc && (from_stdin || ask))
+        return tool_usage_error(t, cmd, "--quick-connect takes no password");
+    /* `login` is `explain --password`, or a Quick Connect login */
+    ask = ask || (strcmp(cmd, "login") == 0 && !qc);
     user = argv[optind];
     if (tool_load_config(t) != 0)
         return EXIT_FAIL;
@@ -272,13 +299,18 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     f.keep = keep;
     f.keep_ctx = &rep;
     f.explain = true;
+    f.service = service;
+    f.show_code = show_code;
+    f.conv_ctx = &rep;
+    rep.qc_timeout = t->cfg.quick_connect_timeout;
     jfa_log_escape(rhost_esc, sizeof(rhost_esc), rhost);
     if (!rep.json)
         printf("explain: '%s', service %s, %s%s, %s\n", jfa_log_escape(esc, sizeof(esc), user),
                jfa_log_escape(service_esc, sizeof(service_esc), service),
                rhost[0] != '\0' ? "from " : "no remote host", rhost[0] != '\0' ? rhost_esc : "",
-               have_pw ? "password given: the login runs as in pam_jellyfin"
-                       : "no password: nothing is sent or recorded");
+               qc        ? "Quick Connect: the login runs as in pam_jellyfin on an empty answer"
+               : have_pw ? "password given: the login runs as in pam_jellyfin"
+                         : "no password: nothing is sent or recorded");
     if (!rep.json) {
         if (svc.path[0] == '\0')
             printf("info  %-16s no PAM service file '%s': nullok %s\n", "service",
@@ -296,8 +328,17 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     v = jfa_flow_resolve(&f);
     if (v == JFA_V_SUCCESS)
         v = jfa_flow_check_caller(&f);
-    if (v == JFA_V_SUCCESS)
+    if (v == JFA_V_SUCCESS && qc) {
+        bool offered = false;
+
+        v = jfa_flow_quick_connect(&f, &offered);
+        /* not offered: the module goes on with the empty password (with
+         * nullok it would be sent: shown without sending it) */
+        if (!offered)
+            v = jfa_flow_authenticate(&f, f.nullok ? NULL : "");
+    } else if (v == JFA_V_SUCCESS) {
         v = jfa_flow_authenticate(&f, have_pw ? pw : NULL);
+    }
     explicit_bzero(pw, sizeof(pw));
     if (v == JFA_V_SUCCESS || v == JFA_V_UNDECIDED) {
         enum jfa_verdict a = jfa_flow_account(&f, f.login_flags, f.have_login_flags);
@@ -328,6 +369,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
                 sf, "config", svc.config[0] != '\0' ? json_object_new_string(svc.config) : NULL);
             json_object_object_add(root, "service_file", sf);
         }
+        json_object_object_add(root, "quick_connect", json_object_new_boolean(qc));
         json_object_object_add(root, "password_given", json_object_new_boolean(have_pw));
         json_object_object_add(root, "password_sent", json_object_new_boolean(f.password_sent));
         json_object_object_add(root, "steps", rep.steps);

@@ -11,7 +11,8 @@
 # only; `local` and a remote host outside local_networks -> not offered;
 # no remote access -> refused (by acct_mgmt, and by the server's view of
 # the token); initiations are throttled like failures, parallel ones from
-# one host included.
+# one host included; a success clears the user's count only under the
+# user's login lock.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/pam-common.sh"
@@ -21,14 +22,25 @@ QC="$top_builddir/tests/unit/pam_qc"
 conf() { write_conf "$URL" "offline_max_age = 7d" "$@"; }
 conf "quick_connect = yes" "quick_connect_timeout = 5s"
 
-# The hook: "code N" approves N as $APPROVER (if set) and saves it;
-# "opened"/"closed" save the fake's tokens for the checks below.
+# The hook: "code N" approves N as $APPROVER (if set) and saves it, after
+# taking the lock file $HOLD_LOCK (if set) in a process that keeps it until
+# killed (holder.pid); "opened"/"closed" save the fake's tokens.
 cat >"$W/hook.sh" <<HOOK
 #!/bin/bash
 unset LD_PRELOAD
 case "\$1" in
 code)
     echo "\$2" >"$W/code"
+    if [ -n "\$HOLD_LOCK" ]; then
+        rm -f "$W/holder.ready"
+        "$PYTHON3" -c 'import fcntl, sys, time
+f = open(sys.argv[1])
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "\$HOLD_LOCK" "$W/holder.ready" </dev/null >/dev/null 2>&1 &
+        echo \$! >"$W/holder.pid"
+        for _ in \$(seq 100); do [ -e "$W/holder.ready" ] && break; sleep 0.1; done
+    fi
     [ -z "\$APPROVER" ] && exit 0
     curl -sfk -X POST -H 'Content-Type: application/json' \
         --data "{\"code\": \"\$2\", \"user\": \"\$APPROVER\"}" "$URL/__fake/quick-connect" ;;
@@ -257,6 +269,32 @@ echo "host key: 5 parallel Quick Connect logins, $n initiated, $refused refused,
 for i in 0 1 2 3 4; do
     [ "$(cat "$W/pqc.$i.rc")" = 1 ] || jfa_fail "parallel run $i: status $(cat "$W/pqc.$i.rc")"
 done
+clear_throttle
+
+# --- a success clears the counts under the user's login lock, as every
+# update of a user's throttle record (state.h): the lock is released for
+# the wait, and while another process holds it (a password attempt in
+# flight) the record is not touched; the login goes on ---
+TIMEOUT=2 conf "quick_connect = yes" "quick_connect_timeout = 5s"
+clear_throttle
+pt "wrong-$RANDOM" jellyfin alice authenticate
+expect_err "alice's wrong password" "Authentication failure"
+[ "$(throttle_count "$ID_ALICE")" = 1 ] || jfa_fail "the wrong password was not counted"
+APPROVER=Alice
+export HOLD_LOCK="$W/state/private/locks/$ID_ALICE"
+[ -f "$HOLD_LOCK" ] || jfa_fail "no login lock file $HOLD_LOCK"
+qc alice - - -
+unset HOLD_LOCK
+[ -s "$W/holder.pid" ] && kill "$(cat "$W/holder.pid")"
+[ -e "$W/holder.ready" ] || jfa_fail "the hook could not take alice's login lock"
+expect_ok "alice approved while another process holds her login lock"
+[ "$(throttle_count "$ID_ALICE")" = 2 ] ||
+    jfa_fail "alice's record was changed while another process held her login lock (count '$(throttle_count "$ID_ALICE")', want 2: the wrong password and this request)"
+grep -q "the failures counted for 'alice' are not cleared: no login lock" "$W/module.log" ||
+    jfa_fail "the kept count was not logged"
+qc alice - - -
+expect_ok "alice approved, the lock free"
+[ -z "$(throttle_count "$ID_ALICE")" ] || jfa_fail "a Quick Connect success did not clear alice's count"
 clear_throttle
 
 # --- under valgrind (when present, not with ASan): success, wrong approver,

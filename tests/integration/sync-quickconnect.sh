@@ -1,7 +1,8 @@
 #!/bin/bash
 # sync-quickconnect: `jellyfin-auth login --quick-connect` (approved as the
-# user, approved as another account, never approved, server switch off) and
-# the Quick Connect line of `doctor`.
+# user, approved as another account, never approved, server switch off),
+# shown as the login flow's steps, and the Quick Connect line of `doctor`.
+# (--rhost, --service and the throttle: tool-explain-qc.sh)
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 . "$top_srcdir/tests/integration/sync-lib.sh"
@@ -32,8 +33,9 @@ jf login --quick-connect alice >"$W/login.out" 2>&1 </dev/null ||
 wait "$APPROVER_PID"
 out=$(cat "$W/login.out")
 expect_in "$out" '^quick:    code [0-9]\{6\}: approve it in a Jellyfin app signed in as "Alice"' "code line"
-expect_in "$out" "^user:     \"Alice\" (Id $ID_A)" "user line"
-expect_in "$out" "^logout:   ok" "logout line"
+expect_in "$out" "^pass  qc-answer        approved as the user's own account" "approval step"
+expect_in "$out" "^logout: the new Jellyfin session: ok" "logout line"
+expect_in "$out" "^verdict: PAM_SUCCESS" "verdict"
 [ "$(devices)" = 0 ] || jfa_fail "login --quick-connect left a token"
 
 : >"$W/login.out"
@@ -41,12 +43,13 @@ approve_as carol
 jf login --quick-connect alice >"$W/login.out" 2>&1 </dev/null &&
     { cat "$W/login.out" >&2; jfa_fail "login --quick-connect approved as carol succeeded"; }
 wait "$APPROVER_PID"
-expect_in "$(cat "$W/login.out")" "^refused:  the code was approved as another Jellyfin account" \
+expect_in "$(cat "$W/login.out")" \
+    "^STOP  qc-answer        approved as another Jellyfin account (Id $ID_C, expected $ID_A)" \
     "wrong approver"
 [ "$(devices)" = 0 ] || jfa_fail "carol's token was left"
 
 out=$(jf login --quick-connect alice 2>&1 </dev/null) && jfa_fail "never approved: success"
-expect_in "$out" "^quick:    not approved in time" "never approved"
+expect_in "$out" "^STOP  qc-answer        not approved within 5 s" "never approved"
 
 # doctor: local and the server on, yes (a warning), the server off, no
 out=$(jf doctor 2>&1)
@@ -58,20 +61,20 @@ jfa_fake_ctl "$FAKE" POST /__fake/server '{"quick_connect": false}' >/dev/null
 out=$(jf doctor 2>&1)
 expect_in "$out" "^WARN  quick connect quick_connect = yes, but the server has Quick Connect off" "doctor off"
 out=$(jf login --quick-connect alice 2>&1 </dev/null) && jfa_fail "server off: success"
-expect_in "$out" "^quick:    the server has Quick Connect off" "login, server off"
+expect_in "$out" "^STOP  qc-server        off on the server" "login, server off"
 # the name found as the module finds it: case folded, root never ours
 out=$(jf login --quick-connect ALICE 2>&1 </dev/null) && jfa_fail "ALICE, server off: success"
-expect_in "$out" "^mapped:   alice uid [0-9]* -> Jellyfin \"Alice\" (Id $ID_A)" "login ALICE (case folded)"
-expect_in "$out" "^quick:    the server has Quick Connect off" "login ALICE, server off"
+expect_in "$out" "^pass  database         uid [0-9]*, Jellyfin \"Alice\", Id $ID_A" \
+    "login ALICE (case folded)"
+expect_in "$out" "^STOP  qc-server        off on the server" "login ALICE, server off"
 out=$(jf login --quick-connect root 2>&1 </dev/null) && jfa_fail "login --quick-connect root: success"
-expect_in "$out" '^mapped:   "root" is not a Jellyfin user here (the name is root): PAM never sends it' \
-    "login root"
+expect_in "$out" '^STOP  root             the name is root' "login root"
 out=$(jf login --quick-connect nobody-here 2>&1 </dev/null) && jfa_fail "unknown user: success"
-expect_in "$out" '^mapped:   "nobody-here" is not in the users database' "unknown user"
-# options of the password path are refused with --quick-connect (usage, 2)
-out=$(jf explain --quick-connect --rhost 192.0.2.1 alice 2>&1 </dev/null)
-[ $? = 2 ] || jfa_fail "explain --quick-connect --rhost: not a usage error: $out"
-expect_in "$out" "explain: invalid option (--quick-connect takes no password" "usage with --rhost"
+expect_in "$out" "^STOP  database         'nobody-here' is not a Jellyfin user" "unknown user"
+# a password with --quick-connect is a usage error (2)
+out=$(echo pw | jf explain --quick-connect --password-stdin alice 2>&1)
+[ $? = 2 ] || jfa_fail "explain --quick-connect --password-stdin: not a usage error: $out"
+expect_in "$out" "explain: --quick-connect takes no password" "usage with a password"
 out=$(jf explain --quick-connect --help 2>&1) || jfa_fail "explain --quick-connect --help failed"
 expect_in "$out" "^Usage: jellyfin-auth explain USER" "--help with --quick-connect"
 write_conf

@@ -3,7 +3,8 @@
  *
  * Owns: the order and the outcome of the login flow's decisions that need
  * no Jellyfin server (the verdict's PAM result; the password rules; the
- * user's and the host's back-off; a refused password remembered; the
+ * user's and the host's back-off; a refused password remembered; when
+ * Quick Connect is offered and how a request is counted; the
  * offline path when the only url refuses connections; the account stage's
  * disabled and remote-access rules; a /etc/passwd that cannot be read
  * says "cannot tell", not "not listed"), that each decision is reported as a
@@ -231,6 +232,68 @@ static void test_throttled_user_and_host(void **state)
     assert_true(f->flow.password_sent); /* tried: the server did not answer */
 }
 
+/* Quick Connect: offered by nullok, quick_connect and local_networks for
+ * the host; a request counted under the throttle of the user and of the
+ * host, refused by either, taken back when it was never made (here: the
+ * server's switch cannot be asked). */
+static void test_quick_connect_rules(void **state)
+{
+    struct fx *f = *state;
+    time_t now = time(NULL);
+    unsigned long count;
+    long wait;
+    bool offered = true;
+
+    /* quick_connect = no (the default) */
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTH_ERR);
+    assert_false(offered);
+    assert_string_equal(trace(f), "quick-connect");
+    assert_int_equal(last(f), JFA_STEP_STOP);
+    /* nullok: an empty answer is an empty password */
+    f->cfg.quick_connect = JFA_QC_YES;
+    f->flow.nullok = true;
+    f->n = 0;
+    offered = true;
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTH_ERR);
+    assert_false(offered);
+    assert_string_equal(trace(f), "quick-connect");
+    f->flow.nullok = false;
+    /* local: a host outside local_networks (10.0.0.0/8) */
+    f->cfg.quick_connect = JFA_QC_LOCAL;
+    f->flow.rhost = "192.0.2.3";
+    f->n = 0;
+    offered = true;
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTH_ERR);
+    assert_false(offered);
+    assert_string_equal(trace(f), "quick-connect");
+    assert_int_equal(last(f), JFA_STEP_STOP);
+    /* a host inside: offered, counted, the switch cannot be asked (port 1):
+     * the counts are taken back */
+    f->flow.rhost = "10.1.2.3";
+    f->n = 0;
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTHINFO_UNAVAIL);
+    assert_true(offered);
+    assert_string_equal(trace(f), "quick-connect lock throttle-user throttle-host qc-answer");
+    assert_int_equal(last(f), JFA_STEP_STOP);
+    assert_false(f->flow.qc);
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, now, &count, &wait);
+    assert_int_equal(count, 0);
+    jfa_throttle_info(&f->cfg, f->priv, "host:10.1.2.3", now, &count, &wait);
+    assert_int_equal(count, 0);
+    /* the host throttled: refused before anything is sent, the user's
+     * count taken back */
+    jfa_throttle_failure(&f->cfg, f->priv, "host:10.1.2.3", now);
+    jfa_throttle_failure(&f->cfg, f->priv, "host:10.1.2.3", now);
+    f->n = 0;
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTH_ERR);
+    assert_true(offered);
+    assert_string_equal(trace(f), "quick-connect lock throttle-user throttle-host");
+    assert_int_equal(last(f), JFA_STEP_STOP);
+    jfa_throttle_info(&f->cfg, f->priv, ID_A, now, &count, &wait);
+    assert_int_equal(count, 0);
+    assert_int_equal(f->kept, 0);
+}
+
 static void test_rejected_password(void **state)
 {
     struct fx *f = *state;
@@ -365,6 +428,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_password_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttled_user_and_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quick_connect_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_password_records_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_account_rules, setup, teardown),
