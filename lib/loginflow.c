@@ -536,6 +536,37 @@ static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
         jfa_throttle_undo(f->cfg, f->private_dir, f->host_key);
 }
 
+/* The remote host's throttle key: "host:" + PAM_RHOST, or none (a local
+ * login, and passwd, count for the user only). */
+static void set_host_key(struct jfa_flow *f)
+{
+    f->host_key[0] = '\0';
+    if (f->rhost != NULL && f->rhost[0] != '\0')
+        snprintf(f->host_key, sizeof(f->host_key), "host:%s", f->rhost);
+}
+
+enum jfa_verdict jfa_flow_attempt_begin(struct jfa_flow *f)
+{
+    f->password_sent = false;
+    f->password_judged = false;
+    set_host_key(f);
+    return begin_attempt(f);
+}
+
+void jfa_flow_attempt_end(struct jfa_flow *f, bool accepted)
+{
+    if (!accepted) {
+        settle_attempt(f, JFA_V_AUTH_ERR);
+        return;
+    }
+    /* as a login's success (accepted()) */
+    f->password_judged = true;
+    jfa_throttle_success(f->private_dir, f->dbu->jf_id);
+    if (f->host_key[0] != '\0')
+        jfa_throttle_success(f->private_dir, f->host_key);
+    (void)jfa_state_rejected_clear(f->private_dir, f->dbu->jf_id);
+}
+
 static const char rejected_rule[] =
     "a password Jellyfin refused is not sent again within throttle_window (kept as a keyed "
     "hash, never in clear)";
@@ -1053,9 +1084,7 @@ enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password)
         step(f, "password", JFA_STEP_PASS, "empty passwords are refused unless nullok",
              "given (%s)", password[0] == '\0' ? "empty, nullok set" : "not empty");
     }
-    f->host_key[0] = '\0';
-    if (f->rhost != NULL && f->rhost[0] != '\0')
-        snprintf(f->host_key, sizeof(f->host_key), "host:%s", f->rhost);
+    set_host_key(f);
     /* Held until every outcome is recorded (throttle, verifier, refused
      * password): a parallel login of the same user then reads the throttle
      * record and the live failure count only after this one's answer. */
