@@ -28,6 +28,7 @@
 
 #include "hostaccts.h"
 #include "lockout.h"
+#include "safepath.h"
 
 int jfa_verdict_pam(enum jfa_verdict v)
 {
@@ -128,6 +129,7 @@ static int is_local_account(const struct jfa_flow *f, const char *name, unsigned
 
 enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
 {
+    char err[JFA_ERRLEN];
     char *path = NULL;
     enum jfa_verdict v;
     unsigned local_uid = 0;
@@ -173,6 +175,16 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     }
     step(f, "passwd-file", JFA_STEP_PASS, "a local account is never authenticated against Jellyfin",
          "not in " JFA_PASSWD_FILE);
+    /* the files' own owner and mode mean nothing if someone else may
+     * rename a directory above them (absent: the open below says so) */
+    if (jfa_safe_path(f->cfg->state_dir, err, sizeof(err)) < 0) {
+        jfa_logf(f->log, LOG_ERR, "refusing '%s': state_dir %s is not safe: %s", f->user_esc,
+                 f->cfg->state_dir, err);
+        step(f, "database", JFA_STEP_STOP,
+             "every directory from / to state_dir is root's and not writable by others",
+             "state_dir %s is not safe: %s", f->cfg->state_dir, err);
+        return jfa_caller_steers_process() ? JFA_V_PERM_DENIED : JFA_V_AUTHINFO_UNAVAIL;
+    }
     path = jfa_config_db_path(f->cfg);
     if (path == NULL)
         return JFA_V_BUF_ERR;

@@ -43,6 +43,9 @@ EXTRA_DIST += tests/integration/pam-guard-throttle.sh
 # passwd's current-password check is throttled like a login
 TESTS += tests/integration/pam-passwd-throttle.sh
 EXTRA_DIST += tests/integration/pam-passwd-throttle.sh
+# every directory from / to state_dir is root's (PAM, NSS, sync, doctor)
+TESTS += tests/integration/pam-safepath.sh
+EXTRA_DIST += tests/integration/pam-safepath.sh
 if HAVE_CMOCKA
 # lib/state.c: throttle timeline with an injected clock, pending records, verifiers
 check_PROGRAMS += tests/unit/test_state
