@@ -167,6 +167,53 @@ static void test_safe_path(void **state)
     assert_int_equal(jfa_safe_path(err2, f->err, sizeof(f->err)), -1);
 }
 
+/* ---- jfa_write_atomic_unchanged: compare before replace ---- */
+
+static void test_write_atomic_unchanged(void **state)
+{
+    struct fx *f = *state;
+    struct stat st, st2;
+    struct timespec ts[2];
+    char buf[64];
+    int fd;
+
+    make_file(in_dir(f, "ns"), "passwd: files\n", 0644);
+    assert_int_equal(stat(f->path, &st), 0);
+    /* unchanged: replaced */
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "passwd: files x\n", 16, 0644,
+                                                "passwd: files\n", 14, &st, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(stat(f->path, &st), 0);
+    /* another writer appended meanwhile: nothing written, nothing left */
+    make_file(f->path, "passwd: files x\nhosts: dns\n", 0644);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files x\n", 16,
+                                                &st, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    assert_non_null(strstr(f->err, "changed by another program"));
+    fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 27);
+    close(fd);
+    assert_int_equal(count_entries(f->dir, ".tmp."), 0);
+    /* same file, size and mtime, other bytes (an edit within the time
+     * stamp's granularity): the bytes decide */
+    make_file(f->path, "passwd: files y\n", 0644);
+    assert_int_equal(stat(f->path, &st2), 0);
+    ts[0] = st2.st_atim;
+    ts[1] = st2.st_mtim;
+    make_file(f->path, "passwd: files z\n", 0644);
+    assert_int_equal(utimensat(AT_FDCWD, f->path, ts, 0), 0);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files y\n", 16,
+                                                &st2, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    /* removed meanwhile: raced too */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files z\n", 16,
+                                                &st2, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    assert_int_equal(count_entries(f->dir, ".tmp."), 0);
+}
+
 /* ---- jfa_open_trusted ---- */
 
 static void test_open_ok(void **state)
@@ -693,6 +740,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_api_key_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_dir_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_safe_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_atomic_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_new_and_replace, setup, teardown),
