@@ -40,9 +40,6 @@ EXTRA_DIST += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
 # a password the lockout guard refuses unasked counts for the throttle
 TESTS += tests/integration/pam-guard-throttle.sh
 EXTRA_DIST += tests/integration/pam-guard-throttle.sh
-# passwd's current-password check is throttled like a login
-TESTS += tests/integration/pam-passwd-throttle.sh
-EXTRA_DIST += tests/integration/pam-passwd-throttle.sh
 # every directory from / to state_dir is root's (PAM, NSS, sync, doctor)
 TESTS += tests/integration/pam-safepath.sh
 EXTRA_DIST += tests/integration/pam-safepath.sh
