@@ -444,9 +444,71 @@ int jfa_write_atomic(const char *path, const void *data, size_t len, mode_t mode
     return jfa_write_atomic_hook(path, data, len, mode, NULL, NULL, err, errlen);
 }
 
-int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t mode,
-                          void (*before_rename)(const char *path, void *arg), void *arg, char *err,
-                          size_t errlen)
+/* What jfa_write_atomic_unchanged expects to find at the path. */
+struct expect {
+    const char *text;
+    size_t len;
+    const struct stat *st;
+};
+
+/* Does path still hold exactly what was read (same file, same bytes)?
+ * 0, JFA_WRITE_RACED, or -1 with err. */
+static int still_unchanged(const char *path, const struct expect *x, char *err, size_t errlen)
+{
+    struct stat st;
+    char *buf = NULL;
+    ssize_t n;
+    size_t got = 0;
+    int fd, ret = -1;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ELOOP)
+            goto raced; /* removed or replaced by a link meanwhile */
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) != 0) {
+        jfa_set_err(err, errlen, "%s: fstat: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode) || st.st_dev != x->st->st_dev || st.st_ino != x->st->st_ino ||
+        st.st_size != x->st->st_size || st.st_mtim.tv_sec != x->st->st_mtim.tv_sec ||
+        st.st_mtim.tv_nsec != x->st->st_mtim.tv_nsec || (size_t)st.st_size != x->len)
+        goto raced;
+    /* the bytes too: an edit within the file system's timestamp
+     * granularity keeps the identity */
+    buf = malloc(x->len + 1);
+    if (buf == NULL) {
+        jfa_set_err(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    while (got <= x->len && (n = read(fd, buf + got, x->len + 1 - got)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            jfa_set_err(err, errlen, "%s: read: %s", path, strerror(errno));
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    if (got != x->len || memcmp(buf, x->text, x->len) != 0)
+        goto raced;
+    ret = 0;
+    goto out;
+raced:
+    jfa_set_err(err, errlen, "%s: changed by another program since it was read", path);
+    ret = JFA_WRITE_RACED;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(buf);
+    return ret;
+}
+
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                        void (*before_rename)(const char *path, void *arg), void *arg,
+                        const struct expect *x, char *err, size_t errlen)
 {
     static const char suffix[] = ".tmp.XXXXXX";
     char *tmp = NULL;
@@ -500,6 +562,16 @@ int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t
      * file about to be replaced (the users database marks it stale) */
     if (before_rename != NULL)
         before_rename(path, arg);
+    /* compare before replace: as late as possible (the window left is
+     * this check to the rename) */
+    if (x != NULL) {
+        int r = still_unchanged(path, x, err, errlen);
+
+        if (r != 0) {
+            ret = r;
+            goto out;
+        }
+    }
     if (rename(tmp, path) != 0) {
         jfa_set_err(err, errlen, "%s: rename from %s: %s", path, tmp, strerror(errno));
         goto out;
@@ -516,4 +588,20 @@ out:
         unlink(tmp);
     free(tmp);
     return ret;
+}
+
+int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t mode,
+                          void (*before_rename)(const char *path, void *arg), void *arg, char *err,
+                          size_t errlen)
+{
+    return write_atomic(path, data, len, mode, before_rename, arg, NULL, err, errlen);
+}
+
+int jfa_write_atomic_unchanged(const char *path, const void *data, size_t len, mode_t mode,
+                               const char *was, size_t was_len, const struct stat *was_st,
+                               char *err, size_t errlen)
+{
+    struct expect x = {was, was_len, was_st};
+
+    return write_atomic(path, data, len, mode, NULL, NULL, &x, err, errlen);
 }

@@ -60,4 +60,20 @@ int jfa_write_atomic_hook(const char *path, const void *data, size_t len, mode_t
                           void (*before_rename)(const char *path, void *arg), void *arg, char *err,
                           size_t errlen);
 
+/*
+ * Compare before replace, for files other programs edit too
+ * (/etc/nsswitch.conf): jfa_write_atomic, but only if path still is the
+ * file *was_st describes (device, inode, size, mtime) and still holds
+ * exactly the was_len bytes at was, checked once the new content is
+ * durable, just before the rename. 0; JFA_WRITE_RACED (another program
+ * changed it since it was read: nothing written, err says so; read it
+ * again and redo the edit); -1 with err. The window left is the one from
+ * that check to the rename: no lock keeps out editors that take none.
+ */
+#define JFA_WRITE_RACED 2
+struct stat;
+int jfa_write_atomic_unchanged(const char *path, const void *data, size_t len, mode_t mode,
+                               const char *was, size_t was_len, const struct stat *was_st,
+                               char *err, size_t errlen);
+
 #endif

@@ -4,7 +4,8 @@
 #  libjfatool: sync-only code (admin tool and its tests)
 noinst_LTLIBRARIES += lib/libjfacore.la lib/libjfa.la lib/libjfatool.la
 
-lib_libjfacore_la_SOURCES = lib/db.c lib/db.h lib/db_format.h lib/util.c lib/util.h
+lib_libjfacore_la_SOURCES = lib/db.c lib/db.h lib/db_format.h lib/util.c lib/util.h \
+	lib/safepath.c lib/safepath.h
 lib_libjfacore_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden
 
 lib_libjfa_la_SOURCES = \

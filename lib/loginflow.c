@@ -29,6 +29,7 @@
 #include "hostaccts.h"
 #include "lockout.h"
 #include "quickconnect.h"
+#include "safepath.h"
 
 int jfa_verdict_pam(enum jfa_verdict v)
 {
@@ -129,6 +130,7 @@ static int is_local_account(const struct jfa_flow *f, const char *name, unsigned
 
 enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
 {
+    char err[JFA_ERRLEN];
     char *path = NULL;
     enum jfa_verdict v;
     unsigned local_uid = 0;
@@ -174,6 +176,16 @@ enum jfa_verdict jfa_flow_resolve(struct jfa_flow *f)
     }
     step(f, "passwd-file", JFA_STEP_PASS, "a local account is never authenticated against Jellyfin",
          "not in " JFA_PASSWD_FILE);
+    /* the files' own owner and mode mean nothing if someone else may
+     * rename a directory above them (absent: the open below says so) */
+    if (jfa_safe_path(f->cfg->state_dir, err, sizeof(err)) < 0) {
+        jfa_logf(f->log, LOG_ERR, "refusing '%s': state_dir %s is not safe: %s", f->user_esc,
+                 f->cfg->state_dir, err);
+        step(f, "database", JFA_STEP_STOP,
+             "every directory from / to state_dir is root's and not writable by others",
+             "state_dir %s is not safe: %s", f->cfg->state_dir, err);
+        return jfa_caller_steers_process() ? JFA_V_PERM_DENIED : JFA_V_AUTHINFO_UNAVAIL;
+    }
     path = jfa_config_db_path(f->cfg);
     if (path == NULL)
         return JFA_V_BUF_ERR;
@@ -497,7 +509,8 @@ static enum jfa_verdict attempt_key(struct jfa_flow *f, const char *key, const c
     return JFA_V_AUTHINFO_UNAVAIL;
 }
 
-/* The throttle keys of this login: the user's Id, and "host:" + rhost. */
+/* The throttle keys of this login: the user's Id, and "host:" + rhost (none
+ * for a local login, and for passwd without PAM_RHOST: the user's only). */
 static void set_host_key(struct jfa_flow *f)
 {
     f->host_key[0] = '\0';
@@ -561,6 +574,26 @@ static void settle_attempt(struct jfa_flow *f, enum jfa_verdict v)
         return;
     }
     undo_attempt(f);
+}
+
+enum jfa_verdict jfa_flow_attempt_begin(struct jfa_flow *f)
+{
+    f->password_sent = false;
+    f->password_judged = false;
+    set_host_key(f);
+    return begin_attempt(f);
+}
+
+void jfa_flow_attempt_end(struct jfa_flow *f, bool accepted)
+{
+    if (!accepted) {
+        settle_attempt(f, JFA_V_AUTH_ERR);
+        return;
+    }
+    /* as a login's success (accepted()) */
+    f->password_judged = true;
+    clear_attempts(f);
+    (void)jfa_state_rejected_clear(f->private_dir, f->dbu->jf_id);
 }
 
 static const char rejected_rule[] =

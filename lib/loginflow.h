@@ -144,6 +144,22 @@ enum jfa_verdict jfa_flow_authenticate(struct jfa_flow *f, const char *password)
  */
 enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered);
 
+/*
+ * A password check made outside jfa_flow_authenticate (passwd's current
+ * password: pam_password.c) is an attempt like a login's, under the same
+ * throttle keys and limits (the user's Jellyfin Id; the remote host if
+ * f->rhost is set) and the user's login lock, which the caller holds.
+ * jfa_flow_attempt_begin checks both keys and counts the attempt before
+ * anything is sent: SUCCESS, AUTH_ERR (throttled) or AUTHINFO_UNAVAIL (it
+ * cannot be counted, so it is not made), logged. The caller then sets
+ * f->password_sent before sending the password and f->password_judged once
+ * it was refused, and ends with jfa_flow_attempt_end: accepted clears the
+ * records as a login's success does; otherwise a password never judged
+ * takes its count back, as in jfa_flow_authenticate.
+ */
+enum jfa_verdict jfa_flow_attempt_begin(struct jfa_flow *f);
+void jfa_flow_attempt_end(struct jfa_flow *f, bool accepted);
+
 /* The account stage's rules on the OR of the database's flags and
  * login_flags (this login's, 0 if none): disabled, remote access. */
 enum jfa_verdict jfa_flow_account(struct jfa_flow *f, uint32_t login_flags, bool have_login_flags);

@@ -2,10 +2,12 @@
  * samba_sync.c - the Samba step of `jellyfin-auth sync` (see samba.h).
  *
  * Owns: deciding, for each entry of Samba's passdb, whether it belongs to
- * a Jellyfin user (a login name of the users database, or the last name
- * of a deleted user in the ledger that no NSS source knows any more) and
- * whether it must be disabled (user disabled or deleted in Jellyfin) or
- * enabled again (user enabled, entry disabled). Entries of local accounts
+ * a Jellyfin user (a login name of the users database, or a name the
+ * ledger says a Jellyfin Id held: the last name of a deleted user, a name
+ * claimed by an Id that no longer holds it, that no NSS source knows any
+ * more) and whether it must be disabled (user disabled or deleted in
+ * Jellyfin, renamed away, left out of the database) or enabled again (user
+ * enabled, entry disabled). Entries of local accounts
  * and of unknown names are never touched. The "already current" records of
  * users whose entry is gone or disabled are dropped, so the next login
  * writes the password again.
@@ -119,6 +121,30 @@ int jfa_samba_sync(const struct jfa_config *cfg, const struct jfa_log *log, FILE
             continue; /* no entry, already off, or a local account took the name */
         failures += change(cfg, log, out, dry_run, e->name, false, "deleted in Jellyfin");
         e->disabled = true; /* an earlier deleted holder of the name: once is enough */
+    }
+    /* entries of names a Jellyfin Id claims but no longer holds (renamed,
+     * or left out of the database): the entry keeps that Id's password
+     * until `names release`, and opens a local account created under the
+     * name later, or the name's next holder */
+    for (size_t ci = 0; ci < ledger.n_claims; ci++) {
+        const struct jfa_ledger_claim *c = &ledger.claims[ci];
+        enum jfa_claim_state st;
+        struct jfa_samba_entry *e;
+        struct jfa_db_user u;
+
+        if (jfa_db_user_by_name(&db, c->name, &u) == 0)
+            continue; /* held: the first loop follows its holder */
+        e = (struct jfa_samba_entry *)jfa_samba_find(&list, c->name);
+        if (e == NULL || !e->normal || e->disabled || nss_knows(e->name))
+            continue; /* no entry, already off, or a local account took the name */
+        st = jfa_ledger_claim_state(&ledger, ci);
+        failures += change(cfg, log, out, dry_run, e->name, false,
+                           st == JFA_CLAIM_DELETED   ? "deleted in Jellyfin"
+                           : st == JFA_CLAIM_RENAMED ? "its Jellyfin user has another name now"
+                                                     : "left out of the users database");
+        e->disabled = true;
+        if (!dry_run)
+            (void)jfa_samba_record_drop(priv, c->id);
     }
     /* users without an entry: forget the record, so a login re-creates it */
     for (uint32_t i = 0; !dry_run && i < db.n_users; i++) {

@@ -33,6 +33,7 @@
 #include "hostaccts.h"
 #include "http.h"
 #include "jellyfin.h"
+#include "safepath.h"
 #include "sync.h"
 
 #define LOCK_WAIT_MS 120000 /* wait at most 2 minutes for another sync */
@@ -463,6 +464,12 @@ static int run_lock(struct sync_run *r)
     if (jfa_ensure_dir(r->cfg->state_dir, 0755, sub, sizeof(sub)) != 0 ||
         jfa_ensure_dir(r->priv, 0700, sub, sizeof(sub)) != 0) {
         jfa_set_err(r->err, r->errlen, "state directory: %s", sub);
+        return -1;
+    }
+    /* nothing is written where another user may rename a directory above */
+    if (jfa_safe_path(r->cfg->state_dir, sub, sizeof(sub)) != 0) {
+        jfa_set_err(r->err, r->errlen, "state directory %s is not safe: %s", r->cfg->state_dir,
+                    sub);
         return -1;
     }
     if (take_lock(r->priv, r->log, &r->lock_fd, r->err, r->errlen) != 0)

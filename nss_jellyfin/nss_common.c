@@ -27,6 +27,8 @@
 
 #include "db_format.h"
 #include "nss_common.h"
+#include "safepath.h"
+#include "util.h"
 
 /* Longest time a lookup serves an unmarked mapping without an lstat of the
  * path: the bound for replacements by writers that do not mark the old
@@ -166,10 +168,24 @@ void jfa_nss_unlock(void)
     pthread_mutex_unlock(&jfa_nss_mutex);
 }
 
-/* The compiled-in path must be root's; an override may be the caller's. */
+/* The compiled-in path must be root's; an override may be the caller's.
+ * Every directory above it too (jfa_safe_path, once per open: a failure is
+ * remembered with the file's identity like any other). */
 static int open_db(struct jfa_db *db, const char *path)
 {
-    int rc = jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    int rc;
+
+    memset(db, 0, sizeof(*db));
+    if (slash != NULL && path[0] == '/' && (size_t)(slash - path) < sizeof(dir)) {
+        memcpy(dir, path, (size_t)(slash - path));
+        dir[slash - path] = '\0';
+        rc = jfa_safe_path(dir[0] != '\0' ? dir : "/", NULL, 0);
+        if (rc != 0)
+            return rc == JFA_ABSENT ? -ENOENT : -EPERM;
+    }
+    rc = jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
     db->no_jf_id = true; /* NSS answers never carry the Jellyfin Id */
     return rc;
 }

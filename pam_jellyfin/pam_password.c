@@ -29,8 +29,10 @@ static void cleanup_token(pam_handle_t *pamh, void *data, int error_status)
 }
 
 /* Log in with the current password; keep the token for the update pass.
- * The caller holds the user's login lock. */
-static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const char *old)
+ * The caller holds the user's login lock and has counted the attempt;
+ * *accepted says whether the password was right. */
+static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const char *old,
+                                 bool *accepted)
 {
     struct jfa_auth_result res;
     enum jfa_status st;
@@ -55,7 +57,10 @@ static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const 
                         "in through Jellyfin first.");
     if (rc != PAM_SUCCESS)
         return rc;
+    p->flow.password_sent = true;
     st = jfa_authenticate(c, p->dbu.jf_name, old, &res);
+    p->flow.password_judged = st == JFA_OK || st == JFA_ERR_AUTH || st == JFA_ERR_FORBIDDEN;
+    *accepted = st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) == 0;
     if (st == JFA_OK && strcmp(res.user.id, p->dbu.jf_id) != 0) {
         jfa_logf(&p->log, LOG_ERR,
                  "password change for '%s': the server answered for another "
@@ -98,17 +103,35 @@ static int verify_current_locked(struct jfa_pam *p, struct jfa_client *c, const 
 }
 
 /* The guard's read and the password it lets through, under the user's
- * login lock (see pam_auth.c): parallel passwd runs act like a sequence. */
+ * login lock (see pam_auth.c): parallel passwd runs act like a sequence.
+ * The check is a login attempt for the local throttle (same keys and
+ * limits, counted before the password leaves): without it, anyone holding
+ * a session of the user could guess the Jellyfin password with passwd in
+ * a loop, without back-off. */
 static int verify_current(struct jfa_pam *p, struct jfa_client *c, const char *old)
 {
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    enum jfa_verdict v;
+    bool accepted = false;
     int rc;
 
     rc = jfa_pam_login_lock(p, &lock);
-    if (rc == PAM_SUCCESS)
-        rc = verify_current_locked(p, c, old);
-    else if (rc == PAM_AUTH_ERR)
+    if (rc == PAM_AUTH_ERR)
         jfa_pam_tell(p, "Another login of this account is being checked; try again.");
+    if (rc != PAM_SUCCESS)
+        goto out;
+    v = jfa_flow_attempt_begin(&p->flow);
+    if (v != JFA_V_SUCCESS) {
+        /* logged by the flow; nothing was sent */
+        jfa_pam_tell(p, v == JFA_V_AUTH_ERR
+                            ? "Too many failed attempts for this account; try again later."
+                            : "The attempt cannot be recorded; password not sent.");
+        rc = jfa_pam_code(v);
+        goto out;
+    }
+    rc = verify_current_locked(p, c, old, &accepted);
+    jfa_flow_attempt_end(&p->flow, accepted);
+out:
     jfa_state_unlock(&lock);
     return rc;
 }

@@ -31,6 +31,12 @@ SYNC_TESTS = \
 	tests/integration/sync-status.sh \
 	tests/integration/sync-quickconnect.sh
 TESTS += $(SYNC_TESTS)
+# setup compares nsswitch.conf before replacing it (a race driven by a shim)
+check_LTLIBRARIES += tests/unit/edit_race.la
+tests_unit_edit_race_la_SOURCES = tests/unit/edit_race.c
+tests_unit_edit_race_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+TESTS += tests/integration/setup-race.sh
+EXTRA_DIST += tests/integration/setup-race.sh
 EXTRA_DIST += $(SYNC_TESTS) tests/integration/sync-lib.sh \
 	tests/fuzz/fuzz_namemap.c tests/fuzz/fuzz_ledger.c \
 	tests/fuzz/corpus/namemap tests/fuzz/corpus/ledger bench/sync_bench.sh

@@ -34,6 +34,7 @@
 #include "db.h"
 #include "fileutil.h"
 #include "ledger.h"
+#include "safepath.h"
 #include "samba.h"
 #include "quickconnect.h"
 #include "sync.h"
@@ -301,6 +302,8 @@ static void check_dirs(struct doc *d, const struct jfa_config *cfg, const char *
                "invisible to the system",
                cfg->state_dir, JFA_DEFAULT_STATE_DIR, JFA_DEFAULT_DB);
     r = jfa_check_dir(cfg->state_dir, 022, err, sizeof(err));
+    if (r == 0)
+        r = jfa_safe_path(cfg->state_dir, err, sizeof(err)) == 0 ? 0 : -1;
     if (r == 0)
         report(d, "OK", "state dir", "%s", cfg->state_dir);
     else

@@ -105,26 +105,32 @@ static int pam_apply(const struct tool *t, bool enable)
     return 0;
 }
 
-/* Edit nsswitch.conf: enable or disable our service. 0 or -1. */
-static int nsswitch_apply(const struct tool *t, bool enable)
+/* Times nsswitch.conf is read again when another program changed it while
+ * we edited it, before setup gives up. */
+#define NSSWITCH_TRIES 3
+
+/* One read-edit-replace of nsswitch.conf. 0, JFA_WRITE_RACED (another
+ * program changed it meanwhile: nothing written), or -1 (reported). */
+static int nsswitch_apply_once(const struct tool *t, const char *path, bool enable)
 {
-    const char *path = tool_nsswitch_path();
     char err[JFA_ERRLEN], *text = NULL, *out = NULL, *bak = NULL;
     size_t len = 0;
     struct stat st;
     bool changed = false;
-    int ret = -1;
+    int ret = -1, r;
 
+    /* identity first: a change between it and the read is caught by the
+     * compare before replace (the bytes differ or the identity does) */
+    if (lstat(path, &st) != 0) {
+        tool_error(t, "%s: %s", path, strerror(errno));
+        return -1;
+    }
     if (jfa_read_trusted(path, 022, 1u << 20, &text, &len, err, sizeof(err)) != 0) {
         tool_error(t, "%s", err);
         return -1;
     }
     if (strlen(text) != len) {
         tool_error(t, "%s: contains a NUL byte", path);
-        goto out;
-    }
-    if (lstat(path, &st) != 0) {
-        tool_error(t, "%s: %s", path, strerror(errno));
         goto out;
     }
     out = tool_nsswitch_edit(text, enable, &changed);
@@ -149,7 +155,15 @@ static int nsswitch_apply(const struct tool *t, bool enable)
         }
         printf("%s: original saved as %s\n", path, bak);
     }
-    if (jfa_write_atomic(path, out, strlen(out), st.st_mode & 07777, err, sizeof(err)) != 0) {
+    /* compare before replace: an edit another program made since the read
+     * must not be lost under ours */
+    r = jfa_write_atomic_unchanged(path, out, strlen(out), st.st_mode & 07777, text, len, &st, err,
+                                   sizeof(err));
+    if (r == JFA_WRITE_RACED) {
+        ret = r;
+        goto out;
+    }
+    if (r != 0) {
         tool_error(t, "%s", err);
         goto out;
     }
@@ -161,6 +175,25 @@ out:
     free(out);
     free(bak);
     return ret;
+}
+
+/* Edit nsswitch.conf: enable or disable our service. 0 or -1. */
+static int nsswitch_apply(const struct tool *t, bool enable)
+{
+    const char *path = tool_nsswitch_path();
+    int i, r = JFA_WRITE_RACED;
+
+    for (i = 0; i < NSSWITCH_TRIES && r == JFA_WRITE_RACED; i++) {
+        r = nsswitch_apply_once(t, path, enable);
+        if (r == JFA_WRITE_RACED)
+            printf("%s: changed by another program while being edited: reading it again\n", path);
+    }
+    if (r == JFA_WRITE_RACED)
+        tool_error(t,
+                   "%s: changed by another program each of %d times it was edited: nothing "
+                   "written; run this again once that program is done",
+                   path, NSSWITCH_TRIES);
+    return r == 0 ? 0 : -1;
 }
 
 static char *config_text(const struct setup_opts *o, const char *url)

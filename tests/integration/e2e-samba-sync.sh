@@ -7,7 +7,8 @@
 # Owns: an SSH login enrolls the Jellyfin password in Samba (right password
 # lists the share, wrong one refused); a password changed in Jellyfin, or
 # with passwd, replaces it (old one refused); sync disables and re-enables
-# the Samba entry with the Jellyfin account; samba_sync = no and offline
+# the Samba entry with the Jellyfin account, and disables the entry of a
+# name its user no longer holds (renamed away, left out of the database); samba_sync = no and offline
 # logins leave the passdb alone; a login with a password Samba already has
 # runs nothing; an SMB-only user (nologin shell) enrolls by an SSH attempt;
 # a Samba failure in sync is reported but the database is written; a hanging or missing helper neither fails nor stalls the
@@ -247,13 +248,20 @@ set_disabled "$E2E_ID_bob" false
 conf yes "shell = /usr/sbin/nologin"
 e2e_sync
 
-# 11b. A released name takes its Samba entry with it. bob renames himself
+# 11b. A name its Jellyfin user no longer holds has its entry disabled at
+# the next sync; a released name takes its Samba entry with it. bob renames himself
 # (the name stays claimed by his Id, the entry "bob" keeps his password);
 # the admin releases "bob" and a new Jellyfin user takes it: the old
 # holder's password must not open the new bob's account over SMB.
 e2e_fake_user bob '{"name": "robert"}'
-e2e_sync
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync after bob's rename failed: $OUT"
 getent passwd robert >/dev/null || e2e_fail "bob's rename to robert did not reach NSS"
+# the sync disables the entry of the name bob's Id no longer holds: until
+# the release it held his password for whoever gets the name next (a local
+# account created later, which the sync would never touch)
+printf '%s' "$OUT" | grep -q 'samba: disabled bob (its Jellyfin user has another name now)' ||
+    e2e_fail "sync did not disable the entry of bob's old name: $OUT"
+passdb | grep -q '^bob:.*\[DU' || e2e_fail "the entry of bob's old name is not disabled: $(passdb)"
 REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob failed: $REL"
 jfa_fake_ctl "$URL" POST /__fake/users \
     '{"upsert": [{"name": "bob", "id": "b0b20000000000000000000000000b0b", "password": "the-new-bob"}]}' >/dev/null ||
@@ -267,6 +275,22 @@ passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: 
 # the new bob's own first login enrolls him (nologin shell: PAM ran first)
 e2e_ssh bob the-new-bob password echo LOGGED-IN
 smb_ok bob the-new-bob "the new bob after his first login"
+
+# 11c. Left out of the database (dave renames himself to a name the
+# database cannot hold): the entry of his name is disabled; back in, enabled.
+e2e_ssh dave "$E2E_PW_dave" password echo LOGGED-IN
+passdb | grep -q '^dave:.*\[U' || e2e_fail "dave was not enrolled: $(passdb)"
+e2e_fake_user dave '{"name": "dave\n"}'
+OUT=$(jellyfin-auth sync 2>&1)
+getent passwd dave >/dev/null && e2e_fail "dave was not left out: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: disabled dave (left out of the users database)' ||
+    e2e_fail "sync did not disable the entry of dave, left out: $OUT"
+passdb | grep -q '^dave:.*\[DU' || e2e_fail "dave's entry is not disabled: $(passdb)"
+e2e_fake_user dave '{"name": "dave"}'
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync with dave back failed: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: enabled  dave (enabled in Jellyfin)' ||
+    e2e_fail "sync did not enable dave's entry again: $OUT"
+smb_ok dave "$E2E_PW_dave" "dave back in the database"
 
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"

@@ -34,6 +34,7 @@
 
 #include "apikey.h"
 #include "fileutil.h"
+#include "safepath.h"
 
 struct fx {
     mode_t umask; /* restored by teardown even when a test fails midway */
@@ -113,6 +114,104 @@ static int count_entries(const char *dir, const char *needle)
             n++;
     closedir(d);
     return n;
+}
+
+/* ---- jfa_safe_path (the unsafe owner case needs root: pam-safepath.sh) ---- */
+
+static void test_safe_path(void **state)
+{
+    struct fx *f = *state;
+    char d[256], sub[256], l[512], err2[512];
+
+    snprintf(d, sizeof(d), "%s/d", f->dir);
+    snprintf(sub, sizeof(sub), "%s/d/s", f->dir);
+    assert_int_equal(jfa_safe_path(sub, f->err, sizeof(f->err)), JFA_ABSENT);
+    assert_non_null(strstr(f->err, d));
+    assert_int_equal(mkdir(d, 0755), 0);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(jfa_safe_path(sub, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_safe_path("relative/dir", f->err, sizeof(f->err)), -1);
+    assert_int_equal(jfa_safe_path("", f->err, sizeof(f->err)), -1);
+    /* a parent writable by its group: named, with its mode */
+    assert_int_equal(chmod(d, 0775), 0);
+    assert_int_equal(jfa_safe_path(sub, f->err, sizeof(f->err)), -1);
+    snprintf(err2, sizeof(err2), "%s: writable by group or others (mode 0775)", d);
+    assert_non_null(strstr(f->err, err2));
+    /* sticky: only a root-owned one above the trusted directory */
+    assert_int_equal(chmod(d, 01777), 0);
+    assert_int_equal(jfa_safe_path(sub, f->err, sizeof(f->err)), geteuid() == 0 ? 0 : -1);
+    assert_int_equal(jfa_safe_path(d, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "mode 1777"));
+    assert_int_equal(chmod(d, 0755), 0);
+    /* a link on the way: its target's directories count, relative too */
+    snprintf(l, sizeof(l), "%s/l", f->dir);
+    assert_int_equal(symlink("d", l), 0);
+    snprintf(err2, sizeof(err2), "%s/l/s", f->dir);
+    assert_int_equal(jfa_safe_path(err2, f->err, sizeof(f->err)), 0);
+    assert_int_equal(chmod(d, 0777), 0);
+    assert_int_equal(jfa_safe_path(err2, f->err, sizeof(f->err)), -1);
+    snprintf(l, sizeof(l), "%s: writable by group or others (mode 0777)", d);
+    assert_non_null(strstr(f->err, l));
+    snprintf(l, sizeof(l), "%s/l", f->dir);
+    assert_int_equal(chmod(d, 0755), 0);
+    /* a loop of links ends */
+    assert_int_equal(unlink(l), 0);
+    assert_int_equal(symlink("l2", l), 0);
+    assert_int_equal(symlink("l", in_dir(f, "l2")), 0);
+    snprintf(err2, sizeof(err2), "%s/l/s", f->dir);
+    assert_int_equal(jfa_safe_path(err2, f->err, sizeof(f->err)), -1);
+    assert_non_null(strstr(f->err, "symbolic links"));
+    /* a file on the way */
+    make_file(in_dir(f, "file"), "x", 0644);
+    snprintf(err2, sizeof(err2), "%s/file/x", f->dir);
+    assert_int_equal(jfa_safe_path(err2, f->err, sizeof(f->err)), -1);
+}
+
+/* ---- jfa_write_atomic_unchanged: compare before replace ---- */
+
+static void test_write_atomic_unchanged(void **state)
+{
+    struct fx *f = *state;
+    struct stat st, st2;
+    struct timespec ts[2];
+    char buf[64];
+    int fd;
+
+    make_file(in_dir(f, "ns"), "passwd: files\n", 0644);
+    assert_int_equal(stat(f->path, &st), 0);
+    /* unchanged: replaced */
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "passwd: files x\n", 16, 0644,
+                                                "passwd: files\n", 14, &st, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(stat(f->path, &st), 0);
+    /* another writer appended meanwhile: nothing written, nothing left */
+    make_file(f->path, "passwd: files x\nhosts: dns\n", 0644);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files x\n", 16,
+                                                &st, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    assert_non_null(strstr(f->err, "changed by another program"));
+    fd = open(f->path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(read(fd, buf, sizeof(buf)), 27);
+    close(fd);
+    assert_int_equal(count_entries(f->dir, ".tmp."), 0);
+    /* same file, size and mtime, other bytes (an edit within the time
+     * stamp's granularity): the bytes decide */
+    make_file(f->path, "passwd: files y\n", 0644);
+    assert_int_equal(stat(f->path, &st2), 0);
+    ts[0] = st2.st_atim;
+    ts[1] = st2.st_mtim;
+    make_file(f->path, "passwd: files z\n", 0644);
+    assert_int_equal(utimensat(AT_FDCWD, f->path, ts, 0), 0);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files y\n", 16,
+                                                &st2, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    /* removed meanwhile: raced too */
+    assert_int_equal(unlink(f->path), 0);
+    assert_int_equal(jfa_write_atomic_unchanged(f->path, "new\n", 4, 0644, "passwd: files z\n", 16,
+                                                &st2, f->err, sizeof(f->err)),
+                     JFA_WRITE_RACED);
+    assert_int_equal(count_entries(f->dir, ".tmp."), 0);
 }
 
 /* ---- jfa_open_trusted ---- */
@@ -640,6 +739,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_key_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_dir_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_safe_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_atomic_unchanged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_modes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ensure_dir_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_atomic_new_and_replace, setup, teardown),
