@@ -414,6 +414,8 @@ static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_
     out->gids = e + pos;
     if (!db->no_jf_id)
         hex16(e + pos + 4 * ngids, out->jf_id);
+    else
+        out->jf_id[0] = '\0';
     return 0;
 }
 
@@ -462,9 +464,12 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
 {
     if (!db->base || index >= db->n_users)
         return -ENOENT;
-    memset(out, 0, sizeof(*out));
-    if (db->version == JFA_DB_VERSION_1)
+    if (db->version == JFA_DB_VERSION_1) {
+        memset(out, 0, sizeof(*out));
         return user_at_v1(db, index, out);
+    }
+    /* sets every field on success (no memset: enumeration calls this once
+     * per entry) */
     return user_from_entry(db, index_entry(db, JFA_SEC2_UINDEX, index), out);
 }
 
@@ -650,7 +655,6 @@ static int user_found(const struct jfa_db *db, int rc, uint64_t where, struct jf
         return rc;
     if (db->version == JFA_DB_VERSION_1)
         return jfa_db_user_at(db, (uint32_t)where, out);
-    memset(out, 0, sizeof(*out));
     return user_from_entry(db, where, out);
 }
 
@@ -880,20 +884,30 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
 
 /* ---- names and paths ---- */
 
-bool jfa_db_name_plausible(const char *name)
-{
-    size_t i;
+/* The bytes a name may hold, bit c of name_ok[c / 64]: everything above
+ * 0x20 except 0x7f, ':', '/' and '*' (so no NUL, whitespace or control). */
+static const uint64_t name_ok[4] = {
+    (~0ull << 0x21) & ~(1ull << ':' | 1ull << '/' | 1ull << '*'),
+    ~(1ull << (0x7f - 64)),
+    ~0ull,
+    ~0ull,
+};
 
-    if (!name || !name[0])
+bool jfa_db_name_plausible_n(const char *name, size_t len)
+{
+    if (!name || len == 0 || len > JFA_DB_NAME_MAX)
         return false;
-    for (i = 0; name[i]; i++) {
+    for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
-        if (i >= JFA_DB_NAME_MAX)
-            return false;
-        if (c <= 0x20 || c == 0x7f || c == ':' || c == '/' || c == '*')
+        if (!(name_ok[c >> 6] >> (c & 63) & 1))
             return false;
     }
     return true;
+}
+
+bool jfa_db_name_plausible(const char *name)
+{
+    return name && jfa_db_name_plausible_n(name, strnlen(name, JFA_DB_NAME_MAX + 1));
 }
 
 const char *jfa_db_default_path(void)

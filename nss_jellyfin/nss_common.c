@@ -336,13 +336,26 @@ enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *
         *errnop = ERANGE;
         return NSS_STATUS_TRYAGAIN;
     }
+    pw->pw_uid = u->uid;
+    pw->pw_gid = u->gid;
+    /* version 2 stores name, gecos, home and shell one after the other,
+     * each with its NUL: one copy (the same bytes put_n would copy) */
+    if (u->gecos == u->name + u->name_len + 1 && u->home == u->gecos + u->gecos_len + 1 &&
+        u->shell == u->home + u->home_len + 1) {
+        memcpy(p, u->name, need - 2);
+        pw->pw_name = p;
+        pw->pw_gecos = p + u->name_len + 1;
+        pw->pw_dir = pw->pw_gecos + u->gecos_len + 1;
+        pw->pw_shell = pw->pw_dir + u->home_len + 1;
+        p += need - 2;
+        pw->pw_passwd = put_n(&p, "*", 1);
+        return NSS_STATUS_SUCCESS;
+    }
     pw->pw_name = put_n(&p, u->name, u->name_len);
     /* "*", not "x": there is no shadow entry, and pam_unix treats an "x"
      * without one as an error (PAM_AUTHINFO_UNAVAIL) in the account stack
      * instead of stepping aside for pam_jellyfin. SSSD does the same. */
     pw->pw_passwd = put_n(&p, "*", 1);
-    pw->pw_uid = u->uid;
-    pw->pw_gid = u->gid;
     pw->pw_gecos = put_n(&p, u->gecos, u->gecos_len);
     pw->pw_dir = put_n(&p, u->home, u->home_len);
     pw->pw_shell = put_n(&p, u->shell, u->shell_len);

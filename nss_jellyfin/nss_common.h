@@ -93,6 +93,14 @@ static inline bool jfa_nss_name_ours(const char *name)
     return jfa_db_name_plausible(name) && strcmp(name, "root") != 0;
 }
 
+/* The same for a record's name of stored length len (the byte at len is
+ * NUL, checked by the reader): no strlen, and a NUL hidden inside refuses
+ * the record instead of shortening its name. */
+static inline bool jfa_nss_name_ours_n(const char *name, uint32_t len)
+{
+    return jfa_db_name_plausible_n(name, len) && !(len == 4 && memcmp(name, "root", 4) == 0);
+}
+
 /* Map a lookup result (0, -ENOENT, -EINVAL) to an NSS status. */
 enum nss_status jfa_nss_status(int rc, int *errnop);
 

@@ -13,7 +13,7 @@
 
 static bool usable(const struct jfa_db_group *g)
 {
-    return g->gid != 0 && jfa_nss_name_ours(g->name);
+    return g->gid != 0 && jfa_nss_name_ours_n(g->name, g->name_len);
 }
 
 enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,

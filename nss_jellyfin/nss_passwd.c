@@ -15,7 +15,7 @@
 
 static bool usable(const struct jfa_db_user *u)
 {
-    return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours(u->name);
+    return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours_n(u->name, u->name_len);
 }
 
 enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, char *buf,
