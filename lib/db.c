@@ -387,26 +387,37 @@ static const unsigned char *group_entry(const struct jfa_db *db, uint64_t off, u
  * the entry's size and every string's NUL is checked. */
 static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_user *out)
 {
-    const char **str[5] = {&out->name, &out->gecos, &out->home, &out->shell, &out->jf_name};
-    uint32_t *lens[5] = {&out->name_len, &out->gecos_len, &out->home_len, &out->shell_len,
-                         &out->jf_name_len};
-    uint64_t size, pos = JFA_DBE_STRINGS, ngids;
+    uint64_t size, at[5], len[5], pos = JFA_DBE_STRINGS, ngids;
     const unsigned char *e = user_entry(db, off, &size);
 
     if (!e)
         return -EINVAL;
     for (int k = 0; k < 5; k++) {
-        uint64_t l = jfa_le16(e + JFA_DBE_LENS + 2 * k);
-        if (l >= size - pos || e[pos + l] != '\0')
-            return -EINVAL;
-        *str[k] = (const char *)e + pos;
-        *lens[k] = (uint32_t)l;
-        pos += l + 1;
+        len[k] = jfa_le16(e + JFA_DBE_LENS + 2 * k);
+        at[k] = pos;
+        pos += len[k] + 1;
     }
+    /* the strings end inside the entry (then so does each one), and each
+     * ends with its NUL */
+    if (pos > size)
+        return -EINVAL;
+    for (int k = 0; k < 5; k++)
+        if (e[at[k] + len[k]] != '\0')
+            return -EINVAL;
     pos = (pos + 3) & ~(uint64_t)3;
     ngids = jfa_le32(e + JFA_DBE_NGIDS);
     if (pos + 4 * ngids + 16 != size)
         return -EINVAL;
+    out->name = (const char *)e + at[0];
+    out->gecos = (const char *)e + at[1];
+    out->home = (const char *)e + at[2];
+    out->shell = (const char *)e + at[3];
+    out->jf_name = (const char *)e + at[4];
+    out->name_len = (uint32_t)len[0];
+    out->gecos_len = (uint32_t)len[1];
+    out->home_len = (uint32_t)len[2];
+    out->shell_len = (uint32_t)len[3];
+    out->jf_name_len = (uint32_t)len[4];
     out->uid = jfa_le32(e + JFA_DBE_UID);
     out->gid = jfa_le32(e + JFA_DBE_GID);
     out->flags = jfa_le32(e + JFA_DBE_FLAGS);
@@ -884,25 +895,35 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
 
 /* ---- names and paths ---- */
 
-/* The bytes a name may hold, bit c of name_ok[c / 64]: everything above
- * 0x20 except 0x7f, ':', '/' and '*' (so no NUL, whitespace or control). */
-static const uint64_t name_ok[4] = {
-    (~0ull << 0x21) & ~(1ull << ':' | 1ull << '/' | 1ull << '*'),
-    ~(1ull << (0x7f - 64)),
-    ~0ull,
-    ~0ull,
-};
+/* Names are checked 8 bytes at a time (SWAR): a byte is allowed iff it is
+ * above 0x20 and none of 0x7f, ':', '/' and '*'. Both tests below are
+ * exact for "some byte of v is ..." (bytes >= 0x80 never count as less). */
+#define REP8(c) (0x0101010101010101ull * (uint8_t)(c))
+#define HAS_LESS(v, n) (((v)-REP8(n)) & ~(v)&REP8(0x80))
+#define HAS_BYTE(v, c) HAS_LESS((v) ^ REP8(c), 1)
+
+static bool word_ok(uint64_t v)
+{
+    return !(HAS_LESS(v, 0x21) | HAS_BYTE(v, 0x7f) | HAS_BYTE(v, ':') | HAS_BYTE(v, '/') |
+             HAS_BYTE(v, '*'));
+}
 
 bool jfa_db_name_plausible_n(const char *name, size_t len)
 {
+    uint64_t v;
+
     if (!name || len == 0 || len > JFA_DB_NAME_MAX)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (!(name_ok[c >> 6] >> (c & 63) & 1))
+    for (; len >= 8; name += 8, len -= 8) {
+        memcpy(&v, name, 8);
+        if (!word_ok(v))
             return false;
     }
-    return true;
+    if (len == 0)
+        return true;
+    v = REP8('a'); /* the tail, padded with an allowed byte */
+    memcpy(&v, name, len);
+    return word_ok(v);
 }
 
 bool jfa_db_name_plausible(const char *name)
