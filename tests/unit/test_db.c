@@ -720,17 +720,23 @@ static void test_names_and_path(void **state)
     assert_false(jfa_db_name_plausible("a\nb"));
     assert_false(jfa_db_name_plausible("\x7f"));
 
-    /* the table of allowed bytes against the rule it encodes, every byte
-     * at the start, the middle and the end of a name */
+    /* the word-at-a-time check against the rule it encodes: every byte at
+     * every position of names of 3 (tail only), 8 (one word) and 19 bytes
+     * (two words and a tail), the other bytes allowed ones of both kinds */
     for (int c = 0; c < 256; c++) {
         bool want = c > 0x20 && c != 0x7f && c != ':' && c != '/' && c != '*';
-        char n[4] = {(char)c, 'a', 'a', 0};
-        for (int at = 0; at < 3; at++) {
-            memcpy(n, "aaa", 3);
-            n[at] = (char)c;
-            assert_int_equal(jfa_db_name_plausible_n(n, 3), want);
-            if (c != 0)
-                assert_int_equal(jfa_db_name_plausible(n), want);
+        static const size_t lens[] = {3, 8, 19};
+        for (size_t li = 0; li < 3; li++) {
+            for (size_t at = 0; at < lens[li]; at++) {
+                char n[20];
+                for (size_t i = 0; i < lens[li]; i++)
+                    n[i] = i % 2 ? 'a' : (char)0xc3;
+                n[lens[li]] = '\0';
+                n[at] = (char)c;
+                assert_int_equal(jfa_db_name_plausible_n(n, lens[li]), want);
+                if (c != 0)
+                    assert_int_equal(jfa_db_name_plausible(n), want);
+            }
         }
     }
     assert_true(jfa_db_name_plausible_n("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 32));
