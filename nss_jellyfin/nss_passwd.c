@@ -86,8 +86,7 @@ enum nss_status _nss_jellyfin_getpwent_r(struct passwd *pw, char *buf, size_t bu
     enum nss_status st;
     struct jfa_nss_cursor *c;
 
-    jfa_nss_lock();
-    c = jfa_nss_cursor_get(JFA_NSS_PW, errnop);
+    c = jfa_nss_cursor_walk(JFA_NSS_PW, errnop); /* no lock held by the walk */
     if (!c) {
         st = NSS_STATUS_UNAVAIL;
         goto out;
@@ -110,7 +109,6 @@ enum nss_status _nss_jellyfin_getpwent_r(struct passwd *pw, char *buf, size_t bu
         break;
     }
 out:
-    jfa_nss_unlock();
     return st;
 }
 
