@@ -914,15 +914,19 @@ bool jfa_db_name_plausible_n(const char *name, size_t len)
 
     if (!name || len == 0 || len > JFA_DB_NAME_MAX)
         return false;
-    for (; len >= 8; name += 8, len -= 8) {
-        memcpy(&v, name, 8);
+    if (len < 8) { /* assembled byte by byte, padded with an allowed one */
+        v = REP8('a');
+        for (size_t i = 0; i < len; i++)
+            v = (v << 8) | (unsigned char)name[i];
+        return word_ok(v);
+    }
+    /* whole words, then the last 8 bytes (overlapping): no read past len */
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        memcpy(&v, name + i, 8);
         if (!word_ok(v))
             return false;
     }
-    if (len == 0)
-        return true;
-    v = REP8('a'); /* the tail, padded with an allowed byte */
-    memcpy(&v, name, len);
+    memcpy(&v, name + len - 8, 8);
     return word_ok(v);
 }
 
