@@ -387,37 +387,37 @@ static const unsigned char *group_entry(const struct jfa_db *db, uint64_t off, u
  * the entry's size and every string's NUL is checked. */
 static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_user *out)
 {
-    uint64_t size, at[5], len[5], pos = JFA_DBE_STRINGS, ngids;
+    uint64_t size, pos, ngids;
+    uint32_t l0, l1, l2, l3, l4;
     const unsigned char *e = user_entry(db, off, &size);
 
     if (!e)
         return -EINVAL;
-    for (int k = 0; k < 5; k++) {
-        len[k] = jfa_le16(e + JFA_DBE_LENS + 2 * k);
-        at[k] = pos;
-        pos += len[k] + 1;
-    }
+    l0 = jfa_le16(e + JFA_DBE_LENS);
+    l1 = jfa_le16(e + JFA_DBE_LENS + 2);
+    l2 = jfa_le16(e + JFA_DBE_LENS + 4);
+    l3 = jfa_le16(e + JFA_DBE_LENS + 6);
+    l4 = jfa_le16(e + JFA_DBE_LENS + 8);
+    out->name = (const char *)e + JFA_DBE_STRINGS;
+    out->gecos = out->name + l0 + 1;
+    out->home = out->gecos + l1 + 1;
+    out->shell = out->home + l2 + 1;
+    out->jf_name = out->shell + l3 + 1;
     /* the strings end inside the entry (then so does each one), and each
      * ends with its NUL */
-    if (pos > size)
+    pos = (uint64_t)JFA_DBE_STRINGS + l0 + l1 + l2 + l3 + l4 + 5;
+    if (pos > size || out->name[l0] || out->gecos[l1] || out->home[l2] || out->shell[l3] ||
+        out->jf_name[l4])
         return -EINVAL;
-    for (int k = 0; k < 5; k++)
-        if (e[at[k] + len[k]] != '\0')
-            return -EINVAL;
     pos = (pos + 3) & ~(uint64_t)3;
     ngids = jfa_le32(e + JFA_DBE_NGIDS);
     if (pos + 4 * ngids + 16 != size)
         return -EINVAL;
-    out->name = (const char *)e + at[0];
-    out->gecos = (const char *)e + at[1];
-    out->home = (const char *)e + at[2];
-    out->shell = (const char *)e + at[3];
-    out->jf_name = (const char *)e + at[4];
-    out->name_len = (uint32_t)len[0];
-    out->gecos_len = (uint32_t)len[1];
-    out->home_len = (uint32_t)len[2];
-    out->shell_len = (uint32_t)len[3];
-    out->jf_name_len = (uint32_t)len[4];
+    out->name_len = l0;
+    out->gecos_len = l1;
+    out->home_len = l2;
+    out->shell_len = l3;
+    out->jf_name_len = l4;
     out->uid = jfa_le32(e + JFA_DBE_UID);
     out->gid = jfa_le32(e + JFA_DBE_GID);
     out->flags = jfa_le32(e + JFA_DBE_FLAGS);
