@@ -20,6 +20,8 @@
 # found through LD_LIBRARY_PATH: the real glibc paths, nothing outside
 # changes. Without root it falls back to nss_wrapper for all three
 # (labelled "nss_wrapper": its files backend is not glibc's nss_files).
+# As root, also the floor with BENCH_FLOOR_CONST=1 (a constant entry, no
+# formatting) for enumeration only: glibc's own cost per entry.
 # Output: raw lines, then a table of p50 per call in ns with the ratios
 # jellyfin / floor and jellyfin / files (< 1: we are faster), and the goals
 # of issue 13 (jellyfin within 1.3x of the floor for lookups and misses;
@@ -62,7 +64,7 @@ bench_one() { # LABEL N PASSWD GROUP
             mount --bind "$1" /etc/nsswitch.conf && mount --bind "$2" /etc/passwd &&
             mount --bind "$3" /etc/group || exit 99
             exec env LD_LIBRARY_PATH="$4" JELLYFIN_AUTH_DB="$5" BENCH_FLOOR_N="$8" "$6" "$7" "$8"' \
-            sh "$W/ns-$label.conf" "$pw" "$gr" "$LIBS:$FLOOR" "$W/users.db" "$BENCH" "$label" "$n"
+            sh "$W/ns-${label%-const}.conf" "$pw" "$gr" "$LIBS:$FLOOR" "$W/users.db" "$BENCH" "$label" "$n"
     else
         case $label in
         files) mod= prefix= ;;
@@ -104,6 +106,12 @@ for n in $SIZES; do
     bench_one files+jellyfin "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# files+jellyfin run failed" >&2
     bench_one jellyfin "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# jellyfin run failed" >&2
     bench_one floor "$n" "$W/sys.passwd" "$W/sys.group" >>"$W/raw" || echo "# floor run failed" >&2
+    # the floor handing out one constant entry: glibc's own cost per
+    # enumerated entry (only its enum-passwd line is used)
+    if [ "$MODE" = namespace ]; then
+        BENCH_FLOOR_CONST=1 bench_one floor-const "$n" "$W/sys.passwd" "$W/sys.group" |
+            grep ' enum-passwd ' >>"$W/raw" || echo "# floor-const run failed" >&2
+    fi
 done
 
 echo "# raw: label N case p50_ns p99_ns mean_ns calls"
@@ -140,4 +148,14 @@ END {
         printf "%-7s %-16s %-8s %6.2f %s %.1f  %s\n", a[1], a[2], what, r, ok ? "<=" : "> ", lim, ok ? "met" : "MISSED"
     }
     printf "# %d goals met, %d missed\n", met, missed
+    print ""
+    print "# enum-passwd per entry (ns): glibc alone (floor handing out a constant entry), floor, jf, files"
+    for (i = 1; i <= nk; i++) {
+        split(order[i], a, " ")
+        k = order[i]
+        if (a[2] != "enum-passwd" || !p50["floor-const", k])
+            continue
+        printf "%-7s %8.1f %8.1f %8.1f %8.1f\n", a[1], p50["floor-const", k] / a[1],
+            p50["floor", k] / a[1], p50["jellyfin", k] / a[1], p50["files", k] / a[1]
+    }
 }' "$W/raw"

@@ -387,26 +387,37 @@ static const unsigned char *group_entry(const struct jfa_db *db, uint64_t off, u
  * the entry's size and every string's NUL is checked. */
 static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_user *out)
 {
-    const char **str[5] = {&out->name, &out->gecos, &out->home, &out->shell, &out->jf_name};
-    uint32_t *lens[5] = {&out->name_len, &out->gecos_len, &out->home_len, &out->shell_len,
-                         &out->jf_name_len};
-    uint64_t size, pos = JFA_DBE_STRINGS, ngids;
+    uint64_t size, pos, ngids;
+    uint32_t l0, l1, l2, l3, l4;
     const unsigned char *e = user_entry(db, off, &size);
 
     if (!e)
         return -EINVAL;
-    for (int k = 0; k < 5; k++) {
-        uint64_t l = jfa_le16(e + JFA_DBE_LENS + 2 * k);
-        if (l >= size - pos || e[pos + l] != '\0')
-            return -EINVAL;
-        *str[k] = (const char *)e + pos;
-        *lens[k] = (uint32_t)l;
-        pos += l + 1;
-    }
+    l0 = jfa_le16(e + JFA_DBE_LENS);
+    l1 = jfa_le16(e + JFA_DBE_LENS + 2);
+    l2 = jfa_le16(e + JFA_DBE_LENS + 4);
+    l3 = jfa_le16(e + JFA_DBE_LENS + 6);
+    l4 = jfa_le16(e + JFA_DBE_LENS + 8);
+    out->name = (const char *)e + JFA_DBE_STRINGS;
+    out->gecos = out->name + l0 + 1;
+    out->home = out->gecos + l1 + 1;
+    out->shell = out->home + l2 + 1;
+    out->jf_name = out->shell + l3 + 1;
+    /* the strings end inside the entry (then so does each one), and each
+     * ends with its NUL */
+    pos = (uint64_t)JFA_DBE_STRINGS + l0 + l1 + l2 + l3 + l4 + 5;
+    if (pos > size || out->name[l0] || out->gecos[l1] || out->home[l2] || out->shell[l3] ||
+        out->jf_name[l4])
+        return -EINVAL;
     pos = (pos + 3) & ~(uint64_t)3;
     ngids = jfa_le32(e + JFA_DBE_NGIDS);
     if (pos + 4 * ngids + 16 != size)
         return -EINVAL;
+    out->name_len = l0;
+    out->gecos_len = l1;
+    out->home_len = l2;
+    out->shell_len = l3;
+    out->jf_name_len = l4;
     out->uid = jfa_le32(e + JFA_DBE_UID);
     out->gid = jfa_le32(e + JFA_DBE_GID);
     out->flags = jfa_le32(e + JFA_DBE_FLAGS);
@@ -414,6 +425,8 @@ static int user_from_entry(const struct jfa_db *db, uint64_t off, struct jfa_db_
     out->gids = e + pos;
     if (!db->no_jf_id)
         hex16(e + pos + 4 * ngids, out->jf_id);
+    else
+        out->jf_id[0] = '\0';
     return 0;
 }
 
@@ -462,9 +475,12 @@ int jfa_db_user_at(const struct jfa_db *db, uint32_t index, struct jfa_db_user *
 {
     if (!db->base || index >= db->n_users)
         return -ENOENT;
-    memset(out, 0, sizeof(*out));
-    if (db->version == JFA_DB_VERSION_1)
+    if (db->version == JFA_DB_VERSION_1) {
+        memset(out, 0, sizeof(*out));
         return user_at_v1(db, index, out);
+    }
+    /* sets every field on success (no memset: enumeration calls this once
+     * per entry) */
     return user_from_entry(db, index_entry(db, JFA_SEC2_UINDEX, index), out);
 }
 
@@ -650,7 +666,6 @@ static int user_found(const struct jfa_db *db, int rc, uint64_t where, struct jf
         return rc;
     if (db->version == JFA_DB_VERSION_1)
         return jfa_db_user_at(db, (uint32_t)where, out);
-    memset(out, 0, sizeof(*out));
     return user_from_entry(db, where, out);
 }
 
@@ -880,20 +895,44 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
 
 /* ---- names and paths ---- */
 
-bool jfa_db_name_plausible(const char *name)
-{
-    size_t i;
+/* Names are checked 8 bytes at a time (SWAR): a byte is allowed iff it is
+ * above 0x20 and none of 0x7f, ':', '/' and '*'. Both tests below are
+ * exact for "some byte of v is ..." (bytes >= 0x80 never count as less). */
+#define REP8(c) (0x0101010101010101ull * (uint8_t)(c))
+#define HAS_LESS(v, n) (((v)-REP8(n)) & ~(v)&REP8(0x80))
+#define HAS_BYTE(v, c) HAS_LESS((v) ^ REP8(c), 1)
 
-    if (!name || !name[0])
+static bool word_ok(uint64_t v)
+{
+    return !(HAS_LESS(v, 0x21) | HAS_BYTE(v, 0x7f) | HAS_BYTE(v, ':') | HAS_BYTE(v, '/') |
+             HAS_BYTE(v, '*'));
+}
+
+bool jfa_db_name_plausible_n(const char *name, size_t len)
+{
+    uint64_t v;
+
+    if (!name || len == 0 || len > JFA_DB_NAME_MAX)
         return false;
-    for (i = 0; name[i]; i++) {
-        unsigned char c = (unsigned char)name[i];
-        if (i >= JFA_DB_NAME_MAX)
-            return false;
-        if (c <= 0x20 || c == 0x7f || c == ':' || c == '/' || c == '*')
+    if (len < 8) { /* assembled byte by byte, padded with an allowed one */
+        v = REP8('a');
+        for (size_t i = 0; i < len; i++)
+            v = (v << 8) | (unsigned char)name[i];
+        return word_ok(v);
+    }
+    /* whole words, then the last 8 bytes (overlapping): no read past len */
+    for (size_t i = 0; i + 8 <= len; i += 8) {
+        memcpy(&v, name + i, 8);
+        if (!word_ok(v))
             return false;
     }
-    return true;
+    memcpy(&v, name + len - 8, 8);
+    return word_ok(v);
+}
+
+bool jfa_db_name_plausible(const char *name)
+{
+    return name && jfa_db_name_plausible_n(name, strnlen(name, JFA_DB_NAME_MAX + 1));
 }
 
 const char *jfa_db_default_path(void)

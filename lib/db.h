@@ -121,6 +121,10 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen);
 /* Cheap syntactic filter: could `name` be in our database at all? (non-empty,
  * <= 32 bytes, no ':', '/', '*', whitespace or control bytes). */
 bool jfa_db_name_plausible(const char *name);
+/* The same for the len bytes at name (a stored name of known length): a
+ * NUL among them fails, so a name hiding a NUL before its stored length is
+ * refused rather than shortened. One table look-up per byte. */
+bool jfa_db_name_plausible_n(const char *name, size_t len);
 
 /* JELLYFIN_AUTH_DB via secure_getenv, else the compiled default. */
 const char *jfa_db_default_path(void);

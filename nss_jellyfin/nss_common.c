@@ -7,7 +7,8 @@
  * lookup copies its answer into the caller's buffer before unlocking, so no
  * thread ever reads unmapped memory. pthread_atfork keeps the lock
  * consistent across fork. Also: copying records into struct passwd/group.
- * Enumerations hold a reference to the mapping they walk (see below).
+ * Enumerations hold a reference to the mapping they walk and step through
+ * it without the lock (jfa_nss_cursor_walk).
  * Staleness: a lookup costs no system call while the mapping is current.
  * It reads the watch word our writer sets in a file just before renaming a
  * new one over it (then lstat confirms and the file is reopened), and,
@@ -301,6 +302,35 @@ struct jfa_nss_cursor *jfa_nss_cursor_get(enum jfa_nss_which w, int *errnop)
     return &c->pub;
 }
 
+/*
+ * No lock once the walk has its mapping: the cursor's reference keeps the
+ * mapping mapped and its slot in the pool unused by anyone else, lookups
+ * never touch the cursors, and the only writers of this cursor are
+ * set*ent, end*ent and the opening get*ent of the same database, which a
+ * caller must not run at the same time as this call: glibc's manual marks
+ * the enumeration functions MT-Unsafe (race:pwent, race:grent), and glibc
+ * itself serialises them with one lock per database (nss/getXXent_r.c),
+ * whose hand-over also orders our writes before a later call in another
+ * thread. What this gives up: a caller breaking that rule (possible only
+ * when calling the module directly, or through nss_wrapper from several
+ * threads on one stream) got interleaved entries with the lock; now an
+ * end*ent racing with get*ent could unmap what the walk reads. The lock it
+ * saves costs two atomic operations per entry, about a quarter of the
+ * module's own time per entry (bench/README.md).
+ */
+struct jfa_nss_cursor *jfa_nss_cursor_walk(enum jfa_nss_which w, int *errnop)
+{
+    struct cursor_state *c = &cursors[w];
+    struct jfa_nss_cursor *r;
+
+    if (c->open && c->map)
+        return &c->pub;
+    jfa_nss_lock();
+    r = jfa_nss_cursor_get(w, errnop);
+    jfa_nss_unlock();
+    return r;
+}
+
 void jfa_nss_cursor_close(enum jfa_nss_which w)
 {
     struct cursor_state *c = &cursors[w];
@@ -352,13 +382,26 @@ enum nss_status jfa_nss_fill_passwd(const struct jfa_db_user *u, struct passwd *
         *errnop = ERANGE;
         return NSS_STATUS_TRYAGAIN;
     }
+    pw->pw_uid = u->uid;
+    pw->pw_gid = u->gid;
+    /* version 2 stores name, gecos, home and shell one after the other,
+     * each with its NUL: one copy (the same bytes put_n would copy) */
+    if (u->gecos == u->name + u->name_len + 1 && u->home == u->gecos + u->gecos_len + 1 &&
+        u->shell == u->home + u->home_len + 1) {
+        memcpy(p, u->name, need - 2);
+        pw->pw_name = p;
+        pw->pw_gecos = p + u->name_len + 1;
+        pw->pw_dir = pw->pw_gecos + u->gecos_len + 1;
+        pw->pw_shell = pw->pw_dir + u->home_len + 1;
+        p += need - 2;
+        pw->pw_passwd = put_n(&p, "*", 1);
+        return NSS_STATUS_SUCCESS;
+    }
     pw->pw_name = put_n(&p, u->name, u->name_len);
     /* "*", not "x": there is no shadow entry, and pam_unix treats an "x"
      * without one as an error (PAM_AUTHINFO_UNAVAIL) in the account stack
      * instead of stepping aside for pam_jellyfin. SSSD does the same. */
     pw->pw_passwd = put_n(&p, "*", 1);
-    pw->pw_uid = u->uid;
-    pw->pw_gid = u->gid;
     pw->pw_gecos = put_n(&p, u->gecos, u->gecos_len);
     pw->pw_dir = put_n(&p, u->home, u->home_len);
     pw->pw_shell = put_n(&p, u->shell, u->shell_len);

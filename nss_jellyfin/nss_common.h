@@ -4,7 +4,8 @@
  * Owns: the module's one lock, the lookup mapping of the users database
  * (reopened when the file is replaced), the passwd and group enumeration
  * cursors, fork safety, and copying records into caller buffers. Every
- * function here except jfa_nss_lock/jfa_nss_unlock expects the lock held.
+ * function here except jfa_nss_lock/jfa_nss_unlock, jfa_nss_cursor_walk and
+ * the fill functions expects the lock held.
  */
 #ifndef JFA_NSS_COMMON_H
 #define JFA_NSS_COMMON_H
@@ -46,6 +47,11 @@ const struct jfa_db *jfa_nss_db(int *errnop);
 /* Lock held: the cursor, opened lazily. NULL with *errnop set if the
  * database cannot be opened (UNAVAIL). */
 struct jfa_nss_cursor *jfa_nss_cursor_get(enum jfa_nss_which w, int *errnop);
+/* Lock NOT held: the cursor for one get*ent call, opened (under the lock)
+ * if needed; the walk then reads it without the lock. Callers must not
+ * overlap set*ent/get*ent/end*ent of one database (glibc does not; see
+ * nss_common.c). NULL with *errnop set as jfa_nss_cursor_get. */
+struct jfa_nss_cursor *jfa_nss_cursor_walk(enum jfa_nss_which w, int *errnop);
 /* Lock held: drop the cursor's mapping reference; the next get*ent starts
  * again at record 0 of the then-current database. */
 void jfa_nss_cursor_close(enum jfa_nss_which w);
@@ -91,6 +97,14 @@ JFA_NSS_EXPORT enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gi
 static inline bool jfa_nss_name_ours(const char *name)
 {
     return jfa_db_name_plausible(name) && strcmp(name, "root") != 0;
+}
+
+/* The same for a record's name of stored length len (the byte at len is
+ * NUL, checked by the reader): no strlen, and a NUL hidden inside refuses
+ * the record instead of shortening its name. */
+static inline bool jfa_nss_name_ours_n(const char *name, uint32_t len)
+{
+    return jfa_db_name_plausible_n(name, len) && !(len == 4 && memcmp(name, "root", 4) == 0);
 }
 
 /* Map a lookup result (0, -ENOENT, -EINVAL) to an NSS status. */

@@ -13,7 +13,7 @@
 
 static bool usable(const struct jfa_db_group *g)
 {
-    return g->gid != 0 && jfa_nss_name_ours(g->name);
+    return g->gid != 0 && jfa_nss_name_ours_n(g->name, g->name_len);
 }
 
 enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,
@@ -84,8 +84,7 @@ enum nss_status _nss_jellyfin_getgrent_r(struct group *gr, char *buf, size_t buf
     enum nss_status st;
     struct jfa_nss_cursor *c;
 
-    jfa_nss_lock();
-    c = jfa_nss_cursor_get(JFA_NSS_GR, errnop);
+    c = jfa_nss_cursor_walk(JFA_NSS_GR, errnop); /* no lock held by the walk */
     if (!c) {
         st = NSS_STATUS_UNAVAIL;
         goto out;
@@ -111,7 +110,6 @@ enum nss_status _nss_jellyfin_getgrent_r(struct group *gr, char *buf, size_t buf
         break;
     }
 out:
-    jfa_nss_unlock();
     return st;
 }
 

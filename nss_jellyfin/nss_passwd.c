@@ -15,7 +15,7 @@
 
 static bool usable(const struct jfa_db_user *u)
 {
-    return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours(u->name);
+    return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours_n(u->name, u->name_len);
 }
 
 enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, char *buf,
@@ -86,8 +86,7 @@ enum nss_status _nss_jellyfin_getpwent_r(struct passwd *pw, char *buf, size_t bu
     enum nss_status st;
     struct jfa_nss_cursor *c;
 
-    jfa_nss_lock();
-    c = jfa_nss_cursor_get(JFA_NSS_PW, errnop);
+    c = jfa_nss_cursor_walk(JFA_NSS_PW, errnop); /* no lock held by the walk */
     if (!c) {
         st = NSS_STATUS_UNAVAIL;
         goto out;
@@ -110,7 +109,6 @@ enum nss_status _nss_jellyfin_getpwent_r(struct passwd *pw, char *buf, size_t bu
         break;
     }
 out:
-    jfa_nss_unlock();
     return st;
 }
 

@@ -60,11 +60,23 @@ static void exercise_user(const struct jfa_db_user *u)
         abort();
     for (uint32_t k = 0; k < u->n_gids; k++)
         (void)jfa_db_user_gid(u, k);
+    /* the module's record filter reads the name's stored length; its one
+     * copy of adjacent strings reads from name to shell's NUL */
+    (void)jfa_db_name_plausible_n(u->name, u->name_len);
+    if (u->gecos == u->name + u->name_len + 1 && u->home == u->gecos + u->gecos_len + 1 &&
+        u->shell == u->home + u->home_len + 1) {
+        volatile unsigned char sum = 0;
+        for (const char *p = u->name; p <= u->shell + u->shell_len; p++)
+            sum ^= (unsigned char)*p;
+    }
 }
 
 static void exercise_group(const struct jfa_db *db, const struct jfa_db_group *g)
 {
     touch(g->name);
+    if (g->name[g->name_len])
+        abort();
+    (void)jfa_db_name_plausible_n(g->name, g->name_len);
     for (uint32_t k = 0; k < g->n_members && k < 4096; k++) {
         const char *m = jfa_db_group_member(db, g, k);
         if (m)

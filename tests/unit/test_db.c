@@ -33,6 +33,7 @@
 #include "db.h"
 #include "db_format.h"
 #include "dbwrite.h"
+#include "../../nss_jellyfin/nss_common.h" /* jfa_nss_name_ours_n (inline) */
 
 static char tmpdir[64];
 static char dbpath[128];
@@ -719,6 +720,35 @@ static void test_names_and_path(void **state)
     assert_false(jfa_db_name_plausible("a\nb"));
     assert_false(jfa_db_name_plausible("\x7f"));
 
+    /* the word-at-a-time check against the rule it encodes: every byte at
+     * every position of names of 3 (tail only), 8 (one word) and 19 bytes
+     * (two words and a tail), the other bytes allowed ones of both kinds */
+    for (int c = 0; c < 256; c++) {
+        bool want = c > 0x20 && c != 0x7f && c != ':' && c != '/' && c != '*';
+        static const size_t lens[] = {3, 8, 19};
+        for (size_t li = 0; li < 3; li++) {
+            for (size_t at = 0; at < lens[li]; at++) {
+                char n[20];
+                for (size_t i = 0; i < lens[li]; i++)
+                    n[i] = i % 2 ? 'a' : (char)0xc3;
+                n[lens[li]] = '\0';
+                n[at] = (char)c;
+                assert_int_equal(jfa_db_name_plausible_n(n, lens[li]), want);
+                if (c != 0)
+                    assert_int_equal(jfa_db_name_plausible(n), want);
+            }
+        }
+    }
+    assert_true(jfa_db_name_plausible_n("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 32));
+    assert_false(jfa_db_name_plausible_n("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 33));
+    assert_false(jfa_db_name_plausible_n("", 0));
+    assert_false(jfa_db_name_plausible_n(NULL, 3));
+    assert_false(jfa_db_name_plausible_n("ab\0cd", 5)); /* a NUL inside */
+    assert_true(jfa_db_name_plausible_n("ab\0cd", 2));
+    assert_true(jfa_nss_name_ours_n("rooty", 5));
+    assert_false(jfa_nss_name_ours_n("root", 4));
+    assert_true(jfa_nss_name_ours_n("roo", 3));
+
     setenv("JELLYFIN_AUTH_DB", "/x/y.db", 1);
     assert_string_equal(jfa_db_default_path(), "/x/y.db");
     setenv("JELLYFIN_AUTH_DB", "", 1);
@@ -1309,6 +1339,32 @@ static void test_hostile_entries_v2(void **state)
         jfa_put16(w + alice + JFA_DBE_LENS + 2 * k, 0xffff);
         REOPEN();
         assert_int_equal(jfa_db_user_at(&db, 0, &u), -EINVAL);
+    }
+    /* a name hiding a NUL: the name's length covers name and gecos, each
+     * later length takes its successor's, the Jellyfin name is the padding
+     * zero after the last string. The reader returns it (its bytes are in
+     * bounds); the NSS filter, which checks the stored length, refuses it
+     * instead of answering with the name cut at the NUL ("alice"). */
+    {
+        uint32_t l[5], end = JFA_DBE_STRINGS;
+        for (int k = 0; k < 5; k++) {
+            l[k] = jfa_le16(img + alice + JFA_DBE_LENS + 2 * k);
+            end += l[k] + 1;
+        }
+        assert_true(end % 4 != 0); /* the fixture has a padding zero */
+        RESET();
+        jfa_put16(w + alice + JFA_DBE_LENS, l[0] + 1 + l[1]);
+        for (int k = 1; k < 4; k++)
+            jfa_put16(w + alice + JFA_DBE_LENS + 2 * k, l[k + 1]);
+        jfa_put16(w + alice + JFA_DBE_LENS + 8, 0);
+        REOPEN();
+        assert_int_equal(jfa_db_user_by_uid(&db, 100001, &u), 0);
+        assert_string_equal(u.name, "alice");
+        assert_int_equal(u.name_len, l[0] + 1 + l[1]);
+        assert_true(jfa_nss_name_ours(u.name));
+        assert_false(jfa_nss_name_ours_n(u.name, u.name_len));
+        assert_int_equal(jfa_db_user_at(&db, 0, &u), 0);
+        assert_false(jfa_nss_name_ours_n(u.name, u.name_len));
     }
     RESET();
     jfa_put32(w + alice + JFA_DBE_NGIDS, 0x40000000);
