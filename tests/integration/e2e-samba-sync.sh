@@ -10,7 +10,9 @@
 # the Samba entry with the Jellyfin account; samba_sync = no and offline
 # logins leave the passdb alone; a login with a password Samba already has
 # runs nothing; an SMB-only user (nologin shell) enrolls by an SSH attempt;
-# a Samba failure in sync is reported but the database is written; a hanging or missing helper neither fails nor stalls the
+# a Samba failure in sync is reported but the database is written; a
+# released name takes its entry with it, and the name of its holder as of
+# the last sync is not released; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
 # environment; `users` and `doctor` report on Samba.
 . "$top_srcdir/tests/lib.sh"
@@ -267,6 +269,34 @@ passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: 
 # the new bob's own first login enrolls him (nologin shell: PAM ran first)
 e2e_ssh bob the-new-bob password echo LOGGED-IN
 smb_ok bob the-new-bob "the new bob after his first login"
+
+# 11c. The login name of its holder as of the last sync is not released.
+# The new bob renames himself to "bobby" and the admin releases "bob"
+# before the next sync: the ledger still said "active", so the release kept
+# the passdb entry (it removed renamed-away and deleted claims' only), and
+# the sync gave "bob" to a third user, whom the new bob's password then
+# opened over SMB. Now the release is refused until a sync has seen the
+# rename; then it removes the entry.
+NEWBOB=b0b20000000000000000000000000b0b
+jfa_fake_ctl "$URL" POST /__fake/users "{\"upsert\": [{\"id\": \"$NEWBOB\", \"name\": \"bobby\"}]}" \
+    >/dev/null || e2e_fail "cannot rename the new bob"
+REL=$(jellyfin-auth names release bob 2>&1) &&
+    e2e_fail "released bob, the login name of its holder as of the last sync: $REL"
+printf '%s' "$REL" | grep -q "name bob not released: it is the login name of Jellyfin user Id $NEWBOB as of the last sync" ||
+    e2e_fail "no refusal naming the holder: $REL"
+jfa_fake_ctl "$URL" POST /__fake/users \
+    '{"upsert": [{"name": "bob", "id": "b0b30000000000000000000000000b0b", "password": "the-third-bob"}]}' >/dev/null ||
+    e2e_fail "cannot add the third bob"
+e2e_sync
+getent passwd bob >/dev/null && e2e_fail "bob passed to a third Id in the sync after its holder's rename"
+smb bob the-new-bob
+[ "$RC" != 0 ] || e2e_fail "the renamed holder's password opened bob over SMB: $OUT"
+REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob once renamed away: $REL"
+printf '%s' "$REL" | grep -q "removed the Samba entry of bob (it held the password of Jellyfin user Id $NEWBOB)" ||
+    e2e_fail "names release did not remove the renamed holder's Samba entry: $REL"
+e2e_sync
+getent passwd bob >/dev/null || e2e_fail "the third bob did not get the released name"
+smb_no bob the-new-bob "the previous holder's password for the name bob"
 
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
