@@ -14,7 +14,8 @@
 # released name takes its entry with it, and the name of its holder as of
 # the last sync is not released; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
-# environment; `users` and `doctor` report on Samba.
+# environment; `users` and `doctor` report on Samba; nothing is published
+# into a passdb without a lockout policy (SMB guesses never reach PAM).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -127,9 +128,29 @@ ssh_ok alice "$E2E_PW_alice" "samba_sync = no"
 [ "$(runs)" = 0 ] || e2e_fail "samba_sync = no ran smbpasswd"
 smb_no alice "$E2E_PW_alice" "before enrollment"
 
+# 1b. samba_sync = yes, but Samba's account policy "bad lockout attempt" is
+# 0 (Samba's default: never lock out). SMB logins never reach PAM, so
+# neither our throttle nor Jellyfin's lockout sees them: a published
+# password could be guessed over SMB without limit (seen: 30 wrong
+# passwords in under a second, then the right one let in). The login
+# publishes nothing and says why; doctor fails on it.
+conf yes
+lockout() { pdbedit -s "$W/smb.conf" -P "bad lockout attempt" -C "$1" >/dev/null 2>&1 ||
+    e2e_fail "cannot set Samba's bad lockout attempt to $1"; }
+lockout 0
+ssh_ok alice "$E2E_PW_alice" "login with no Samba lockout policy"
+smb_no alice "$E2E_PW_alice" "no lockout policy: the password was published"
+passdb | grep -q '^alice:' && e2e_fail "no lockout policy: alice got a passdb entry: $(passdb)"
+logged "Samba password of 'alice' not updated: Samba's account policy \"bad lockout attempt\" is 0" ||
+    e2e_fail "no log line naming the missing lockout policy"
+OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts a passdb without lockout: $OUT"
+printf '%s' "$OUT" | grep -q '^FAIL  *samba .*"bad lockout attempt" is 0' ||
+    e2e_fail "doctor does not name the lockout policy: $OUT"
+# high enough for the wrong passwords the steps below try
+lockout 50
+
 # 2. samba_sync = yes: one SSH login enrolls alice; her Jellyfin password
 # works over SMB, a wrong one does not.
-conf yes
 ssh_ok alice "$E2E_PW_alice" "enrollment"
 passdb | grep -q "^alice:$(id -u alice):" || e2e_fail "alice has no passdb entry: $(passdb)"
 smb_ok alice "$E2E_PW_alice" "after the SSH login"
@@ -298,9 +319,22 @@ e2e_sync
 getent passwd bob >/dev/null || e2e_fail "the third bob did not get the released name"
 smb_no bob the-new-bob "the previous holder's password for the name bob"
 
+# 11d. What the policy buys: wrong SMB passwords lock the entry out, and
+# the right one is refused then too.
+e2e_ssh bob the-third-bob password echo LOGGED-IN
+smb_ok bob the-third-bob "the third bob after his first login"
+lockout 3
+for i in 1 2 3; do smb_no bob "wrong-$i" "guess $i"; done
+smb bob the-third-bob
+[ "$RC" != 0 ] && printf '%s' "$OUT" | grep -q NT_STATUS_ACCOUNT_LOCKED_OUT ||
+    e2e_fail "3 wrong SMB passwords with bad lockout attempt = 3 did not lock bob out: $OUT"
+lockout 50
+
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
 printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
+printf '%s' "$OUT" | grep -q '^OK  *samba .*locked out after 50 wrong SMB passwords' ||
+    e2e_fail "doctor does not report the lockout policy: $OUT"
 sed -i 's/unix password sync = no/unix password sync = yes/' "$W/smb.conf"
 OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts unix password sync = yes: $OUT"
 printf '%s' "$OUT" | grep -q '^FAIL  *samba .*unix password sync' ||
