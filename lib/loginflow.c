@@ -1314,13 +1314,18 @@ out:
 }
 
 /* A request we give up on: if it was approved meanwhile, Jellyfin has
- * already made a token for it; redeem that token and log it out. */
-static void qc_discard(struct jfa_flow *f, struct jfa_client *c, struct jfa_quick_connect *q)
+ * already made a token for it; redeem that token and log it out. Also
+ * after a failed wait or redeem (why: st): an answer lost to a deadline, a
+ * 5xx, or the caller of su stopping or limiting it once the code may have
+ * been approved; the token would otherwise outlive the refused login.
+ * Not for an expired or unknown secret (404): no token can follow. */
+static void qc_discard(struct jfa_flow *f, struct jfa_client *c, struct jfa_quick_connect *q,
+                       enum jfa_status why)
 {
     struct jfa_auth_result res;
 
     memset(&res, 0, sizeof(res));
-    if (jfa_qc_check(c, q) != JFA_OK || !q->authenticated)
+    if (why == JFA_ERR_NOTFOUND || jfa_qc_check(c, q) != JFA_OK || !q->authenticated)
         return;
     if (jfa_qc_redeem(c, q, &res) == JFA_OK) {
         if (jfa_logout(c, res.access_token) == JFA_OK)
@@ -1401,13 +1406,14 @@ enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered)
     if (f->show_code == NULL || !f->show_code(f->conv_ctx, q.code, f->dbu->jf_name)) {
         step(f, "qc-answer", JFA_STEP_STOP, qc_answer_rule,
              "the code was not shown, or the user cancelled");
-        qc_discard(f, &c, &q);
+        qc_discard(f, &c, &q, JFA_OK);
         v = JFA_V_AUTH_ERR;
         goto out;
     }
     st = jfa_qc_wait(&c, &q, &deadline, JFA_QC_POLL_INTERVAL);
     if (st != JFA_OK) {
         v = qc_failed(f, &c, st, "waiting for the approval");
+        qc_discard(f, &c, &q, st);
         goto out;
     }
     if (!q.authenticated) {
@@ -1423,6 +1429,7 @@ enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered)
     st = jfa_qc_redeem(&c, &q, &res);
     if (st != JFA_OK) {
         v = qc_failed(f, &c, st, "redeeming the approved request");
+        qc_discard(f, &c, &q, st);
         goto out;
     }
     v = qc_check(f, &c, &res, &flags);

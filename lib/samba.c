@@ -722,6 +722,61 @@ int jfa_samba_list_passdb(const struct jfa_config *cfg, struct jfa_samba_list *o
     return ret;
 }
 
+/* ---- pdbedit -P "bad lockout attempt" ------------------------------ */
+
+int jfa_samba_parse_lockout(const char *text, long *value)
+{
+    static const char key[] = "\"bad lockout attempt\" value is:";
+    const char *p = text != NULL ? strstr(text, key) : NULL;
+    char *end;
+    long v;
+
+    if (p == NULL)
+        return -1;
+    p += sizeof(key) - 1;
+    while (*p == ' ')
+        p++;
+    if (*p < '0' || *p > '9')
+        return -1;
+    errno = 0;
+    v = strtol(p, &end, 10);
+    if (errno != 0 || (*end != '\0' && *end != '\n' && *end != '\r' && *end != ' '))
+        return -1;
+    *value = v;
+    return 0;
+}
+
+int jfa_samba_lockout_attempts(const struct jfa_config *cfg, long deadline_ms, long *attempts,
+                               char *err, size_t errlen)
+{
+    const char *argv[12];
+    const char *args[] = {"-P", "bad lockout attempt", NULL};
+    struct jfa_samba_run res;
+    int ret = -1;
+
+    build_argv(argv, "pdbedit", "-s", cfg->samba_conf, args);
+    if (jfa_samba_exec(cfg->samba_pdbedit, argv, NULL, 0, deadline_ms, SET_OUT_CAP, &res, err,
+                       errlen) != 0)
+        return -1;
+    if (res.timed_out || res.status != 0)
+        describe_failure("pdbedit -P \"bad lockout attempt\"", &res, deadline_ms, NULL, err,
+                         errlen);
+    else if (jfa_samba_parse_lockout(res.out, attempts) != 0)
+        jfa_set_err(err, errlen, "pdbedit -P \"bad lockout attempt\": no value in its answer");
+    else
+        ret = 0;
+    jfa_samba_run_free(&res);
+    return ret;
+}
+
+/* ms left of deadline since start, at least 100 */
+static long time_left(long deadline, long start)
+{
+    long left = deadline - (now_ms() - start);
+
+    return left < 100 ? 100 : left;
+}
+
 enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const char *private_dir,
                                           const char *jf_id, const char *name, const char *password,
                                           char *err, size_t errlen)
@@ -732,7 +787,7 @@ enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const ch
     struct jfa_samba_run res;
     char *input = NULL, sub[JFA_ERRLEN];
     size_t pl = strlen(password), ilen = 2 * pl + 2;
-    long deadline = cfg->samba_timeout * 1000L, start = now_ms();
+    long deadline = cfg->samba_timeout * 1000L, start = now_ms(), left;
     bool have_mac = false;
     enum jfa_samba_set ret = JFA_SAMBA_SET_FAILED;
     int r;
@@ -757,6 +812,31 @@ enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const ch
             goto out;
         }
     }
+    /* SMB logins never reach PAM: neither our throttle nor Jellyfin's
+     * lockout sees them. A passdb without a lockout policy would let
+     * anyone who reaches smbd guess the Jellyfin password without limit
+     * (tens of guesses a second per connection): nothing is published
+     * there. The entry keeps what it had. */
+    {
+        long attempts = 0;
+
+        if (jfa_samba_lockout_attempts(cfg, deadline, &attempts, sub, sizeof(sub)) != 0) {
+            jfa_set_err(err, errlen,
+                        "cannot read Samba's account policy, so the password is not published "
+                        "over SMB: %s",
+                        sub);
+            ret = JFA_SAMBA_SET_SKIPPED;
+            goto out;
+        }
+        if (attempts <= 0) {
+            jfa_set_err(err, errlen,
+                        "Samba's account policy \"bad lockout attempt\" is 0: SMB would allow "
+                        "unlimited guesses of the Jellyfin password (set it, e.g. pdbedit -P "
+                        "\"bad lockout attempt\" -C 5)");
+            ret = JFA_SAMBA_SET_SKIPPED;
+            goto out;
+        }
+    }
     /* from here on the record must not claim a password Samba may not have */
     (void)jfa_samba_record_drop(private_dir, jf_id);
     input = malloc(ilen + 1);
@@ -770,7 +850,8 @@ enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const ch
     input[2 * pl + 1] = '\n';
     input[ilen] = '\0';
     build_argv(argv, "smbpasswd", "-c", cfg->samba_conf, set_args);
-    if (jfa_samba_exec(cfg->samba_smbpasswd, argv, input, ilen, deadline, SET_OUT_CAP, &res, err,
+    left = time_left(deadline, start);
+    if (jfa_samba_exec(cfg->samba_smbpasswd, argv, input, ilen, left, SET_OUT_CAP, &res, err,
                        errlen) != 0)
         goto out;
     if (res.timed_out || res.status != 0) {
@@ -782,10 +863,8 @@ enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const ch
      * undo a disable that sync applied earlier */
     {
         const char *en_args[] = {"-e", "--", name, NULL};
-        long left = deadline - (now_ms() - start);
 
-        if (left < 100)
-            left = 100;
+        left = time_left(deadline, start);
         build_argv(argv, "smbpasswd", "-c", cfg->samba_conf, en_args);
         if (jfa_samba_exec(cfg->samba_smbpasswd, argv, NULL, 0, left, SET_OUT_CAP, &res, err,
                            errlen) != 0)

@@ -104,11 +104,27 @@ enum jfa_samba_set {
 /*
  * Set the Samba password of login `name` (Jellyfin user jf_id) to password,
  * creating the passdb entry if missing and enabling it, unless the record
- * says it is current. Never longer than cfg->samba_timeout in total.
+ * says it is current. Not into a passdb without a lockout policy ("bad
+ * lockout attempt" 0, or unreadable): SKIPPED, err says why. Never longer
+ * than cfg->samba_timeout in total.
  */
 enum jfa_samba_set jfa_samba_set_password(const struct jfa_config *cfg, const char *private_dir,
                                           const char *jf_id, const char *name, const char *password,
                                           char *err, size_t errlen);
+
+/* The value of `pdbedit -P "bad lockout attempt"`'s answer text
+ * ('account policy "bad lockout attempt" value is: N'): 0 with *value, or
+ * -1 (no such line, or not a number). */
+int jfa_samba_parse_lockout(const char *text, long *value);
+
+/*
+ * Samba's account policy "bad lockout attempt" (`pdbedit -P`): after that
+ * many wrong SMB passwords the entry is locked out; 0 means never. SMB
+ * logins never reach PAM, so this is the only limit on guessing a
+ * password samba_sync publishes. 0 with *attempts, -1 with err.
+ */
+int jfa_samba_lockout_attempts(const struct jfa_config *cfg, long deadline_ms, long *attempts,
+                               char *err, size_t errlen);
 
 /* `pdbedit -L -w` through the configured helper. 0 or -1 with err. */
 int jfa_samba_list_passdb(const struct jfa_config *cfg, struct jfa_samba_list *out, char *err,

@@ -227,6 +227,22 @@ static void check_samba(struct doc *d, const struct jfa_config *cfg)
         report(d, "FAIL", "samba", "passdb unusable: %s", err);
     else
         report(d, "OK", "samba", "passdb readable: %zu entries", list.n);
+    if (geteuid() == 0) {
+        long attempts = 0;
+
+        /* SMB logins never reach PAM: Samba's lockout is their only limit */
+        if (jfa_samba_lockout_attempts(cfg, 20000, &attempts, err, sizeof(err)) != 0)
+            report(d, "FAIL", "samba", "account policy unreadable (no password is published): %s",
+                   err);
+        else if (attempts <= 0)
+            report(d, "FAIL", "samba",
+                   "account policy \"bad lockout attempt\" is 0: SMB would allow unlimited "
+                   "guesses of Jellyfin passwords, so logins publish none; set it: pdbedit -P "
+                   "\"bad lockout attempt\" -C 5");
+        else
+            report(d, "OK", "samba", "account policy: locked out after %ld wrong SMB passwords",
+                   attempts);
+    }
 out:
     jfa_samba_list_free(&list);
     jfa_samba_run_free(&res);

@@ -48,7 +48,8 @@ static void help(void)
            "  release NAME  remove the claim on NAME: the next sync gives it to the\n"
            "                Jellyfin user whose name maps to it. Check first what the\n"
            "                machine grants to NAME. With samba_sync, NAME's Samba entry\n"
-           "                (the old holder's password) is removed first. Root only.\n"
+           "                (the old holder's password) is removed first. Refused while\n"
+           "                NAME is its holder's login as of the last sync. Root only.\n"
            "  set ID|JELLYFIN-NAME LOGIN\n"
            "                give that Jellyfin user (by Id, or by its Jellyfin name as the\n"
            "                last sync saw it) the login name LOGIN from the next sync on,\n"
@@ -170,6 +171,30 @@ out:
     return ret;
 }
 
+/*
+ * Is name the login name of Jellyfin Id id as of the last sync (the users
+ * database)? Without a readable database the ledger's "active" decides.
+ * Such a name must not be released: a rename in Jellyfin since that sync
+ * is not in the ledger yet, and the next sync would hand the name to
+ * another Id together with what is attached to it, the old holder's Samba
+ * entry included.
+ */
+static bool holds_login(struct tool *t, const char *name, const char *id, enum jfa_claim_state st)
+{
+    struct jfa_db db;
+    struct jfa_db_user u;
+    char *db_path = jfa_config_db_path(&t->cfg);
+    bool holds = st == JFA_CLAIM_ACTIVE;
+
+    memset(&db, 0, sizeof(db));
+    if (db_path != NULL && jfa_db_open(&db, db_path, false) == 0) {
+        holds = jfa_db_user_by_name(&db, name, &u) == 0 && strcmp(u.jf_id, id) == 0;
+        jfa_db_close(&db);
+    }
+    free(db_path);
+    return holds;
+}
+
 static int do_release(struct tool *t, const char *path, const char *name)
 {
     struct jfa_ledger l;
@@ -196,10 +221,19 @@ static int do_release(struct tool *t, const char *path, const char *name)
     }
     st = jfa_ledger_claim_state(&l, (size_t)ci);
     memcpy(id, l.claims[ci].id, sizeof(id));
+    if (holds_login(t, name, id, st)) {
+        tool_error(t,
+                   "name %s not released: it is the login name of Jellyfin user Id %s as of the "
+                   "last sync. Renamed in Jellyfin since then, that user would hand it on at the "
+                   "next sync with what this machine grants to it%s. Run 'jellyfin-auth sync' "
+                   "first: 'jellyfin-auth names list' then shows the claim renamed-away or deleted",
+                   name, id, t->cfg.samba_sync ? " and its Samba entry" : "");
+        goto out;
+    }
     /* The name's Samba entry holds the password of the Id that held the
      * name: the next holder must not inherit it (the sync would keep an
      * enabled entry of a current user as it is). Gone before the release. */
-    if (t->cfg.samba_sync && st != JFA_CLAIM_ACTIVE) {
+    if (t->cfg.samba_sync) {
         bool removed = false;
 
         if (jfa_samba_remove(&t->cfg, name, &removed, err, sizeof(err)) != 0) {
@@ -222,10 +256,6 @@ static int do_release(struct tool *t, const char *path, const char *name)
         goto out;
     printf("released %s (claimed by Jellyfin user Id %s, %s).\n", name, id,
            jfa_claim_state_str(st));
-    if (st == JFA_CLAIM_ACTIVE)
-        printf("Note: that user is active and still has this login name: it keeps it as long "
-               "as its Jellyfin name maps to %s.\n",
-               name);
     printf("The next sync gives %s to the Jellyfin user whose name maps to it, with every local\n"
            "grant on the name; run 'jellyfin-auth sync' to apply it now.\n",
            name);

@@ -11,9 +11,12 @@
 # name its user no longer holds (renamed away, left out of the database); samba_sync = no and offline
 # logins leave the passdb alone; a login with a password Samba already has
 # runs nothing; an SMB-only user (nologin shell) enrolls by an SSH attempt;
-# a Samba failure in sync is reported but the database is written; a hanging or missing helper neither fails nor stalls the
+# a Samba failure in sync is reported but the database is written; a
+# released name takes its entry with it, and the name of its holder as of
+# the last sync is not released; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
-# environment; `users` and `doctor` report on Samba.
+# environment; `users` and `doctor` report on Samba; nothing is published
+# into a passdb without a lockout policy (SMB guesses never reach PAM).
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -126,9 +129,29 @@ ssh_ok alice "$E2E_PW_alice" "samba_sync = no"
 [ "$(runs)" = 0 ] || e2e_fail "samba_sync = no ran smbpasswd"
 smb_no alice "$E2E_PW_alice" "before enrollment"
 
+# 1b. samba_sync = yes, but Samba's account policy "bad lockout attempt" is
+# 0 (Samba's default: never lock out). SMB logins never reach PAM, so
+# neither our throttle nor Jellyfin's lockout sees them: a published
+# password could be guessed over SMB without limit (seen: 30 wrong
+# passwords in under a second, then the right one let in). The login
+# publishes nothing and says why; doctor fails on it.
+conf yes
+lockout() { pdbedit -s "$W/smb.conf" -P "bad lockout attempt" -C "$1" >/dev/null 2>&1 ||
+    e2e_fail "cannot set Samba's bad lockout attempt to $1"; }
+lockout 0
+ssh_ok alice "$E2E_PW_alice" "login with no Samba lockout policy"
+smb_no alice "$E2E_PW_alice" "no lockout policy: the password was published"
+passdb | grep -q '^alice:' && e2e_fail "no lockout policy: alice got a passdb entry: $(passdb)"
+logged "Samba password of 'alice' not updated: Samba's account policy \"bad lockout attempt\" is 0" ||
+    e2e_fail "no log line naming the missing lockout policy"
+OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts a passdb without lockout: $OUT"
+printf '%s' "$OUT" | grep -q '^FAIL  *samba .*"bad lockout attempt" is 0' ||
+    e2e_fail "doctor does not name the lockout policy: $OUT"
+# high enough for the wrong passwords the steps below try
+lockout 50
+
 # 2. samba_sync = yes: one SSH login enrolls alice; her Jellyfin password
 # works over SMB, a wrong one does not.
-conf yes
 ssh_ok alice "$E2E_PW_alice" "enrollment"
 passdb | grep -q "^alice:$(id -u alice):" || e2e_fail "alice has no passdb entry: $(passdb)"
 smb_ok alice "$E2E_PW_alice" "after the SSH login"
@@ -276,7 +299,46 @@ passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: 
 e2e_ssh bob the-new-bob password echo LOGGED-IN
 smb_ok bob the-new-bob "the new bob after his first login"
 
-# 11c. Left out of the database (dave renames himself to a name the
+# 11c. The login name of its holder as of the last sync is not released.
+# The new bob renames himself to "bobby" and the admin releases "bob"
+# before the next sync: the ledger still said "active", so the release kept
+# the passdb entry (it removed renamed-away and deleted claims' only), and
+# the sync gave "bob" to a third user, whom the new bob's password then
+# opened over SMB. Now the release is refused until a sync has seen the
+# rename; then it removes the entry.
+NEWBOB=b0b20000000000000000000000000b0b
+jfa_fake_ctl "$URL" POST /__fake/users "{\"upsert\": [{\"id\": \"$NEWBOB\", \"name\": \"bobby\"}]}" \
+    >/dev/null || e2e_fail "cannot rename the new bob"
+REL=$(jellyfin-auth names release bob 2>&1) &&
+    e2e_fail "released bob, the login name of its holder as of the last sync: $REL"
+printf '%s' "$REL" | grep -q "name bob not released: it is the login name of Jellyfin user Id $NEWBOB as of the last sync" ||
+    e2e_fail "no refusal naming the holder: $REL"
+jfa_fake_ctl "$URL" POST /__fake/users \
+    '{"upsert": [{"name": "bob", "id": "b0b30000000000000000000000000b0b", "password": "the-third-bob"}]}' >/dev/null ||
+    e2e_fail "cannot add the third bob"
+e2e_sync
+getent passwd bob >/dev/null && e2e_fail "bob passed to a third Id in the sync after its holder's rename"
+smb bob the-new-bob
+[ "$RC" != 0 ] || e2e_fail "the renamed holder's password opened bob over SMB: $OUT"
+REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob once renamed away: $REL"
+printf '%s' "$REL" | grep -q "removed the Samba entry of bob (it held the password of Jellyfin user Id $NEWBOB)" ||
+    e2e_fail "names release did not remove the renamed holder's Samba entry: $REL"
+e2e_sync
+getent passwd bob >/dev/null || e2e_fail "the third bob did not get the released name"
+smb_no bob the-new-bob "the previous holder's password for the name bob"
+
+# 11d. What the policy buys: wrong SMB passwords lock the entry out, and
+# the right one is refused then too.
+e2e_ssh bob the-third-bob password echo LOGGED-IN
+smb_ok bob the-third-bob "the third bob after his first login"
+lockout 3
+for i in 1 2 3; do smb_no bob "wrong-$i" "guess $i"; done
+smb bob the-third-bob
+[ "$RC" != 0 ] && printf '%s' "$OUT" | grep -q NT_STATUS_ACCOUNT_LOCKED_OUT ||
+    e2e_fail "3 wrong SMB passwords with bad lockout attempt = 3 did not lock bob out: $OUT"
+lockout 50
+
+# 11e. Left out of the database (dave renames himself to a name the
 # database cannot hold): the entry of his name is disabled; back in, enabled.
 e2e_ssh dave "$E2E_PW_dave" password echo LOGGED-IN
 passdb | grep -q '^dave:.*\[U' || e2e_fail "dave was not enrolled: $(passdb)"
@@ -295,6 +357,8 @@ smb_ok dave "$E2E_PW_dave" "dave back in the database"
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
 printf '%s' "$OUT" | grep -q '^OK  *samba ' || e2e_fail "doctor has no Samba check: $OUT"
+printf '%s' "$OUT" | grep -q '^OK  *samba .*locked out after 50 wrong SMB passwords' ||
+    e2e_fail "doctor does not report the lockout policy: $OUT"
 sed -i 's/unix password sync = no/unix password sync = yes/' "$W/smb.conf"
 OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts unix password sync = yes: $OUT"
 printf '%s' "$OUT" | grep -q '^FAIL  *samba .*unix password sync' ||

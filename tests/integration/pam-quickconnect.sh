@@ -7,7 +7,8 @@
 # close, no offline verifier; approved as another account -> refused and
 # that token logged out; disabled user -> refused; never approved -> refused
 # at the deadline; cancelled or a conversation that cannot show the code ->
-# refused; server switch off or quick_connect = no -> the password path
+# refused; approved but the wait or the redeem fails -> that token logged
+# out; server switch off or quick_connect = no -> the password path
 # only; `local` and a remote host outside local_networks -> not offered;
 # no remote access -> refused (by acct_mgmt, and by the server's view of
 # the token); initiations are throttled like failures, parallel ones from
@@ -22,7 +23,8 @@ QC="$top_builddir/tests/unit/pam_qc"
 conf() { write_conf "$URL" "offline_max_age = 7d" "$@"; }
 conf "quick_connect = yes" "quick_connect_timeout = 5s"
 
-# The hook: "code N" approves N as $APPROVER (if set) and saves it, after
+# The hook: "code N" approves N as $APPROVER (if set), then sets the fake's
+# fault $QC_FAULT (if set), and saves N, after
 # taking the lock file $HOLD_LOCK (if set) in a process that keeps it until
 # killed (holder.pid); "opened"/"closed" save the fake's tokens.
 cat >"$W/hook.sh" <<HOOK
@@ -43,7 +45,9 @@ time.sleep(600)' "\$HOLD_LOCK" "$W/holder.ready" </dev/null >/dev/null 2>&1 &
     fi
     [ -z "\$APPROVER" ] && exit 0
     curl -sfk -X POST -H 'Content-Type: application/json' \
-        --data "{\"code\": \"\$2\", \"user\": \"\$APPROVER\"}" "$URL/__fake/quick-connect" ;;
+        --data "{\"code\": \"\$2\", \"user\": \"\$APPROVER\"}" "$URL/__fake/quick-connect"
+    [ -z "\$QC_FAULT" ] && exit 0
+    curl -sfk -X POST -H 'Content-Type: application/json' --data "\$QC_FAULT" "$URL/__fake/fault" ;;
 opened|closed) curl -sfk "$URL/__fake/tokens" >"$W/tokens.\$1" ;;
 esac
 HOOK
@@ -70,7 +74,7 @@ throttle_count() {
     sed -n 's/^count=//p' "$W/state/private/throttle/$(printf '%s' "$1" | sha256sum | cut -c1-32)" \
         2>/dev/null
 }
-export APPROVER
+export APPROVER QC_FAULT
 
 # --- alice approves her own code: logged in, token logged out at close ---
 APPROVER=Alice
@@ -152,6 +156,25 @@ expect_err "cannot show the code" "authenticate: Authentication failure"
 grep -q "the conversation cannot show the code" "$W/module.log" || jfa_fail "no conversation"
 [ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "a token was redeemed without the user's Enter"
 clear_throttle
+
+# --- approved, but the wait or the redeem fails (here a 503 once; a caller
+# of su can cause the same with a SIGSTOP or a limit): Jellyfin made a token
+# at the approval, so the abandoned request is redeemed and that token
+# logged out, as after a cancel. Before, it was left behind ---
+APPROVER=Alice
+for path in /QuickConnect/Connect /Users/AuthenticateWithQuickConnect; do
+    QC_FAULT="{\"mode\": \"503\", \"count\": 1, \"paths\": [\"$path\"]}"
+    qc alice - - -
+    fake_fault '{"mode": "none"}'
+    expect_err "approved, $path failed once" "authenticate: Authentication service cannot retrieve"
+    printf '%s' "$OUT" |
+        grep -q "abandoned Quick Connect request of 'alice' had been approved: its token is logged out" ||
+        jfa_fail "$path failed once: the approved request was not cleaned up"
+    [ "$(devices_of $ID_ALICE)" = 0 ] ||
+        jfa_fail "$path failed once after the approval: alice's token was left behind"
+    clear_throttle
+done
+QC_FAULT=
 
 # --- no remote access: acct_mgmt refuses a host outside local_networks as
 # for a password login, and logs the token out ---

@@ -31,13 +31,20 @@ case "\$1" in -e) exit 0 ;; esac
 cat >>"$W/shim.stdin"
 EOF
 chmod 0755 "$W/bin/smbpasswd"
+# pdbedit -P "bad lockout attempt": Samba's lockout policy, $W/lockout (5)
+cat >"$W/bin/pdbedit" <<EOF
+#!/bin/sh
+echo "account policy \\"bad lockout attempt\\" value is: \$(cat "$W/lockout" 2>/dev/null || echo 5)"
+EOF
+chmod 0755 "$W/bin/pdbedit"
 touch "$W/shim.log" "$W/shim.stdin"
 runs() { grep -c '^ARGV' "$W/shim.log"; }
 conf() { # conf yes|no [extra lines]
     local sync=$1
     shift
     TIMEOUT=60 write_conf "$URL" "offline_max_age = 1h" "samba_sync = $sync" \
-        "samba_smbpasswd = ${HELPER:-$W/bin/smbpasswd}" "samba_timeout = 2s" "$@"
+        "samba_smbpasswd = ${HELPER:-$W/bin/smbpasswd}" "samba_pdbedit = $W/bin/pdbedit" \
+        "samba_timeout = 2s" "$@"
 }
 
 n=0
@@ -68,8 +75,19 @@ run "$PW_GRACE" jellyfin grace authenticate
 ok "samba_sync = no"
 [ "$(runs)" = 0 ] || jfa_fail "samba_sync = no ran smbpasswd"
 
-# The first login sets the password: on stdin, twice; not in argv or env.
+# Samba's lockout policy off ("bad lockout attempt" 0, its default): SMB
+# guesses never reach PAM, so the password is not published; the login
+# itself succeeds.
 conf yes
+echo 0 >"$W/lockout"
+run "$PW_GRACE" jellyfin grace authenticate
+ok "login with no Samba lockout policy"
+[ "$(runs)" = 0 ] || jfa_fail "a passdb without lockout got the password: $(grep ARGV "$W/shim.log")"
+grep -q "Samba password of 'grace' not updated: Samba's account policy \"bad lockout attempt\" is 0" \
+    "$W/module.log" || jfa_fail "no log line naming the lockout policy"
+rm -f "$W/lockout"
+
+# The first login sets the password: on stdin, twice; not in argv or env.
 run "$PW_GRACE" jellyfin grace authenticate
 ok "first login"
 [ "$(runs)" = 2 ] || jfa_fail "expected smbpasswd -a then -e, got: $(grep ARGV "$W/shim.log")"

@@ -80,6 +80,27 @@ static char *read_text(const char *path)
     return buf;
 }
 
+static void script(struct fx *f, const char *name, const char *body, char *path, size_t len);
+
+/* pdbedit -P "bad lockout attempt": the value in $dir/lockout (default 5),
+ * or a failure when it says "fail" */
+static void fake_pdbedit(struct fx *f)
+{
+    char body[1024], path[256];
+
+    snprintf(body, sizeof(body),
+             "v=$(cat '%1$s/lockout' 2>/dev/null || echo 5)\n"
+             "[ \"$v\" = fail ] && { echo 'Unable to get account policy' >&2; exit 1; }\n"
+             "echo 'account policy \"bad lockout attempt\" description: lockout after N'\n"
+             "echo \"account policy \\\"bad lockout attempt\\\" value is: $v\"\n",
+             f->dir);
+    script(f, "pdbedit", body, path, sizeof(path));
+    if (f->cfg.samba_pdbedit != NULL)
+        free(f->cfg.samba_pdbedit);
+    f->cfg.samba_pdbedit = strdup(path);
+    assert_non_null(f->cfg.samba_pdbedit);
+}
+
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
@@ -96,6 +117,8 @@ static int setup(void **state)
     f->cfg.samba_sync = true;
     f->cfg.samba_timeout = 2;
     f->def_smbpasswd = f->cfg.samba_smbpasswd;
+    f->cfg.samba_pdbedit = NULL; /* the default is static: not freed */
+    fake_pdbedit(f);
     *state = f;
     return 0;
 }
@@ -704,6 +727,56 @@ static void test_set_password(void **state)
     assert_non_null(strstr(f->err, "No such file"));
 }
 
+/* SMB logins never reach PAM: a password is never published into a passdb
+ * whose account policy lets anyone guess it without limit ("bad lockout
+ * attempt" 0, Samba's default) or whose policy cannot be read. */
+static void test_set_password_lockout_policy(void **state)
+{
+    struct fx *f = *state;
+    char path[256], lockout[256];
+    struct stat st;
+    long v = -1;
+
+    snprintf(lockout, sizeof(lockout), "%s/lockout", f->dir);
+    snprintf(path, sizeof(path), "%s/samba/%s", f->priv, ID_A);
+    fake_smbpasswd(f);
+    write_file(lockout, "0\n", 0644);
+    assert_int_equal(
+        jfa_samba_set_password(&f->cfg, f->priv, ID_A, "alice", "alice-pw", f->err, sizeof(f->err)),
+        JFA_SAMBA_SET_SKIPPED);
+    assert_non_null(strstr(f->err, "\"bad lockout attempt\" is 0"));
+    assert_int_equal(runs(f), 0);
+    assert_int_not_equal(stat(path, &st), 0); /* no "already current" record */
+    write_file(lockout, "fail\n", 0644);
+    assert_int_equal(
+        jfa_samba_set_password(&f->cfg, f->priv, ID_A, "alice", "alice-pw", f->err, sizeof(f->err)),
+        JFA_SAMBA_SET_SKIPPED);
+    assert_non_null(strstr(f->err, "cannot read Samba's account policy"));
+    assert_non_null(strstr(f->err, "Unable to get account policy"));
+    assert_int_equal(runs(f), 0);
+    write_file(lockout, "3\n", 0644);
+    assert_int_equal(
+        jfa_samba_set_password(&f->cfg, f->priv, ID_A, "alice", "alice-pw", f->err, sizeof(f->err)),
+        JFA_SAMBA_SET_WRITTEN);
+    assert_int_equal(runs(f), 2);
+    assert_int_equal(jfa_samba_lockout_attempts(&f->cfg, 2000, &v, f->err, sizeof(f->err)), 0);
+    assert_int_equal(v, 3);
+
+    /* the parser: pdbedit's answer, nothing else */
+    assert_int_equal(
+        jfa_samba_parse_lockout("account policy \"bad lockout attempt\" value is: 12\n", &v), 0);
+    assert_int_equal(v, 12);
+    assert_int_equal(
+        jfa_samba_parse_lockout("account policy \"bad lockout attempt\" value is: x\n", &v), -1);
+    assert_int_equal(
+        jfa_samba_parse_lockout("account policy \"bad lockout attempt\" value is: -1\n", &v), -1);
+    assert_int_equal(
+        jfa_samba_parse_lockout("account policy \"lockout duration\" value is: 30\n", &v), -1);
+    assert_int_equal(
+        jfa_samba_parse_lockout("account policy \"bad lockout attempt\" value is: 5z", &v), -1);
+    assert_int_equal(jfa_samba_parse_lockout("", &v), -1);
+}
+
 static void test_set_password_timeout(void **state)
 {
     struct fx *f = *state;
@@ -731,6 +804,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exec_deadline_kills_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_trust, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_set_password_lockout_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password_timeout, setup, teardown),
     };
 
