@@ -1147,7 +1147,8 @@ out:
 
 static const char qc_rule[] =
     "an empty password answer asks for a Quick Connect code when quick_connect offers it to "
-    "this host (local: no remote host, or one in local_networks) and nullok is not set";
+    "this host (local: no remote host, or one in local_networks), nullok is not set, and no "
+    "other user started this set-id program";
 static const char qc_answer_rule[] =
     "the code must be approved within quick_connect_timeout, as the user's own Jellyfin "
     "account, which must be enabled and allowed from this host";
@@ -1165,6 +1166,18 @@ static bool qc_offered(struct jfa_flow *f)
     }
     if (f->cfg->quick_connect == JFA_QC_NO) {
         step(f, "quick-connect", JFA_STEP_STOP, qc_rule, "not offered: quick_connect = no");
+        return false;
+    }
+    /* Inside su run by another user the code would be shown to that user,
+     * who needs only to talk the account's owner into approving it. */
+    if (jfa_caller_steers_process() && getuid() != (uid_t)f->dbu->uid) {
+        jfa_logf(f->log, LOG_NOTICE,
+                 "Quick Connect not offered to '%s': this set-id program was started by uid %u, "
+                 "who would be shown the code",
+                 f->user_esc, (unsigned)getuid());
+        step(f, "quick-connect", JFA_STEP_STOP, qc_rule,
+             "not offered: a set-id program started by uid %u, not by '%s'", (unsigned)getuid(),
+             f->user_esc);
         return false;
     }
     jfa_log_escape(esc, sizeof(esc), rhost);
