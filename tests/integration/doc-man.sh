@@ -44,7 +44,7 @@ for opt in $(grep -o -- '--[a-z][a-z-]*' "$W/help" | sort -u); do
 done
 
 # libnss_jellyfin(8): the password field is what the module returns
-field=$(sed -n -E 's/.*pw->pw_passwd = put(_n)?\(&p, "([^"]*)".*/\2/p' "$top_srcdir/nss_jellyfin/nss_common.c")
+field=$(sed -n -E 's/.*pw->pw_passwd = put(_n)?\(&p, "([^"]*)".*/\2/p' "$top_srcdir/nss_jellyfin/nss_common.c" | sort -u)
 [ -n "$field" ] || jfa_fail "cannot find the passwd field in nss_common.c"
 shown=$(grep -E '^[a-z]+:[^:]*:[0-9]+:[0-9]+:' "$DOC/libnss_jellyfin.8" | cut -d: -f2 | sort -u)
 [ "$shown" = "$field" ] || jfa_fail "libnss_jellyfin(8) shows password field '$shown', the module returns '$field'"
