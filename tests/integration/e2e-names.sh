@@ -97,6 +97,9 @@ printf '%s\n' "$OUT" | grep -Eq "^bob +$E2E_ID_bob +deleted$" || e2e_fail "names
 OUT=$(jellyfin-auth names release bob) || e2e_fail "names release bob: $OUT"
 printf '%s\n' "$OUT" | grep -q "released bob (claimed by Jellyfin user Id $E2E_ID_bob, deleted)" ||
     e2e_fail "release output: $OUT"
+# bob's home stays bob's: dave is refused it (e2e-home-handover.sh) until
+# the administrator moves it away
+mv /home/bob /home/bob.old || e2e_fail "mv /home/bob"
 e2e_sync
 [ "$(uid_of bob)" = "$uid_dave" ] || e2e_fail "after the release bob is uid $(uid_of bob), not dave's $uid_dave"
 login_ids bob "$E2E_PW_dave"
