@@ -23,6 +23,7 @@ E2E_TESTS = \
 	tests/integration/e2e-kinder.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-samba-sync.sh \
+	tests/integration/e2e-sync-unit.sh \
 	tests/integration/e2e-uninstall.sh \
 	tests/integration/e2e-deb.sh \
 	tests/integration/e2e-demo.sh
