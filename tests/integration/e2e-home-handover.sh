@@ -10,7 +10,7 @@
 # SSH login as bob is refused and the marker never appears for dave's uid,
 # the session stage alone (pamtester open_session) refuses too; once the
 # administrator moves /home/bob away, dave logs in with a fresh home of
-# his own. A home writable by others is refused, one writable by the
+# his own; `doctor` names the home while it is refused. A home writable by others is refused, one writable by the
 # user's private group is not. B. a deleted local account's home, with its
 # .profile, is refused to the Jellyfin user who takes the name, also after
 # a chown of the directory alone (the .profile is still the old uid's).
@@ -60,21 +60,7 @@ login bob "$E2E_PW_bob"
 jfa_fake_ctl "$URL" POST /__fake/users "{\"delete\": [\"$E2E_ID_bob\"]}" >/dev/null ||
     e2e_fail "cannot delete bob in the fake"
 e2e_sync
-"$PYTHON3" - "$URL" "$W/tls/cert.pem" "$E2E_PW_dave" <<'PY' || e2e_fail "dave cannot rename himself bob"
-import json, ssl, sys, urllib.request
-url, ca, pw = sys.argv[1:4]
-ctx = ssl.create_default_context(cafile=ca)
-hdr = 'MediaBrowser Client="e2e", Device="e2e", DeviceId="e2e-rename", Version="1"'
-def call(path, body, token=None):
-    h = hdr + (', Token="%s"' % token if token else "")
-    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Authorization": h, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-        data = r.read()
-        return json.loads(data) if data else None
-auth = call("/Users/AuthenticateByName", {"Username": "dave", "Pw": pw})
-call("/Users?userId=" + auth["User"]["Id"], {"Name": "bob"}, auth["AccessToken"])
-PY
+e2e_self_rename dave "$E2E_PW_dave" bob
 e2e_sync
 OUT=$(jellyfin-auth names release bob) || e2e_fail "names release bob: $OUT"
 [[ $OUT == *"The home /home/bob exists, owned by uid $uid_bob."* ]] &&
@@ -92,6 +78,9 @@ pt_session bob
 [ "$RC" != 0 ] || e2e_fail "the session stage opened a session in bob's old home: $OUT"
 logged "session refused for 'bob': /home/bob is owned by uid $uid_bob"
 [ "$(stat -c %u /home/bob)" = "$uid_bob" ] || e2e_fail "the refused logins changed /home/bob"
+OUT=$(jellyfin-auth doctor 2>&1)
+printf '%s\n' "$OUT" | grep -q "^WARN  home       bob: /home/bob is owned by uid $uid_bob, not by the user (uid $uid_dave); its logins are refused until it is moved away" ||
+    e2e_fail "doctor does not name bob's home: $OUT"
 
 # the administrator moves it away: a fresh home, dave's, without the plant
 mv /home/bob /home/bob.old
@@ -101,6 +90,9 @@ e2e_ssh bob "$E2E_PW_dave" password 'echo "uid=$(id -u)"'
 login bob "$E2E_PW_dave"
 [ "$RC" = 0 ] || e2e_fail "dave's login shell as bob: $OUT"
 [ -e "$MARKS/ran-as-$uid_dave" ] && e2e_fail "bob's .profile ran as dave (uid $uid_dave)"
+OUT=$(jellyfin-auth doctor 2>&1)
+printf '%s\n' "$OUT" | grep -q "^OK    homes      [0-9]* existing homes belong to their users" ||
+    e2e_fail "doctor after the move: $OUT"
 
 # writable by others: refused; by the user's own private group: accepted
 chmod 0777 /home/bob
