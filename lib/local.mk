@@ -22,7 +22,8 @@ lib_libjfa_la_SOURCES = \
 	lib/samba.c lib/samba.h \
 	lib/hostaccts.c lib/hostaccts.h \
 	lib/loginflow.c lib/loginflow.h \
-	lib/quickconnect.c lib/quickconnect.h
+	lib/quickconnect.c lib/quickconnect.h \
+	lib/homecheck.c lib/homecheck.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \
 	$(CRYPTO_CFLAGS) $(LIBCRYPT_CFLAGS)
 lib_libjfa_la_LIBADD = lib/libjfacore.la $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS) $(LIBCRYPT_LIBS)

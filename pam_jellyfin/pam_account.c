@@ -7,8 +7,9 @@
  * database) and those the server returned to this login (kept by this
  * process, or in a pending record this process may trust, see state.h);
  * either one saying "disabled" or "no remote access" refuses (the rules
- * are in lib/loginflow.c, shared with `jellyfin-auth explain`). A refusal
- * logs out the token this login obtained.
+ * are in lib/loginflow.c, shared with `jellyfin-auth explain`). Also
+ * refuses a user whose home is not theirs (lib/homecheck.h), as the
+ * session stage does. A refusal logs out the token this login obtained.
  */
 #include "jfaconf.h"
 
@@ -65,6 +66,13 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
     if (v != JFA_V_SUCCESS) {
         jfa_pam_drop_login(&p);
         rc = jfa_pam_code(v);
+        goto out;
+    }
+    /* A home another uid owns (the name changed hands) is refused here
+     * too: a hand-written stack may list the session line as optional. */
+    if (jfa_pam_home_refused(&p, "login")) {
+        jfa_pam_drop_login(&p);
+        rc = PAM_PERM_DENIED;
         goto out;
     }
     rc = PAM_SUCCESS;

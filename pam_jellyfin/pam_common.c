@@ -17,6 +17,7 @@
 
 #include <security/pam_ext.h>
 
+#include "homecheck.h"
 #include "hostaccts.h"
 #include "jellyfin.h"
 
@@ -261,4 +262,44 @@ void jfa_pam_drop_login(struct jfa_pam *p)
 void jfa_pam_tell(struct jfa_pam *p, const char *msg)
 {
     pam_error(p->pamh, "%s", msg);
+}
+
+bool jfa_pam_home_refused(struct jfa_pam *p, const char *stage)
+{
+    struct jfa_home_issue is;
+    char err[JFA_ERRLEN];
+    const char *home = p->dbu.home;
+    int r;
+
+    if (home == NULL || home[0] != '/')
+        return false;
+    r = jfa_home_check(home, p->dbu.uid, p->dbu.gid, &is, err, sizeof(err));
+    if (r == 0 || r == JFA_ABSENT)
+        return false;
+    switch (is.what) {
+    case JFA_HOME_OWNER:
+    case JFA_HOME_FILE_OWNER:
+        jfa_logf(&p->log, LOG_ERR,
+                 "%s refused for '%s': %s. An earlier holder of the name (a Jellyfin user "
+                 "renamed away or deleted, or a deleted local account) left it, and its startup "
+                 "files would run as '%s'. Move it away (mv %s %s.old; the next session creates "
+                 "a fresh one) or, after checking everything in it, chown -R %u:%u %s",
+                 stage, p->user_esc, err, p->user_esc, home, home, (unsigned)p->dbu.uid,
+                 (unsigned)p->dbu.gid, home);
+        break;
+    case JFA_HOME_WRITABLE:
+    case JFA_HOME_FILE_WRITABLE:
+        jfa_logf(&p->log, LOG_ERR,
+                 "%s refused for '%s': %s: whoever can write there can plant startup files "
+                 "that run as '%s'. Check its content, then chmod go-w it",
+                 stage, p->user_esc, err, p->user_esc);
+        break;
+    default:
+        jfa_logf(&p->log, LOG_ERR, "%s refused for '%s': cannot check the home: %s", stage,
+                 p->user_esc, err);
+        break;
+    }
+    jfa_pam_tell(p, "Your home directory is not safe to use (see the system log); ask the "
+                    "administrator.");
+    return true;
 }

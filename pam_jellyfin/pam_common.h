@@ -104,4 +104,10 @@ void jfa_pam_drop_login(struct jfa_pam *p);
 /* Tell the user something through the conversation (errors only). */
 void jfa_pam_tell(struct jfa_pam *p, const char *msg);
 
+/* Is the resolved user's home unsafe to give them (lib/homecheck.h: owned
+ * by another uid, as after a name changed hands, or writable by others)?
+ * Logs what is wrong and what to do, with stage ("login", "session") and
+ * tells the user. A missing home is not refused. */
+bool jfa_pam_home_refused(struct jfa_pam *p, const char *stage);
+
 #endif

@@ -14,7 +14,9 @@
  * first session (mkhomedir_helper: 0700, copied from /etc/skel, owned by
  * the user), and only for a user resolved in our database. Other accounts
  * never get a directory (pam_mkhomedir in the common stack would create
- * `nobody`'s /nonexistent).
+ * `nobody`'s /nonexistent). It refuses the session (PAM_SESSION_ERR) when
+ * the home exists and is not the user's (lib/homecheck.h): a name that
+ * changed hands keeps the old holder's home and startup files.
  */
 #include "jfaconf.h"
 
@@ -106,6 +108,14 @@ PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, cons
         goto out;
     }
     make_home(&p);
+    /* The home must be the user's: after a name changed hands, the old
+     * holder's .profile would run as the new one. Refused with
+     * PAM_SESSION_ERR, which the profile's session line makes final. */
+    if (jfa_pam_home_refused(&p, "session")) {
+        jfa_pam_drop_login(&p);
+        rc = PAM_SESSION_ERR;
+        goto out;
+    }
     /* Ours or not, the pending record must not linger: jfa_pam_pending
      * takes this login's and cleans any other. */
     if (jfa_pam_pending(&p, true, &rec) != 0)

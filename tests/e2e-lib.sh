@@ -409,6 +409,27 @@ $(cat "$W/refusal.$p" 2>/dev/null || echo "check $p did not finish")"
     [ -z "$bad" ] || e2e_fail "not refused as they must be:$bad"
 }
 
+# e2e_self_rename NAME PASSWORD NEWNAME: the user logs in to Jellyfin and renames
+# itself with its own token, as any Jellyfin user may (on by default).
+e2e_self_rename() {
+    JFA_PW=$2 "$PYTHON3" - "$URL" "$1" "$3" "$W/tls/cert.pem" <<'PY' ||
+import json, os, ssl, sys, urllib.request
+url, name, new, ca = sys.argv[1:5]
+ctx = ssl.create_default_context(cafile=ca)
+hdr = 'MediaBrowser Client="e2e", Device="e2e", DeviceId="e2e-rename", Version="1"'
+def call(path, body, token=None):
+    h = hdr + (', Token="%s"' % token if token else "")
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": h, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
+        data = r.read()
+        return json.loads(data) if data else None
+auth = call("/Users/AuthenticateByName", {"Username": name, "Pw": os.environ["JFA_PW"]})
+call("/Users?userId=" + auth["User"]["Id"], {"Name": new}, auth["AccessToken"])
+PY
+        e2e_fail "$1 could not rename itself to $3"
+}
+
 # e2e_fake_user NAME JSON: patch the fake's sample user NAME (Id
 # E2E_ID_NAME) with the keys of the JSON object; the fake's upsert changes
 # only the keys given.

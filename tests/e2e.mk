@@ -10,6 +10,7 @@ E2E_TESTS = \
 	tests/integration/e2e-ssh-parallel.sh \
 	tests/integration/e2e-ssh-quickconnect.sh \
 	tests/integration/e2e-names.sh \
+	tests/integration/e2e-home-handover.sh \
 	tests/integration/e2e-identity.sh \
 	tests/integration/e2e-su.sh \
 	tests/integration/e2e-env.sh \
@@ -22,6 +23,7 @@ E2E_TESTS = \
 	tests/integration/e2e-kinder.sh \
 	tests/integration/e2e-smb.sh \
 	tests/integration/e2e-samba-sync.sh \
+	tests/integration/e2e-sync-unit.sh \
 	tests/integration/e2e-uninstall.sh \
 	tests/integration/e2e-deb.sh \
 	tests/integration/e2e-demo.sh

@@ -5,7 +5,8 @@
  * reason: configuration (parse, owner, mode), API key file (exists, owner,
  * mode, content), state and private directory modes, users database
  * (opens, full integrity check, owner root, not writable by others), ledger
- * (parses), shell (executable, in /etc/shells), nsswitch.conf (jellyfin on
+ * (parses), the homes of its users (the PAM module refuses one that is not
+ * the user's), shell (executable, in /etc/shells), nsswitch.conf (jellyfin on
  * passwd and group), PAM (a file in /etc/pam.d mentions pam_jellyfin.so),
  * database age against the timer period, with samba_sync = yes Samba's
  * tools, configuration (testparm) and passdb, and Quick Connect (the
@@ -33,6 +34,7 @@
 #include "cmd.h"
 #include "db.h"
 #include "fileutil.h"
+#include "homecheck.h"
 #include "ledger.h"
 #include "safepath.h"
 #include "samba.h"
@@ -376,6 +378,44 @@ out:
     jfa_db_close(&db);
 }
 
+/* The homes of the database's users that the PAM module refuses (a name
+ * that changed hands keeps the old holder's home; lib/homecheck.h): named,
+ * at most HOMES_SHOWN of them, with what to do. */
+#define HOMES_SHOWN 20
+static void check_homes(struct doc *d, const char *db_path)
+{
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_home_issue is;
+    char err[JFA_ERRLEN];
+    uint32_t i, refused = 0, present = 0;
+    int r;
+
+    memset(&db, 0, sizeof(db));
+    if (jfa_db_open(&db, db_path, geteuid() == 0) != 0)
+        return; /* check_database said why */
+    for (i = 0; i < db.n_users; i++) {
+        if (jfa_db_user_at(&db, i, &u) != 0 || u.home == NULL || u.home[0] != '/')
+            continue;
+        r = jfa_home_check(u.home, u.uid, u.gid, &is, err, sizeof(err));
+        if (r == JFA_ABSENT)
+            continue;
+        present++;
+        if (r == 0)
+            continue;
+        if (++refused <= HOMES_SHOWN)
+            report(d, "WARN", "home",
+                   "%s: %s; its logins are refused until it is moved away (mv %s %s.old) or, "
+                   "after checking its content, chown -R %u:%u %s",
+                   u.name, err, u.home, u.home, (unsigned)u.uid, (unsigned)u.gid, u.home);
+    }
+    if (refused > HOMES_SHOWN)
+        report(d, "WARN", "home", "%" PRIu32 " more homes like these", refused - HOMES_SHOWN);
+    if (refused == 0)
+        report(d, "OK", "homes", "%" PRIu32 " existing homes belong to their users", present);
+    jfa_db_close(&db);
+}
+
 static void check_ledger(struct doc *d, const char *ledger_path)
 {
     struct jfa_ledger ledger;
@@ -458,6 +498,7 @@ int cmd_doctor(struct tool *t, int argc, char **argv)
     }
     check_dirs(&d, &t->cfg, priv);
     check_database(&d, &t->cfg, db_path);
+    check_homes(&d, db_path);
     check_ledger(&d, ledger_path);
     check_shell(&d, &t->cfg);
     check_wiring(&d);

@@ -49,7 +49,9 @@ static void help(void)
            "                Jellyfin user whose name maps to it. Check first what the\n"
            "                machine grants to NAME. With samba_sync, NAME's Samba entry\n"
            "                (the old holder's password) is removed first. Refused while\n"
-           "                NAME is its holder's login as of the last sync. Root only.\n"
+           "                NAME is its holder's login as of the last sync. Names the\n"
+           "                owner of NAME's home when it exists: the next holder is refused\n"
+           "                logins until it is moved away or chowned to them. Root only.\n"
            "  set ID|JELLYFIN-NAME LOGIN\n"
            "                give that Jellyfin user (by Id, or by its Jellyfin name as the\n"
            "                last sync saw it) the login name LOGIN from the next sync on,\n"
@@ -195,6 +197,32 @@ static bool holds_login(struct tool *t, const char *name, const char *id, enum j
     return holds;
 }
 
+/*
+ * The home the name's next holder gets (the home template) keeps the old
+ * holder's files, startup files included: the PAM module refuses the new
+ * holder's logins while it is not theirs. Say so, and what to do. Not a
+ * refusal of the release: the login refusal is the safeguard, and the
+ * administrator may move the home at any time.
+ */
+static void tell_home(struct tool *t, const char *name)
+{
+    char *home = jfa_config_home(&t->cfg, name);
+    struct passwd *pw;
+    struct stat st;
+
+    if (home == NULL || home[0] != '/' || stat(home, &st) != 0)
+        goto out;
+    pw = getpwuid(st.st_uid);
+    printf("The home %s exists, owned by uid %u%s%s%s. Its next holder is refused logins and\n"
+           "sessions until it is theirs: move it away (mv %s %s.old; the first session\n"
+           "creates a fresh one), or check everything in it (.profile, .bashrc, .ssh) and\n"
+           "chown -R it to them.\n",
+           home, (unsigned)st.st_uid, pw != NULL ? " (" : "", pw != NULL ? pw->pw_name : "",
+           pw != NULL ? ")" : "", home, home);
+out:
+    free(home);
+}
+
 static int do_release(struct tool *t, const char *path, const char *name)
 {
     struct jfa_ledger l;
@@ -259,6 +287,7 @@ static int do_release(struct tool *t, const char *path, const char *name)
     printf("The next sync gives %s to the Jellyfin user whose name maps to it, with every local\n"
            "grant on the name; run 'jellyfin-auth sync' to apply it now.\n",
            name);
+    tell_home(t, name);
     ret = EXIT_OK;
 out:
     if (lock_fd >= 0)

@@ -535,7 +535,8 @@ static void print_next_steps(void)
                "    (by hand: see pam_jellyfin(8); after pam_unix in common-auth, and in\n"
                "     common-account:  account [success=ok new_authtok_reqd=done ignore=ignore "
                "user_unknown=ignore authinfo_unavail=ignore default=bad] pam_jellyfin.so\n"
-               "     common-session:  session optional pam_jellyfin.so)\n");
+               "     common-session:  session [success=ok new_authtok_reqd=ok session_err=die "
+               "default=ignore] pam_jellyfin.so)\n");
     if (!timer)
         printf("  - start the sync timer:   systemctl enable --now jellyfin-auth-sync.timer\n");
     printf("  - check everything:       jellyfin-auth status\n");

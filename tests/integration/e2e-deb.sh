@@ -3,7 +3,8 @@
 # `dpkg-buildpackage -us -uc -b` from the dist tree (under $W: nothing is
 # written next to the source), checked with lintian (no errors), then, in a
 # private namespace on top of the running system: dpkg -i, setup, a Jellyfin
-# login over sshd, dpkg -r with the profile enabled, dpkg -P (the body is
+# login over sshd, dpkg -r with the profile enabled, dpkg -P (also of a key
+# and a state directory the configuration moved; the body is
 # tests/e2e-lifecycle.sh). Root only; skips without debhelper.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
@@ -65,8 +66,23 @@ lc_remove() {
 }
 lc_purge() {
     local f
+    # The key and the state where the configuration put them (api_key_file,
+    # state_dir): purge takes them too (the key is a Jellyfin administrator
+    # credential, the state holds password verifiers), and nothing else of a
+    # directory it did not create.
+    mkdir -p /etc/jfa-keys /var/opt
+    mv /etc/jellyfin-auth.key /etc/jfa-keys/jellyfin.key || e2e_fail "cannot move the key"
+    cp -a /var/lib/jellyfin-auth /var/opt/jfa-state || e2e_fail "cannot copy the state"
+    echo "the administrator's own file" >/var/opt/jfa-state/notes
+    printf 'api_key_file = /etc/jfa-keys/jellyfin.key\nstate_dir = /var/opt/jfa-state\n' \
+        >>/etc/jellyfin-auth.conf
     # shellcheck disable=SC2086
     dpkg -P $PKGS >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -P"; }
+    for f in /etc/jfa-keys/jellyfin.key /var/opt/jfa-state/private /var/opt/jfa-state/users.db \
+        /var/opt/jfa-state/sync-report; do
+        [ -e "$f" ] || [ -L "$f" ] && e2e_fail "dpkg -P left $f (where the configuration put it)"
+    done
+    [ -f /var/opt/jfa-state/notes ] || e2e_fail "dpkg -P removed a file it did not write"
     for f in /etc/jellyfin-auth.conf /etc/jellyfin-auth.conf.bak /etc/jellyfin-auth.key \
         /var/lib/jellyfin-auth /etc/nsswitch.conf.jellyfin-auth.bak \
         /etc/systemd/system/timers.target.wants/jellyfin-auth-sync.timer; do

@@ -35,27 +35,6 @@ ssh_refused() {
 }
 refused() { e2e_expect_refusal "$3" ssh_refused "$1" "$2"; }
 
-# self_rename NAME PASSWORD NEWNAME: the user logs in to Jellyfin and renames
-# itself with its own token, as any Jellyfin user may (on by default).
-self_rename() {
-    JFA_PW=$2 "$PYTHON3" - "$URL" "$1" "$3" "$W/tls/cert.pem" <<'PY' ||
-import json, os, ssl, sys, urllib.request
-url, name, new, ca = sys.argv[1:5]
-ctx = ssl.create_default_context(cafile=ca)
-hdr = 'MediaBrowser Client="e2e", Device="e2e", DeviceId="e2e-rename", Version="1"'
-def call(path, body, token=None):
-    h = hdr + (', Token="%s"' % token if token else "")
-    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Authorization": h, "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, context=ctx, timeout=10) as r:
-        data = r.read()
-        return json.loads(data) if data else None
-auth = call("/Users/AuthenticateByName", {"Username": name, "Pw": os.environ["JFA_PW"]})
-call("/Users?userId=" + auth["User"]["Id"], {"Name": new}, auth["AccessToken"])
-PY
-        e2e_fail "$1 could not rename itself to $3"
-}
-
 # uid_of NAME: the uid NSS gives, or nothing
 uid_of() { getent passwd "$1" | cut -d: -f3; }
 
@@ -78,7 +57,7 @@ jfa_fake_ctl "$URL" POST /__fake/users "{\"delete\": [\"$E2E_ID_bob\"]}" >/dev/n
     e2e_fail "cannot delete bob in the fake"
 e2e_sync
 [ -z "$(uid_of bob)" ] || e2e_fail "deleted bob still resolves"
-self_rename dave "$E2E_PW_dave" bob
+e2e_self_rename dave "$E2E_PW_dave" bob
 e2e_sync
 refused bob "$E2E_PW_dave" "dave as bob after bob's deletion"
 e2e_check_refusals
@@ -97,6 +76,9 @@ printf '%s\n' "$OUT" | grep -Eq "^bob +$E2E_ID_bob +deleted$" || e2e_fail "names
 OUT=$(jellyfin-auth names release bob) || e2e_fail "names release bob: $OUT"
 printf '%s\n' "$OUT" | grep -q "released bob (claimed by Jellyfin user Id $E2E_ID_bob, deleted)" ||
     e2e_fail "release output: $OUT"
+# bob's home stays bob's: dave is refused it (e2e-home-handover.sh) until
+# the administrator moves it away
+mv /home/bob /home/bob.old || e2e_fail "mv /home/bob"
 e2e_sync
 [ "$(uid_of bob)" = "$uid_dave" ] || e2e_fail "after the release bob is uid $(uid_of bob), not dave's $uid_dave"
 login_ids bob "$E2E_PW_dave"
@@ -112,12 +94,12 @@ gpasswd -a erin grp-media >/dev/null || e2e_fail "gpasswd -a erin grp-media"
 uid_erin=$(uid_of erin)
 uid_frank=$(uid_of frank)
 [ -n "$uid_erin" ] && [ -n "$uid_frank" ] || e2e_fail "erin or frank not synced"
-self_rename erin "$PW_erin" robin
+e2e_self_rename erin "$PW_erin" robin
 e2e_sync
 [ "$(uid_of robin)" = "$uid_erin" ] || e2e_fail "renamed erin lost her uid"
 login_ids robin "$PW_erin"
 case "$OUT" in *"uid=$uid_erin "*) ;; *) e2e_fail "robin: $OUT" ;; esac
-self_rename frank "$PW_frank" erin
+e2e_self_rename frank "$PW_frank" erin
 e2e_sync
 refused erin "$PW_frank" "frank as erin after erin's rename"
 e2e_check_refusals
@@ -132,8 +114,8 @@ OUT=$(jellyfin-auth names list)
 printf '%s\n' "$OUT" | grep -Eq "^erin +$ID_erin +renamed-away$" || e2e_fail "names list: $OUT"
 # frank gives up (Jellyfin names are unique) and robin renames back: the
 # holder gets its name back, frank keeps his uid under his new name
-self_rename erin "$PW_frank" fred
-self_rename robin "$PW_erin" erin
+e2e_self_rename erin "$PW_frank" fred
+e2e_self_rename robin "$PW_erin" erin
 e2e_sync
 [ "$(uid_of erin)" = "$uid_erin" ] || e2e_fail "erin did not get her name back"
 [ "$(uid_of fred)" = "$uid_frank" ] || e2e_fail "fred is not frank's uid"

@@ -155,7 +155,8 @@ printf 'passwd: files\ngroup: files\n' >"$W/ns"
 rm -f "$W/pam.d/"* "$W/systemd/timers.target.wants/jellyfin-auth-sync.timer"
 out=$(setup_again 2>&1) || { echo "$out" >&2; jfa_fail "setup, nothing wired"; }
 for step in "add 'jellyfin' to $W/ns" "pam-auth-update --enable jellyfin" \
-    "session optional pam_jellyfin.so" "systemctl enable --now"; do
+    "session_err=die default=ignore] pam_jellyfin.so" \
+    "systemctl enable --now"; do
     expect_in "$out" "$step" "setup: step '$step' missing"
 done
 

@@ -1,0 +1,195 @@
+/*
+ * tests/unit/test_homecheck.c - unit tests for lib/homecheck.c.
+ *
+ * Owns: jfa_home_check's answers: an absent home (JFA_ABSENT), the user's
+ * own home (accepted, a link to it too), a home owned by another uid (the
+ * name changed hands), a home or a startup file writable by others or by a
+ * group not the user's, a startup file (or a link planted as one) owned by
+ * another uid; root-owned startup files are accepted. "Another uid" is
+ * played by asking for getuid()+1, so no root is needed; the startup file
+ * of another owner needs chown (root) and skips otherwise.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "homecheck.h"
+#include "util.h"
+
+struct fx {
+    char dir[64];
+    char home[96];
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+
+    assert_non_null(f);
+    strcpy(f->dir, "/tmp/jfa-homecheck.XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->home, sizeof(f->home), "%s/home", f->dir);
+    assert_int_equal(mkdir(f->home, 0700), 0);
+    assert_int_equal(chmod(f->home, 0700), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[160];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    free(f);
+    return 0;
+}
+
+static void put(const struct fx *f, const char *name, mode_t mode)
+{
+    char p[160];
+    int fd;
+
+    snprintf(p, sizeof(p), "%s/%s", f->home, name);
+    fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "true\n", 5), 5);
+    close(fd);
+    assert_int_equal(chmod(p, mode), 0);
+}
+
+static void test_absent(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    snprintf(p, sizeof(p), "%s/none", f->dir);
+    assert_int_equal(jfa_home_check(p, getuid(), getgid(), &is, err, sizeof(err)), JFA_ABSENT);
+    assert_int_equal(is.what, JFA_HOME_OK);
+}
+
+static void test_own_home(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], link[160];
+
+    put(f, ".profile", 0644);
+    put(f, ".bashrc", 0600);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    /* a link to it is followed, as the shell follows it */
+    snprintf(link, sizeof(link), "%s/link", f->dir);
+    assert_int_equal(symlink(f->home, link), 0);
+    assert_int_equal(jfa_home_check(link, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    /* writable by the user's own group: accepted */
+    assert_int_equal(chmod(f->home, 0770), 0);
+    put(f, ".profile", 0664);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+}
+
+static void test_other_owner(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256];
+
+    put(f, ".profile", 0644);
+    assert_int_equal(jfa_home_check(f->home, getuid() + 1, getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_OWNER);
+    assert_int_equal(is.owner, getuid());
+    assert_non_null(strstr(err, f->home));
+    assert_non_null(strstr(err, "is owned by uid"));
+}
+
+static void test_writable(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256];
+
+    assert_int_equal(chmod(f->home, 0707), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_WRITABLE);
+    assert_non_null(strstr(err, "mode 0707"));
+    /* group-writable, the group not the user's */
+    assert_int_equal(chmod(f->home, 0770), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid() + 1, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_WRITABLE);
+    /* a startup file writable by others */
+    assert_int_equal(chmod(f->home, 0700), 0);
+    put(f, ".bash_profile", 0646);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/.bash_profile is writable by others"));
+}
+
+static void test_file_owner(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    if (geteuid() != 0)
+        skip();
+    /* the directory chowned alone: the old holder's .profile stays theirs */
+    put(f, ".profile", 0644);
+    snprintf(p, sizeof(p), "%s/.profile", f->home);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_int_equal(is.owner, 65534);
+    assert_non_null(strstr(err, "/.profile is owned by uid 65534"));
+    /* a link planted as a startup file is judged itself, not its target */
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(symlink("/etc/profile", p), 0);
+    assert_int_equal(lchown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    /* root's startup files are accepted in a user's home */
+    assert_int_equal(lchown(p, 0, 0), 0);
+    assert_int_equal(chown(f->home, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 65534, 65534, &is, err, sizeof(err)), 0);
+}
+
+static void test_not_directory(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    put(f, "file", 0644);
+    snprintf(p, sizeof(p), "%s/file", f->home);
+    assert_int_equal(jfa_home_check(p, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_OK); /* could not be examined */
+    assert_non_null(strstr(err, p));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_own_home, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_other_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_directory, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
