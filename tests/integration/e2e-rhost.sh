@@ -49,28 +49,6 @@ s.sendall(("%s %s\n" % (os.environ["RD_USER"], os.environ["RD_PW"])).encode())
 print(s.makefile().readline().strip())' "$1" "$RDNS_PORT" 2>&1)
     RC=$?
 }
-# ssh_from SOURCE USER PASSWORD|KEY METHOD: e2e_ssh's login from SOURCE
-ssh_from() {
-    local src=$1 user=$2 pw=$3 method=$4
-    local opts=(-b "$src" -p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-        -o LogLevel=ERROR -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1
-        -o PreferredAuthentications="$method")
-    if [ "$method" = publickey ]; then
-        OUT=$(timeout 30 ssh "${opts[@]}" -o BatchMode=yes -o IdentitiesOnly=yes -i "$pw" \
-            "$user@127.0.0.1" echo LOGGED-IN 2>&1 </dev/null)
-    else
-        OUT=$(SSHPASS=$pw timeout 30 sshpass -e ssh "${opts[@]}" -o PubkeyAuthentication=no \
-            "$user@127.0.0.1" echo LOGGED-IN 2>&1 </dev/null)
-    fi
-    RC=$?
-}
-# ftp_from SOURCE USER PASSWORD: e2e_ftp from SOURCE
-ftp_from() {
-    local cfg=$W/curl.$BASHPID.cfg
-    printf 'user = "%s:%s"\n' "$2" "$3" >"$cfg"
-    OUT=$(timeout 30 curl -sS --max-time 20 --interface "$1" -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/" 2>&1)
-    RC=$?
-}
 PAM_SUCCESS=0
 PAM_PERM_DENIED=6
 
@@ -102,16 +80,16 @@ install -m 0600 -o bob -g bob "$W/user_key.pub" /home/bob/.ssh/authorized_keys
 for m in password keyboard-interactive publickey; do
     pw=$E2E_PW_bob
     [ "$m" = publickey ] && pw=$W/user_key
-    ssh_from 127.0.0.2 bob "$pw" "$m"
+    E2E_SRC=127.0.0.2 e2e_ssh bob "$pw" "$m" echo LOGGED-IN
     [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q LOGGED-IN ||
         e2e_fail "bob over SSH ($m) from 127.0.0.2, inside local_networks, refused: $OUT"
-    ssh_from 127.0.0.1 bob "$pw" "$m"
+    E2E_SRC=127.0.0.1 e2e_ssh bob "$pw" "$m" echo LOGGED-IN
     [ "$RC" != 0 ] && ! printf '%s' "$OUT" | grep -q LOGGED-IN ||
         e2e_fail "bob over SSH ($m) from 127.0.0.1, outside local_networks, let in: $OUT"
 done
-ftp_from 127.0.0.2 bob "$E2E_PW_bob"
+E2E_SRC=127.0.0.2 e2e_ftp bob "$E2E_PW_bob"
 [ "$RC" = 0 ] || e2e_fail "bob over FTP from 127.0.0.2, inside local_networks, refused: $OUT"
-ftp_from 127.0.0.1 bob "$E2E_PW_bob"
+E2E_SRC=127.0.0.1 e2e_ftp bob "$E2E_PW_bob"
 [ "$RC" != 0 ] && printf '%s' "$OUT" | grep -q 530 ||
     e2e_fail "bob over FTP from 127.0.0.1, outside local_networks, not refused: $OUT"
 # Debian's vsftpd gives the address, not the PTR name: no address went unconfirmed
