@@ -165,16 +165,15 @@ static bool cidr_contains(const struct jfa_cidr *net, const unsigned char addr[1
     return true;
 }
 
-bool jfa_cidr_list_match(const struct jfa_cidr *nets, size_t n, const char *ip)
+int jfa_addr_parse(const char *ip, unsigned char addr[16])
 {
     char buf[INET6_ADDRSTRLEN + 1];
-    unsigned char addr[16];
     const char *p = ip;
     size_t len, i;
     bool is_v4;
 
-    if (nets == NULL || ip == NULL)
-        return false;
+    if (ip == NULL)
+        return -1;
     len = strlen(p);
     /* accept "[::1]" and a zone suffix "fe80::1%eth0" */
     if (len >= 2 && p[0] == '[' && p[len - 1] == ']') {
@@ -186,15 +185,29 @@ bool jfa_cidr_list_match(const struct jfa_cidr *nets, size_t n, const char *ip)
             break;
     len = i;
     if (len == 0 || len >= sizeof(buf))
-        return false;
+        return -1;
     memcpy(buf, p, len);
     buf[len] = '\0';
-    if (parse_addr(buf, addr, &is_v4) != 0)
+    return parse_addr(buf, addr, &is_v4);
+}
+
+bool jfa_cidr_list_contains(const struct jfa_cidr *nets, size_t n, const unsigned char addr[16])
+{
+    size_t i;
+
+    if (nets == NULL)
         return false;
     for (i = 0; i < n; i++)
         if (cidr_contains(&nets[i], addr))
             return true;
     return false;
+}
+
+bool jfa_cidr_list_match(const struct jfa_cidr *nets, size_t n, const char *ip)
+{
+    unsigned char addr[16];
+
+    return jfa_addr_parse(ip, addr) == 0 && jfa_cidr_list_contains(nets, n, addr);
 }
 
 /* ---- defaults, free, paths -------------------------------------------- */

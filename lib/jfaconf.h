@@ -118,6 +118,12 @@ const char *jfa_config_path(void);
 int jfa_cidr_parse(const char *s, struct jfa_cidr *out);
 /* Does the textual address `ip` fall in any of the networks? false if unparsable. */
 bool jfa_cidr_list_match(const struct jfa_cidr *nets, size_t n, const char *ip);
+/* An IP literal ("10.1.2.3", "::1", "[::1]", "fe80::1%eth0": the zone is
+ * dropped) in the 16-byte form of struct jfa_cidr (v4 as v4-mapped); 0 or
+ * -1 when ip is not one (a host name). */
+int jfa_addr_parse(const char *ip, unsigned char addr[16]);
+/* Does the 16-byte address fall in any of the networks? */
+bool jfa_cidr_list_contains(const struct jfa_cidr *nets, size_t n, const unsigned char addr[16]);
 
 /* Expand the home template for login name `user` into a malloc'd string. */
 char *jfa_config_home(const struct jfa_config *cfg, const char *user);

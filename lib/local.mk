@@ -22,6 +22,7 @@ lib_libjfa_la_SOURCES = \
 	lib/samba.c lib/samba.h \
 	lib/hostaccts.c lib/hostaccts.h \
 	lib/loginflow.c lib/loginflow.h \
+	lib/rhost.c lib/rhost.h \
 	lib/quickconnect.c lib/quickconnect.h \
 	lib/homecheck.c lib/homecheck.h
 lib_libjfa_la_CFLAGS = $(AM_CFLAGS) -fvisibility=hidden $(CURL_CFLAGS) $(JSONC_CFLAGS) \

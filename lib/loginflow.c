@@ -29,6 +29,7 @@
 #include "hostaccts.h"
 #include "lockout.h"
 #include "quickconnect.h"
+#include "rhost.h"
 #include "safepath.h"
 
 int jfa_verdict_pam(enum jfa_verdict v)
@@ -1143,6 +1144,47 @@ out:
     return v;
 }
 
+/* ---- the remote host (design.md "Remote host") ---- */
+
+bool jfa_flow_rhost_inside(struct jfa_flow *f)
+{
+    unsigned char addr[16];
+    char esc[128], svc[64];
+    enum jfa_rhost_kind kind;
+
+    f->rhost_unconfirmed = false;
+    memset(addr, 0, sizeof(addr));
+    kind = jfa_rhost_classify(f->rhost, addr);
+    if (kind == JFA_RHOST_UNCONFIRMED && f->rhost_assume_peer)
+        kind = JFA_RHOST_PEER;
+    if (kind != JFA_RHOST_PEER && kind != JFA_RHOST_UNCONFIRMED)
+        return false; /* none, or a host name: never inside */
+    if (!jfa_cidr_list_contains(f->cfg->local_networks, f->cfg->n_local_networks, addr))
+        return false;
+    if (kind == JFA_RHOST_PEER)
+        return true;
+    f->rhost_unconfirmed = true;
+    if (f->rhost_noted == NULL || strcmp(f->rhost_noted, f->rhost) != 0) {
+        f->rhost_noted = f->rhost; /* logged once per login and host */
+        jfa_log_escape(esc, sizeof(esc), f->rhost);
+        jfa_log_escape(svc, sizeof(svc), f->service != NULL ? f->service : "");
+        jfa_logf(f->log, LOG_NOTICE,
+                 "the remote host %s that service '%s' gave is not the address of a connection "
+                 "this process holds (a name a reverse lookup returned?): taken as a host outside "
+                 "local_networks",
+                 esc, svc);
+    }
+    return false;
+}
+
+/* The data of a refusal by an unconfirmed address ("" otherwise). */
+static const char *unconfirmed_note(const struct jfa_flow *f)
+{
+    return f->rhost_unconfirmed ? " (not the address of a connection this process holds: a name "
+                                  "a reverse lookup returned?)"
+                                : "";
+}
+
 /* ---- Quick Connect (an empty answer instead of a password) ---- */
 
 static const char qc_rule[] =
@@ -1181,14 +1223,14 @@ static bool qc_offered(struct jfa_flow *f)
         return false;
     }
     jfa_log_escape(esc, sizeof(esc), rhost);
-    if (f->cfg->quick_connect == JFA_QC_LOCAL && rhost[0] != '\0' &&
-        !jfa_cidr_list_match(f->cfg->local_networks, f->cfg->n_local_networks, rhost)) {
+    if (f->cfg->quick_connect == JFA_QC_LOCAL && rhost[0] != '\0' && !jfa_flow_rhost_inside(f)) {
         jfa_logf(f->log, LOG_INFO,
-                 "Quick Connect not offered to '%s': %s is outside local_networks "
+                 "Quick Connect not offered to '%s': %s is outside local_networks%s "
                  "(quick_connect = local)",
-                 f->user_esc, esc);
+                 f->user_esc, esc, unconfirmed_note(f));
         step(f, "quick-connect", JFA_STEP_STOP, qc_rule,
-             "not offered: %s is outside local_networks (quick_connect = local)", esc);
+             "not offered: %s is outside local_networks%s (quick_connect = local)", esc,
+             unconfirmed_note(f));
         return false;
     }
     if (f->cfg->quick_connect == JFA_QC_YES)
@@ -1491,14 +1533,13 @@ enum jfa_verdict jfa_flow_account(struct jfa_flow *f, uint32_t login_flags, bool
     step(f, "account-disabled", JFA_STEP_PASS, drule, "not disabled (%s)",
          have_login_flags ? "the last sync and this login" : "the last sync");
     jfa_log_escape(esc, sizeof(esc), rhost);
-    if ((uflags & JFA_DBU_NO_REMOTE) && rhost[0] != '\0' &&
-        !jfa_cidr_list_match(f->cfg->local_networks, f->cfg->n_local_networks, rhost)) {
+    if ((uflags & JFA_DBU_NO_REMOTE) && rhost[0] != '\0' && !jfa_flow_rhost_inside(f)) {
         jfa_logf(f->log, LOG_NOTICE,
                  "'%s' may not log in from %s: Jellyfin denies this user remote access (as of %s)",
                  f->user_esc, esc, said_by(JFA_DBU_NO_REMOTE, f->dbu->flags, lflags));
         step(f, "account-remote", JFA_STEP_STOP, rrule,
-             "remote access denied (as of %s) and %s is outside local_networks",
-             said_by(JFA_DBU_NO_REMOTE, f->dbu->flags, lflags), esc);
+             "remote access denied (as of %s) and %s is outside local_networks%s",
+             said_by(JFA_DBU_NO_REMOTE, f->dbu->flags, lflags), esc, unconfirmed_note(f));
         return JFA_V_PERM_DENIED;
     }
     if (!(uflags & JFA_DBU_NO_REMOTE))

@@ -67,6 +67,10 @@ struct jfa_flow {
     const char *private_dir;
     const char *user;
     const char *rhost; /* remote host or NULL/"" */
+    /* An IP-literal rhost counts as that address only when this process
+     * holds a connection from it (lib/rhost.h); explain, which holds none,
+     * sets this to take --rhost as the peer of the service's connection. */
+    bool rhost_assume_peer;
     bool nullok;       /* empty passwords allowed */
     struct jfa_db *db; /* storage, opened by jfa_flow_resolve (closed by the owner) */
     struct jfa_db_user *dbu;
@@ -102,7 +106,9 @@ struct jfa_flow {
     bool password_sent;                   /* AuthenticateByName was sent */
     uint32_t login_flags;
     bool have_login_flags;
-    bool qc; /* a Quick Connect request is being counted (log wording) */
+    bool qc;                 /* a Quick Connect request is being counted (log wording) */
+    bool rhost_unconfirmed;  /* jfa_flow_rhost_inside's last "outside": an unconfirmed address */
+    const char *rhost_noted; /* the unconfirmed address already logged */
 };
 #define JFA_FLOW_ESC_LEN 128
 
@@ -159,6 +165,12 @@ enum jfa_verdict jfa_flow_quick_connect(struct jfa_flow *f, bool *offered);
  */
 enum jfa_verdict jfa_flow_attempt_begin(struct jfa_flow *f);
 void jfa_flow_attempt_end(struct jfa_flow *f, bool accepted);
+
+/* Is f->rhost (set and not empty) inside local_networks? A host name never
+ * is; an IP literal only when it is the peer of a connection this process
+ * holds (or rhost_assume_peer): an unconfirmed one inside local_networks
+ * is taken as outside, logged once per flow naming the service. */
+bool jfa_flow_rhost_inside(struct jfa_flow *f);
 
 /* The account stage's rules on the OR of the database's flags and
  * login_flags (this login's, 0 if none): disabled, remote access. */

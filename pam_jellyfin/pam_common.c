@@ -89,6 +89,7 @@ int jfa_pam_resolve_user(struct jfa_pam *p)
     }
     p->flow.user = p->user;
     p->flow.rhost = jfa_pam_item_text(p, PAM_RHOST);
+    p->flow.service = jfa_pam_item_text(p, PAM_SERVICE);
     v = jfa_flow_resolve(&p->flow);
     if (v == JFA_V_SUCCESS && strcmp(p->dbu.name, p->user) != 0) {
         /* case_sensitive = no (the record's fold flag): from here on the

@@ -19,15 +19,13 @@
 #include "samba.h"
 
 /* The rule of pam_sm_acct_mgmt: a user without remote access, from a host
- * outside local_networks. That login is about to be refused; it does not
- * enroll the password for SMB either. */
+ * outside local_networks (an address this process holds no connection
+ * from counts as outside: jfa_flow_rhost_inside). That login is about to
+ * be refused; it does not enroll the password for SMB either. */
 static bool remote_denied(struct jfa_pam *p, uint32_t flags)
 {
-    const void *rhost = NULL;
-
-    return (flags & JFA_DBU_NO_REMOTE) && pam_get_item(p->pamh, PAM_RHOST, &rhost) == PAM_SUCCESS &&
-           rhost != NULL && ((const char *)rhost)[0] != '\0' &&
-           !jfa_cidr_list_match(p->cfg.local_networks, p->cfg.n_local_networks, rhost);
+    return (flags & JFA_DBU_NO_REMOTE) && p->flow.rhost != NULL && p->flow.rhost[0] != '\0' &&
+           !jfa_flow_rhost_inside(&p->flow);
 }
 
 void jfa_pam_samba_update(struct jfa_pam *p, const char *password, uint32_t flags)

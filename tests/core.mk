@@ -18,6 +18,13 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c
 tests_unit_test_config_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_config_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
 
+# lib/rhost.c: PAM_RHOST confirmed against the process's connected sockets
+check_PROGRAMS += tests/unit/test_rhost
+TESTS += tests/unit/test_rhost
+tests_unit_test_rhost_SOURCES = tests/unit/test_rhost.c
+tests_unit_test_rhost_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_rhost_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+
 tests_unit_test_fileutil_SOURCES = tests/unit/test_fileutil.c
 tests_unit_test_fileutil_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_fileutil_LDADD = lib/libjfa.la $(CMOCKA_LIBS)

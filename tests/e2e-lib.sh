@@ -341,22 +341,24 @@ e2e_start_vsftpd() {
 }
 
 # e2e_ftp USER PASSWORD [PATH]: fetch PATH (default: list the home) with
-# curl, the credentials in a private config file (not on the command line);
-# sets OUT, RC.
+# curl, the credentials in a private config file (not on the command line),
+# from the source address E2E_SRC if set; sets OUT, RC.
 e2e_ftp() {
     local cfg=$W/curl.$BASHPID.cfg
     printf 'user = "%s:%s"\n' "$1" "$(printf '%s' "$2" | sed 's/\\/\\\\/g; s/"/\\"/g')" >"$cfg"
-    OUT=$(timeout 30 curl -sS --max-time 20 -K "$cfg" "ftp://127.0.0.1:$FTP_PORT/${3:-}" 2>&1)
+    OUT=$(timeout 30 curl -sS --max-time 20 ${E2E_SRC:+--interface "$E2E_SRC"} -K "$cfg" \
+        "ftp://127.0.0.1:$FTP_PORT/${3:-}" 2>&1)
     RC=$?
 }
 
-# e2e_ssh USER PASSWORD METHOD CMD...: one login with sshpass; sets OUT, RC.
-# METHOD is password, keyboard-interactive or publickey (PASSWORD = key file).
+# e2e_ssh USER PASSWORD METHOD CMD...: one login with sshpass (from the
+# source address E2E_SRC if set); sets OUT, RC. METHOD is password,
+# keyboard-interactive or publickey (PASSWORD = key file).
 e2e_ssh() {
     local user=$1 pw=$2 method=$3
     shift 3
-    local opts=(-p "$SSH_PORT" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-        -o LogLevel=ERROR -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1
+    local opts=(${E2E_SRC:+-b "$E2E_SRC"} -p "$SSH_PORT" -o StrictHostKeyChecking=no
+        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10 -o NumberOfPasswordPrompts=1
         -o PreferredAuthentications="$method" -o BatchMode=no)
     if [ "$method" = publickey ]; then
         OUT=$(timeout 30 ssh "${opts[@]}" -o BatchMode=yes -o IdentitiesOnly=yes -i "$pw" \

@@ -19,6 +19,7 @@ E2E_TESTS = \
 	tests/integration/e2e-caller-account.sh \
 	tests/integration/e2e-qc-caller.sh \
 	tests/integration/e2e-ftp.sh \
+	tests/integration/e2e-rhost.sh \
 	tests/integration/e2e-pending.sh \
 	tests/integration/e2e-kinder.sh \
 	tests/integration/e2e-smb.sh \
@@ -28,6 +29,10 @@ E2E_TESTS = \
 	tests/integration/e2e-deb.sh \
 	tests/integration/e2e-demo.sh
 TESTS += $(E2E_TESTS)
+# e2e-rhost.sh: a service that puts the peer's reverse-DNS name in PAM_RHOST
+check_PROGRAMS += tests/integration/rdns_service
+tests_integration_rdns_service_SOURCES = tests/integration/rdns_service.c
+tests_integration_rdns_service_LDADD = $(PAM_LIBS)
 EXTRA_DIST += $(E2E_TESTS) tests/e2e-lib.sh tests/e2e-lifecycle.sh tests/e2e-syslog.py demo/run.sh
 
 # Used by the tests to learn where `make install` puts things.

@@ -40,6 +40,9 @@ EXTRA_DIST += tests/integration/pam-explain.sh tests/integration/pam-reset.sh \
 # a password the lockout guard refuses unasked counts for the throttle
 TESTS += tests/integration/pam-guard-throttle.sh
 EXTRA_DIST += tests/integration/pam-guard-throttle.sh
+# a PAM_RHOST address counts only as the peer of a connection the process holds
+TESTS += tests/integration/pam-rhost.sh
+EXTRA_DIST += tests/integration/pam-rhost.sh
 # every directory from / to state_dir is root's (PAM, NSS, sync, doctor)
 TESTS += tests/integration/pam-safepath.sh
 EXTRA_DIST += tests/integration/pam-safepath.sh

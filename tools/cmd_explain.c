@@ -30,8 +30,9 @@
 
 static void help(const char *cmd)
 {
-    printf("Usage: jellyfin-auth %s USER [--service S] [--rhost HOST] [--password-stdin]\n"
-           "                     [--password] [--quick-connect] [--nullok] [--json]\n"
+    printf("Usage: jellyfin-auth %s USER [--service S] [--rhost HOST [--rhost-unconfirmed]]\n"
+           "                     [--password-stdin] [--password] [--quick-connect] [--nullok]\n"
+           "                     [--json]\n"
            "                     [--config PATH] [--debug]\n"
            "Show every decision pam_jellyfin would take for a login of USER, in the module's\n"
            "order, each with its rule and the data behind it: name rules, root and local\n"
@@ -44,7 +45,12 @@ static void help(const char *cmd)
            "verifier is stored) and the new session is logged out again.%s\n\n"
            "  --service S       the PAM service (default sshd): its file in /etc/pam.d is\n"
            "                    read for pam_jellyfin's nullok and config= (reported)\n"
-           "  --rhost HOST      the remote host (PAM_RHOST), e.g. an SSH client's address\n"
+           "  --rhost HOST      the remote host (PAM_RHOST), e.g. an SSH client's address;\n"
+           "                    an address is taken as the peer of the service's\n"
+           "                    connection (the module checks that on its sockets)\n"
+           "  --rhost-unconfirmed  as when the service's process holds no connection from\n"
+           "                    that address (a name a reverse lookup returned, a helper\n"
+           "                    without the socket): it counts as outside local_networks\n"
            "  --password-stdin  read the password from the first line of standard input\n"
            "  --password        ask for the password on the terminal\n"
            "  --quick-connect   no password: the Quick Connect login the module runs on an\n"
@@ -197,6 +203,7 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         {"nullok", no_argument, NULL, 'n'},
         {"json", no_argument, NULL, 'j'},
         {"quick-connect", no_argument, NULL, 'q'},
+        {"rhost-unconfirmed", no_argument, NULL, 'u'},
         TOOL_COMMON_OPTIONS,
         {NULL, 0, NULL, 0},
     };
@@ -213,6 +220,8 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     const char *user, *service = "sshd", *rhost = "";
     char *private_dir = NULL;
     bool from_stdin = false, ask = false, nullok = false, have_pw = false, qc = false;
+    bool unconfirmed = false;
+    unsigned char addr[16];
     enum jfa_verdict v = JFA_V_AUTH_ERR;
     const char *logout = NULL;
     json_object *root = NULL;
@@ -248,6 +257,9 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         case 'q':
             qc = true;
             break;
+        case 'u':
+            unconfirmed = true;
+            break;
         case 'h':
             help(cmd);
             return EXIT_OK;
@@ -259,6 +271,8 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         return tool_usage_error(t, cmd, "expected exactly one USER");
     if (qc && (from_stdin || ask))
         return tool_usage_error(t, cmd, "--quick-connect takes no password");
+    if (unconfirmed && jfa_addr_parse(rhost, addr) != 0)
+        return tool_usage_error(t, cmd, "--rhost-unconfirmed needs an address in --rhost");
     /* `login` is `explain --password`, or a Quick Connect login */
     ask = ask || (strcmp(cmd, "login") == 0 && !qc);
     user = argv[optind];
@@ -290,6 +304,9 @@ int cmd_explain(struct tool *t, int argc, char **argv)
     f.private_dir = private_dir;
     f.user = user;
     f.rhost = rhost;
+    /* The tool holds no connection from --rhost: it takes the address as
+     * the service's peer (as sshd and vsftpd give it), or as no peer. */
+    f.rhost_assume_peer = !unconfirmed;
     f.nullok = nullok;
     f.db = &db;
     f.dbu = &dbu;
@@ -325,6 +342,12 @@ int cmd_explain(struct tool *t, int argc, char **argv)
                    svc.nullok ? " with nullok" : "", svc.config[0] != '\0' ? ", config=" : "",
                    svc.config);
     }
+    if (!rep.json && jfa_addr_parse(rhost, addr) == 0)
+        printf("info  %-16s %s %s\n", "rhost", rhost_esc,
+               unconfirmed ? "taken as no peer of the service's connection (--rhost-unconfirmed): "
+                             "outside local_networks whatever it says"
+                           : "taken as the peer of the service's connection (the module checks "
+                             "its sockets; --rhost-unconfirmed shows the other case)");
     v = jfa_flow_resolve(&f);
     if (v == JFA_V_SUCCESS)
         v = jfa_flow_check_caller(&f);
@@ -359,6 +382,9 @@ int cmd_explain(struct tool *t, int argc, char **argv)
         json_object_object_add(root, "user", json_object_new_string(user));
         json_object_object_add(root, "service", json_object_new_string(service));
         json_object_object_add(root, "rhost", json_object_new_string(rhost));
+        json_object_object_add(
+            root, "rhost_peer",
+            jfa_addr_parse(rhost, addr) == 0 ? json_object_new_boolean(!unconfirmed) : NULL);
         {
             json_object *sf = json_object_new_object();
             json_object_object_add(sf, "path",

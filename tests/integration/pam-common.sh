@@ -165,6 +165,13 @@ expect_err() {
     printf '%s' "$OUT" | grep -q -- "$2" || jfa_fail "$1: expected '$2' in: $OUT"
 }
 
+# peer CMD...: run CMD holding a TCP connection to 127.0.0.1 (the fake's
+# port, on descriptor 7), as sshd and vsftpd hold the client's socket when
+# they call PAM: only then does PAM_RHOST 127.0.0.1 count as that address
+# (design.md "Remote host"; without it an address counts as outside
+# local_networks).
+peer() { "$@" 7<>"/dev/tcp/127.0.0.1/$FAKE_PORT_main"; }
+
 fake_state() { jfa_fake_ctl "$URL" GET /__fake/state; }
 # fake_get KEY: a top-level number from /__fake/state
 fake_get() { fake_state | "$PYTHON3" -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

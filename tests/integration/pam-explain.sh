@@ -59,13 +59,22 @@ compare() {
         disabled=$(user_field "$id" is_disabled)
     fi
     b=$(asked)
-    pt "$pw" "${rh[@]}" "${SVC:-jellyfin}" "$user" authenticate acct_mgmt
+    # PEER=1: pamtester holds a connection from 127.0.0.1 (pam-common.sh's
+    # peer), which explain assumes; otherwise an address is unconfirmed
+    if [ -n "${PEER:-}" ]; then
+        peer pt "$pw" "${rh[@]}" "${SVC:-jellyfin}" "$user" authenticate acct_mgmt
+    else
+        pt "$pw" "${rh[@]}" "${SVC:-jellyfin}" "$user" authenticate acct_mgmt
+    fi
     sent_pam=$(($(asked) - b))
     # the same state again for explain
     rm -rf "$P" && cp -a "$W/snap" "$P"
     [ -n "$id" ] && fake_user "$id" "\"invalid_login_attempt_count\": $count, \"is_disabled\": $disabled"
     b=$(asked)
-    EX_IN=$pw ex "$user" --password-stdin --service "${SVC:-jellyfin}" ${rhost:+--rhost "$rhost"}
+    local unconfirmed=()
+    [ -n "$rhost" ] && [ -z "${PEER:-}" ] && unconfirmed=(--rhost-unconfirmed)
+    EX_IN=$pw ex "$user" --password-stdin --service "${SVC:-jellyfin}" ${rhost:+--rhost "$rhost"} \
+        "${unconfirmed[@]}"
     sent_ex=$(($(asked) - b))
     [ -n "$JSON" ] || jfa_fail "$name: explain printed no JSON"
     [ "$(jget verdict)" = "$want" ] || {
@@ -105,7 +114,9 @@ compare "root" root rootpw "" "" PAM_USER_UNKNOWN
 compare "unknown user" nosuchuser whatever "" "" PAM_USER_UNKNOWN
 compare "disabled" bob "$PW_BOB" "" "$ID_BOB" PAM_ACCT_EXPIRED
 compare "remote access refused" carol "$PW_CAROL" 203.0.113.5 "$ID_CAROL" PAM_PERM_DENIED
-compare "remote access, local network" carol "$PW_CAROL" 127.0.0.1 "$ID_CAROL" PAM_SUCCESS
+PEER=1 compare "remote access, local network" carol "$PW_CAROL" 127.0.0.1 "$ID_CAROL" PAM_SUCCESS
+compare "remote access, unconfirmed local address" carol "$PW_CAROL" 127.0.0.1 "$ID_CAROL" \
+    PAM_PERM_DENIED
 compare "empty password" alice "" "" "$ID_ALICE" PAM_AUTH_ERR
 # nullok comes from the service's pam_jellyfin line (dave has no password in Jellyfin)
 SVC=jellyfin-nullok compare "empty password, nullok service" dave "" "" "$ID_DAVE" PAM_SUCCESS
@@ -219,7 +230,7 @@ printf '%s\n' "$out" | grep -q "^STOP  throttle-host .*3 failures from 192.0.2.9
 printf '%s\n' "$out" | grep -q "^verdict: PAM_AUTH_ERR" || jfa_fail "text verdict: $out"
 order=$(printf '%s\n' "$out" | awk '$1 ~ /^(pass|STOP|info)$/ { print $2 }' | tr '\n' ' ')
 case "$order" in
-"service name root passwd-file database local-account caller password lock throttle-user throttle-host ")
+"service rhost name root passwd-file database local-account caller password lock throttle-user throttle-host ")
     ;;
 *) jfa_fail "steps out of the module's order: $order" ;;
 esac

@@ -129,7 +129,7 @@ expect_err "carol from outside, database not synced" "denied"
 grep -q "'carol' may not log in from 203.0.113.5: Jellyfin denies this user remote access (as of this login)" \
     "$W/module.log" || jfa_fail "the refusal does not name this login"
 # from inside local_networks carol is welcome
-pt "$PW_CAROL" -I rhost=127.0.0.1 jellyfin carol authenticate acct_mgmt open_session close_session
+peer pt "$PW_CAROL" -I rhost=127.0.0.1 jellyfin carol authenticate acct_mgmt open_session close_session
 expect_ok "carol from the local network"
 [ "$(devices "$ID_CAROL")" = 0 ] || jfa_fail "carol's session token left"
 

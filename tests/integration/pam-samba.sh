@@ -137,7 +137,7 @@ ok "carol from outside (authentication; acct_mgmt refuses later)"
 [ "$(runs)" = "$c" ] || jfa_fail "a login that acct_mgmt refuses (no remote access) ran smbpasswd"
 grep -q "Samba password of 'carol' not updated: no remote access for this host" "$W/module.log" ||
     jfa_fail "no log line for the remote-access skip"
-run "$PW_CAROL" -Irhost=192.168.1.20 jellyfin carol authenticate
+peer run "$PW_CAROL" -Irhost=127.0.0.1 jellyfin carol authenticate
 ok "carol from the LAN"
 [ "$(runs)" = $((c + 2)) ] || jfa_fail "carol's login from the LAN did not set her Samba password"
 

@@ -54,6 +54,7 @@ struct fx {
     /* recorded steps */
     char steps[MAX_STEPS][32];
     enum jfa_step_result results[MAX_STEPS];
+    char detail[512]; /* the last step's */
     int n;
     int kept;
     bool kept_token;
@@ -69,6 +70,7 @@ static void on_step(void *ctx, const struct jfa_flow_step *s)
         snprintf(f->steps[f->n], sizeof(f->steps[0]), "%s", s->step);
         f->results[f->n] = s->result;
     }
+    snprintf(f->detail, sizeof(f->detail), "%s", s->detail);
     f->n++;
 }
 
@@ -267,9 +269,21 @@ static void test_quick_connect_rules(void **state)
     assert_false(offered);
     assert_string_equal(trace(f), "quick-connect");
     assert_int_equal(last(f), JFA_STEP_STOP);
-    /* a host inside: offered, counted, the switch cannot be asked (port 1):
-     * the counts are taken back */
+    /* an address inside that no connection of this process comes from (a
+     * PTR record reading "10.1.2.3" that the service put in PAM_RHOST):
+     * outside, nothing counted */
     f->flow.rhost = "10.1.2.3";
+    f->n = 0;
+    offered = true;
+    assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTH_ERR);
+    assert_false(offered);
+    assert_string_equal(trace(f), "quick-connect");
+    assert_non_null(strstr(f->detail, "10.1.2.3 is outside local_networks (not the address of a "
+                                      "connection this process holds"));
+    /* explain's view, the address as the peer of the service's connection:
+     * a host inside is offered, counted, the switch cannot be asked (port
+     * 1): the counts are taken back */
+    f->flow.rhost_assume_peer = true;
     f->n = 0;
     assert_int_equal(jfa_flow_quick_connect(&f->flow, &offered), JFA_V_AUTHINFO_UNAVAIL);
     assert_true(offered);
@@ -410,8 +424,23 @@ static void test_account_rules(void **state)
     f->dbu.flags = JFA_DBU_NO_REMOTE;
     f->flow.rhost = "192.0.2.1";
     assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_PERM_DENIED);
+    /* inside, but no connection of this process comes from it: outside */
     f->flow.rhost = "10.1.2.3";
+    f->n = 0;
+    assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_PERM_DENIED);
+    assert_non_null(strstr(f->detail, "(not the address of a connection this process holds"));
+    /* a host name never matches */
+    f->flow.rhost = "lan-host.example";
+    assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_PERM_DENIED);
+    /* as the peer of the service's connection (explain's view): inside */
+    f->flow.rhost_assume_peer = true;
+    f->flow.rhost = "10.1.2.3";
+    f->n = 0;
     assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_SUCCESS);
+    assert_null(strstr(f->detail, "not the address"));
+    f->flow.rhost = "lan-host.example";
+    assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_PERM_DENIED);
+    f->flow.rhost_assume_peer = false;
     f->flow.rhost = "";
     assert_int_equal(jfa_flow_account(&f->flow, 0, false), JFA_V_SUCCESS);
     /* this login's flags add refusals */
