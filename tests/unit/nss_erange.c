@@ -11,6 +11,12 @@
  *   nss_erange SO recover CMD    lookups fail; after running the shell
  *                                command CMD (which repairs the database)
  *                                the next lookup succeeds
+ *   nss_erange SO envonce DB     JELLYFIN_AUTH_DB names a missing file at
+ *                                dlopen; set to DB (holding alice, 100001)
+ *                                before the first lookup, it is what the
+ *                                module reads; changed or unset after it,
+ *                                the module keeps DB (it reads the variable
+ *                                once per process), in a forked child too
  * Exit 0 on success, 1 with a message on the first failed check.
  */
 #ifndef _GNU_SOURCE
@@ -21,10 +27,13 @@
 #include <grp.h>
 #include <nss.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -360,6 +369,45 @@ static void check_recover(const char *fix)
     CHECK(st == NSS_STATUS_SUCCESS && pw.pw_uid == 100001, "after the fix: %d", st);
 }
 
+/* alice (uid 100001) through getpwnam_r and getpwuid_r */
+static bool alice_answers(void)
+{
+    struct passwd pw;
+    int e = 0;
+    enum nss_status st = getpwnam_r_("alice", &pw, big, sizeof(big), &e);
+    if (st != NSS_STATUS_SUCCESS || pw.pw_uid != 100001)
+        return false;
+    st = getpwuid_r_(100001, &pw, big, sizeof(big), &e);
+    return st == NSS_STATUS_SUCCESS && strcmp(pw.pw_name, "alice") == 0;
+}
+
+/* The database path is read at the first lookup and kept for the life of
+ * the process (and its forked children): see nss_erange envonce above. */
+static void check_envonce(const char *db)
+{
+    pid_t pid;
+    int status = 0;
+    char at_load[4096];
+    const char *env = getenv("JELLYFIN_AUTH_DB");
+
+    snprintf(at_load, sizeof(at_load), "%s", env ? env : "");
+    CHECK(at_load[0] != '\0' && strcmp(at_load, db) != 0,
+          "run with JELLYFIN_AUTH_DB set to another path");
+    CHECK(setenv("JELLYFIN_AUTH_DB", db, 1) == 0, "setenv");
+    CHECK(alice_answers(), "first lookup: the variable as set before it is not used");
+    CHECK(setenv("JELLYFIN_AUTH_DB", at_load, 1) == 0, "setenv");
+    CHECK(alice_answers(), "variable changed after the first lookup: the module followed it");
+    CHECK(unsetenv("JELLYFIN_AUTH_DB") == 0, "unsetenv");
+    CHECK(alice_answers(), "variable unset after the first lookup: the module followed it");
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0)
+        _exit(alice_answers() ? 0 : 1);
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "forked child does not keep the parent's database path");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -377,6 +425,8 @@ int main(int argc, char **argv)
         check_unavail(argv[3]);
     } else if (strcmp(argv[2], "recover") == 0 && argc == 4) {
         check_recover(argv[3]);
+    } else if (strcmp(argv[2], "envonce") == 0 && argc == 4) {
+        check_envonce(argv[3]);
     } else {
         fprintf(stderr, "bad arguments\n");
         return 1;
