@@ -721,12 +721,13 @@ static void test_names_and_path(void **state)
     assert_false(jfa_db_name_plausible("\x7f"));
 
     /* the word-at-a-time check against the rule it encodes: every byte at
-     * every position of names of 3 (tail only), 8 (one word) and 19 bytes
-     * (two words and a tail), the other bytes allowed ones of both kinds */
+     * every position of names of 3 (tail only), 8 (one word), 16 (two
+     * words, no overlap) and 19 bytes (two words and an overlapping tail),
+     * the other bytes allowed ones of both kinds */
     for (int c = 0; c < 256; c++) {
         bool want = c > 0x20 && c != 0x7f && c != ':' && c != '/' && c != '*';
-        static const size_t lens[] = {3, 8, 19};
-        for (size_t li = 0; li < 3; li++) {
+        static const size_t lens[] = {3, 8, 16, 19};
+        for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
             for (size_t at = 0; at < lens[li]; at++) {
                 char n[20];
                 for (size_t i = 0; i < lens[li]; i++)
