@@ -107,6 +107,17 @@ static inline bool jfa_nss_name_ours_n(const char *name, uint32_t len)
     return jfa_db_name_plausible_n(name, len) && !(len == 4 && memcmp(name, "root", 4) == 0);
 }
 
+/* A record a by-name lookup found for a query that passed
+ * jfa_nss_name_ours: the lookup compared the record's stored name with the
+ * query's bytes (or their ASCII lower case, when folding), length and
+ * bytes, and the decoder checked its NUL, so the name is plausible
+ * already; only "root" (found for "ROOT" by folding) is left to refuse.
+ * Saves the second plausibility check of the same bytes per lookup. */
+static inline bool jfa_nss_found_name_ours(const char *name, uint32_t len)
+{
+    return !(len == 4 && memcmp(name, "root", 4) == 0);
+}
+
 /* Map a lookup result (0, -ENOENT, -EINVAL) to an NSS status. */
 enum nss_status jfa_nss_status(int rc, int *errnop);
 

@@ -16,6 +16,12 @@ static bool usable(const struct jfa_db_group *g)
     return g->gid != 0 && jfa_nss_name_ours_n(g->name, g->name_len);
 }
 
+/* The same for a record found by a name that passed jfa_nss_name_ours. */
+static bool usable_by_name(const struct jfa_db_group *g)
+{
+    return g->gid != 0 && jfa_nss_found_name_ours(g->name, g->name_len);
+}
+
 enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,
                                          size_t buflen, int *errnop)
 {
@@ -37,7 +43,7 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
         goto out;
     }
     rc = jfa_db_group_by_name_ci(db, name, &g);
-    if (rc == 0 && !usable(&g))
+    if (rc == 0 && !usable_by_name(&g))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);
 out:

@@ -65,7 +65,7 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
         goto out;
     }
     rc = jfa_db_user_by_name_ci(db, user, &u);
-    if (rc == 0 && (u.uid == 0 || u.gid == 0))
+    if (rc == 0 && (u.uid == 0 || u.gid == 0 || !jfa_nss_found_name_ours(u.name, u.name_len)))
         rc = -ENOENT;
     if (rc != 0) {
         st = jfa_nss_status(rc, errnop);

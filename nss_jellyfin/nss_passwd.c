@@ -18,6 +18,12 @@ static bool usable(const struct jfa_db_user *u)
     return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours_n(u->name, u->name_len);
 }
 
+/* The same for a record found by a name that passed jfa_nss_name_ours. */
+static bool usable_by_name(const struct jfa_db_user *u)
+{
+    return u->uid != 0 && u->gid != 0 && jfa_nss_found_name_ours(u->name, u->name_len);
+}
+
 enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, char *buf,
                                          size_t buflen, int *errnop)
 {
@@ -39,7 +45,7 @@ enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, ch
         goto out;
     }
     rc = jfa_db_user_by_name_ci(db, name, &u);
-    if (rc == 0 && !usable(&u))
+    if (rc == 0 && !usable_by_name(&u))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_passwd(&u, pw, buf, buflen, errnop);
 out:
