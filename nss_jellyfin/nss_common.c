@@ -232,21 +232,17 @@ static int64_t coarse_now(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Lock held: the current mapping (reopened if the file was replaced). */
-static struct mapping *current_map(int *errnop)
+/* Lock held, current_map's slow path (now: its coarse_now): check the
+ * mapping against the path, reopen if the file was replaced. Out of line,
+ * so that the fast path has no stack frame to set up. */
+static __attribute__((noinline)) struct mapping *refresh_map(int64_t now, int *errnop)
 {
-    int64_t now = coarse_now();
     struct mapping *m;
     struct stat st;
     bool have_st;
     int rc;
 
     if (lookup_map) {
-        /* the fast path: a file that can be marked (an older one without
-         * a watch block cannot), not marked, and checked recently */
-        if (lookup_map->db.replaced != NULL && !jfa_db_marked(&lookup_map->db) &&
-            now != INT64_MAX && now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
-            return lookup_map;
         /* marked (maybe still at the path: the writer marks just before
          * its rename), unmarkable, or time for the backstop: ask the file
          * system */
@@ -290,6 +286,20 @@ static struct mapping *current_map(int *errnop)
     set_hints(&m->db);
     lookup_checked_ns = now;
     return m;
+}
+
+/* Lock held: the current mapping (reopened if the file was replaced). */
+static inline struct mapping *current_map(int *errnop)
+{
+    int64_t now = coarse_now();
+    struct mapping *m = lookup_map;
+
+    /* the fast path: a file that can be marked (an older one without a
+     * watch block cannot), not marked, and checked recently */
+    if (m && m->db.replaced != NULL && !jfa_db_marked(&m->db) && now != INT64_MAX &&
+        now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
+        return m;
+    return refresh_map(now, errnop);
 }
 
 const struct jfa_db *jfa_nss_db(int *errnop)
