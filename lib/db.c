@@ -563,7 +563,8 @@ struct key {
     uint32_t len, id, hash;
 };
 
-static bool make_key(struct key *k, enum key_kind kind, const char *name, uint32_t id)
+static inline __attribute__((always_inline)) bool make_key(struct key *k, enum key_kind kind,
+                                                           const char *name, uint32_t id)
 {
     k->kind = kind;
     k->name = name;
@@ -663,17 +664,16 @@ static int match_v2(const struct jfa_db *db, const struct key *k, uint32_t ref, 
  * costs a read of its entry. The probe visits each slot at most once: a
  * full (hostile) table ends.
  */
-static int find(const struct jfa_db *db, enum key_kind kind, const char *name, uint32_t id,
-                struct found *f)
+static int find_key(const struct jfa_db *db, const struct key *kp, struct found *f)
 {
-    enum jfa_db_sec s = hash_sec[kind];
+    const struct key k = *kp;
+    enum jfa_db_sec s = hash_sec[k.kind];
     bool v1 = db->version == JFA_DB_VERSION_1;
     uint64_t slot_size = v1 ? 4 : JFA_DB2_SLOT_SIZE;
     const unsigned char *slots;
     uint32_t mask;
-    struct key k;
 
-    if (!db->base || !make_key(&k, kind, name, id))
+    if (!db->base)
         return -ENOENT;
     slots = sec_ptr(db, s);
     mask = (uint32_t)(db->sec_len[s] / slot_size - 1);
@@ -695,6 +695,26 @@ static int find(const struct jfa_db *db, enum key_kind kind, const char *name, u
         }
     }
     return -ENOENT;
+}
+
+/* find_key for a name or an id (inline: the key stays in the caller's frame) */
+static inline __attribute__((always_inline)) int
+find(const struct jfa_db *db, enum key_kind kind, const char *name, uint32_t id, struct found *f)
+{
+    struct key k;
+
+    if (!make_key(&k, kind, name, id))
+        return -ENOENT;
+    return find_key(db, &k, f);
+}
+
+/* A name key from a prepared query (user or group names). */
+static int find_query(const struct jfa_db *db, enum key_kind kind, const struct jfa_db_query *q,
+                      struct found *f)
+{
+    struct key k = {.kind = kind, .name = q->name, .len = q->len, .id = 0, .hash = q->hash};
+
+    return find_key(db, &k, f);
 }
 
 static int user_found(const struct jfa_db *db, int rc, const struct found *f,
@@ -772,30 +792,62 @@ static bool fold_name(const char *name, char out[JFA_DB_NAME_MAX + 1])
     return changed;
 }
 
-int jfa_db_user_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_user *out)
+bool jfa_db_query_name(struct jfa_db_query *q, const char *name)
+{
+    size_t len = name ? strnlen(name, JFA_DB_NAME_MAX + 1) : JFA_DB_NAME_MAX + 1;
+
+    if (len > JFA_DB_NAME_MAX)
+        return false;
+    q->name = name;
+    q->len = (uint32_t)len;
+    q->hash = jfa_db_hash_name(name, len);
+    return true;
+}
+
+int jfa_db_user_by_query_ci(const struct jfa_db *db, const struct jfa_db_query *q,
+                            struct jfa_db_user *out)
 {
     char low[JFA_DB_NAME_MAX + 1];
-    int rc = jfa_db_user_by_name(db, name, out);
+    struct jfa_db_query lq;
+    struct found f;
+    int rc = user_found(db, find_query(db, K_UNAME, q, &f), &f, out);
 
-    if (rc != -ENOENT || !fold_name(name, low))
+    if (rc != -ENOENT || !fold_name(q->name, low) || !jfa_db_query_name(&lq, low))
         return rc;
-    rc = jfa_db_user_by_name(db, low, out);
+    rc = user_found(db, find_query(db, K_UNAME, &lq, &f), &f, out);
     if (rc == 0 && !(out->flags & JFA_DBU_FOLD))
         rc = -ENOENT;
     return rc;
 }
 
-int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_group *out)
+int jfa_db_group_by_query_ci(const struct jfa_db *db, const struct jfa_db_query *q,
+                             struct jfa_db_group *out)
 {
     char low[JFA_DB_NAME_MAX + 1];
-    int rc = jfa_db_group_by_name(db, name, out);
+    struct jfa_db_query lq;
+    struct found f;
+    int rc = group_found(db, find_query(db, K_GNAME, q, &f), &f, out);
 
-    if (rc != -ENOENT || !fold_name(name, low))
+    if (rc != -ENOENT || !fold_name(q->name, low) || !jfa_db_query_name(&lq, low))
         return rc;
-    rc = jfa_db_group_by_name(db, low, out);
+    rc = group_found(db, find_query(db, K_GNAME, &lq, &f), &f, out);
     if (rc == 0 && !(out->flags & JFA_DBG_FOLD))
         rc = -ENOENT;
     return rc;
+}
+
+int jfa_db_user_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_user *out)
+{
+    struct jfa_db_query q;
+
+    return jfa_db_query_name(&q, name) ? jfa_db_user_by_query_ci(db, &q, out) : -ENOENT;
+}
+
+int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_group *out)
+{
+    struct jfa_db_query q;
+
+    return jfa_db_query_name(&q, name) ? jfa_db_group_by_query_ci(db, &q, out) : -ENOENT;
 }
 
 /* ---- verify ---- */

@@ -125,12 +125,12 @@ static void prefetch_slot(enum jfa_nss_table t, uint32_t hash)
         __builtin_prefetch(slots + (size_t)JFA_DB2_SLOT_SIZE * (hash & mask));
 }
 
-void jfa_nss_prefetch_name(enum jfa_nss_table t, const char *name)
+bool jfa_nss_query(enum jfa_nss_table t, const char *name, struct jfa_db_query *q)
 {
-    size_t len = name ? strnlen(name, JFA_DB_NAME_MAX + 1) : JFA_DB_NAME_MAX + 1;
-
-    if (len <= JFA_DB_NAME_MAX)
-        prefetch_slot(t, jfa_db_hash_name(name, len));
+    if (!jfa_db_query_name(q, name))
+        return false;
+    prefetch_slot(t, q->hash);
+    return jfa_nss_name_ours_n(name, q->len);
 }
 
 void jfa_nss_prefetch_id(enum jfa_nss_table t, uint32_t id)

@@ -28,11 +28,10 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
     enum nss_status st;
     const struct jfa_db *db;
     struct jfa_db_group g;
+    struct jfa_db_query q;
     int rc;
 
-    jfa_nss_prefetch_name(JFA_NSS_T_GNAME, name);
-
-    if (!jfa_nss_name_ours(name)) {
+    if (!jfa_nss_query(JFA_NSS_T_GNAME, name, &q)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }
@@ -42,7 +41,7 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_group_by_name_ci(db, name, &g);
+    rc = jfa_db_group_by_query_ci(db, &q, &g);
     if (rc == 0 && !usable_by_name(&g))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);

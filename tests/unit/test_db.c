@@ -309,6 +309,22 @@ static void test_case_fold(void **state)
     assert_int_equal(dg.flags, JFA_DBG_FOLD);
     assert_int_equal(jfa_db_group_by_name_ci(&db, "Bob", &dg), -ENOENT);
     assert_int_equal(jfa_db_group_by_name_ci(&db, "JELLYFIN", &dg), -ENOENT);
+
+    /* a prepared query: its length and hash, the same answers */
+    struct jfa_db_query q;
+    assert_false(jfa_db_query_name(&q, NULL));
+    assert_false(jfa_db_query_name(&q, "AliceAliceAliceAliceAliceAliceAli")); /* 33 */
+    assert_true(jfa_db_query_name(&q, "ALICE"));
+    assert_int_equal(q.len, 5);
+    assert_int_equal(q.hash, jfa_db_hash_name("ALICE", 5));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), 0);
+    assert_string_equal(du.name, "alice");
+    assert_int_equal(jfa_db_group_by_query_ci(&db, &q, &dg), 0);
+    assert_true(jfa_db_query_name(&q, "Bob"));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), -ENOENT);
+    assert_true(jfa_db_query_name(&q, "bob"));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), 0);
+    assert_int_equal(du.uid, u[1].uid);
     jfa_db_close(&db);
     free(img);
 }
