@@ -110,6 +110,21 @@ int jfa_db_group_by_gid(const struct jfa_db *db, uint32_t gid, struct jfa_db_gro
  * JFA_DBG_FOLD). O(1): stored names are lower case. */
 int jfa_db_user_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_user *out);
 int jfa_db_group_by_name_ci(const struct jfa_db *db, const char *name, struct jfa_db_group *out);
+/* A name query prepared once: its length and hash, for a caller that
+ * needs them before the lookup too (the NSS module checks the name by its
+ * length and prefetches the hash slot). jfa_db_query_name: false for NULL
+ * or a name longer than JFA_DB_NAME_MAX (never in the database); q keeps
+ * the pointer, so name must outlive it. The _query_ci lookups answer
+ * exactly as the _name_ci ones for the same name. */
+struct jfa_db_query {
+    const char *name;
+    uint32_t len, hash;
+};
+bool jfa_db_query_name(struct jfa_db_query *q, const char *name);
+int jfa_db_user_by_query_ci(const struct jfa_db *db, const struct jfa_db_query *q,
+                            struct jfa_db_user *out);
+int jfa_db_group_by_query_ci(const struct jfa_db *db, const struct jfa_db_query *q,
+                             struct jfa_db_group *out);
 int jfa_db_group_at(const struct jfa_db *db, uint32_t index, struct jfa_db_group *out);
 /* i-th member's login name of a group, or NULL if corrupt/out of range. */
 const char *jfa_db_group_member(const struct jfa_db *db, const struct jfa_db_group *g, uint32_t i);

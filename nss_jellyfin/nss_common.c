@@ -14,7 +14,8 @@
  * new one over it (then lstat confirms and the file is reopened), and,
  * against other writers, lstats the path at most once a second
  * (CLOCK_MONOTONIC_COARSE, read from the vDSO). doc/design.md
- * "Replacement and staleness".
+ * "Replacement and staleness". The database path (JELLYFIN_AUTH_DB or the
+ * compiled-in one) is read once per process, at the first lookup.
  * The module never writes a file and never touches the network.
  */
 #include <errno.h>
@@ -60,7 +61,6 @@ struct cursor_state {
 
 static struct mapping pool[3];
 static struct mapping *lookup_map;
-static char lookup_path[PATH_MAX];
 static struct cursor_state cursors[2];
 /* CLOCK_MONOTONIC_COARSE time of the last lstat that found lookup_map
  * current (or of its open). */
@@ -71,8 +71,19 @@ static struct {
     bool set;
     int err;
     struct stat st;
-    char path[PATH_MAX];
 } failed;
+
+/*
+ * The database path, set once per process by module_init (pthread_once,
+ * before the first lookup takes the lock) and never written again, so
+ * lookups read it without comparing or measuring it. A copy, not the
+ * pointer into environ: the program may change its environment later.
+ * db_path_err is ENAMETOOLONG for a JELLYFIN_AUTH_DB of PATH_MAX bytes or
+ * more (every lookup then fails with it, as before).
+ */
+static char db_path[PATH_MAX];
+static int db_path_err;
+static bool db_path_builtin; /* db_path is the compiled-in path */
 
 /*
  * Prefetch hints: where the hash tables of the lookup mapping are, so that
@@ -114,12 +125,12 @@ static void prefetch_slot(enum jfa_nss_table t, uint32_t hash)
         __builtin_prefetch(slots + (size_t)JFA_DB2_SLOT_SIZE * (hash & mask));
 }
 
-void jfa_nss_prefetch_name(enum jfa_nss_table t, const char *name)
+bool jfa_nss_query(enum jfa_nss_table t, const char *name, struct jfa_db_query *q)
 {
-    size_t len = name ? strnlen(name, JFA_DB_NAME_MAX + 1) : JFA_DB_NAME_MAX + 1;
-
-    if (len <= JFA_DB_NAME_MAX)
-        prefetch_slot(t, jfa_db_hash_name(name, len));
+    if (!jfa_db_query_name(q, name))
+        return false;
+    prefetch_slot(t, q->hash);
+    return jfa_nss_name_ours_n(name, q->len);
 }
 
 void jfa_nss_prefetch_id(enum jfa_nss_table t, uint32_t id)
@@ -151,8 +162,20 @@ static void atfork_release(void)
     pthread_mutex_unlock(&jfa_nss_mutex);
 }
 
-static void register_atfork(void)
+/* Once per process: read the database path (JELLYFIN_AUTH_DB through
+ * secure_getenv, so never in a set-id program, else the compiled-in path)
+ * and register the fork handlers. A child created by fork inherits both. */
+static void module_init(void)
 {
+    const char *path = jfa_db_default_path();
+    size_t len = strlen(path);
+
+    if (len < sizeof(db_path)) {
+        memcpy(db_path, path, len + 1);
+        db_path_builtin = strcmp(db_path, jfa_db_builtin_path()) == 0;
+    } else {
+        db_path_err = ENAMETOOLONG;
+    }
     /* If this fails the module still works; fork while another thread is
      * inside a lookup could then leave the child's copy of the lock held. */
     (void)pthread_atfork(atfork_prepare, atfork_release, atfork_release);
@@ -160,7 +183,7 @@ static void register_atfork(void)
 
 void jfa_nss_lock(void)
 {
-    pthread_once(&jfa_nss_once, register_atfork);
+    pthread_once(&jfa_nss_once, module_init);
     pthread_mutex_lock(&jfa_nss_mutex);
 }
 
@@ -172,7 +195,7 @@ void jfa_nss_unlock(void)
 /* The compiled-in path must be root's; an override may be the caller's.
  * Every directory above it too (jfa_safe_path, once per open: a failure is
  * remembered with the file's identity like any other). */
-static int open_db(struct jfa_db *db, const char *path)
+static int open_db(struct jfa_db *db, const char *path, bool builtin)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -186,7 +209,7 @@ static int open_db(struct jfa_db *db, const char *path)
         if (rc != 0)
             return rc == JFA_ABSENT ? -ENOENT : -EPERM;
     }
-    rc = jfa_db_open(db, path, strcmp(path, jfa_db_builtin_path()) == 0);
+    rc = jfa_db_open(db, path, builtin);
     db->no_jf_id = true; /* NSS answers never carry the Jellyfin Id */
     return rc;
 }
@@ -209,27 +232,21 @@ static int64_t coarse_now(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Lock held: the current mapping (reopened if the file was replaced). */
-static struct mapping *current_map(int *errnop)
+/* Lock held, current_map's slow path (now: its coarse_now): check the
+ * mapping against the path, reopen if the file was replaced. Out of line,
+ * so that the fast path has no stack frame to set up. */
+static __attribute__((noinline)) struct mapping *refresh_map(int64_t now, int *errnop)
 {
-    const char *path = jfa_db_default_path();
-    size_t len = strlen(path);
-    int64_t now = coarse_now();
     struct mapping *m;
     struct stat st;
     bool have_st;
     int rc;
 
-    if (lookup_map && strcmp(path, lookup_path) == 0) {
-        /* the fast path: a file that can be marked (an older one without
-         * a watch block cannot), not marked, and checked recently */
-        if (lookup_map->db.replaced != NULL && !jfa_db_marked(&lookup_map->db) &&
-            now != INT64_MAX && now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
-            return lookup_map;
+    if (lookup_map) {
         /* marked (maybe still at the path: the writer marks just before
          * its rename), unmarkable, or time for the backstop: ask the file
          * system */
-        if (!jfa_db_stale(&lookup_map->db, path)) {
+        if (!jfa_db_stale(&lookup_map->db, db_path)) {
             lookup_checked_ns = now;
             return lookup_map;
         }
@@ -237,15 +254,14 @@ static struct mapping *current_map(int *errnop)
     map_release(lookup_map);
     lookup_map = NULL;
     set_hints(NULL);
-    lookup_path[0] = '\0';
-    if (len >= sizeof(lookup_path)) {
-        *errnop = ENAMETOOLONG;
+    if (db_path_err) {
+        *errnop = db_path_err;
         return NULL;
     }
     /* identity taken before the open: if the file changes in between, the
      * next call sees a different identity and tries again */
-    have_st = lstat(path, &st) == 0;
-    if (have_st && failed.set && strcmp(path, failed.path) == 0 && same_file(&st, &failed.st)) {
+    have_st = lstat(db_path, &st) == 0;
+    if (have_st && failed.set && same_file(&st, &failed.st)) {
         *errnop = failed.err;
         return NULL;
     }
@@ -255,13 +271,12 @@ static struct mapping *current_map(int *errnop)
         *errnop = EAGAIN;
         return NULL;
     }
-    rc = open_db(&m->db, path);
+    rc = open_db(&m->db, db_path, db_path_builtin);
     if (rc != 0) {
         if (have_st) {
             failed.set = true;
             failed.err = -rc;
             failed.st = st;
-            memcpy(failed.path, path, len + 1);
         }
         *errnop = -rc;
         return NULL;
@@ -270,8 +285,21 @@ static struct mapping *current_map(int *errnop)
     lookup_map = m;
     set_hints(&m->db);
     lookup_checked_ns = now;
-    memcpy(lookup_path, path, len + 1);
     return m;
+}
+
+/* Lock held: the current mapping (reopened if the file was replaced). */
+static inline struct mapping *current_map(int *errnop)
+{
+    int64_t now = coarse_now();
+    struct mapping *m = lookup_map;
+
+    /* the fast path: a file that can be marked (an older one without a
+     * watch block cannot), not marked, and checked recently */
+    if (m && m->db.replaced != NULL && !jfa_db_marked(&m->db) && now != INT64_MAX &&
+        now - lookup_checked_ns < JFA_NSS_RECHECK_NS)
+        return m;
+    return refresh_map(now, errnop);
 }
 
 const struct jfa_db *jfa_nss_db(int *errnop)

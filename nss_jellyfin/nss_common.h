@@ -30,11 +30,15 @@ struct jfa_nss_cursor {
 
 enum jfa_nss_which { JFA_NSS_PW = 0, JFA_NSS_GR = 1 };
 
-/* Start loading the hash slot that a lookup of name (or id) in table t
- * will read first; no lock needed, never faults (see nss_common.c). */
+/* Start loading the hash slot that a lookup of id in table t will read
+ * first; no lock needed, never faults (see nss_common.c). */
 enum jfa_nss_table { JFA_NSS_T_UNAME = 0, JFA_NSS_T_UID, JFA_NSS_T_GNAME, JFA_NSS_T_GID };
-void jfa_nss_prefetch_name(enum jfa_nss_table t, const char *name);
 void jfa_nss_prefetch_id(enum jfa_nss_table t, uint32_t id);
+/* The same for a name query: prepares q (length and hash, computed once
+ * for the prefetch, the checks and the lookup) and starts loading its
+ * slot. false if the name cannot be ours (jfa_nss_name_ours): the caller
+ * answers NOTFOUND without touching the database. */
+bool jfa_nss_query(enum jfa_nss_table t, const char *name, struct jfa_db_query *q);
 
 void jfa_nss_lock(void);
 void jfa_nss_unlock(void);
@@ -105,6 +109,17 @@ static inline bool jfa_nss_name_ours(const char *name)
 static inline bool jfa_nss_name_ours_n(const char *name, uint32_t len)
 {
     return jfa_db_name_plausible_n(name, len) && !(len == 4 && memcmp(name, "root", 4) == 0);
+}
+
+/* A record a by-name lookup found for a query that passed
+ * jfa_nss_name_ours: the lookup compared the record's stored name with the
+ * query's bytes (or their ASCII lower case, when folding), length and
+ * bytes, and the decoder checked its NUL, so the name is plausible
+ * already; only "root" (found for "ROOT" by folding) is left to refuse.
+ * Saves the second plausibility check of the same bytes per lookup. */
+static inline bool jfa_nss_found_name_ours(const char *name, uint32_t len)
+{
+    return !(len == 4 && memcmp(name, "root", 4) == 0);
 }
 
 /* Map a lookup result (0, -ENOENT, -EINVAL) to an NSS status. */

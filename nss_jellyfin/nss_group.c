@@ -16,17 +16,22 @@ static bool usable(const struct jfa_db_group *g)
     return g->gid != 0 && jfa_nss_name_ours_n(g->name, g->name_len);
 }
 
+/* The same for a record found by a name that passed jfa_nss_name_ours. */
+static bool usable_by_name(const struct jfa_db_group *g)
+{
+    return g->gid != 0 && jfa_nss_found_name_ours(g->name, g->name_len);
+}
+
 enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, char *buf,
                                          size_t buflen, int *errnop)
 {
     enum nss_status st;
     const struct jfa_db *db;
     struct jfa_db_group g;
+    struct jfa_db_query q;
     int rc;
 
-    jfa_nss_prefetch_name(JFA_NSS_T_GNAME, name);
-
-    if (!jfa_nss_name_ours(name)) {
+    if (!jfa_nss_query(JFA_NSS_T_GNAME, name, &q)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }
@@ -36,8 +41,8 @@ enum nss_status _nss_jellyfin_getgrnam_r(const char *name, struct group *gr, cha
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_group_by_name_ci(db, name, &g);
-    if (rc == 0 && !usable(&g))
+    rc = jfa_db_group_by_query_ci(db, &q, &g);
+    if (rc == 0 && !usable_by_name(&g))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_group(db, &g, gr, buf, buflen, errnop);
 out:

@@ -50,11 +50,10 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
     enum nss_status st;
     const struct jfa_db *db;
     struct jfa_db_user u;
+    struct jfa_db_query q;
     int rc;
 
-    jfa_nss_prefetch_name(JFA_NSS_T_UNAME, user);
-
-    if (!jfa_nss_name_ours(user)) {
+    if (!jfa_nss_query(JFA_NSS_T_UNAME, user, &q)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }
@@ -64,8 +63,8 @@ enum nss_status _nss_jellyfin_initgroups_dyn(const char *user, gid_t skipgroup, 
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_user_by_name_ci(db, user, &u);
-    if (rc == 0 && (u.uid == 0 || u.gid == 0))
+    rc = jfa_db_user_by_query_ci(db, &q, &u);
+    if (rc == 0 && (u.uid == 0 || u.gid == 0 || !jfa_nss_found_name_ours(u.name, u.name_len)))
         rc = -ENOENT;
     if (rc != 0) {
         st = jfa_nss_status(rc, errnop);

@@ -18,17 +18,22 @@ static bool usable(const struct jfa_db_user *u)
     return u->uid != 0 && u->gid != 0 && jfa_nss_name_ours_n(u->name, u->name_len);
 }
 
+/* The same for a record found by a name that passed jfa_nss_name_ours. */
+static bool usable_by_name(const struct jfa_db_user *u)
+{
+    return u->uid != 0 && u->gid != 0 && jfa_nss_found_name_ours(u->name, u->name_len);
+}
+
 enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, char *buf,
                                          size_t buflen, int *errnop)
 {
     enum nss_status st;
     const struct jfa_db *db;
     struct jfa_db_user u;
+    struct jfa_db_query q;
     int rc;
 
-    jfa_nss_prefetch_name(JFA_NSS_T_UNAME, name);
-
-    if (!jfa_nss_name_ours(name)) {
+    if (!jfa_nss_query(JFA_NSS_T_UNAME, name, &q)) {
         *errnop = ENOENT;
         return NSS_STATUS_NOTFOUND;
     }
@@ -38,8 +43,8 @@ enum nss_status _nss_jellyfin_getpwnam_r(const char *name, struct passwd *pw, ch
         st = NSS_STATUS_UNAVAIL;
         goto out;
     }
-    rc = jfa_db_user_by_name_ci(db, name, &u);
-    if (rc == 0 && !usable(&u))
+    rc = jfa_db_user_by_query_ci(db, &q, &u);
+    if (rc == 0 && !usable_by_name(&u))
         rc = -ENOENT;
     st = rc ? jfa_nss_status(rc, errnop) : jfa_nss_fill_passwd(&u, pw, buf, buflen, errnop);
 out:

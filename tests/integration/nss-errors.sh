@@ -3,7 +3,9 @@
 # garbage, corrupted or untrusted (group/other-writable, symlink, FIFO,
 # directory, foreign owner) database: every lookup fails cleanly (UNAVAIL
 # with the right errno through dlopen; "not found" through getent, local
-# users unaffected) and quickly, and nothing crashes.
+# users unaffected) and quickly, and nothing crashes; records named root
+# are never answered. Also: the database path is read once per process, at
+# the first lookup.
 . "$top_srcdir/tests/lib.sh"
 jfa_setup
 
@@ -98,6 +100,21 @@ JELLYFIN_AUTH_DB="$W/fix2.db" "$ERANGE" "$JFA_NSS_SO" recover \
     jfa_fail "replacement of a broken db not picked up"
 JELLYFIN_AUTH_DB="$W/fix3.db" "$ERANGE" "$JFA_NSS_SO" recover "cp '$W/good.db' '$W/fix3.db'" ||
     jfa_fail "a db created after the first lookup not picked up"
+
+# JELLYFIN_AUTH_DB is read once per process, at the first lookup (not at
+# dlopen): a change after it is not followed, in the process or a child
+JELLYFIN_AUTH_DB="$W/missing.db" "$ERANGE" "$JFA_NSS_SO" envonce "$W/good.db" ||
+    jfa_fail "the database path is not read once, at the first lookup"
+
+# a hostile database holding records named root (hash slots moved, fold
+# flags set) answers for none of them, whatever the entry point; a record
+# renamed the same way to rooz is found (the renaming is not vacuous)
+printf '%s\n' 'user roox 100007 100007 R /home/roox /bin/sh Roox - 0x10 -' \
+    'user rooy 100008 100008 R /home/rooy /bin/sh Rooy - 0x10 -' \
+    'group roox 100007 -' 'group rooy 100008 -' | "$MKDB" -2 - "$W/rootname.db" ||
+    jfa_fail "mkdb rootname"
+JELLYFIN_AUTH_DB="$W/rootname.db" "$ERANGE" "$JFA_NSS_SO" rootname ||
+    jfa_fail "a record named root is answered"
 
 # the good file itself works (the checks above are not vacuous)
 [ -z "$WRAPPER" ] || [ "$(nwrap "$W/good.db" getent passwd alice)" = \

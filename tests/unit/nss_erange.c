@@ -11,6 +11,20 @@
  *   nss_erange SO recover CMD    lookups fail; after running the shell
  *                                command CMD (which repairs the database)
  *                                the next lookup succeeds
+ *   nss_erange SO envonce DB     JELLYFIN_AUTH_DB names a missing file at
+ *                                dlopen; set to DB (holding alice, 100001)
+ *                                before the first lookup, it is what the
+ *                                module reads; changed or unset after it,
+ *                                the module keeps DB (it reads the variable
+ *                                once per process), in a forked child too
+ *   nss_erange SO rootname       JELLYFIN_AUTH_DB is a plain version 2 file
+ *                                (mkdb -2) with users and groups roox and
+ *                                rooy (uid/gid 100007, 100008); it renames
+ *                                them, hostile, to "root" and "rooz" (slots
+ *                                moved, fold flags set), then: "ROOZ" is
+ *                                found (the renaming works), and nothing
+ *                                named root is answered by any entry point:
+ *                                "ROOT" by name or initgroups, 100007 by id
  * Exit 0 on success, 1 with a message on the first failed check.
  */
 #ifndef _GNU_SOURCE
@@ -21,10 +35,15 @@
 #include <grp.h>
 #include <nss.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "db_format.h"
 
 typedef enum nss_status (*pwnam_fn)(const char *, struct passwd *, char *, size_t, int *);
 typedef enum nss_status (*pwuid_fn)(uid_t, struct passwd *, char *, size_t, int *);
@@ -360,6 +379,144 @@ static void check_recover(const char *fix)
     CHECK(st == NSS_STATUS_SUCCESS && pw.pw_uid == 100001, "after the fix: %d", st);
 }
 
+/* alice (uid 100001) through getpwnam_r and getpwuid_r */
+static bool alice_answers(void)
+{
+    struct passwd pw;
+    int e = 0;
+    enum nss_status st = getpwnam_r_("alice", &pw, big, sizeof(big), &e);
+    if (st != NSS_STATUS_SUCCESS || pw.pw_uid != 100001)
+        return false;
+    st = getpwuid_r_(100001, &pw, big, sizeof(big), &e);
+    return st == NSS_STATUS_SUCCESS && strcmp(pw.pw_name, "alice") == 0;
+}
+
+/* The database path is read at the first lookup and kept for the life of
+ * the process (and its forked children): see nss_erange envonce above. */
+static void check_envonce(const char *db)
+{
+    pid_t pid;
+    int status = 0;
+    char at_load[4096];
+    const char *env = getenv("JELLYFIN_AUTH_DB");
+
+    snprintf(at_load, sizeof(at_load), "%s", env ? env : "");
+    CHECK(at_load[0] != '\0' && strcmp(at_load, db) != 0,
+          "run with JELLYFIN_AUTH_DB set to another path");
+    CHECK(setenv("JELLYFIN_AUTH_DB", db, 1) == 0, "setenv");
+    CHECK(alice_answers(), "first lookup: the variable as set before it is not used");
+    CHECK(setenv("JELLYFIN_AUTH_DB", at_load, 1) == 0, "setenv");
+    CHECK(alice_answers(), "variable changed after the first lookup: the module followed it");
+    CHECK(unsetenv("JELLYFIN_AUTH_DB") == 0, "unsetenv");
+    CHECK(alice_answers(), "variable unset after the first lookup: the module followed it");
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0)
+        _exit(alice_answers() ? 0 : 1);
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0,
+          "forked child does not keep the parent's database path");
+}
+
+/* ---- rootname: a hostile database with records named root ---- */
+
+/* Rename the entry of record idx (index section ix, entries es, name at
+ * name_at, its u16 length at len_at) from 4-byte from to to, move its slot
+ * in hash section hs to to's hash, and OR fold into its flags at flags_at. */
+static void rename_record(unsigned char *img, int ix, int es, int hs, uint32_t idx, size_t name_at,
+                          size_t len_at, size_t flags_at, uint32_t fold, const char *from,
+                          const char *to)
+{
+    uint64_t ioff = jfa_le64(img + JFA_DBH_SECTIONS + 16 * ix);
+    uint64_t eoff = jfa_le64(img + JFA_DBH_SECTIONS + 16 * es);
+    uint64_t hoff = jfa_le64(img + JFA_DBH_SECTIONS + 16 * hs);
+    uint64_t hlen = jfa_le64(img + JFA_DBH_SECTIONS + 16 * hs + 8);
+    uint32_t at = jfa_le32(img + ioff + 4 * (uint64_t)idx), ref = at / 8 + 1;
+    uint32_t mask = (uint32_t)(hlen / JFA_DB2_SLOT_SIZE - 1), h = jfa_db_hash_name(to, 4);
+    unsigned char *e = img + eoff + at, *slot;
+
+    if (jfa_le16(e + len_at) != 4 || memcmp(e + name_at, from, 4) != 0) {
+        fprintf(stderr, "rootname: record %u is not %s (run on mkdb -2 output)\n", idx, from);
+        exit(1);
+    }
+    memcpy(e + name_at, to, 4);
+    jfa_put32(e + flags_at, jfa_le32(e + flags_at) | fold);
+    for (uint32_t i = 0; i <= mask; i++) {
+        slot = img + hoff + JFA_DB2_SLOT_SIZE * (uint64_t)i;
+        if (jfa_le32(slot + 4) == ref) {
+            jfa_put32(slot, 0);
+            jfa_put32(slot + 4, 0);
+        }
+    }
+    for (uint32_t i = 0; i <= mask; i++) {
+        slot = img + hoff + JFA_DB2_SLOT_SIZE * (uint64_t)((h + i) & mask);
+        if (jfa_le32(slot + 4) == 0) {
+            jfa_put32(slot, h);
+            jfa_put32(slot + 4, ref);
+            return;
+        }
+    }
+    fprintf(stderr, "rootname: no free slot\n");
+    exit(1);
+}
+
+static void check_rootname(void)
+{
+    const char *path = getenv("JELLYFIN_AUTH_DB");
+    static unsigned char img[1 << 16];
+    struct passwd pw;
+    struct group gr;
+    long int start = 1, size = 1;
+    gid_t *groups = malloc(sizeof(gid_t));
+    int e = 0;
+    enum nss_status st;
+    size_t len;
+    FILE *f = path ? fopen(path, "r+b") : NULL;
+
+    if (!f || !groups || (len = fread(img, 1, sizeof(img), f)) < JFA_DB_HDR_SIZE ||
+        len == sizeof(img) || jfa_le32(img + JFA_DBH_VERSION) != 2) {
+        fprintf(stderr, "rootname: cannot read a small version 2 database\n");
+        exit(1);
+    }
+    /* records 0 and 1: users roox, rooy; groups roox, rooy */
+    rename_record(img, JFA_SEC2_UINDEX, JFA_SEC_USERS, JFA_SEC_H_UNAME, 0, JFA_DBE_STRINGS,
+                  JFA_DBE_LENS, JFA_DBE_FLAGS, 0x10, "roox", "root");
+    rename_record(img, JFA_SEC2_UINDEX, JFA_SEC_USERS, JFA_SEC_H_UNAME, 1, JFA_DBE_STRINGS,
+                  JFA_DBE_LENS, JFA_DBE_FLAGS, 0x10, "rooy", "rooz");
+    rename_record(img, JFA_SEC2_GINDEX, JFA_SEC_GROUPS, JFA_SEC_H_GNAME, 0, JFA_DBF_NAME,
+                  JFA_DBF_NAMELEN, JFA_DBF_FLAGS, 0x1, "roox", "root");
+    rename_record(img, JFA_SEC2_GINDEX, JFA_SEC_GROUPS, JFA_SEC_H_GNAME, 1, JFA_DBF_NAME,
+                  JFA_DBF_NAMELEN, JFA_DBF_FLAGS, 0x1, "rooy", "rooz");
+    if (fseek(f, 0, SEEK_SET) != 0 || fwrite(img, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "rootname: cannot rewrite %s\n", path);
+        exit(1);
+    }
+
+    /* the renamed records are found, by their new names folded too */
+    st = getpwnam_r_("ROOZ", &pw, big, sizeof(big), &e);
+    CHECK(st == NSS_STATUS_SUCCESS && pw.pw_uid == 100008, "getpwnam_r(ROOZ) = %d", st);
+    st = getgrnam_r_("ROOZ", &gr, big, sizeof(big), &e);
+    CHECK(st == NSS_STATUS_SUCCESS && gr.gr_gid == 100008, "getgrnam_r(ROOZ) = %d", st);
+    /* ...but none named root, by any entry point */
+    check_notfound("ROOT");
+    check_notfound("Root");
+    e = 0;
+    st = getpwuid_r_(100007, &pw, big, sizeof(big), &e);
+    CHECK(st == NSS_STATUS_NOTFOUND && e == ENOENT, "getpwuid_r(100007) = %d errno %d", st, e);
+    e = 0;
+    st = getgrgid_r_(100007, &gr, big, sizeof(big), &e);
+    CHECK(st == NSS_STATUS_NOTFOUND && e == ENOENT, "getgrgid_r(100007) = %d errno %d", st, e);
+    groups[0] = 4242;
+    e = 0;
+    st = initgroups_dyn_("ROOT", 4242, &start, &size, &groups, 0, &e);
+    CHECK(st == NSS_STATUS_NOTFOUND && start == 1, "initgroups_dyn(ROOT) = %d, %ld groups", st,
+          start);
+    st = initgroups_dyn_("ROOZ", 4242, &start, &size, &groups, 0, &e);
+    CHECK(st == NSS_STATUS_SUCCESS && start == 2 && groups[1] == 100008,
+          "initgroups_dyn(ROOZ) = %d, %ld groups", st, start);
+    free(groups);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -377,6 +534,10 @@ int main(int argc, char **argv)
         check_unavail(argv[3]);
     } else if (strcmp(argv[2], "recover") == 0 && argc == 4) {
         check_recover(argv[3]);
+    } else if (strcmp(argv[2], "envonce") == 0 && argc == 4) {
+        check_envonce(argv[3]);
+    } else if (strcmp(argv[2], "rootname") == 0) {
+        check_rootname();
     } else {
         fprintf(stderr, "bad arguments\n");
         return 1;

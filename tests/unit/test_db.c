@@ -309,6 +309,22 @@ static void test_case_fold(void **state)
     assert_int_equal(dg.flags, JFA_DBG_FOLD);
     assert_int_equal(jfa_db_group_by_name_ci(&db, "Bob", &dg), -ENOENT);
     assert_int_equal(jfa_db_group_by_name_ci(&db, "JELLYFIN", &dg), -ENOENT);
+
+    /* a prepared query: its length and hash, the same answers */
+    struct jfa_db_query q;
+    assert_false(jfa_db_query_name(&q, NULL));
+    assert_false(jfa_db_query_name(&q, "AliceAliceAliceAliceAliceAliceAli")); /* 33 */
+    assert_true(jfa_db_query_name(&q, "ALICE"));
+    assert_int_equal(q.len, 5);
+    assert_int_equal(q.hash, jfa_db_hash_name("ALICE", 5));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), 0);
+    assert_string_equal(du.name, "alice");
+    assert_int_equal(jfa_db_group_by_query_ci(&db, &q, &dg), 0);
+    assert_true(jfa_db_query_name(&q, "Bob"));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), -ENOENT);
+    assert_true(jfa_db_query_name(&q, "bob"));
+    assert_int_equal(jfa_db_user_by_query_ci(&db, &q, &du), 0);
+    assert_int_equal(du.uid, u[1].uid);
     jfa_db_close(&db);
     free(img);
 }
@@ -721,12 +737,13 @@ static void test_names_and_path(void **state)
     assert_false(jfa_db_name_plausible("\x7f"));
 
     /* the word-at-a-time check against the rule it encodes: every byte at
-     * every position of names of 3 (tail only), 8 (one word) and 19 bytes
-     * (two words and a tail), the other bytes allowed ones of both kinds */
+     * every position of names of 3 (tail only), 8 (one word), 16 (two
+     * words, no overlap) and 19 bytes (two words and an overlapping tail),
+     * the other bytes allowed ones of both kinds */
     for (int c = 0; c < 256; c++) {
         bool want = c > 0x20 && c != 0x7f && c != ':' && c != '/' && c != '*';
-        static const size_t lens[] = {3, 8, 19};
-        for (size_t li = 0; li < 3; li++) {
+        static const size_t lens[] = {3, 8, 16, 19};
+        for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
             for (size_t at = 0; at < lens[li]; at++) {
                 char n[20];
                 for (size_t i = 0; i < lens[li]; i++)
