@@ -10,17 +10,21 @@
  * enabled, entry disabled). Entries of local accounts
  * and of unknown names are never touched. The "already current" records of
  * users whose entry is gone or disabled are dropped, so the next login
- * writes the password again.
+ * writes the password again. Also the step the package's prerm runs when
+ * jellyfin-auth is removed (jfa_samba_disable_all): disable every entry
+ * that is a Jellyfin user's, and list them for the purge.
  */
 #include "jfaconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "db.h"
+#include "fileutil.h"
 #include "hostaccts.h"
 #include "ledger.h"
 #include "samba.h"
@@ -159,6 +163,111 @@ out:
     if (have_db)
         jfa_db_close(&db);
     jfa_ledger_free(&ledger);
+    free(db_path);
+    free(priv);
+    free(ledger_path);
+    return ret;
+}
+
+/* Is name a Jellyfin user's passdb entry: a login name of the database,
+ * or a name the ledger says a Jellyfin Id held (a claim, a deleted user's
+ * last name) that no other NSS source knows now (else a local account took
+ * it, and its entry is the administrator's)? */
+static bool entry_is_ours(const struct jfa_db *db, const struct jfa_ledger *ledger,
+                          const char *name)
+{
+    struct jfa_db_user u;
+    bool held = false;
+
+    if (db != NULL && jfa_db_user_by_name(db, name, &u) == 0)
+        return true;
+    if (jfa_ledger_find_claim(ledger, name) >= 0)
+        held = true;
+    for (size_t k = 0; !held && k < ledger->n_users; k++)
+        held = ledger->users[k].deleted && strcmp(ledger->users[k].name, name) == 0;
+    return held && !nss_knows(name);
+}
+
+int jfa_samba_disable_all(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out,
+                          size_t *n_listed, char *err, size_t errlen)
+{
+    struct jfa_samba_list list = {0};
+    struct jfa_ledger ledger;
+    struct jfa_db db;
+    char *db_path = jfa_config_db_path(cfg), *priv = jfa_config_private_dir(cfg);
+    char *ledger_path = jfa_sync_ledger_path(cfg), *names = NULL, path[PATH_MAX], sub[JFA_ERRLEN];
+    size_t len = 0;
+    bool have_db = false;
+    int failures = 0, ret = -1, r;
+
+    *n_listed = 0;
+    memset(&db, 0, sizeof(db));
+    jfa_ledger_init(&ledger);
+    if (db_path == NULL || priv == NULL || ledger_path == NULL) {
+        jfa_set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    r = snprintf(path, sizeof(path), "%s/%s", priv, JFA_SAMBA_ENTRIES_FILE);
+    if (r < 0 || (size_t)r >= sizeof(path)) {
+        jfa_set_err(err, errlen, "%s: path too long", priv);
+        goto out;
+    }
+    /* no database yet (setup never synced) is no reason to leave entries */
+    r = jfa_db_open(&db, db_path, geteuid() == 0);
+    if (r != 0 && r != -ENOENT) {
+        jfa_set_err(err, errlen, "%s: %s", db_path, strerror(-r));
+        goto out;
+    }
+    have_db = r == 0;
+    if (jfa_ledger_load(&ledger, ledger_path, sub, sizeof(sub)) < 0) {
+        jfa_set_err(err, errlen, "%s", sub);
+        goto out;
+    }
+    if (jfa_samba_list_passdb(cfg, &list, sub, sizeof(sub)) != 0) {
+        jfa_set_err(err, errlen, "cannot list the Samba passdb: %s", sub);
+        goto out;
+    }
+    names = calloc(list.n + 1, sizeof(list.items[0].name) + 1);
+    if (names == NULL) {
+        jfa_set_err(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < list.n; i++) {
+        const struct jfa_samba_entry *e = &list.items[i];
+
+        if (!e->normal || !entry_is_ours(have_db ? &db : NULL, &ledger, e->name))
+            continue;
+        if (!e->disabled) {
+            if (change(cfg, log, out, false, e->name, false, "jellyfin-auth is removed") != 0) {
+                failures++;
+                continue; /* still enabled: the purge leaves it to the administrator */
+            }
+        }
+        len += (size_t)sprintf(names + len, "%s\n", e->name);
+        (*n_listed)++;
+    }
+    /* the "already current" records go: after a reinstall, the next login
+     * writes (and enables) the entry again */
+    for (uint32_t i = 0; have_db && i < db.n_users; i++) {
+        struct jfa_db_user u;
+
+        if (jfa_db_user_at(&db, i, &u) == 0)
+            (void)jfa_samba_record_drop(priv, u.jf_id);
+    }
+    for (size_t k = 0; k < ledger.n_users; k++)
+        (void)jfa_samba_record_drop(priv, ledger.users[k].id);
+    if (jfa_ensure_dir(priv, 0700, sub, sizeof(sub)) != 0 ||
+        jfa_write_atomic(path, names, len, 0600, sub, sizeof(sub)) != 0) {
+        jfa_set_err(err, errlen, "cannot write the list of entries for the purge: %s", sub);
+        goto out;
+    }
+    ret = failures;
+out:
+    jfa_samba_list_free(&list);
+    if (have_db)
+        jfa_db_close(&db);
+    jfa_ledger_free(&ledger);
+    free(names);
     free(db_path);
     free(priv);
     free(ledger_path);

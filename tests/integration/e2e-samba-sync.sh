@@ -16,7 +16,9 @@
 # the last sync is not released; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
 # environment; `users` and `doctor` report on Samba; nothing is published
-# into a passdb without a lockout policy (SMB guesses never reach PAM).
+# into a passdb without a lockout policy (SMB guesses never reach PAM);
+# removing the package disables the Jellyfin users' entries (not a local
+# account's), an upgrade does not, and the purge removes them.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -368,5 +370,41 @@ e2e_nosecret
 for s in "$NEW1" "$NEW2" "$NEW3"; do
     grep -qF -- "$s" "$W/syslog" && e2e_fail "a password leaked into the syslog"
 done
+
+# 13. The package goes (the Debian maintainer scripts as shipped; dpkg runs
+# them in e2e-deb.sh). Before, nothing touched the passdb: dave's entry
+# stayed enabled with his Jellyfin password after the removal (no module,
+# no sync timer left to disable it when Jellyfin does), and after the purge
+# every entry stayed, for a local account created later under the name.
+sed -i 's/unix password sync = yes/unix password sync = no/' "$W/smb.conf"
+e2e_local_user lena lena-pw
+printf 'lena-smb\nlena-smb\n' | smbpasswd -c "$W/smb.conf" -a -s lena >/dev/null 2>&1 ||
+    e2e_fail "smbpasswd -a lena (a local account)"
+smb_ok dave "$E2E_PW_dave" "before the removal"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" upgrade 2>&1) || e2e_fail "prerm upgrade: $OUT"
+smb_ok dave "$E2E_PW_dave" "after prerm upgrade (nothing changes on an upgrade)"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" remove 2>&1) || e2e_fail "prerm remove: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: disabled dave (jellyfin-auth is removed)' ||
+    e2e_fail "prerm remove did not say it disabled dave's Samba entry: $OUT"
+smb_no dave "$E2E_PW_dave" "after the package's removal"
+smb_ok lena lena-smb "a local account's entry after the package's removal"
+LIST=/var/lib/jellyfin-auth/private/samba-entries
+[ "$(stat -c %a:%u "$LIST" 2>&1)" = 600:0 ] || e2e_fail "$LIST is not root's, 0600: $(ls -l "$LIST" 2>&1)"
+for n in alice dave; do
+    grep -qx "$n" "$LIST" || e2e_fail "$LIST lacks $n: $(cat "$LIST")"
+done
+grep -qx lena "$LIST" && e2e_fail "$LIST names the local account lena"
+# a reinstall: the sync enables the entry of an enabled user again
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync after a reinstall: $OUT"
+smb_ok dave "$E2E_PW_dave" "after a reinstall's sync"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" remove 2>&1) || e2e_fail "prerm remove again: $OUT"
+smb_no dave "$E2E_PW_dave" "after the second removal"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.postrm" purge 2>&1) || e2e_fail "postrm purge: $OUT"
+for n in alice dave; do
+    passdb | grep -q "^$n:" && e2e_fail "the purge left the Samba entry of $n: $(passdb)"
+done
+passdb | grep -q '^lena:' || e2e_fail "the purge removed the local account lena's Samba entry"
+smb_ok lena lena-smb "a local account's entry after the purge"
+
 echo "PASS: Samba follows the Jellyfin password, account state and sync"
 exit 0
