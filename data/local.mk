@@ -34,7 +34,7 @@ jfa-rewire:
 # doc/design.md "Packages"), built from the dist tree by
 # tests/integration/e2e-deb.sh.
 EXTRA_DIST += debian/changelog debian/control debian/copyright debian/rules \
-	debian/source/format debian/jellyfin-auth.install debian/jellyfin-auth.postrm \
+	debian/source/format debian/jellyfin-auth.install debian/jellyfin-auth.postrm debian/jellyfin-auth.prerm \
 	debian/libpam-jellyfin.install debian/libpam-jellyfin.postinst \
 	debian/libpam-jellyfin.prerm debian/libnss-jellyfin.install \
 	debian/libnss-jellyfin.prerm debian/libnss-jellyfin.postrm

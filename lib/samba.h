@@ -152,4 +152,21 @@ int jfa_samba_remove(const struct jfa_config *cfg, const char *name, bool *remov
 int jfa_samba_sync(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out, bool dry_run,
                    char *err, size_t errlen);
 
+/*
+ * When the jellyfin-auth package is removed (prerm remove): no module
+ * and no sync keep the passdb in step any more, so disable (smbpasswd -d)
+ * every user entry that is a Jellyfin user's (a login name of the users
+ * database; a name the ledger says a Jellyfin Id claimed or last held
+ * that no NSS source knows now). Entries of local accounts and unknown
+ * names are not touched. Then write the names of those entries that are
+ * disabled now, one a line, to PRIVATE/samba-entries (0600, atomic): the
+ * purge removes them (smbpasswd -x) after the tool is gone. The "already
+ * current" records of every user are dropped. Prints each change; returns
+ * the number of entries that could not be disabled (each logged; they are
+ * not listed), or -1 with err. *n_listed: names written.
+ */
+#define JFA_SAMBA_ENTRIES_FILE "samba-entries"
+int jfa_samba_disable_all(const struct jfa_config *cfg, const struct jfa_log *log, FILE *out,
+                          size_t *n_listed, char *err, size_t errlen);
+
 #endif

@@ -528,3 +528,65 @@ exit $status
 EXP
     PW_OLD=$old PW_NEW=$new e2e_expect_as "$user" /run/e2e/passwd.exp "$@"
 }
+
+# e2e_smbd [DIR]: a real smbd in the namespace, everything under $W/samba,
+# loopback only, tdbsam, share "share" (DIR, default /home/share, with
+# movie.txt). Writes $W/smb.conf, sets SMB_PORT. e2e_passdb: `pdbedit -L -w`.
+e2e_smbd() {
+    local S=$W/samba share=${1:-/home/share}
+    SMB_PORT=$(e2e_free_port)
+    mkdir -p /run/samba "$S/ncalrpc" "$S/private" "$S/lock" "$S/state" "$S/cache" "$S/pid" "$S/log"
+    chmod 0700 "$S/private"
+    install -d -m 0755 "$share"
+    echo "media file" >"$share/movie.txt"
+    chmod 0644 "$share/movie.txt"
+    cat >"$W/smb.conf" <<EOF
+[global]
+   workgroup = E2E
+   server role = standalone server
+   passdb backend = tdbsam:$S/private/passdb.tdb
+   private dir = $S/private
+   lock directory = $S/lock
+   state directory = $S/state
+   cache directory = $S/cache
+   pid directory = $S/pid
+   ncalrpc dir = $S/ncalrpc
+   log file = $S/log/smbd.log
+   smb ports = $SMB_PORT
+   interfaces = lo
+   bind interfaces only = yes
+   disable netbios = yes
+   obey pam restrictions = no
+   unix password sync = no
+   map to guest = never
+   server min protocol = SMB2
+[share]
+   path = $share
+   read only = yes
+   guest ok = no
+EOF
+    chmod 0644 "$W/smb.conf"
+    # its own session: on SIGTERM smbd signals its whole process group
+    e2e_bg setsid /usr/sbin/smbd -F --no-process-group -s "$W/smb.conf" </dev/null
+    e2e_poll 30 e2e_port_open "$SMB_PORT" || e2e_fail "smbd did not start on port $SMB_PORT"
+}
+e2e_passdb() { pdbedit -s "$W/smb.conf" -L -w 2>&1; }
+# e2e_smb USER PASSWORD: list the share; sets OUT, RC. e2e_smb_ok and
+# e2e_smb_no USER PASSWORD WHY: it works / is refused for the password.
+e2e_smb() {
+    OUT=$(printf 'username = %s\npassword = %s\n' "$1" "$2" >"$W/smbauth" &&
+        timeout 30 smbclient "//127.0.0.1/share" -p "$SMB_PORT" -A "$W/smbauth" -c ls 2>&1)
+    RC=$?
+    rm -f "$W/smbauth"
+}
+e2e_smb_ok() {
+    e2e_smb "$1" "$2"
+    [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q movie.txt ||
+        e2e_fail "$3: $1 cannot list the share over SMB ($RC): $OUT"
+}
+e2e_smb_no() {
+    e2e_smb "$1" "$2"
+    [ "$RC" != 0 ] || e2e_fail "$3: $1 was let in over SMB: $OUT"
+    printf '%s' "$OUT" | grep -q 'NT_STATUS_LOGON_FAILURE\|NT_STATUS_ACCOUNT_DISABLED' ||
+        e2e_fail "$3: $1 refused for another reason than the password: $OUT"
+}

@@ -8,7 +8,7 @@ check_PROGRAMS += tests/unit/test_samba
 TESTS += tests/unit/test_samba
 tests_unit_test_samba_SOURCES = tests/unit/test_samba.c
 tests_unit_test_samba_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_samba_LDADD = lib/libjfa.la $(CMOCKA_LIBS)
+tests_unit_test_samba_LDADD = lib/libjfatool.la $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/fuzz_samba.c tests/fuzz/corpus/samba
 # the PAM side with a shim for smbpasswd (root; under valgrind when present)

@@ -191,5 +191,6 @@ int cmd_ledger(struct tool *t, int argc, char **argv);
 int cmd_explain(struct tool *t, int argc, char **argv); /* also `login` */
 int cmd_reset(struct tool *t, int argc, char **argv);
 int cmd_doctor(struct tool *t, int argc, char **argv);
+int cmd_samba(struct tool *t, int argc, char **argv);
 
 #endif

@@ -5,7 +5,7 @@ tools_jellyfin_auth_SOURCES = \
 	tools/main.c tools/cmd.h tools/cmd_common.c \
 	tools/cmd_setup.c tools/cmd_status.c tools/cmd_sync.c \
 	tools/cmd_users.c tools/cmd_names.c tools/cmd_explain.c tools/cmd_reset.c tools/cmd_doctor.c \
-	tools/cmd_key.c \
+	tools/cmd_key.c tools/cmd_samba.c \
 	tools/cmd_ledger.c
 tools_jellyfin_auth_CPPFLAGS = $(AM_CPPFLAGS) -DJFA_VERSION='"$(PACKAGE_VERSION)"'
 tools_jellyfin_auth_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)

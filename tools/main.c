@@ -28,6 +28,7 @@ static const struct {
     {"login", cmd_explain, "explain USER, asking for the password (a login as PAM does it)"},
     {"reset", cmd_reset, "clear the back-off of USER or --host ADDR (--server: Jellyfin's count)"},
     {"doctor", cmd_doctor, "check files, modes, NSS and PAM wiring"},
+    {"samba", cmd_samba, "disable the Jellyfin users' Samba entries (samba disable-all)"},
 };
 
 static void usage(FILE *f)

@@ -5,7 +5,9 @@
 # private namespace on top of the running system: dpkg -i, setup, a Jellyfin
 # login over sshd, dpkg -r with the profile enabled, dpkg -P (also of a key
 # and a state directory the configuration moved; the body is
-# tests/e2e-lifecycle.sh). Root only; skips without debhelper.
+# tests/e2e-lifecycle.sh); with Samba installed, a Jellyfin user's Samba
+# entry is disabled by dpkg -r and removed by dpkg -P. Root only; skips
+# without debhelper.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
@@ -57,7 +59,37 @@ lc_upgrade() {
     # shellcheck disable=SC2086
     dpkg -i $debs >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -i over the installed packages"; }
 }
+# With Samba: bob enrolls (samba_sync) over sshd before the removal; his
+# entry must be disabled by dpkg -r of jellyfin-auth (nothing keeps it in
+# step afterwards; libnss-jellyfin, still installed, keeps bob a Unix user
+# Samba can log in) and gone after dpkg -P (sec8).
+SAMBA=no
+for t in smbd smbclient smbpasswd pdbedit; do command -v "$t" >/dev/null || SAMBA="no ($t missing)"; done
+[ "$SAMBA" = no ] && SAMBA=yes
 lc_remove() {
+    if [ "$SAMBA" = yes ]; then
+        e2e_smbd /run/e2e/share # not in /home: the lifecycle checks what appears there
+        pdbedit -s "$W/smb.conf" -P "bad lockout attempt" -C 50 >/dev/null 2>&1 ||
+            e2e_fail "cannot set Samba's bad lockout attempt"
+        printf 'samba_sync = yes\nsamba_conf = %s\n' "$W/smb.conf" >>/etc/jellyfin-auth.conf
+        e2e_ssh bob "$E2E_PW_bob" password 'id -un'
+        [ "$RC" = 0 ] || e2e_fail "ssh login of bob with samba_sync ($RC): $OUT"
+        e2e_smb_ok bob "$E2E_PW_bob" "bob enrolled in Samba before dpkg -r"
+    else
+        echo "note: Samba not tested: $SAMBA"
+    fi
+    if [ "$SAMBA" = yes ]; then
+        # libnss-jellyfin may stay (a Samba server that needs only the
+        # UIDs): Samba still knows bob, and only his entry's state decides
+        dpkg -r libpam-jellyfin jellyfin-auth >"$W/dpkg.log" 2>&1 || {
+            cat "$W/dpkg.log"
+            e2e_fail "dpkg -r libpam-jellyfin jellyfin-auth"
+        }
+        getent passwd bob >/dev/null || e2e_fail "NSS lost bob with libnss-jellyfin installed"
+        e2e_smb_no bob "$E2E_PW_bob" "after dpkg -r (nothing would disable the entry any more)"
+        grep -q 'samba: disabled bob (jellyfin-auth is removed)' "$W/dpkg.log" ||
+            e2e_fail "dpkg -r did not say it disabled bob's Samba entry: $(cat "$W/dpkg.log")"
+    fi
     # shellcheck disable=SC2086
     dpkg -r $PKGS >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -r"; }
     # removing keeps the configuration, the key and the state (as Debian does)
@@ -78,6 +110,11 @@ lc_purge() {
         >>/etc/jellyfin-auth.conf
     # shellcheck disable=SC2086
     dpkg -P $PKGS >"$W/dpkg.log" 2>&1 || { cat "$W/dpkg.log"; e2e_fail "dpkg -P"; }
+    if [ "$SAMBA" = yes ]; then
+        e2e_passdb | grep -q '^bob:' && e2e_fail "dpkg -P left bob's Samba entry: $(e2e_passdb)"
+        grep -q 'removed the Samba entry of bob' "$W/dpkg.log" ||
+            e2e_fail "dpkg -P did not say it removed bob's Samba entry: $(cat "$W/dpkg.log")"
+    fi
     for f in /etc/jfa-keys/jellyfin.key /var/opt/jfa-state/private /var/opt/jfa-state/users.db \
         /var/opt/jfa-state/sync-report; do
         [ -e "$f" ] || [ -L "$f" ] && e2e_fail "dpkg -P left $f (where the configuration put it)"

@@ -16,7 +16,9 @@
 # the last sync is not released; a hanging or missing helper neither fails nor stalls the
 # login (one log line); the helper never sees the password in its argv or
 # environment; `users` and `doctor` report on Samba; nothing is published
-# into a passdb without a lockout policy (SMB guesses never reach PAM).
+# into a passdb without a lockout policy (SMB guesses never reach PAM);
+# removing the package disables the Jellyfin users' entries (not a local
+# account's), an upgrade does not, and the purge removes them.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -26,43 +28,7 @@ done
 e2e_system
 e2e_jellyfin
 
-# --- Samba in the namespace: everything under $W/samba, loopback only
-SMB_PORT=$(e2e_free_port)
-S=$W/samba
-mkdir -p /run/samba "$S/ncalrpc" "$S/private" "$S/lock" "$S/state" "$S/cache" "$S/pid" "$S/log"
-chmod 0700 "$S/private"
-install -d -m 0755 /home/share
-echo "media file" >/home/share/movie.txt
-chmod 0644 /home/share/movie.txt
-cat >"$W/smb.conf" <<EOF
-[global]
-   workgroup = E2E
-   server role = standalone server
-   passdb backend = tdbsam:$S/private/passdb.tdb
-   private dir = $S/private
-   lock directory = $S/lock
-   state directory = $S/state
-   cache directory = $S/cache
-   pid directory = $S/pid
-   ncalrpc dir = $S/ncalrpc
-   log file = $S/log/smbd.log
-   smb ports = $SMB_PORT
-   interfaces = lo
-   bind interfaces only = yes
-   disable netbios = yes
-   obey pam restrictions = no
-   unix password sync = no
-   map to guest = never
-   server min protocol = SMB2
-[share]
-   path = /home/share
-   read only = yes
-   guest ok = no
-EOF
-chmod 0644 "$W/smb.conf"
-# its own session: on SIGTERM smbd signals its whole process group
-e2e_bg setsid /usr/sbin/smbd -F --no-process-group -s "$W/smb.conf" </dev/null
-e2e_poll 30 e2e_port_open "$SMB_PORT" || e2e_fail "smbd did not start on port $SMB_PORT"
+e2e_smbd
 
 # The shim stands in for smbpasswd: it records its argv and environment,
 # then runs the real one, or fails, or hangs, as $W/shim.mode says.
@@ -86,24 +52,6 @@ conf() { # conf yes|no [extra lines]
     e2e_write_config "$URL" "$W/tls/cert.pem" "samba_sync = $sync" "samba_conf = $W/smb.conf" \
         "samba_smbpasswd = $W/bin/smbpasswd" "samba_timeout = 3s" "$@"
 }
-passdb() { pdbedit -s "$W/smb.conf" -L -w 2>&1; }
-smb() { # smb USER PASSWORD: list the share; sets OUT, RC
-    OUT=$(printf 'username = %s\npassword = %s\n' "$1" "$2" >"$W/smbauth" &&
-        timeout 30 smbclient "//127.0.0.1/share" -p "$SMB_PORT" -A "$W/smbauth" -c ls 2>&1)
-    RC=$?
-    rm -f "$W/smbauth"
-}
-smb_ok() {
-    smb "$1" "$2"
-    [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q movie.txt ||
-        e2e_fail "$3: $1 cannot list the share over SMB ($RC): $OUT"
-}
-smb_no() {
-    smb "$1" "$2"
-    [ "$RC" != 0 ] || e2e_fail "$3: $1 was let in over SMB: $OUT"
-    printf '%s' "$OUT" | grep -q 'NT_STATUS_LOGON_FAILURE\|NT_STATUS_ACCOUNT_DISABLED' ||
-        e2e_fail "$3: $1 refused for another reason than the password: $OUT"
-}
 ssh_ok() {
     e2e_ssh "$1" "$2" password echo LOGGED-IN
     [ "$RC" = 0 ] && printf '%s' "$OUT" | grep -q LOGGED-IN ||
@@ -125,9 +73,9 @@ e2e_start_sshd
 # 1. samba_sync = no (the default): a login leaves Samba alone.
 conf no
 ssh_ok alice "$E2E_PW_alice" "samba_sync = no"
-[ -z "$(passdb)" ] || e2e_fail "samba_sync = no wrote to the passdb: $(passdb)"
+[ -z "$(e2e_passdb)" ] || e2e_fail "samba_sync = no wrote to the passdb: $(e2e_passdb)"
 [ "$(runs)" = 0 ] || e2e_fail "samba_sync = no ran smbpasswd"
-smb_no alice "$E2E_PW_alice" "before enrollment"
+e2e_smb_no alice "$E2E_PW_alice" "before enrollment"
 
 # 1b. samba_sync = yes, but Samba's account policy "bad lockout attempt" is
 # 0 (Samba's default: never lock out). SMB logins never reach PAM, so
@@ -140,8 +88,8 @@ lockout() { pdbedit -s "$W/smb.conf" -P "bad lockout attempt" -C "$1" >/dev/null
     e2e_fail "cannot set Samba's bad lockout attempt to $1"; }
 lockout 0
 ssh_ok alice "$E2E_PW_alice" "login with no Samba lockout policy"
-smb_no alice "$E2E_PW_alice" "no lockout policy: the password was published"
-passdb | grep -q '^alice:' && e2e_fail "no lockout policy: alice got a passdb entry: $(passdb)"
+e2e_smb_no alice "$E2E_PW_alice" "no lockout policy: the password was published"
+e2e_passdb | grep -q '^alice:' && e2e_fail "no lockout policy: alice got a passdb entry: $(e2e_passdb)"
 logged "Samba password of 'alice' not updated: Samba's account policy \"bad lockout attempt\" is 0" ||
     e2e_fail "no log line naming the missing lockout policy"
 OUT=$(jellyfin-auth doctor 2>&1) && e2e_fail "doctor accepts a passdb without lockout: $OUT"
@@ -153,9 +101,9 @@ lockout 50
 # 2. samba_sync = yes: one SSH login enrolls alice; her Jellyfin password
 # works over SMB, a wrong one does not.
 ssh_ok alice "$E2E_PW_alice" "enrollment"
-passdb | grep -q "^alice:$(id -u alice):" || e2e_fail "alice has no passdb entry: $(passdb)"
-smb_ok alice "$E2E_PW_alice" "after the SSH login"
-smb_no alice "wrong password" "wrong password"
+e2e_passdb | grep -q "^alice:$(id -u alice):" || e2e_fail "alice has no passdb entry: $(e2e_passdb)"
+e2e_smb_ok alice "$E2E_PW_alice" "after the SSH login"
+e2e_smb_no alice "wrong password" "wrong password"
 logged "Samba password of 'alice' set from Jellyfin" || e2e_fail "no log line for the Samba update"
 # The helper saw neither the password in its argv nor in its environment,
 # and got the fixed environment, not sshd's.
@@ -174,16 +122,16 @@ ssh_ok alice "$E2E_PW_alice" "second login"
 NEW1='alice new: "pw" 2'
 set_pw "$E2E_ID_alice" "$NEW1"
 ssh_ok alice "$NEW1" "login with the new Jellyfin password"
-smb_ok alice "$NEW1" "new Jellyfin password"
-smb_no alice "$E2E_PW_alice" "old password after a change in Jellyfin"
+e2e_smb_ok alice "$NEW1" "new Jellyfin password"
+e2e_smb_no alice "$E2E_PW_alice" "old password after a change in Jellyfin"
 
 # 5. passwd as alice (chauthtok through /etc/pam.d/passwd): the new password
 # goes to Samba too.
 NEW2='alice-passwd-3'
 e2e_passwd alice "$NEW1" "$NEW2"
 [ "$RC" = 0 ] && grep -q "PASSWD-PROMPTS=3" <<<"$OUT" || e2e_fail "passwd as alice failed: $OUT"
-smb_ok alice "$NEW2" "password changed with passwd"
-smb_no alice "$NEW1" "old password after passwd"
+e2e_smb_ok alice "$NEW2" "password changed with passwd"
+e2e_smb_no alice "$NEW1" "old password after passwd"
 grep -qF -- "$NEW2" "$W/shim.log" && e2e_fail "the new password reached the helper's argv or env"
 
 # 6. Disabled in Jellyfin: sync disables the Samba entry; re-enabled: back.
@@ -191,15 +139,15 @@ set_disabled "$E2E_ID_alice" true
 OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
 printf '%s' "$OUT" | grep -q 'samba: disabled alice (disabled in Jellyfin)' ||
     e2e_fail "sync did not report disabling alice in Samba: $OUT"
-passdb | grep -q '^alice:.*\[DU' || e2e_fail "alice's Samba entry is not disabled: $(passdb)"
-smb_no alice "$NEW2" "disabled in Jellyfin"
+e2e_passdb | grep -q '^alice:.*\[DU' || e2e_fail "alice's Samba entry is not disabled: $(e2e_passdb)"
+e2e_smb_no alice "$NEW2" "disabled in Jellyfin"
 OUT=$(jellyfin-auth users 2>&1) || e2e_fail "users failed: $OUT"
 printf '%s\n' "$OUT" | grep -q '^alice .*disabled *$' || e2e_fail "users does not show alice's Samba entry disabled: $OUT"
 set_disabled "$E2E_ID_alice" false
 OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
 printf '%s' "$OUT" | grep -q 'samba: enabled  alice (enabled in Jellyfin)' ||
     e2e_fail "sync did not report enabling alice in Samba: $OUT"
-smb_ok alice "$NEW2" "re-enabled in Jellyfin"
+e2e_smb_ok alice "$NEW2" "re-enabled in Jellyfin"
 OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync failed: $OUT"
 printf '%s' "$OUT" | grep -q 'samba:' && e2e_fail "a sync without changes changed Samba: $OUT"
 OUT=$(jellyfin-auth users 2>&1)
@@ -207,13 +155,13 @@ printf '%s\n' "$OUT" | grep -q '^alice .*enabled *$' || e2e_fail "users does not
 printf '%s\n' "$OUT" | grep -q '^bob .* - *$' || e2e_fail "users shows a Samba entry for bob: $OUT"
 
 # 7. Offline login (Jellyfin answers 503): the passdb does not change.
-before=$(passdb)
+before=$(e2e_passdb)
 n=$(runs)
 jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "503"}'
 ssh_ok alice "$NEW2" "offline login"
 jfa_fake_ctl "$URL" POST /__fake/fault '{"mode": "none"}'
 logged "offline login for 'alice'" || e2e_fail "the login was not an offline one"
-[ "$(passdb)" = "$before" ] || e2e_fail "an offline login changed the passdb"
+[ "$(e2e_passdb)" = "$before" ] || e2e_fail "an offline login changed the passdb"
 [ "$(runs)" = "$n" ] || e2e_fail "an offline login ran smbpasswd"
 
 # 8. A hanging helper: the login succeeds, the log names the timeout.
@@ -223,7 +171,7 @@ echo hang >"$W/shim.mode"
 ssh_ok alice "$NEW3" "helper hangs"
 logged "Samba password of 'alice' not updated: smbpasswd -a timed out after 3 s" ||
     e2e_fail "no log line naming the helper's timeout"
-smb_no alice "$NEW3" "the update timed out"
+e2e_smb_no alice "$NEW3" "the update timed out"
 # A failing helper: exit status and its message in the log.
 echo fail >"$W/shim.mode"
 ssh_ok alice "$NEW3" "helper fails"
@@ -238,14 +186,14 @@ logged "not updated: $W/bin/smbpasswd: No such file or directory" ||
 # Back in place: the failed attempts left no record claiming the update.
 mv "$W/bin/smbpasswd.off" "$W/bin/smbpasswd"
 ssh_ok alice "$NEW3" "helper back"
-smb_ok alice "$NEW3" "after the helper came back"
+e2e_smb_ok alice "$NEW3" "after the helper came back"
 
 # 9. Deleted in Jellyfin: sync disables the entry of the user NSS forgot.
 jfa_fake_ctl "$URL" POST /__fake/users "{\"delete\": [\"$E2E_ID_alice\"]}"
 OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync after the deletion failed: $OUT"
 printf '%s' "$OUT" | grep -q 'samba: disabled alice (deleted in Jellyfin)' ||
     e2e_fail "sync did not disable the deleted alice in Samba: $OUT"
-passdb | grep -q '^alice:.*\[DU' || e2e_fail "deleted alice's Samba entry is not disabled: $(passdb)"
+e2e_passdb | grep -q '^alice:.*\[DU' || e2e_fail "deleted alice's Samba entry is not disabled: $(e2e_passdb)"
 
 # 10. SMB-only users: with a nologin shell, an SSH login attempt is refused
 # by the shell, but sshd authenticated through PAM first: bob is enrolled.
@@ -255,7 +203,7 @@ e2e_sync
 [ "$(getent passwd bob | cut -d: -f7)" = /usr/sbin/nologin ] || e2e_fail "bob's shell is not nologin"
 e2e_ssh bob "$E2E_PW_bob" password echo LOGGED-IN
 printf '%s' "$OUT" | grep -q LOGGED-IN && e2e_fail "bob got a shell with nologin: $OUT"
-smb_ok bob "$E2E_PW_bob" "SMB-only user enrolled by an SSH attempt"
+e2e_smb_ok bob "$E2E_PW_bob" "SMB-only user enrolled by an SSH attempt"
 OUT=$(jellyfin-auth users 2>&1)
 printf '%s\n' "$OUT" | grep -q '^bob .*enabled *$' || e2e_fail "users does not show bob's Samba entry: $OUT"
 
@@ -284,20 +232,20 @@ getent passwd robert >/dev/null || e2e_fail "bob's rename to robert did not reac
 # account created later, which the sync would never touch)
 printf '%s' "$OUT" | grep -q 'samba: disabled bob (its Jellyfin user has another name now)' ||
     e2e_fail "sync did not disable the entry of bob's old name: $OUT"
-passdb | grep -q '^bob:.*\[DU' || e2e_fail "the entry of bob's old name is not disabled: $(passdb)"
+e2e_passdb | grep -q '^bob:.*\[DU' || e2e_fail "the entry of bob's old name is not disabled: $(e2e_passdb)"
 REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob failed: $REL"
 jfa_fake_ctl "$URL" POST /__fake/users \
     '{"upsert": [{"name": "bob", "id": "b0b20000000000000000000000000b0b", "password": "the-new-bob"}]}' >/dev/null ||
     e2e_fail "cannot add the new bob"
 e2e_sync
 getent passwd bob >/dev/null || e2e_fail "the new bob did not get the released name"
-smb_no bob "$E2E_PW_bob" "the old holder's password for the released name bob"
+e2e_smb_no bob "$E2E_PW_bob" "the old holder's password for the released name bob"
 printf '%s' "$REL" | grep -q "removed the Samba entry of bob (it held the password of Jellyfin user Id" ||
     e2e_fail "names release did not say it removed bob's Samba entry: $REL"
-passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: $(passdb)"
+e2e_passdb | grep -q '^bob:' && e2e_fail "the released name bob kept a Samba entry: $(e2e_passdb)"
 # the new bob's own first login enrolls him (nologin shell: PAM ran first)
 e2e_ssh bob the-new-bob password echo LOGGED-IN
-smb_ok bob the-new-bob "the new bob after his first login"
+e2e_smb_ok bob the-new-bob "the new bob after his first login"
 
 # 11c. The login name of its holder as of the last sync is not released.
 # The new bob renames himself to "bobby" and the admin releases "bob"
@@ -318,22 +266,22 @@ jfa_fake_ctl "$URL" POST /__fake/users \
     e2e_fail "cannot add the third bob"
 e2e_sync
 getent passwd bob >/dev/null && e2e_fail "bob passed to a third Id in the sync after its holder's rename"
-smb bob the-new-bob
+e2e_smb bob the-new-bob
 [ "$RC" != 0 ] || e2e_fail "the renamed holder's password opened bob over SMB: $OUT"
 REL=$(jellyfin-auth names release bob 2>&1) || e2e_fail "names release bob once renamed away: $REL"
 printf '%s' "$REL" | grep -q "removed the Samba entry of bob (it held the password of Jellyfin user Id $NEWBOB)" ||
     e2e_fail "names release did not remove the renamed holder's Samba entry: $REL"
 e2e_sync
 getent passwd bob >/dev/null || e2e_fail "the third bob did not get the released name"
-smb_no bob the-new-bob "the previous holder's password for the name bob"
+e2e_smb_no bob the-new-bob "the previous holder's password for the name bob"
 
 # 11d. What the policy buys: wrong SMB passwords lock the entry out, and
 # the right one is refused then too.
 e2e_ssh bob the-third-bob password echo LOGGED-IN
-smb_ok bob the-third-bob "the third bob after his first login"
+e2e_smb_ok bob the-third-bob "the third bob after his first login"
 lockout 3
-for i in 1 2 3; do smb_no bob "wrong-$i" "guess $i"; done
-smb bob the-third-bob
+for i in 1 2 3; do e2e_smb_no bob "wrong-$i" "guess $i"; done
+e2e_smb bob the-third-bob
 [ "$RC" != 0 ] && printf '%s' "$OUT" | grep -q NT_STATUS_ACCOUNT_LOCKED_OUT ||
     e2e_fail "3 wrong SMB passwords with bad lockout attempt = 3 did not lock bob out: $OUT"
 lockout 50
@@ -341,18 +289,18 @@ lockout 50
 # 11e. Left out of the database (dave renames himself to a name the
 # database cannot hold): the entry of his name is disabled; back in, enabled.
 e2e_ssh dave "$E2E_PW_dave" password echo LOGGED-IN
-passdb | grep -q '^dave:.*\[U' || e2e_fail "dave was not enrolled: $(passdb)"
+e2e_passdb | grep -q '^dave:.*\[U' || e2e_fail "dave was not enrolled: $(e2e_passdb)"
 e2e_fake_user dave '{"name": "dave\n"}'
 OUT=$(jellyfin-auth sync 2>&1)
 getent passwd dave >/dev/null && e2e_fail "dave was not left out: $OUT"
 printf '%s' "$OUT" | grep -q 'samba: disabled dave (left out of the users database)' ||
     e2e_fail "sync did not disable the entry of dave, left out: $OUT"
-passdb | grep -q '^dave:.*\[DU' || e2e_fail "dave's entry is not disabled: $(passdb)"
+e2e_passdb | grep -q '^dave:.*\[DU' || e2e_fail "dave's entry is not disabled: $(e2e_passdb)"
 e2e_fake_user dave '{"name": "dave"}'
 OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync with dave back failed: $OUT"
 printf '%s' "$OUT" | grep -q 'samba: enabled  dave (enabled in Jellyfin)' ||
     e2e_fail "sync did not enable dave's entry again: $OUT"
-smb_ok dave "$E2E_PW_dave" "dave back in the database"
+e2e_smb_ok dave "$E2E_PW_dave" "dave back in the database"
 
 # 12. doctor checks the Samba wiring.
 OUT=$(jellyfin-auth doctor 2>&1); echo "$OUT"
@@ -368,5 +316,41 @@ e2e_nosecret
 for s in "$NEW1" "$NEW2" "$NEW3"; do
     grep -qF -- "$s" "$W/syslog" && e2e_fail "a password leaked into the syslog"
 done
+
+# 13. The package goes (the Debian maintainer scripts as shipped; dpkg runs
+# them in e2e-deb.sh). Before, nothing touched the passdb: dave's entry
+# stayed enabled with his Jellyfin password after the removal (no module,
+# no sync timer left to disable it when Jellyfin does), and after the purge
+# every entry stayed, for a local account created later under the name.
+sed -i 's/unix password sync = yes/unix password sync = no/' "$W/smb.conf"
+e2e_local_user lena lena-pw
+printf 'lena-smb\nlena-smb\n' | smbpasswd -c "$W/smb.conf" -a -s lena >/dev/null 2>&1 ||
+    e2e_fail "smbpasswd -a lena (a local account)"
+e2e_smb_ok dave "$E2E_PW_dave" "before the removal"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" upgrade 2>&1) || e2e_fail "prerm upgrade: $OUT"
+e2e_smb_ok dave "$E2E_PW_dave" "after prerm upgrade (nothing changes on an upgrade)"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" remove 2>&1) || e2e_fail "prerm remove: $OUT"
+printf '%s' "$OUT" | grep -q 'samba: disabled dave (jellyfin-auth is removed)' ||
+    e2e_fail "prerm remove did not say it disabled dave's Samba entry: $OUT"
+e2e_smb_no dave "$E2E_PW_dave" "after the package's removal"
+e2e_smb_ok lena lena-smb "a local account's entry after the package's removal"
+LIST=/var/lib/jellyfin-auth/private/samba-entries
+[ "$(stat -c %a:%u "$LIST" 2>&1)" = 600:0 ] || e2e_fail "$LIST is not root's, 0600: $(ls -l "$LIST" 2>&1)"
+for n in alice dave; do
+    grep -qx "$n" "$LIST" || e2e_fail "$LIST lacks $n: $(cat "$LIST")"
+done
+grep -qx lena "$LIST" && e2e_fail "$LIST names the local account lena"
+# a reinstall: the sync enables the entry of an enabled user again
+OUT=$(jellyfin-auth sync 2>&1) || e2e_fail "sync after a reinstall: $OUT"
+e2e_smb_ok dave "$E2E_PW_dave" "after a reinstall's sync"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.prerm" remove 2>&1) || e2e_fail "prerm remove again: $OUT"
+e2e_smb_no dave "$E2E_PW_dave" "after the second removal"
+OUT=$(sh "$top_srcdir/debian/jellyfin-auth.postrm" purge 2>&1) || e2e_fail "postrm purge: $OUT"
+for n in alice dave; do
+    e2e_passdb | grep -q "^$n:" && e2e_fail "the purge left the Samba entry of $n: $(e2e_passdb)"
+done
+e2e_passdb | grep -q '^lena:' || e2e_fail "the purge removed the local account lena's Samba entry"
+e2e_smb_ok lena lena-smb "a local account's entry after the purge"
+
 echo "PASS: Samba follows the Jellyfin password, account state and sync"
 exit 0

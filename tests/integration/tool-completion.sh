@@ -38,6 +38,7 @@ t jellyfin-auth status --j
 t jellyfin-auth users --j
 t jellyfin-auth names ''
 t jellyfin-auth names list --
+t jellyfin-auth samba ''
 t jellyfin-auth setup --ca-file $W/dir.d/c
 t jellyfin-auth setup --state-dir $W/dir
 t jellyfin-auth login ro
@@ -48,12 +49,13 @@ out=$(cat "$W/out")
 # shellcheck disable=SC2016
 for want in '^complete -F _jellyfin_auth jellyfin-auth$' \
     '^jellyfin-auth st=> status$' \
-    '^jellyfin-auth => setup key status sync users names ledger explain login reset doctor$' \
+    '^jellyfin-auth => setup key status sync users names ledger explain login reset doctor samba$' \
     '^jellyfin-auth --config /x us=> users$' \
     '^jellyfin-auth sync --d=> --debug --dry-run$' \
     '^jellyfin-auth status --j=> --json$' \
     '^jellyfin-auth users --j=> --json$' \
     '^jellyfin-auth names => list release' \
+    '^jellyfin-auth samba => disable-all$' \
     "^jellyfin-auth names list --=> .*--config" \
     "^jellyfin-auth setup --ca-file $W/dir.d/c=> $W/dir.d/ca.pem$" \
     "^jellyfin-auth setup --state-dir $W/dir=> $W/dir.d$" \

@@ -11,7 +11,8 @@
  * jfa_samba_set_password against a fake smbpasswd (the pipe protocol, skip
  * when current, skip for newline and over-long passwords, failure names
  * the exit status and never echoes the password, a failure forgets the
- * record). Runs as any user: helpers are scripts in a private temp dir.
+ * record), and jfa_samba_disable_all (what the package's removal disables
+ * and lists). Runs as any user: helpers are scripts in a private temp dir.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
@@ -791,6 +792,95 @@ static void test_set_password_timeout(void **state)
     assert_non_null(strstr(f->err, "smbpasswd -a timed out after 1 s"));
 }
 
+/* The package's removal (jellyfin-auth samba disable-all): every Jellyfin
+ * user's entry is disabled (the ledger's claims and deleted users' last
+ * names, no database yet), nothing else is touched, the list for the purge
+ * names exactly the entries that are disabled now (an entry smbpasswd
+ * could not disable is a failure and not listed), and the "already
+ * current" records go. */
+static void test_disable_all(void **state)
+{
+    struct fx *f = *state;
+    char path[256], body[1024], *text;
+    unsigned char mac[JFA_SAMBA_MAC_LEN] = {1};
+    size_t listed = 99;
+    struct stat st;
+    FILE *out;
+
+    snprintf(body, sizeof(body),
+             "case \"$1\" in -L) cat '%1$s/passdb'; exit 0 ;; esac\n"
+             "echo 'account policy \"bad lockout attempt\" value is: 5'\n",
+             f->dir);
+    script(f, "pdbedit-L", body, path, sizeof(path));
+    free(f->cfg.samba_pdbedit);
+    f->cfg.samba_pdbedit = strdup(path);
+    snprintf(body, sizeof(body),
+             "echo \"$*\" >>'%1$s/argv'\n"
+             "case \"$*\" in *jfazfail*) echo 'Failed to modify entry' >&2; exit 3 ;; esac\n",
+             f->dir);
+    script(f, "smbpasswd-d", body, path, sizeof(path));
+    set_helper(f, path);
+    f->cfg.state_dir = strdup(f->dir);
+    assert_non_null(f->cfg.state_dir);
+    assert_int_equal(mkdir(f->priv, 0700), 0);
+    /* no users.db: setup never synced; the ledger knows three Ids */
+    snprintf(path, sizeof(path), "%s/ledger", f->priv);
+    write_file(path,
+               "jellyfin-auth-ledger 2\n"
+               "user " ID_A " 70001 active jfazalice 1700000000 1700000000\n"
+               "user " ID_B " 70002 deleted jfazbob 1700000000 1700000100\n"
+               "user 00000000000000000000000000000003 70003 active jfazfail 1700000000 "
+               "1700000000\n"
+               "name jfazalice " ID_A " 1700000000\n"
+               "name jfazbob " ID_B " 1700000000\n"
+               "name jfazfail 00000000000000000000000000000003 1700000000\n",
+               0600);
+    snprintf(path, sizeof(path), "%s/passdb", f->dir);
+    write_file(path,
+               "jfazalice:70001:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:0123456789ABCDEF0123456789ABCDEF:"
+               "[U          ]:LCT-6B145C9C:\n"
+               "jfazbob:70002:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:0123456789ABCDEF0123456789ABCDEF:"
+               "[DU         ]:LCT-6B145C9C:\n"
+               "jfazfail:70003:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:0123456789ABCDEF0123456789ABCDEF:"
+               "[U          ]:LCT-6B145C9C:\n"
+               "jfazlocal:1000:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:0123456789ABCDEF0123456789ABCDEF:"
+               "[U          ]:LCT-6B145C9C:\n"
+               "jfazalice$:70004:XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX:0123456789ABCDEF0123456789ABCDEF:"
+               "[W          ]:LCT-6B145C9C:\n",
+               0600);
+    assert_int_equal(jfa_samba_record_put(f->priv, ID_A, mac, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_samba_record_matches(f->priv, ID_A, mac, f->err, sizeof(f->err)), 1);
+
+    out = tmpfile();
+    assert_non_null(out);
+    assert_int_equal(jfa_samba_disable_all(&f->cfg, NULL, out, &listed, f->err, sizeof(f->err)),
+                     1); /* jfazfail could not be disabled */
+    fclose(out);
+    snprintf(path, sizeof(path), "%s/argv", f->dir);
+    text = read_text(path);
+    /* only the enabled entries of Jellyfin users: not the disabled one, not
+     * the local account's, not the machine account */
+    assert_string_equal(text, "-d -- jfazalice\n-d -- jfazfail\n");
+    free(text);
+    assert_int_equal(listed, 2);
+    snprintf(path, sizeof(path), "%s/%s", f->priv, JFA_SAMBA_ENTRIES_FILE);
+    text = read_text(path);
+    assert_string_equal(text, "jfazalice\njfazbob\n");
+    free(text);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(jfa_samba_record_matches(f->priv, ID_A, mac, f->err, sizeof(f->err)), 0);
+
+    /* a passdb that cannot be listed: an error, and no list is written */
+    assert_int_equal(unlink(path), 0);
+    free(f->cfg.samba_pdbedit);
+    f->cfg.samba_pdbedit = strdup("/nonexistent/pdbedit");
+    assert_int_equal(jfa_samba_disable_all(&f->cfg, NULL, NULL, &listed, f->err, sizeof(f->err)),
+                     -1);
+    assert_non_null(strstr(f->err, "cannot list the Samba passdb"));
+    assert_int_equal(lstat(path, &st), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -806,6 +896,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_set_password, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password_lockout_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_password_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_disable_all, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
