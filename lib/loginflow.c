@@ -1154,13 +1154,12 @@ bool jfa_flow_rhost_inside(struct jfa_flow *f)
 
     f->rhost_unconfirmed = false;
     memset(addr, 0, sizeof(addr));
-    kind = jfa_rhost_classify(f->rhost, addr);
-    if (kind == JFA_RHOST_UNCONFIRMED && f->rhost_assume_peer)
-        kind = JFA_RHOST_PEER;
-    if (kind != JFA_RHOST_PEER && kind != JFA_RHOST_UNCONFIRMED)
-        return false; /* none, or a host name: never inside */
-    if (!jfa_cidr_list_contains(f->cfg->local_networks, f->cfg->n_local_networks, addr))
+    /* none or a host name: never inside; an address outside local_networks
+     * needs no answer from the sockets (the scan is the costly part) */
+    if (f->rhost == NULL || jfa_addr_parse(f->rhost, addr) != 0 ||
+        !jfa_cidr_list_contains(f->cfg->local_networks, f->cfg->n_local_networks, addr))
         return false;
+    kind = f->rhost_assume_peer ? JFA_RHOST_PEER : jfa_rhost_classify(f->rhost, addr);
     if (kind == JFA_RHOST_PEER)
         return true;
     f->rhost_unconfirmed = true;
