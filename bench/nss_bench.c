@@ -12,7 +12,8 @@
  * Cases: getpwnam/getpwuid/getgrnam/getgrgid/initgroups (getgrouplist),
  * each hit and miss, and enum (one full setpwent/getpwent/endpwent pass,
  * time per pass). BENCH_CASES (space-separated case names), if set, runs
- * only those. Exits 1 if a hit is not found or a miss is found.
+ * only those; BENCH_SEED (default 42) seeds the keys. Exits 1 if a hit is
+ * not found or a miss is found.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -164,6 +165,8 @@ int main(int argc, char **argv)
         return 2;
     }
     n_users = atol(argv[2]);
+    if (getenv("BENCH_SEED"))
+        seed = (unsigned)strtoul(getenv("BENCH_SEED"), NULL, 10);
     buf = malloc(BUFLEN);
     if (!buf || n_users <= 0)
         return 2;
