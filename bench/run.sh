@@ -140,6 +140,8 @@ for n in $SIZES; do
         printf "\n"
     }' >"$W/spec"
     "$MKDB" "$W/spec" "$W/users.db" || exit 1
+    # BENCH_KEEP_DB=DIR: keep each size's database as DIR/users-N.db (for bench/nss_ab)
+    if [ -n "${BENCH_KEEP_DB-}" ]; then cp "$W/users.db" "$BENCH_KEEP_DB/users-$n.db" || exit 1; fi
     echo "# N=$n: passwd file $(wc -c <"$W/files.passwd") bytes, group file $(wc -c <"$W/files.group") bytes, users.db $(wc -c <"$W/users.db") bytes"
     # files (lookups) and files+jellyfin: once; their ratios are orders of
     # magnitude from any goal
