@@ -31,6 +31,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #define BLOCK_CALLS 4000
 #define MAX_BLOCKS 255
 #define N_CASES 8
@@ -53,19 +55,6 @@ static const char *const case_name[N_CASES] = {"getpwuid-hit",  "getpwnam-hit", 
 static char buf[1 << 16];
 static long n_users;
 static int64_t t[BLOCK_CALLS];
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int cmpd(const void *a, const void *b)
 {

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #define BUFLEN (8u << 20)
 #define MAX_CALLS 20000
 #define MIN_CALLS 20
@@ -35,19 +37,6 @@ static char *buf;
 static long n_users;
 static unsigned seed = 42;
 static int errors;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* one call of a case; hit selects existing keys. Returns 1 if found. */
 typedef int (*case_fn)(long key);
