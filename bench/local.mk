@@ -2,10 +2,15 @@
 # `make bench` builds the benchmark, the module and the mkdb helper, then
 # runs bench/run.sh (root: private mount namespace against nss_files;
 # otherwise nss_wrapper, labelled as such). See bench/README.md.
-EXTRA_PROGRAMS = bench/nss_bench
-bench_nss_bench_SOURCES = bench/nss_bench.c
+EXTRA_PROGRAMS = bench/nss_bench bench/nss_ab
+bench_nss_bench_SOURCES = bench/nss_bench.c bench/bench_time.h
 bench_nss_bench_CFLAGS = $(AM_CFLAGS)
 CLEANFILES += bench/nss_bench$(EXEEXT)
+# nss_ab: two builds of the module called directly, side by side
+# (`make bench/nss_ab`; usage in bench/README.md)
+bench_nss_ab_SOURCES = bench/nss_ab.c bench/bench_time.h
+bench_nss_ab_CFLAGS = $(AM_CFLAGS)
+CLEANFILES += bench/nss_ab$(EXEEXT)
 EXTRA_DIST += bench/run.sh bench/README.md
 
 # libnss_floor.so.2: answers from the key alone (no data, no system call),

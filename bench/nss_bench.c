@@ -11,7 +11,9 @@
  *   LABEL N CASE p50_ns p99_ns mean_ns calls
  * Cases: getpwnam/getpwuid/getgrnam/getgrgid/initgroups (getgrouplist),
  * each hit and miss, and enum (one full setpwent/getpwent/endpwent pass,
- * time per pass). Exits 1 if a hit is not found or a miss is found.
+ * time per pass). BENCH_CASES (space-separated case names), if set, runs
+ * only those; BENCH_SEED (default 42) seeds the keys. Exits 1 if a hit is
+ * not found or a miss is found.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -24,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 #define BUFLEN (8u << 20)
 #define MAX_CALLS 20000
 #define MIN_CALLS 20
@@ -33,19 +37,6 @@ static char *buf;
 static long n_users;
 static unsigned seed = 42;
 static int errors;
-
-static int64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int cmp64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* one call of a case; hit selects existing keys. Returns 1 if found. */
 typedef int (*case_fn)(long key);
@@ -105,10 +96,33 @@ static int do_enum(long key)
     return n >= n_users;
 }
 
+/* Is case name in BENCH_CASES (or is it unset)? */
+static int wanted(const char *name)
+{
+    const char *list = getenv("BENCH_CASES"), *p;
+    size_t n = strlen(name);
+
+    if (!list)
+        return 1;
+    for (p = strstr(list, name); p; p = strstr(p + 1, name))
+        if ((p == list || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return 1;
+    return 0;
+}
+
 static void run(const char *label, const char *name, case_fn fn, int hit, int max_calls)
 {
-    int64_t *t = malloc(sizeof(*t) * (size_t)max_calls), start = now_ns(), sum = 0;
+    int64_t *t, start, sum = 0;
     int calls = 0;
+
+    if (!wanted(name))
+        return;
+    t = malloc(sizeof(*t) * (size_t)max_calls);
+    if (!t) {
+        errors++;
+        return;
+    }
+    start = now_ns();
 
     /* warm-up: opens the module / the files, faults the mapping in */
     fn(hit ? 0 : -1);
@@ -140,6 +154,8 @@ int main(int argc, char **argv)
         return 2;
     }
     n_users = atol(argv[2]);
+    if (getenv("BENCH_SEED"))
+        seed = (unsigned)strtoul(getenv("BENCH_SEED"), NULL, 10);
     buf = malloc(BUFLEN);
     if (!buf || n_users <= 0)
         return 2;
