@@ -12,8 +12,8 @@ enum jfa_home_what {
     JFA_HOME_OK = 0,
     JFA_HOME_OWNER,         /* the home is not owned by the user */
     JFA_HOME_WRITABLE,      /* the home is writable by group (not the user's) or others */
-    JFA_HOME_FILE_OWNER,    /* a startup file is owned by another user than the user or root */
-    JFA_HOME_FILE_WRITABLE, /* a startup file is writable by others */
+    JFA_HOME_FILE_OWNER,    /* an entry at its top is owned by another uid than the user or root */
+    JFA_HOME_FILE_WRITABLE, /* an entry at its top is writable by others */
 };
 
 struct jfa_home_issue {
@@ -26,11 +26,12 @@ struct jfa_home_issue {
  * May the user uid (primary group gid, its private group) be given the
  * home `home`? It must be a directory (symbolic links followed, as the
  * shell follows them) owned by uid and not writable by others (by group
- * only when the group is gid), and the startup files at its top
- * (.profile, .bashrc, .ssh, ...; not followed) owned by uid or root and
- * not writable by others. 0 yes; JFA_ABSENT (1) when the home does not
- * exist; -1 with err naming the path and the fault (is->what says which,
- * JFA_HOME_OK when the home could not be examined).
+ * only when the group is gid), and every entry at its top (.profile,
+ * .bashrc, .ssh, .vimrc, bin, ...; not followed) owned by uid or root and
+ * not writable by others (a link: its own owner only). 0 yes; JFA_ABSENT
+ * (1) when the home does not exist; -1 with err naming the path and the
+ * fault (is->what says which, JFA_HOME_OK when the home could not be
+ * examined).
  */
 int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue *is, char *err,
                    size_t errlen);

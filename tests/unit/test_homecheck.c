@@ -5,7 +5,8 @@
  * own home (accepted, a link to it too), a home owned by another uid (the
  * name changed hands), a home or a startup file writable by others or by a
  * group not the user's, a startup file (or a link planted as one) owned by
- * another uid; root-owned startup files are accepted. "Another uid" is
+ * another uid, any other entry at the top (.vimrc, .gitconfig, bin) judged
+ * alike; root-owned startup files are accepted. "Another uid" is
  * played by asking for getuid()+1, so no root is needed; the startup file
  * of another owner needs chown (root) and skips otherwise.
  */
@@ -168,6 +169,51 @@ static void test_file_owner(void **state)
     assert_int_equal(jfa_home_check(f->home, 65534, 65534, &is, err, sizeof(err)), 0);
 }
 
+/* Not only the shells' startup files: whatever the user's programs read
+ * at the top of the home (vim's .vimrc runs commands, git's .gitconfig
+ * names programs, ~/bin is on Debian's PATH). Before, only a fixed list
+ * was judged: a home chowned alone, emptied of the listed files by its old
+ * holder, passed with the old holder's .vimrc in it. */
+static void test_any_entry(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    /* writable by others (no root needed) */
+    put(f, ".vimrc", 0646);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/.vimrc is writable by others"));
+    put(f, ".vimrc", 0644);
+    snprintf(p, sizeof(p), "%s/bin", f->home);
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(chmod(p, 0777), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/bin is writable by others (mode 0777"));
+    assert_int_equal(chmod(p, 0755), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    if (geteuid() != 0)
+        skip();
+    /* owned by the old holder, the directory chowned alone */
+    snprintf(p, sizeof(p), "%s/.gitconfig", f->home);
+    put(f, ".gitconfig", 0644);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_int_equal(is.owner, 65534);
+    assert_non_null(strstr(err, "/.gitconfig is owned by uid 65534"));
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof(p), "%s/bin", f->home);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_non_null(strstr(err, "/bin is owned by uid 65534"));
+    assert_int_equal(chown(p, 0, 0), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
+}
+
 static void test_not_directory(void **state)
 {
     struct fx *f = *state;
@@ -189,6 +235,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_any_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_directory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
