@@ -10,13 +10,15 @@
  * and `doctor` name it. Every entry at the top of the home is judged, not
  * a list of startup files: programs the user runs read their own (.vimrc,
  * .gitconfig, .tmux.conf, .bash_aliases, ~/bin on PATH), and a list always
- * misses one.
+ * misses one. Also what other programs keep under the name itself
+ * (jfa_name_files): named by `names release` and `doctor`.
  */
 #include "homecheck.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -130,4 +132,94 @@ out:
     if (fd >= 0)
         close(fd);
     return ret;
+}
+
+/* Where programs key on the login name (Debian's paths first; cronie's
+ * /var/spool/cron/NAME for RHEL-like layouts). owned: the program checks
+ * the file's owner against the name's uid, so a file of the old holder's
+ * uid is skipped (cron: "WRONG FILE OWNER"; Postfix
+ * strict_mailbox_ownership, Exim's check_owner defer the delivery). */
+static const char mail_effect[] =
+    "mail to the name is deferred while the spool is another uid's, and that uid reads what is in "
+    "it: move it away";
+static const char cron_effect[] =
+    "cron skips it while it is another uid's, runs it as the name's holder once chowned: remove it";
+static const struct {
+    const char *dir, *what, *effect;
+    bool owned;
+} name_files[] = {
+    {"/var/mail/", "mail spool", mail_effect, true},
+    {"/var/spool/mail/", "mail spool", mail_effect, true},
+    {"/var/spool/cron/crontabs/", "crontab", cron_effect, true},
+    {"/var/spool/cron/", "crontab", cron_effect, true},
+    {"/var/lib/systemd/linger/", "lingering",
+     "logind starts the name's user manager at boot, the next holder's too: disable it "
+     "(loginctl disable-linger)",
+     false},
+    {"/var/lib/AccountsService/users/", "desktop account settings",
+     "the display manager applies them to the next holder: remove it", false},
+};
+
+/* Has the subordinate id file path a line for name? */
+static bool subid_listed(const char *path, const char *name)
+{
+    char line[512];
+    size_t n = strlen(name);
+    bool found = false;
+    FILE *fp;
+    int fd;
+
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    fp = fdopen(fd, "r");
+    if (fp == NULL) {
+        close(fd);
+        return false;
+    }
+    while (!found && fgets(line, sizeof(line), fp) != NULL)
+        found = strncmp(line, name, n) == 0 && line[n] == ':';
+    fclose(fp);
+    return found;
+}
+
+void jfa_name_files(const char *root, const char *name,
+                    void (*fn)(void *ctx, const struct jfa_name_file *nf), void *ctx)
+{
+    static const char *const subid[] = {"/etc/subuid", "/etc/subgid"};
+    struct jfa_name_file nf;
+    struct stat st, seen[sizeof(name_files) / sizeof(name_files[0])];
+    char path[4096];
+    size_t i, j, n_seen = 0;
+
+    for (i = 0; i < sizeof(name_files) / sizeof(name_files[0]); i++) {
+        bool dup = false;
+
+        snprintf(path, sizeof(path), "%s%s%s", root, name_files[i].dir, name);
+        if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        for (j = 0; j < n_seen; j++)
+            dup = dup || (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino);
+        if (dup)
+            continue;
+        seen[n_seen++] = st;
+        nf.path = path;
+        nf.what = name_files[i].what;
+        nf.effect = name_files[i].effect;
+        nf.owned = name_files[i].owned;
+        nf.owner = st.st_uid;
+        fn(ctx, &nf);
+    }
+    for (i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s%s", root, subid[i]);
+        if (!subid_listed(path, name))
+            continue;
+        nf.path = path;
+        nf.what = i == 0 ? "subordinate uids" : "subordinate gids";
+        nf.effect = "newuidmap/newgidmap give the old holder's range to the next holder, with "
+                    "the files its containers made: remove the line";
+        nf.owned = false;
+        nf.owner = 0;
+        fn(ctx, &nf);
+    }
 }

@@ -36,4 +36,24 @@ struct jfa_home_issue {
 int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue *is, char *err,
                    size_t errlen);
 
+/* What other programs keep under a login name rather than a uid (a
+ * mail spool, a crontab, lingering, subordinate ids): it passes with the
+ * name to its next holder. */
+struct jfa_name_file {
+    const char *path;   /* the file (for subordinate ids: /etc/subuid or /etc/subgid) */
+    const char *what;   /* "mail spool", "crontab", ... */
+    const char *effect; /* what it does for the next holder, and what to do */
+    bool owned;         /* keyed by its owner too: owner says whose it is */
+    uid_t owner;        /* of the file */
+};
+
+/*
+ * Call fn for each such file that exists for name, under root ("" for the
+ * machine; a directory for tests). Regular files only; a spool reached by
+ * two paths (/var/spool/mail is /var/mail on Debian) once. Subordinate ids
+ * count when /etc/subuid or /etc/subgid has a "name:" line.
+ */
+void jfa_name_files(const char *root, const char *name,
+                    void (*fn)(void *ctx, const struct jfa_name_file *nf), void *ctx);
+
 #endif

@@ -6,7 +6,8 @@
  * name changed hands), a home or a startup file writable by others or by a
  * group not the user's, a startup file (or a link planted as one) owned by
  * another uid, any other entry at the top (.vimrc, .gitconfig, bin) judged
- * alike; root-owned startup files are accepted. "Another uid" is
+ * alike; root-owned startup files are accepted. jfa_name_files: what is
+ * kept under a login name (mail spool, crontab, lingering, subuid). "Another uid" is
  * played by asking for getuid()+1, so no root is needed; the startup file
  * of another owner needs chown (root) and skips otherwise.
  */
@@ -214,6 +215,81 @@ static void test_any_entry(void **state)
     assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
 }
 
+struct seen {
+    char lines[8][512];
+    size_t n;
+};
+
+static void collect(void *ctx, const struct jfa_name_file *nf)
+{
+    struct seen *sn = ctx;
+
+    assert_true(sn->n < 8);
+    snprintf(sn->lines[sn->n++], sizeof(sn->lines[0]), "%s|%s|%d|%u", nf->path, nf->what,
+             (int)nf->owned, (unsigned)nf->owner);
+}
+
+/* mkdir -p under the fixture, then a file there (content: text) */
+static void put_at(const struct fx *f, const char *rel, const char *text)
+{
+    char p[256], *slash;
+    FILE *fp;
+
+    snprintf(p, sizeof(p), "%s/%s", f->dir, rel);
+    for (slash = strchr(p + strlen(f->dir) + 1, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+        *slash = '/';
+    }
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* What other programs keep under a login name (not a uid) and so hand to
+ * the name's next holder: found under a root, a spool reached by two
+ * paths once, only regular files, a subordinate id line for exactly the
+ * name. */
+static void test_name_files(void **state)
+{
+    struct fx *f = *state;
+    struct seen sn;
+    char p[256], want[512];
+
+    memset(&sn, 0, sizeof(sn));
+    jfa_name_files(f->dir, "bob", collect, &sn);
+    assert_int_equal(sn.n, 0);
+    put_at(f, "var/mail/bob", "From old holder\n");
+    put_at(f, "var/spool/cron/crontabs/bob", "* * * * * true\n");
+    put_at(f, "var/lib/systemd/linger/bob", "");
+    put_at(f, "etc/subuid", "bobby:100000:65536\nbob:165536:65536\n");
+    put_at(f, "etc/subgid", "bobby:100000:65536\n");
+    /* Debian: /var/spool/mail is a link to /var/mail */
+    snprintf(p, sizeof(p), "%s/var/spool/mail", f->dir);
+    assert_int_equal(symlink("../mail", p), 0);
+    jfa_name_files(f->dir, "bob", collect, &sn);
+    assert_int_equal(sn.n, 4);
+    snprintf(want, sizeof(want), "%s/var/mail/bob|mail spool|1|%u", f->dir, (unsigned)getuid());
+    assert_string_equal(sn.lines[0], want);
+    snprintf(want, sizeof(want), "%s/var/spool/cron/crontabs/bob|crontab|1|%u", f->dir,
+             (unsigned)getuid());
+    assert_string_equal(sn.lines[1], want);
+    snprintf(want, sizeof(want), "%s/var/lib/systemd/linger/bob|lingering|0|%u", f->dir,
+             (unsigned)getuid());
+    assert_string_equal(sn.lines[2], want);
+    snprintf(want, sizeof(want), "%s/etc/subuid|subordinate uids|0|0", f->dir);
+    assert_string_equal(sn.lines[3], want);
+    /* the crontabs directory is not a crontab of a user named "crontabs" */
+    memset(&sn, 0, sizeof(sn));
+    jfa_name_files(f->dir, "crontabs", collect, &sn);
+    assert_int_equal(sn.n, 0);
+    /* "bobby" is another name */
+    jfa_name_files(f->dir, "bobb", collect, &sn);
+    assert_int_equal(sn.n, 0);
+}
+
 static void test_not_directory(void **state)
 {
     struct fx *f = *state;
@@ -236,6 +312,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_directory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
