@@ -19,11 +19,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "util.h"
+
+#ifndef FUSE_SUPER_MAGIC
+#define FUSE_SUPER_MAGIC 0x65735546 /* linux/magic.h */
+#endif
 
 /* Writable by someone else than uid? Group write counts unless the group
  * is the user's own (private) group. */
@@ -32,12 +39,79 @@ static bool writable_by_others(const struct stat *st, gid_t gid)
     return (st->st_mode & S_IWOTH) != 0 || ((st->st_mode & S_IWGRP) != 0 && st->st_gid != gid);
 }
 
+int jfa_fuse_mounter(const char *mountinfo_path, dev_t dev, uid_t *owner)
+{
+    char line[4096], want[32];
+    int ret = 0;
+    FILE *fp;
+
+    fp = fopen(mountinfo_path, "re");
+    if (fp == NULL)
+        return -1;
+    snprintf(want, sizeof(want), " %u:%u ", major(dev), minor(dev));
+    /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS] - FSTYPE SOURCE SUPER */
+    while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+        char *dash, *type, *opts, *uid_opt, *end;
+        unsigned long v;
+
+        if (strstr(line, want) == NULL || (dash = strstr(line, " - ")) == NULL)
+            continue;
+        type = dash + 3;
+        if (strncmp(type, "fuse ", 5) != 0 && strncmp(type, "fuse.", 5) != 0 &&
+            strncmp(type, "fuseblk ", 8) != 0)
+            continue;
+        /* the super options are the last field */
+        opts = strrchr(type, ' ');
+        uid_opt = opts != NULL ? strstr(opts, "user_id=") : NULL;
+        if (uid_opt == NULL || (uid_opt != opts + 1 && uid_opt[-1] != ','))
+            continue;
+        errno = 0;
+        v = strtoul(uid_opt + 8, &end, 10);
+        if (errno != 0 || end == uid_opt + 8 || v > (uid_t)-1)
+            continue;
+        *owner = (uid_t)v;
+        ret = 1;
+    }
+    fclose(fp);
+    return ret;
+}
+
+/* Is dev (path; fd, or -1) a FUSE file system mounted by another uid than
+ * uid or root? (-1 set, is->what JFA_HOME_MOUNT, err naming path.) With a
+ * descriptor, a file system the kernel says is not FUSE needs no list;
+ * else a list that cannot be read refuses: there is no other way to know. */
+static int check_mount(const char *path, int fd, dev_t dev, uid_t uid, struct jfa_home_issue *is,
+                       char *err, size_t errlen)
+{
+    struct statfs sf;
+    uid_t mounter = 0;
+    int r;
+
+    if (fd >= 0 && fstatfs(fd, &sf) == 0 && sf.f_type != FUSE_SUPER_MAGIC)
+        return 0;
+    r = jfa_fuse_mounter("/proc/self/mountinfo", dev, &mounter);
+    if (r < 0) {
+        jfa_set_err(err, errlen, "%s: cannot read /proc/self/mountinfo: %s", path, strerror(errno));
+        return -1;
+    }
+    if (r == 0 || mounter == uid || mounter == 0)
+        return 0;
+    is->what = JFA_HOME_MOUNT;
+    is->owner = mounter;
+    jfa_set_err(err, errlen,
+                "%s is a FUSE file system mounted by uid %u, not by the user (uid %u) or root: "
+                "its daemon says who owns what in it",
+                path, (unsigned)mounter, (unsigned)uid);
+    return -1;
+}
+
 /* Judge one entry at the top of the home: 0 fine, 1 cannot be seen (root
  * squashed: what the user can see is theirs to judge), -1 refused (is->what
  * set) or not examined. Not followed: a link is judged by its own owner. */
-static int check_entry(int dfd, const char *home, const char *name, uid_t uid, gid_t gid,
-                       struct jfa_home_issue *is, char *err, size_t errlen)
+static int check_entry(int dfd, dev_t home_dev, const char *home, const char *name, uid_t uid,
+                       gid_t gid, struct jfa_home_issue *is, char *err, size_t errlen)
 {
+    char path[4096];
     struct stat st;
 
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -61,6 +135,10 @@ static int check_entry(int dfd, const char *home, const char *name, uid_t uid, g
         jfa_set_err(err, errlen, "%s/%s is writable by others (mode %04o, group %u)", home, name,
                     (unsigned)is->mode, (unsigned)st.st_gid);
         return -1;
+    }
+    if (st.st_dev != home_dev) { /* a mount point */
+        snprintf(path, sizeof(path), "%s/%s", home, name);
+        return check_mount(path, -1, st.st_dev, uid, is, err, errlen);
     }
     return 0;
 }
@@ -100,6 +178,8 @@ int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue
                     (unsigned)is->mode, (unsigned)st.st_gid);
         goto out;
     }
+    if (check_mount(home, fd, st.st_dev, uid, is, err, errlen) != 0)
+        goto out;
     /* The very directory just judged (not the path again), read */
     dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0 && errno == EACCES) { /* root squashed: what the user can see is theirs */
@@ -115,7 +195,7 @@ int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue
     for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
-        r = check_entry(dirfd(d), home, e->d_name, uid, gid, is, err, errlen);
+        r = check_entry(dirfd(d), st.st_dev, home, e->d_name, uid, gid, is, err, errlen);
         if (r < 0)
             goto out;
         if (r > 0)

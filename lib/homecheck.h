@@ -14,6 +14,7 @@ enum jfa_home_what {
     JFA_HOME_WRITABLE,      /* the home is writable by group (not the user's) or others */
     JFA_HOME_FILE_OWNER,    /* an entry at its top is owned by another uid than the user or root */
     JFA_HOME_FILE_WRITABLE, /* an entry at its top is writable by others */
+    JFA_HOME_MOUNT, /* it, or an entry at its top, is a FUSE file system another uid mounted */
 };
 
 struct jfa_home_issue {
@@ -28,7 +29,10 @@ struct jfa_home_issue {
  * shell follows them) owned by uid and not writable by others (by group
  * only when the group is gid), and every entry at its top (.profile,
  * .bashrc, .ssh, .vimrc, bin, ...; not followed) owned by uid or root and
- * not writable by others (a link: its own owner only). 0 yes; JFA_ABSENT
+ * not writable by others (a link: its own owner only). Neither the home nor
+ * an entry at its top may be a FUSE file system that another uid than
+ * uid or root mounted: its daemon answers every owner and mode, and the
+ * content, as it likes. 0 yes; JFA_ABSENT
  * (1) when the home does not exist; -1 with err naming the path and the
  * fault (is->what says which, JFA_HOME_OK when the home could not be
  * examined).
@@ -55,5 +59,13 @@ struct jfa_name_file {
  */
 void jfa_name_files(const char *root, const char *name,
                     void (*fn)(void *ctx, const struct jfa_name_file *nf), void *ctx);
+
+/*
+ * The uid that mounted the FUSE file system of device dev, as
+ * mountinfo_path (/proc/self/mountinfo) lists it: 1 and *owner set when
+ * it is a FUSE mount (fuse, fuse.*, fuseblk; its user_id= option), 0 when
+ * it is not one or not listed, -1 when the list cannot be read.
+ */
+int jfa_fuse_mounter(const char *mountinfo_path, dev_t dev, uid_t *owner);
 
 #endif
