@@ -288,6 +288,12 @@ bool jfa_pam_home_refused(struct jfa_pam *p, const char *stage)
                  stage, p->user_esc, err, p->user_esc, home, home, (unsigned)p->dbu.uid,
                  (unsigned)p->dbu.gid, home);
         break;
+    case JFA_HOME_MOUNT:
+        jfa_logf(&p->log, LOG_ERR,
+                 "%s refused for '%s': %s. Whoever mounted it decides what '%s' would run there. "
+                 "Unmount it (umount -l), then check what is left",
+                 stage, p->user_esc, err, p->user_esc);
+        break;
     case JFA_HOME_WRITABLE:
     case JFA_HOME_FILE_WRITABLE:
         jfa_logf(&p->log, LOG_ERR,

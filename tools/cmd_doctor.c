@@ -382,6 +382,27 @@ out:
  * that changed hands keeps the old holder's home; lib/homecheck.h): named,
  * at most HOMES_SHOWN of them, with what to do. */
 #define HOMES_SHOWN 20
+
+struct name_file_ctx {
+    struct doc *d;
+    const struct jfa_db_user *u;
+    uint32_t *shown;
+};
+
+/* A mail spool or crontab under a user's name that another uid owns: the
+ * name changed hands and its program skips it (lib/homecheck.h). */
+static void name_file_other(void *ctx, const struct jfa_name_file *nf)
+{
+    struct name_file_ctx *c = ctx;
+
+    if (!nf->owned || nf->owner == c->u->uid || nf->owner == 0)
+        return;
+    if (++*c->shown <= HOMES_SHOWN)
+        report(c->d, "WARN", "home", "%s: %s (%s) is owned by uid %u, not by the user (uid %u): %s",
+               c->u->name, nf->path, nf->what, (unsigned)nf->owner, (unsigned)c->u->uid,
+               nf->effect);
+}
+
 static void check_homes(struct doc *d, const char *db_path)
 {
     struct jfa_db db;
@@ -409,6 +430,12 @@ static void check_homes(struct doc *d, const char *db_path)
                    "after checking its content, chown -R %u:%u %s",
                    u.name, err, u.home, u.home, (unsigned)u.uid, (unsigned)u.gid, u.home);
     }
+    for (i = 0; i < db.n_users; i++)
+        if (jfa_db_user_at(&db, i, &u) == 0) {
+            struct name_file_ctx c = {d, &u, &refused};
+
+            jfa_name_files("", u.name, name_file_other, &c);
+        }
     if (refused > HOMES_SHOWN)
         report(d, "WARN", "home", "%" PRIu32 " more homes like these", refused - HOMES_SHOWN);
     if (refused == 0)

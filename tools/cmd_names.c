@@ -28,6 +28,7 @@
 #include "apikey.h"
 #include "cmd.h"
 #include "db.h"
+#include "homecheck.h"
 #include "ledger.h"
 #include "namemap.h"
 #include "samba.h"
@@ -51,7 +52,9 @@ static void help(void)
            "                (the old holder's password) is removed first. Refused while\n"
            "                NAME is its holder's login as of the last sync. Names the\n"
            "                owner of NAME's home when it exists: the next holder is refused\n"
-           "                logins until it is moved away or chowned to them. Root only.\n"
+           "                logins until it is moved away or chowned to them; and what\n"
+           "                else is kept under the name (mail spool, crontab, lingering,\n"
+           "                subordinate ids), which passes to the next holder. Root only.\n"
            "  set ID|JELLYFIN-NAME LOGIN\n"
            "                give that Jellyfin user (by Id, or by its Jellyfin name as the\n"
            "                last sync saw it) the login name LOGIN from the next sync on,\n"
@@ -223,6 +226,22 @@ out:
     free(home);
 }
 
+/* One file another program keeps under the released name (a mail spool,
+ * a crontab, lingering, subordinate ids): it goes to the next holder with
+ * the name, not with the old holder's uid. */
+static void tell_name_file(void *ctx, const struct jfa_name_file *nf)
+{
+    struct passwd *pw = nf->owned ? getpwuid(nf->owner) : NULL;
+
+    if (nf->owned)
+        printf("%s (%s) exists, owned by uid %u%s%s%s: %s.\n", nf->path, nf->what,
+               (unsigned)nf->owner, pw != NULL ? " (" : "", pw != NULL ? pw->pw_name : "",
+               pw != NULL ? ")" : "", nf->effect);
+    else
+        printf("%s (%s) is kept under the name %s: %s.\n", nf->path, nf->what, (const char *)ctx,
+               nf->effect);
+}
+
 static int do_release(struct tool *t, const char *path, const char *name)
 {
     struct jfa_ledger l;
@@ -288,6 +307,7 @@ static int do_release(struct tool *t, const char *path, const char *name)
            "grant on the name; run 'jellyfin-auth sync' to apply it now.\n",
            name);
     tell_home(t, name);
+    jfa_name_files("", name, tell_name_file, (void *)name);
     ret = EXIT_OK;
 out:
     if (lock_fd >= 0)

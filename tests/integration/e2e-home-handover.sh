@@ -14,6 +14,9 @@
 # user's private group is not. B. a deleted local account's home, with its
 # .profile, is refused to the Jellyfin user who takes the name, also after
 # a chown of the directory alone (the .profile is still the old uid's).
+# The release names what is kept under the name (mail spool, crontab,
+# lingering, subuid line) and doctor a mail spool of the old uid; B also
+# an old holder's .vimrc left after a chown of the directory alone.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/e2e-lib.sh"
 e2e_enter "$@"
@@ -62,10 +65,22 @@ jfa_fake_ctl "$URL" POST /__fake/users "{\"delete\": [\"$E2E_ID_bob\"]}" >/dev/n
 e2e_sync
 e2e_self_rename dave "$E2E_PW_dave" bob
 e2e_sync
+# what other programs keep under the name bob, not under bob's uid
+mkdir -p /var/spool/cron/crontabs /var/lib/systemd/linger || e2e_fail "mkdir spool dirs"
+echo "From bob" >/var/mail/bob && chown "$uid_bob" /var/mail/bob &&
+    echo "* * * * * true" >/var/spool/cron/crontabs/bob &&
+    chown "$uid_bob" /var/spool/cron/crontabs/bob && : >/var/lib/systemd/linger/bob &&
+    echo "bob:165536:65536" >>/etc/subuid || e2e_fail "cannot plant bob's name files"
 OUT=$(jellyfin-auth names release bob) || e2e_fail "names release bob: $OUT"
 [[ $OUT == *"The home /home/bob exists, owned by uid $uid_bob."* ]] &&
     [[ $OUT == *"refused logins and"*"mv /home/bob /home/bob.old"* ]] ||
     e2e_fail "the release does not name the home and its owner: $OUT"
+for want in "/var/mail/bob (mail spool) exists, owned by uid $uid_bob" \
+    "/var/spool/cron/crontabs/bob (crontab) exists, owned by uid $uid_bob" \
+    "/var/lib/systemd/linger/bob (lingering) is kept under the name bob" \
+    "/etc/subuid (subordinate uids) is kept under the name bob"; do
+    [[ $OUT == *"$want"* ]] || e2e_fail "the release does not say: $want: $OUT"
+done
 e2e_sync
 [ "$(uid_of bob)" = "$uid_dave" ] || e2e_fail "bob is uid $(uid_of bob), not dave's $uid_dave"
 
@@ -81,6 +96,9 @@ logged "session refused for 'bob': /home/bob is owned by uid $uid_bob"
 OUT=$(jellyfin-auth doctor 2>&1)
 printf '%s\n' "$OUT" | grep -q "^WARN  home       bob: /home/bob is owned by uid $uid_bob, not by the user (uid $uid_dave); its logins are refused until it is moved away" ||
     e2e_fail "doctor does not name bob's home: $OUT"
+printf '%s\n' "$OUT" | grep -qF "bob: /var/mail/bob (mail spool) is owned by uid $uid_bob, not by the user (uid $uid_dave)" ||
+    e2e_fail "doctor does not name bob's old mail spool: $OUT"
+rm -f /var/mail/bob /var/spool/cron/crontabs/bob /var/lib/systemd/linger/bob
 
 # the administrator moves it away: a fresh home, dave's, without the plant
 mv /home/bob /home/bob.old
@@ -126,6 +144,18 @@ chown "$uid_lisa" /home/lisa
 refused_login lisa "$PW_lisa" "Jellyfin lisa after a chown of the directory alone"
 logged "login refused for 'lisa': /home/lisa/.profile is owned by uid $uid_lisa_local"
 [ -e "$MARKS/ran-as-$uid_lisa" ] && e2e_fail "the local lisa's .profile ran as Jellyfin lisa"
+# the old holder's files but one, a .vimrc (vim runs its commands), gone:
+# still not the new holder's home (before, only the shells' startup files
+# were judged and this login succeeded)
+echo "silent !touch $MARKS/vim-ran" >/home/lisa/.vimrc && chown "$uid_lisa_local" /home/lisa/.vimrc ||
+    e2e_fail "cannot leave lisa's .vimrc"
+find /home/lisa -mindepth 1 -maxdepth 1 ! -name .vimrc -exec rm -rf {} + ||
+    e2e_fail "cannot empty /home/lisa"
+refused_login lisa "$PW_lisa" "Jellyfin lisa with the local lisa's .vimrc"
+logged "login refused for 'lisa': /home/lisa/.vimrc is owned by uid $uid_lisa_local"
+rm -f /home/lisa/.vimrc
+login lisa "$PW_lisa"
+[ "$RC" = 0 ] || e2e_fail "Jellyfin lisa in her emptied home: $OUT"
 
 e2e_nosecret
 echo "PASS: a home that changed hands is not given to the new holder"

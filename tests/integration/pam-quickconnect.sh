@@ -6,7 +6,8 @@
 # expect. Asserts: approved as the user -> logged in, token logged out at
 # close, no offline verifier; approved as another account -> refused and
 # that token logged out; disabled user -> refused; never approved -> refused
-# at the deadline; cancelled or a conversation that cannot show the code ->
+# at the deadline (approved after the give-up: its token goes at the user's
+# next login); cancelled or a conversation that cannot show the code ->
 # refused; approved but the wait or the redeem fails -> that token logged
 # out; server switch off or quick_connect = no -> the password path
 # only; `local` and a remote host outside local_networks -> not offered;
@@ -141,6 +142,19 @@ qc alice - - -
 expect_err "never approved" "authenticate: Authentication failure"
 grep -q "Quick Connect for 'alice' not approved within 5 s" "$W/module.log" ||
     jfa_fail "deadline not logged"
+# ... and approved after the give-up: the server keeps a code 10 min after
+# Initiate and has no way to withdraw it, so the approval makes a token
+# nobody redeems (the secret was this process's, wiped). The residual's
+# bound: one token of this host's DeviceId, which the user's next login
+# here replaces (and its session close logs out).
+[ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "alice has a token before the late approval"
+jfa_fake_ctl "$URL" POST /__fake/quick-connect "{\"code\": \"$(cat "$W/code")\", \"user\": \"Alice\"}" \
+    >/dev/null || jfa_fail "cannot approve the abandoned code late"
+[ "$(devices_of $ID_ALICE)" = 1 ] || jfa_fail "the late approval made no token (the test sees nothing)"
+pt "$PW_ALICE" jellyfin alice authenticate acct_mgmt open_session close_session
+expect_ok "alice's password login after a late approval"
+[ "$(devices_of $ID_ALICE)" = 0 ] || jfa_fail "the late approval's token outlived alice's next login"
+clear_throttle
 
 # --- cancelled, and a conversation that cannot show the code (sshd's
 # password method): refused, nothing redeemed ---

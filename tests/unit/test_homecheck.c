@@ -5,7 +5,9 @@
  * own home (accepted, a link to it too), a home owned by another uid (the
  * name changed hands), a home or a startup file writable by others or by a
  * group not the user's, a startup file (or a link planted as one) owned by
- * another uid; root-owned startup files are accepted. "Another uid" is
+ * another uid, any other entry at the top (.vimrc, .gitconfig, bin) judged
+ * alike; root-owned startup files are accepted. jfa_name_files: what is
+ * kept under a login name (mail spool, crontab, lingering, subuid). "Another uid" is
  * played by asking for getuid()+1, so no root is needed; the startup file
  * of another owner needs chown (root) and skips otherwise.
  */
@@ -15,14 +17,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
+#include <sched.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -168,6 +177,303 @@ static void test_file_owner(void **state)
     assert_int_equal(jfa_home_check(f->home, 65534, 65534, &is, err, sizeof(err)), 0);
 }
 
+/* Not only the shells' startup files: whatever the user's programs read
+ * at the top of the home (vim's .vimrc runs commands, git's .gitconfig
+ * names programs, ~/bin is on Debian's PATH). Before, only a fixed list
+ * was judged: a home chowned alone, emptied of the listed files by its old
+ * holder, passed with the old holder's .vimrc in it. */
+static void test_any_entry(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    /* writable by others (no root needed) */
+    put(f, ".vimrc", 0646);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/.vimrc is writable by others"));
+    put(f, ".vimrc", 0644);
+    snprintf(p, sizeof(p), "%s/bin", f->home);
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(chmod(p, 0777), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/bin is writable by others (mode 0777"));
+    assert_int_equal(chmod(p, 0755), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    if (geteuid() != 0)
+        skip();
+    /* owned by the old holder, the directory chowned alone */
+    snprintf(p, sizeof(p), "%s/.gitconfig", f->home);
+    put(f, ".gitconfig", 0644);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_int_equal(is.owner, 65534);
+    assert_non_null(strstr(err, "/.gitconfig is owned by uid 65534"));
+    assert_int_equal(unlink(p), 0);
+    snprintf(p, sizeof(p), "%s/bin", f->home);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_non_null(strstr(err, "/bin is owned by uid 65534"));
+    assert_int_equal(chown(p, 0, 0), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
+}
+
+struct seen {
+    char lines[8][512];
+    size_t n;
+};
+
+static void collect(void *ctx, const struct jfa_name_file *nf)
+{
+    struct seen *sn = ctx;
+
+    assert_true(sn->n < 8);
+    snprintf(sn->lines[sn->n++], sizeof(sn->lines[0]), "%s|%s|%d|%u", nf->path, nf->what,
+             (int)nf->owned, (unsigned)nf->owner);
+}
+
+/* mkdir -p under the fixture, then a file there (content: text) */
+static void put_at(const struct fx *f, const char *rel, const char *text)
+{
+    char p[256], *slash;
+    FILE *fp;
+
+    snprintf(p, sizeof(p), "%s/%s", f->dir, rel);
+    for (slash = strchr(p + strlen(f->dir) + 1, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        assert_true(mkdir(p, 0755) == 0 || errno == EEXIST);
+        *slash = '/';
+    }
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* What other programs keep under a login name (not a uid) and so hand to
+ * the name's next holder: found under a root, a spool reached by two
+ * paths once, only regular files, a subordinate id line for exactly the
+ * name. */
+static void test_name_files(void **state)
+{
+    struct fx *f = *state;
+    struct seen sn;
+    char p[256], want[512];
+
+    memset(&sn, 0, sizeof(sn));
+    jfa_name_files(f->dir, "bob", collect, &sn);
+    assert_int_equal(sn.n, 0);
+    put_at(f, "var/mail/bob", "From old holder\n");
+    put_at(f, "var/spool/cron/crontabs/bob", "* * * * * true\n");
+    put_at(f, "var/lib/systemd/linger/bob", "");
+    put_at(f, "etc/subuid", "bobby:100000:65536\nbob:165536:65536\n");
+    put_at(f, "etc/subgid", "bobby:100000:65536\n");
+    /* Debian: /var/spool/mail is a link to /var/mail */
+    snprintf(p, sizeof(p), "%s/var/spool/mail", f->dir);
+    assert_int_equal(symlink("../mail", p), 0);
+    jfa_name_files(f->dir, "bob", collect, &sn);
+    assert_int_equal(sn.n, 4);
+    snprintf(want, sizeof(want), "%s/var/mail/bob|mail spool|1|%u", f->dir, (unsigned)getuid());
+    assert_string_equal(sn.lines[0], want);
+    snprintf(want, sizeof(want), "%s/var/spool/cron/crontabs/bob|crontab|1|%u", f->dir,
+             (unsigned)getuid());
+    assert_string_equal(sn.lines[1], want);
+    snprintf(want, sizeof(want), "%s/var/lib/systemd/linger/bob|lingering|0|%u", f->dir,
+             (unsigned)getuid());
+    assert_string_equal(sn.lines[2], want);
+    snprintf(want, sizeof(want), "%s/etc/subuid|subordinate uids|0|0", f->dir);
+    assert_string_equal(sn.lines[3], want);
+    /* the crontabs directory is not a crontab of a user named "crontabs" */
+    memset(&sn, 0, sizeof(sn));
+    jfa_name_files(f->dir, "crontabs", collect, &sn);
+    assert_int_equal(sn.n, 0);
+    /* "bobby" is another name */
+    jfa_name_files(f->dir, "bobb", collect, &sn);
+    assert_int_equal(sn.n, 0);
+}
+
+/* The FUSE line of a mountinfo: user_id= of the mount of that device only */
+static void test_fuse_mounter(void **state)
+{
+    struct fx *f = *state;
+    char p[160];
+    uid_t owner = 7;
+    FILE *fp;
+
+    snprintf(p, sizeof(p), "%s/mountinfo", f->dir);
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+          "40 22 0:50 / /home/bob rw,nosuid,nodev shared:9 - fuse.rclone bob: "
+          "rw,user_id=1001,group_id=1001,allow_other\n"
+          "41 22 0:51 / /home/x\\040user_id=5 rw shared:10 - fuse sshfs rw,group_id=0,user_id=0\n"
+          "42 22 0:52 / /mnt rw shared:11 - tmpfs tmpfs rw,user_id=99\n",
+          fp);
+    fclose(fp);
+    assert_int_equal(jfa_fuse_mounter(p, makedev(8, 1), &owner), 0);
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 50), &owner), 1);
+    assert_int_equal(owner, 1001);
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 51), &owner), 1);
+    assert_int_equal(owner, 0);
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 52), &owner), 0); /* not FUSE */
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 53), &owner), 0); /* not listed */
+    snprintf(p, sizeof(p), "%s/none", f->dir);
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 50), &owner), -1);
+}
+
+/* A FUSE server that answers as an old holder's daemon would: the root is
+ * a directory owned by `claim` (the new holder), mode 0700, empty. */
+static void fuse_serve(int fd, uid_t claim)
+{
+    static char buf[FUSE_MIN_READ_BUFFER + 65536];
+
+    for (;;) {
+        struct fuse_in_header *in = (struct fuse_in_header *)buf;
+        struct {
+            struct fuse_out_header h;
+            union {
+                struct fuse_init_out init;
+                struct fuse_attr_out attr;
+                struct fuse_open_out open;
+                struct fuse_statfs_out statfs;
+            } u;
+        } out;
+        ssize_t n = read(fd, buf, sizeof(buf));
+        size_t len = sizeof(out.h);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < (ssize_t)sizeof(*in))
+            _exit(0); /* unmounted */
+        memset(&out, 0, sizeof(out));
+        out.h.unique = in->unique;
+        switch (in->opcode) {
+        case FUSE_INIT: {
+            const struct fuse_init_in *ii = (const void *)(in + 1);
+
+            out.u.init.major = FUSE_KERNEL_VERSION;
+            out.u.init.minor =
+                ii->minor < FUSE_KERNEL_MINOR_VERSION ? ii->minor : FUSE_KERNEL_MINOR_VERSION;
+            out.u.init.max_readahead = ii->max_readahead;
+            out.u.init.max_write = 4096;
+            out.u.init.time_gran = 1;
+            len += sizeof(out.u.init);
+            break;
+        }
+        case FUSE_GETATTR:
+            out.u.attr.attr.ino = in->nodeid;
+            out.u.attr.attr.mode = S_IFDIR | 0700;
+            out.u.attr.attr.nlink = 2;
+            out.u.attr.attr.uid = claim;
+            out.u.attr.attr.gid = claim;
+            len += sizeof(out.u.attr);
+            break;
+        case FUSE_STATFS: /* the kernel sets f_type (FUSE) itself */
+            out.u.statfs.st.bsize = 4096;
+            out.u.statfs.st.namelen = 255;
+            len += sizeof(out.u.statfs);
+            break;
+        case FUSE_OPENDIR:
+            out.u.open.fh = 1;
+            len += sizeof(out.u.open);
+            break;
+        case FUSE_READDIR:    /* empty: the end at once */
+        case FUSE_RELEASEDIR: /* nothing to free */
+            break;
+        case FUSE_FORGET:
+        case FUSE_BATCH_FORGET:
+            continue; /* no answer */
+        case FUSE_LOOKUP:
+            out.h.error = -ENOENT;
+            break;
+        default:
+            out.h.error = -ENOSYS;
+        }
+        out.h.len = (uint32_t)len;
+        if (write(fd, &out, len) < 0 && errno == ENODEV)
+            _exit(0);
+    }
+}
+
+/* A home that another uid mounted as a FUSE file system (an old holder
+ * who mounted one on the home while it was theirs, with user_allow_other:
+ * rclone mounts of media libraries): its daemon says the new holder owns
+ * it, mode 0700, nothing in it. Before, that passed every check, and the
+ * daemon served the new holder's .profile. */
+static void test_fuse_home(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[512], opts[160], mp[160];
+    uid_t claim = 4242;
+    pid_t pid;
+    int fd, status;
+
+    if (geteuid() != 0)
+        skip();
+    /* in a mount namespace of this test's own: nothing outlives it */
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        skip();
+    fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        skip();
+    snprintf(mp, sizeof(mp), "%s/fusehome", f->dir);
+    assert_int_equal(mkdir(mp, 0700), 0);
+    snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=65534,group_id=65534,allow_other",
+             fd);
+    if (mount("jfa-test", mp, "fuse.jfa-test", MS_NOSUID | MS_NODEV, opts) != 0) {
+        close(fd);
+        skip();
+    }
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* dies with the test, and holds none of its output pipes */
+        int null = open("/dev/null", O_RDWR);
+
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1 || null < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+            _exit(1);
+        fuse_serve(fd, claim);
+    }
+    close(fd);
+    /* the daemon's word: owned by the new holder, 0700 */
+    {
+        struct stat st;
+
+        assert_int_equal(stat(mp, &st), 0);
+        assert_int_equal(st.st_uid, claim);
+    }
+    assert_int_equal(jfa_home_check(mp, claim, claim, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_MOUNT);
+    assert_int_equal(is.owner, 65534);
+    assert_non_null(strstr(err, "is a FUSE file system mounted by uid 65534"));
+    /* an entry at the top mounted so: judged alike */
+    {
+        char home2[160], link_mp[200];
+
+        snprintf(home2, sizeof(home2), "%s/home2", f->dir);
+        snprintf(link_mp, sizeof(link_mp), "%s/.config", home2);
+        assert_int_equal(mkdir(home2, 0700), 0);
+        assert_int_equal(mkdir(link_mp, 0700), 0);
+        assert_int_equal(chown(home2, claim, claim), 0);
+        assert_int_equal(mount(mp, link_mp, NULL, MS_BIND, NULL), 0);
+        assert_int_equal(jfa_home_check(home2, claim, claim, &is, err, sizeof(err)), -1);
+        assert_int_equal(is.what, JFA_HOME_MOUNT);
+        assert_non_null(strstr(err, "/home2/.config is a FUSE file system mounted by uid 65534"));
+        assert_int_equal(umount2(link_mp, MNT_DETACH), 0);
+        assert_int_equal(jfa_home_check(home2, claim, claim, &is, err, sizeof(err)), 0);
+    }
+    assert_int_equal(umount2(mp, MNT_DETACH), 0);
+    kill(pid, SIGTERM);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
 static void test_not_directory(void **state)
 {
     struct fx *f = *state;
@@ -189,6 +495,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_writable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_any_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_name_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fuse_mounter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fuse_home, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_directory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
