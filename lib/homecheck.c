@@ -7,10 +7,11 @@
  * uid, while /home/NAME stays as the old holder left it: their .profile,
  * .bashrc or .ssh/rc would run as the new holder at each login. The PAM
  * module's account and session stages refuse such a home; `names release`
- * and `doctor` name it. Every entry at the top of the home is judged, not
- * a list of startup files: programs the user runs read their own (.vimrc,
- * .gitconfig, .tmux.conf, .bash_aliases, ~/bin on PATH), and a list always
- * misses one. Also what other programs keep under the name itself
+ * and `doctor` name it. Every dot entry at the top of the home, and bin,
+ * is judged, not a list of startup files: programs the user runs read
+ * their own (.vimrc, .gitconfig, .tmux.conf, .bash_aliases, ~/bin on
+ * PATH), and a list always misses one. The user's data (other names) is
+ * not judged. Also what other programs keep under the name itself
  * (jfa_name_files): named by `names release` and `doctor`.
  */
 #include "homecheck.h"
@@ -41,7 +42,8 @@ static bool writable_by_others(const struct stat *st, gid_t gid)
 
 int jfa_fuse_mounter(const char *mountinfo_path, dev_t dev, uid_t *owner)
 {
-    char line[4096], want[32];
+    char want[32], *line = NULL;
+    size_t cap = 0;
     int ret = 0;
     FILE *fp;
 
@@ -49,8 +51,10 @@ int jfa_fuse_mounter(const char *mountinfo_path, dev_t dev, uid_t *owner)
     if (fp == NULL)
         return -1;
     snprintf(want, sizeof(want), " %u:%u ", major(dev), minor(dev));
-    /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS] - FSTYPE SOURCE SUPER */
-    while (ret == 0 && fgets(line, sizeof(line), fp) != NULL) {
+    /* ID PARENT MAJ:MIN ROOT POINT OPTIONS [TAGS] - FSTYPE SOURCE SUPER.
+     * Whole lines (getline): a mounter may make its line long (fsname=),
+     * and a line read in pieces would hide its super options. */
+    while (ret == 0 && getline(&line, &cap, fp) >= 0) {
         char *dash, *type, *opts, *uid_opt, *end;
         unsigned long v;
 
@@ -72,6 +76,7 @@ int jfa_fuse_mounter(const char *mountinfo_path, dev_t dev, uid_t *owner)
         *owner = (uid_t)v;
         ret = 1;
     }
+    free(line);
     fclose(fp);
     return ret;
 }
@@ -94,6 +99,15 @@ static int check_mount(const char *path, int fd, dev_t dev, uid_t uid, struct jf
         jfa_set_err(err, errlen, "%s: cannot read /proc/self/mountinfo: %s", path, strerror(errno));
         return -1;
     }
+    /* The kernel said FUSE (with a descriptor) and no FUSE line names its
+     * mounter: who mounted it is unknown, so it is refused. */
+    if (r == 0 && fd >= 0) {
+        is->what = JFA_HOME_MOUNT;
+        jfa_set_err(err, errlen,
+                    "%s is a FUSE file system whose mounter /proc/self/mountinfo does not name",
+                    path);
+        return -1;
+    }
     if (r == 0 || mounter == uid || mounter == 0)
         return 0;
     is->what = JFA_HOME_MOUNT;
@@ -105,6 +119,18 @@ static int check_mount(const char *path, int fd, dev_t dev, uid_t uid, struct jf
     return -1;
 }
 
+/* Is this entry at the top of a home one that programs read or run on
+ * their own? Every dot entry (startup files, .ssh, .config, .vimrc,
+ * .gitconfig, ...: a list always misses one) and bin (on Debian's PATH
+ * through .profile). Other entries are the user's data: a bind mount of a
+ * media library owned by the server's uid (~/Movies), or a directory
+ * shared through a group (~/shared, g+w), is no sign of a handed-over
+ * home, and refusing them would lock their users out. */
+static bool read_by_programs(const char *name)
+{
+    return name[0] == '.' || strcmp(name, "bin") == 0;
+}
+
 /* Judge one entry at the top of the home: 0 fine, 1 cannot be seen (root
  * squashed: what the user can see is theirs to judge), -1 refused (is->what
  * set) or not examined. Not followed: a link is judged by its own owner. */
@@ -114,6 +140,8 @@ static int check_entry(int dfd, dev_t home_dev, const char *home, const char *na
     char path[4096];
     struct stat st;
 
+    if (!read_by_programs(name))
+        return 0;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) /* removed meanwhile */
             return 0;

@@ -27,8 +27,9 @@ struct jfa_home_issue {
  * May the user uid (primary group gid, its private group) be given the
  * home `home`? It must be a directory (symbolic links followed, as the
  * shell follows them) owned by uid and not writable by others (by group
- * only when the group is gid), and every entry at its top (.profile,
- * .bashrc, .ssh, .vimrc, bin, ...; not followed) owned by uid or root and
+ * only when the group is gid), and every dot entry and bin at its top
+ * (.profile, .bashrc, .ssh, .vimrc, ...; not followed; the user's other
+ * entries are their data, not judged) owned by uid or root and
  * not writable by others (a link: its own owner only). Neither the home nor
  * an entry at its top may be a FUSE file system that another uid than
  * uid or root mounted: its daemon answers every owner and mode, and the

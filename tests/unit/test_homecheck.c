@@ -202,8 +202,16 @@ static void test_any_entry(void **state)
     assert_non_null(strstr(err, "/bin is writable by others (mode 0777"));
     assert_int_equal(chmod(p, 0755), 0);
     assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    /* the user's data is not judged: a directory shared with others */
+    snprintf(p, sizeof(p), "%s/shared", f->home);
+    assert_int_equal(mkdir(p, 0700), 0);
+    assert_int_equal(chmod(p, 0777), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
     if (geteuid() != 0)
         skip();
+    /* nor a media library of the server's uid (a bind mount, ~/Movies) */
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
     /* owned by the old holder, the directory chowned alone */
     snprintf(p, sizeof(p), "%s/.gitconfig", f->home);
     put(f, ".gitconfig", 0644);
@@ -322,6 +330,18 @@ static void test_fuse_mounter(void **state)
     assert_int_equal(owner, 0);
     assert_int_equal(jfa_fuse_mounter(p, makedev(0, 52), &owner), 0); /* not FUSE */
     assert_int_equal(jfa_fuse_mounter(p, makedev(0, 53), &owner), 0); /* not listed */
+    /* a line longer than any fixed buffer (the mounter chose a long
+     * fsname): its super options, at the end, are still read */
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("43 22 0:54 / /home/bob rw,nosuid shared:12 - fuse.sshfs ", fp);
+    for (int i = 0; i < 9000; i++)
+        fputc('a', fp);
+    fputs(" rw,user_id=1001,group_id=1001,allow_other\n", fp);
+    fclose(fp);
+    owner = 7;
+    assert_int_equal(jfa_fuse_mounter(p, makedev(0, 54), &owner), 1);
+    assert_int_equal(owner, 1001);
     snprintf(p, sizeof(p), "%s/none", f->dir);
     assert_int_equal(jfa_fuse_mounter(p, makedev(0, 50), &owner), -1);
 }
