@@ -46,6 +46,7 @@
 #define T0 ((time_t)1900000000)
 
 struct fx {
+    pid_t kids[4]; /* holder_child's children not reaped yet (teardown ends them) */
     char dir[64];
     char priv[128];
     char err[512];
@@ -76,7 +77,12 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     char cmd[128];
+    size_t i;
 
+    /* a failed assertion leaves its stopped holder behind: end it */
+    for (i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] > 0 && kill(f->kids[i], SIGKILL) == 0)
+            (void)waitpid(f->kids[i], NULL, 0);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -826,6 +832,11 @@ static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
     close(p[1]);
     assert_int_equal(read(p[0], &c, 1), 1);
     close(p[0]);
+    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] == 0) {
+            f->kids[i] = pid;
+            break;
+        }
     if (stop) {
         assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
         assert_true(WIFSTOPPED(st));
@@ -833,21 +844,31 @@ static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
     return pid;
 }
 
+/* pid has been reaped: teardown must not signal it (its pid may be reused). */
+static void reaped(struct fx *f, pid_t pid)
+{
+    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] == pid)
+            f->kids[i] = 0;
+}
+
 /* The child is still there (not killed); then end it. */
-static void assert_spared_then_end(pid_t pid)
+static void assert_spared_then_end(struct fx *f, pid_t pid)
 {
     int st;
 
     assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
     assert_int_equal(kill(pid, SIGKILL), 0);
     assert_int_equal(waitpid(pid, &st, 0), pid);
+    reaped(f, pid);
 }
 
-static void assert_killed(pid_t pid)
+static void assert_killed(struct fx *f, pid_t pid)
 {
     int st;
 
     assert_int_equal(waitpid(pid, &st, 0), pid);
+    reaped(f, pid);
     assert_true(WIFSIGNALED(st));
     assert_int_equal(WTERMSIG(st), SIGKILL);
 }
@@ -877,7 +898,7 @@ static void test_lock_ends_stuck_holder(void **state)
     assert_int_equal(lock_a(f, 5000, &l), 0);
     assert_int_equal(l.ended_pid, pid);
     assert_non_null(strstr(l.ended_why, "stopped"));
-    assert_killed(pid);
+    assert_killed(f, pid);
     jfa_state_unlock(&l);
     /* unlocked: the record is wiped, it names nobody */
     assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), -1);
@@ -899,25 +920,25 @@ static void test_lock_spares_live_holders(void **state)
     assert_true(h.alive && h.stuck && h.overdue_ms < 0);
     assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
     assert_int_equal(l.ended_pid, 0);
-    assert_spared_then_end(pid);
+    assert_spared_then_end(f, pid);
 
     pid = holder_child(f, 0, false); /* running (waiting), past its deadline */
     assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), 0);
     assert_true(h.alive && !h.stuck && h.overdue_ms >= 0);
     assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
     assert_int_equal(l.ended_pid, 0);
-    assert_spared_then_end(pid);
+    assert_spared_then_end(f, pid);
 
     pid = holder_child(f, 0, true); /* stuck and overdue, but explain never waits */
     assert_int_equal(lock_a(f, 0, &l), -ETIMEDOUT);
     assert_int_equal(l.ended_pid, 0);
-    assert_spared_then_end(pid);
+    assert_spared_then_end(f, pid);
 }
 
-/* Replace the holder record with one built from the child's own, one field
- * changed (what: 'b' boot, 's' start time, 'n' PID namespace, 't' torn: one
- * byte of the deadline changed without a new checksum). */
-static void forge_record(struct fx *f, char what)
+/* Replace the holder record with one built from the child's own (good),
+ * one field changed (what: 'b' boot, 's' start time, 'n' PID namespace,
+ * 't' torn: one byte of the deadline changed without a new checksum). */
+static void forge_record(struct fx *f, const char *good, char what)
 {
     char path[256], buf[512], boot[40] = "", forged[512];
     unsigned long long start = 0, ns = 0;
@@ -928,8 +949,7 @@ static void forge_record(struct fx *f, char what)
     lock_file_path(f, path, sizeof(path));
     fd = open(path, O_RDWR | O_CLOEXEC);
     assert_true(fd >= 0);
-    memset(buf, 0, sizeof(buf));
-    assert_true(pread(fd, buf, sizeof(buf) - 1, 0) > 0);
+    snprintf(buf, sizeof(buf), "%s", good);
     assert_int_equal(
         sscanf(buf, "jellyfin-auth lock 1 pid=%ld start=%llu boot=%39s pidns=%llu until=%lld", &pid,
                &start, boot, &ns, &until),
@@ -976,7 +996,7 @@ static void test_lock_record_means_nothing(void **state)
     assert_true(pread(fd, good, sizeof(good) - 1, 0) > 0);
     close(fd);
     for (i = 0; i < sizeof(kinds); i++) {
-        forge_record(f, kinds[i]);
+        forge_record(f, good, kinds[i]);
         assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), -1);
         assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
         assert_int_equal(l.ended_pid, 0);
@@ -994,7 +1014,7 @@ static void test_lock_record_means_nothing(void **state)
     assert_int_equal(chmod(path, 0600), 0);
     assert_int_equal(lock_a(f, 5000, &l), 0);
     assert_int_equal(l.ended_pid, pid);
-    assert_killed(pid);
+    assert_killed(f, pid);
     jfa_state_unlock(&l);
 }
 
