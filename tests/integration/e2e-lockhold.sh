@@ -40,29 +40,13 @@ login_as_root() { # USER PASSWORD: pamtester (as sshd); sets OUT, RC
 }
 explain() { jellyfin-auth explain "$1" 2>&1; }
 
-# su by lowly in the background, with an expect that waits long enough
-# (the harness's expect gives up after 30 s, and its hangup would wake su).
-cat >/run/e2e/su-bg.exp <<'EXP'
-set timeout 300
-log_user 1
-spawn su $env(SU_TARGET) -c "echo SU-UID=\$(id -u)"
-expect {
-    -re "assword: *$" { send -- "$env(SU_PW)\r" }
-    timeout { puts "NO-PROMPT"; exit 2 }
-    eof { puts "EOF-BEFORE-PROMPT"; exit 2 }
-}
-expect {
-    timeout { puts "TIMEOUT"; exit 2 }
-    eof
-}
-lassign [wait] pid spawnid oserr status
-exit $status
-EXP
-chmod 0644 /run/e2e/su-bg.exp
-# su_bg TARGET PASSWORD TAG: start it; its output goes to $W/su-TAG.out.
+# su_bg TARGET PASSWORD TAG: lowly's su in the background, its output in
+# $W/su-TAG.out, its status in $W/su-TAG.rc. expect waits long enough: its
+# giving up would hang up su's terminal, and the hangup's SIGCONT wake su.
 su_bg() {
-    (cd / && runuser -u lowly -- env SU_TARGET="$1" SU_PW="$2" expect -f /run/e2e/su-bg.exp \
-        >"$W/su-$3.out" 2>&1; echo "$?" >"$W/su-$3.rc") &
+    (E2E_SU_WAIT=300 E2E_EXPECT_LIMIT=300 e2e_su lowly "$1" "$2"
+        printf '%s\n' "$OUT" >"$W/su-$3.out"
+        echo "$RC" >"$W/su-$3.rc") &
 }
 # su_holding TARGET ID TAG: start lowly's su and wait until it holds the
 # user's lock while the lockout guard's question (GET /Users/ID, the first
