@@ -4,8 +4,9 @@
  * Files are small "key=value" text records, one per line, after a version
  * line. They are written with jfa_write_atomic (0600) and read with
  * jfa_read_trusted (owner root or euid, no group/other bits, no symlink).
- * Lock files under locks/ are empty 0600 files held with flock(2); they are
- * never removed (a removed lock file would let two holders in at once).
+ * Lock files under locks/ are 0600 files held with flock(2), holding only
+ * their holder's record (lock_record_put); they are never removed (a
+ * removed lock file would let two holders in at once).
  */
 #include "jfaconf.h"
 

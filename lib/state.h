@@ -16,6 +16,9 @@
  *   locks/ID      one login of user ID at a time (flock); it also guards
  *                 the user's throttle record, and
  *   locks/throttle.NN  64 stripe locks for the host keys' records.
+ *   A lock file holds its holder's record (pid, start time, boot, PID
+ *   namespace, deadline): a stopped or frozen holder past its deadline
+ *   is ended by a root waiter (design.md "Login lock: stuck holders").
  * Every file is 0600, written atomically and read with O_NOFOLLOW and
  * owner/mode checks. A process that cannot reach the directory gets an
  * error back and carries on without the state (never a crash).
