@@ -87,8 +87,9 @@ static int check_owner_mode(const char *path, const struct stat *st, mode_t forb
     return 0;
 }
 
-/* jfa_open_trusted; *absent (when not NULL) says the path does not exist. */
-static int open_trusted(const char *path, mode_t forbidden_mode, bool *absent, char *err,
+/* jfa_open_trusted (acc O_RDONLY or O_RDWR); *absent (when not NULL) says
+ * the path does not exist. */
+static int open_trusted(const char *path, int acc, mode_t forbidden_mode, bool *absent, char *err,
                         size_t errlen)
 {
     struct stat st;
@@ -101,7 +102,7 @@ static int open_trusted(const char *path, mode_t forbidden_mode, bool *absent, c
         jfa_set_err(err, errlen, "empty file name");
         goto fail;
     }
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = open(path, acc | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
         if (absent != NULL && errno == ENOENT)
             *absent = true;
@@ -134,7 +135,12 @@ fail:
 
 int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen)
 {
-    return open_trusted(path, forbidden_mode, NULL, err, errlen);
+    return open_trusted(path, O_RDONLY, forbidden_mode, NULL, err, errlen);
+}
+
+int jfa_open_trusted_rw(const char *path, mode_t forbidden_mode, char *err, size_t errlen)
+{
+    return open_trusted(path, O_RDWR, forbidden_mode, NULL, err, errlen);
 }
 
 /* Grow a buffer that may hold secret bytes: copy, wipe the old one, free it. */
@@ -169,7 +175,7 @@ int jfa_read_trusted(const char *path, mode_t forbidden_mode, size_t max, char *
         jfa_set_err(err, errlen, "%s: invalid read request", path ? path : "(null)");
         return -1;
     }
-    fd = open_trusted(path, forbidden_mode, &absent, err, errlen);
+    fd = open_trusted(path, O_RDONLY, forbidden_mode, &absent, err, errlen);
     if (fd < 0)
         return absent ? JFA_ABSENT : -1;
     if (fstat(fd, &st) != 0) {

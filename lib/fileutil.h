@@ -21,6 +21,8 @@
  * 077 "private"). Returns the fd, or -1 with a message naming path in err.
  */
 int jfa_open_trusted(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
+/* The same, opened for reading and writing (a lock file's holder record). */
+int jfa_open_trusted_rw(const char *path, mode_t forbidden_mode, char *err, size_t errlen);
 
 /* Same checks, then read at most max bytes (more is an error). *out is
  * NUL-terminated and malloc'd; the caller frees (explicit_bzero if secret).

@@ -338,6 +338,21 @@ enum jfa_verdict jfa_flow_check_caller(struct jfa_flow *f)
     return JFA_V_AUTH_ERR;
 }
 
+/* Take the user's login lock, waiting up to timeout; a wait that ended a
+ * stuck holder (design.md "Login lock") logs it, naming the process. */
+static int take_user_lock(struct jfa_flow *f, long timeout_ms, struct jfa_state_lock *lock,
+                          char *err, size_t errlen)
+{
+    int r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, timeout_ms,
+                                jfa_state_lock_hold_ms(f->cfg), lock, err, errlen);
+
+    if (lock->ended_pid != 0)
+        jfa_logf(f->log, LOG_WARNING,
+                 "ended pid %ld, which held the login lock of '%s' and was %s (SIGKILL)",
+                 lock->ended_pid, f->user_esc, lock->ended_why);
+    return r;
+}
+
 enum jfa_verdict jfa_flow_login_lock(struct jfa_flow *f, struct jfa_state_lock *lock)
 {
     static const char rule[] = "one password per user in flight (a lock held from the throttle "
@@ -345,8 +360,7 @@ enum jfa_verdict jfa_flow_login_lock(struct jfa_flow *f, struct jfa_state_lock *
     char err[JFA_ERRLEN];
     int r;
 
-    r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, f->cfg->timeout * 1000L, lock, err,
-                            sizeof(err));
+    r = take_user_lock(f, f->cfg->timeout * 1000L, lock, err, sizeof(err));
     if (r == -ETIMEDOUT) {
         jfa_logf(f->log, LOG_NOTICE,
                  "another login of '%s' is still being checked; refused without asking Jellyfin",
@@ -372,21 +386,37 @@ enum jfa_verdict jfa_flow_login_lock(struct jfa_flow *f, struct jfa_state_lock *
         step(f, "lock", JFA_STEP_STOP, rule, "cannot be taken: %s", err);
         return JFA_V_SYSTEM_ERR;
     }
-    step(f, "lock", JFA_STEP_PASS, rule, "taken");
+    if (lock->ended_pid != 0)
+        step(f, "lock", JFA_STEP_PASS, rule, "taken after ending pid %ld (%s)", lock->ended_pid,
+             lock->ended_why);
+    else
+        step(f, "lock", JFA_STEP_PASS, rule, "taken");
     return JFA_V_SUCCESS;
 }
 
-/* Explain without a password: is the lock free? (taken and released at once) */
+/* Explain without a password: is the lock free? (taken and released at
+ * once, never waited for: explain ends no holder) Who holds it, and would
+ * a login end it? */
 static void peek_lock(struct jfa_flow *f)
 {
-    static const char rule[] = "one password per user in flight";
+    static const char rule[] = "one password per user in flight; a holder past its deadline that "
+                               "is stopped or frozen is ended by the next login";
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
+    struct jfa_lock_holder h;
     char err[JFA_ERRLEN];
     int r;
 
-    r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, 0, &lock, err, sizeof(err));
+    r = jfa_state_lock_user(f->private_dir, f->dbu->jf_id, 0, jfa_state_lock_hold_ms(f->cfg), &lock,
+                            err, sizeof(err));
     if (r == 0)
         step(f, "lock", JFA_STEP_PASS, rule, "free");
+    else if (r == -ETIMEDOUT && jfa_state_lock_holder(f->private_dir, f->dbu->jf_id, &h) == 0)
+        step(f, "lock", JFA_STEP_INFO, rule, "held by pid %ld, %s, %s %lld s: %s", h.pid,
+             h.stuck ? h.why : "running",
+             h.overdue_ms > 0 ? "past its deadline by" : "within its deadline for",
+             h.overdue_ms > 0 ? (h.overdue_ms + 999) / 1000 : -h.overdue_ms / 1000,
+             h.stuck && h.overdue_ms > 0 ? "the next login (as root) ends it and goes on"
+                                         : "a login waits for it up to timeout, then is refused");
     else if (r == -ETIMEDOUT)
         step(f, "lock", JFA_STEP_INFO, rule,
              "held by another login now: a login waits up to %ld s for it, then is refused",
@@ -1403,8 +1433,7 @@ static void qc_clear_attempts(struct jfa_flow *f)
     struct jfa_state_lock lock = JFA_STATE_LOCK_INIT;
     char err[JFA_ERRLEN];
 
-    if (jfa_state_lock_user(f->private_dir, f->dbu->jf_id, f->cfg->timeout * 1000L, &lock, err,
-                            sizeof(err)) != 0) {
+    if (take_user_lock(f, f->cfg->timeout * 1000L, &lock, err, sizeof(err)) != 0) {
         jfa_logf(f->log, jfa_flow_privileged(f->cfg) ? LOG_NOTICE : LOG_DEBUG,
                  "the failures counted for '%s' are not cleared: no login lock: %s", f->user_esc,
                  err);

@@ -4,8 +4,9 @@
  * Files are small "key=value" text records, one per line, after a version
  * line. They are written with jfa_write_atomic (0600) and read with
  * jfa_read_trusted (owner root or euid, no group/other bits, no symlink).
- * Lock files under locks/ are empty 0600 files held with flock(2); they are
- * never removed (a removed lock file would let two holders in at once).
+ * Lock files under locks/ are 0600 files held with flock(2), holding only
+ * their holder's record (lock_record_put); they are never removed (a
+ * removed lock file would let two holders in at once).
  */
 #include "jfaconf.h"
 
@@ -23,7 +24,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -41,6 +45,7 @@
 #define THROTTLE_MAGIC "jellyfin-auth throttle 1"
 #define THROTTLE_STRIPES 64    /* locks/throttle.NN for host keys */
 #define THROTTLE_LOCK_MS 5000  /* a holder only reads and writes one record */
+#define THROTTLE_HOLD_MS 2000  /* the longest a live holder of a stripe lock holds it */
 #define LOCK_POLL_NS 20000000L /* 20 ms between two tries of a held lock */
 
 /* private_dir/sub/name, with sub created 0700 when create is set. Ids
@@ -151,34 +156,49 @@ static void bind_text(char *out, size_t outlen, const char *in)
     out[i] = '\0';
 }
 
-/* Start time of a process, clock ticks after boot (field 22 of
- * /proc/PID/stat, counted after the ')' that ends the command name).
- * 0 when unknown. */
-static unsigned long long proc_start(const char *stat_path)
+/* What /proc/PID/stat says of a process: its state letter (R, S, D, T
+ * stopped, t traced, ...), the CPU time it has used (utime + stime) and its
+ * start time, clock ticks after boot (fields 3, 14, 15 and 22, counted
+ * after the ')' that ends the command name, which may hold anything). */
+struct proc_stat {
+    char state;
+    unsigned long long cpu, start;
+};
+
+static bool proc_stat_read(const char *stat_path, struct proc_stat *ps)
 {
     char buf[1024];
     const char *p;
-    unsigned long long v = 0;
+    unsigned long long utime = 0, stime = 0;
     ssize_t n;
-    int fd, field;
+    int fd;
 
+    memset(ps, 0, sizeof(*ps));
     fd = open(stat_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
-        return 0;
+        return false;
     n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
     if (n <= 0)
-        return 0;
+        return false;
     buf[n] = '\0';
     p = strrchr(buf, ')');
-    if (p == NULL)
-        return 0;
-    /* after ')': " state ppid ..."; field 3 is the state */
-    for (field = 2; field < 22 && p != NULL; field++)
-        p = strchr(p + 1, ' ');
-    if (p == NULL || sscanf(p + 1, "%llu", &v) != 1)
-        return 0;
-    return v;
+    if (p == NULL ||
+        sscanf(p + 1,
+               " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %llu",
+               &ps->state, &utime, &stime, &ps->start) != 4 ||
+        ps->start == 0)
+        return false;
+    ps->cpu = utime + stime;
+    return true;
+}
+
+/* Start time of a process, clock ticks after boot; 0 when unknown. */
+static unsigned long long proc_start(const char *stat_path)
+{
+    struct proc_stat ps;
+
+    return proc_stat_read(stat_path, &ps) ? ps.start : 0;
 }
 
 static void boot_id(char out[40])
@@ -571,18 +591,289 @@ static long ms_since(const struct timespec *start)
     return (long)(now.tv_sec - start->tv_sec) * 1000L + (now.tv_nsec - start->tv_nsec) / 1000000L;
 }
 
+/*
+ * The holder record of a lock file (design.md "Login lock"): once it has
+ * the lock, the holder writes who it is and until when it may hold the
+ * lock, in one pwrite of LOCK_REC_LEN bytes at offset 0 (the lock file
+ * stays 0600 root in the root-only locks/ directory), and wipes it before
+ * it lets go. A waiter (euid 0) whose lock does not come reads it: a holder
+ * that is the very process named (pid, start time, boot, PID namespace),
+ * past its deadline, and stopped, traced or frozen (so that it cannot
+ * finish), and still so after LOCK_STUCK_MS without using any CPU time, is
+ * sent SIGKILL; the kernel then drops its lock. Anything else in the file
+ * (empty, wiped, torn, another boot's, a dead or other process) means
+ * nothing: the waiter waits as it always did.
+ */
+#define LOCK_REC_MAGIC "jellyfin-auth lock 1"
+#define LOCK_REC_LEN 192
+#define LOCK_STUCK_MS 250L /* seen stuck this long, without CPU time, before the kill */
+
+struct lock_rec {
+    long pid;
+    unsigned long long start, pidns;
+    char boot[40];
+    long long until_ms; /* CLOCK_BOOTTIME, ms */
+};
+
+static uint32_t fnv1a(const char *p, size_t n)
+{
+    uint32_t h = 2166136261u;
+
+    while (n-- > 0)
+        h = (h ^ (unsigned char)*p++) * 16777619u;
+    return h;
+}
+
+static long long boottime_ms(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_BOOTTIME, &ts) != 0)
+        return -1;
+    return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000L;
+}
+
+/* The PID namespace of /proc/self: a pid means the same process only to a
+ * reader in the same one. */
+static unsigned long long pidns_self(void)
+{
+    struct stat st;
+
+    return stat("/proc/self/ns/pid", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+int jfa_lock_record_format(char *buf, size_t len, long pid, unsigned long long start,
+                           const char *boot, unsigned long long pidns, long long until_ms)
+{
+    int n;
+
+    if (len < LOCK_REC_LEN)
+        return -1;
+    n = snprintf(buf, len, LOCK_REC_MAGIC " pid=%ld start=%llu boot=%s pidns=%llu until=%lld", pid,
+                 start, boot, pidns, until_ms);
+    if (n < 0 || n + 14 > LOCK_REC_LEN)
+        return -1;
+    n += snprintf(buf + n, len - (size_t)n, " sum=%08" PRIx32, fnv1a(buf, (size_t)n));
+    memset(buf + n, ' ', LOCK_REC_LEN - 1 - (size_t)n);
+    buf[LOCK_REC_LEN - 1] = '\n';
+    return LOCK_REC_LEN;
+}
+
+/* 0: a complete record whose checksum matches; -1: anything else. */
+static int lock_record_parse(const char *buf, size_t len, struct lock_rec *r)
+{
+    char tmp[LOCK_REC_LEN + 1];
+    unsigned int sum = 0;
+    int body = -1, end = -1;
+
+    memset(r, 0, sizeof(*r));
+    if (len != LOCK_REC_LEN || buf[LOCK_REC_LEN - 1] != '\n')
+        return -1;
+    memcpy(tmp, buf, LOCK_REC_LEN);
+    tmp[LOCK_REC_LEN] = '\0';
+    if (sscanf(tmp,
+               LOCK_REC_MAGIC
+               " pid=%ld start=%llu boot=%39[0-9a-f-] pidns=%llu until=%lld%n sum=%8x%n",
+               &r->pid, &r->start, r->boot, &r->pidns, &r->until_ms, &body, &sum, &end) != 6 ||
+        body < 0 || end < 0 || fnv1a(tmp, (size_t)body) != sum || r->pid <= 0 || r->start == 0 ||
+        r->boot[0] == '\0' || r->pidns == 0)
+        return -1;
+    for (; end < LOCK_REC_LEN - 1; end++)
+        if (tmp[end] != ' ')
+            return -1;
+    return 0;
+}
+
+/* The holder writes its record (best effort: without one it can never be
+ * ended, as before records existed). */
+static void lock_record_put(struct jfa_state_lock *lock, long hold_ms)
+{
+    char buf[LOCK_REC_LEN], boot[40];
+    long long now = boottime_ms();
+    unsigned long long start = proc_start("/proc/self/stat"), ns = pidns_self();
+
+    boot_id(boot);
+    if (now < 0 || start == 0 || ns == 0 || boot[0] == '\0' ||
+        jfa_lock_record_format(buf, sizeof(buf), (long)getpid(), start, boot, ns,
+                               now + (hold_ms > 0 ? hold_ms : 0)) != LOCK_REC_LEN)
+        return;
+    lock->recorded = pwrite(lock->fd, buf, LOCK_REC_LEN, 0) == LOCK_REC_LEN;
+}
+
+/* Is the process in a frozen cgroup v2 ("frozen 1" in cgroup.events of
+ * the "0::PATH" line of /proc/PID/cgroup, under /sys/fs/cgroup or, on a
+ * hybrid system, /sys/fs/cgroup/unified)? The v1 freezer is left out: only
+ * root can freeze there, and a task it froze does not die of SIGKILL
+ * before it is thawed. */
+static bool proc_frozen(long pid)
+{
+    static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+    char path[PATH_MAX], line[PATH_MAX], buf[128];
+    bool frozen = false;
+    size_t i;
+    FILE *f;
+
+    line[0] = '\0';
+    snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
+    f = fopen(path, "re");
+    if (f == NULL)
+        return false;
+    while (fgets(line, sizeof(line), f) != NULL && strncmp(line, "0::", 3) != 0)
+        ;
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    if (strncmp(line, "0::/", 4) != 0 || strstr(line, "/..") != NULL)
+        return false;
+    for (i = 0; i < sizeof(mnts) / sizeof(mnts[0]) && !frozen; i++) {
+        int n = snprintf(path, sizeof(path), "%s%s/cgroup.events", mnts[i], line + 3), fd;
+        ssize_t len;
+
+        if (n < 0 || n >= (int)sizeof(path) ||
+            (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+            continue;
+        len = read(fd, buf, sizeof(buf) - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        frozen = strncmp(buf, "frozen 1\n", 9) == 0 || strstr(buf, "\nfrozen 1\n") != NULL;
+    }
+    return frozen;
+}
+
+/* Judge the record's process now: is it the very one, and can it run? */
+static void lock_holder_judge(const struct lock_rec *r, struct jfa_lock_holder *h,
+                              struct proc_stat *ps)
+{
+    char path[64], boot[40];
+    long long now = boottime_ms();
+
+    memset(h, 0, sizeof(*h));
+    memset(ps, 0, sizeof(*ps));
+    h->pid = r->pid;
+    boot_id(boot);
+    snprintf(path, sizeof(path), "/proc/%ld/stat", r->pid);
+    if (now < 0 || strcmp(r->boot, boot) != 0 || r->pidns != pidns_self() ||
+        !proc_stat_read(path, ps) || ps->start != r->start)
+        return; /* another boot, namespace or process, or none */
+    h->alive = true;
+    h->overdue_ms = now - r->until_ms;
+    if (ps->state == 'T')
+        snprintf(h->why, sizeof(h->why), "stopped");
+    else if (ps->state == 't')
+        snprintf(h->why, sizeof(h->why), "stopped by a tracer");
+    else if (proc_frozen(r->pid))
+        snprintf(h->why, sizeof(h->why), "in a frozen cgroup");
+    h->stuck = h->why[0] != '\0';
+}
+
+static int lock_record_read(int fd, struct lock_rec *r)
+{
+    char buf[LOCK_REC_LEN];
+    ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+    return n == LOCK_REC_LEN ? lock_record_parse(buf, (size_t)n, r) : -1;
+}
+
+/* pidfd_open(2): a handle on this very process, whatever reuses its pid. */
+static int pidfd_of(long pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+static int signal_pidfd(int pidfd, long pid)
+{
+#ifdef SYS_pidfd_send_signal
+    if (pidfd >= 0)
+        return (int)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+#endif
+    (void)pidfd;
+    return kill((pid_t)pid, SIGKILL);
+}
+
+/* What a waiter has seen of a stuck holder so far. */
+struct stuck_watch {
+    long pid;
+    unsigned long long start, cpu;
+    struct timespec since;
+};
+
+/*
+ * One look at the holder of the lock fd names (the waiter's lock did not
+ * come). 1: a stuck holder past its deadline was sent SIGKILL (*ended
+ * says who and why); 0 otherwise. The kill is decided on a second reading
+ * made after a pidfd names the process (so a reused pid is never signalled),
+ * the holder having been seen stuck, with the same CPU time, LOCK_STUCK_MS
+ * before: a traced process passes through 't' at each traced system call.
+ */
+static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock *ended)
+{
+    struct lock_rec r;
+    struct jfa_lock_holder h;
+    struct proc_stat ps;
+    struct stat st;
+    int pidfd = -1, rc = 0;
+
+    if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0 ||
+        lock_record_read(fd, &r) != 0)
+        goto forget;
+    lock_holder_judge(&r, &h, &ps);
+    if (!h.alive || !h.stuck || h.overdue_ms <= 0)
+        goto forget;
+    if (w->pid != r.pid || w->start != ps.start || w->cpu != ps.cpu) {
+        w->pid = r.pid;
+        w->start = ps.start;
+        w->cpu = ps.cpu;
+        if (clock_gettime(CLOCK_MONOTONIC, &w->since) != 0)
+            goto forget;
+        return 0;
+    }
+    if (ms_since(&w->since) < LOCK_STUCK_MS)
+        return 0;
+    pidfd = pidfd_of(r.pid);
+    if (pidfd < 0 && errno != ENOSYS)
+        goto forget; /* gone */
+    lock_holder_judge(&r, &h, &ps);
+    if (!h.alive || !h.stuck || h.overdue_ms <= 0 || ps.start != w->start || ps.cpu != w->cpu)
+        goto forget;
+    if (signal_pidfd(pidfd, r.pid) == 0) {
+        ended->ended_pid = r.pid;
+        snprintf(ended->ended_why, sizeof(ended->ended_why), "%s, %lld s past its deadline", h.why,
+                 (h.overdue_ms + 999) / 1000);
+        rc = 1;
+    }
+forget:
+    if (pidfd >= 0)
+        close(pidfd);
+    memset(w, 0, sizeof(*w));
+    return rc;
+}
+
 /* An exclusive flock on private_dir/locks/name: the file is created 0600
  * when absent (never through a symlink), then opened and checked like any
  * trusted file. flock has no timeout of its own: try without blocking
- * every LOCK_POLL_NS until timeout_ms have passed on the monotonic clock. */
-static int lock_file(const char *private_dir, const char *name, long timeout_ms,
+ * every LOCK_POLL_NS until timeout_ms have passed on the monotonic clock;
+ * meanwhile a stuck holder past its deadline is ended (end_stuck_holder).
+ * Once held, the holder record says who holds it until when (hold_ms). */
+static int lock_file(const char *private_dir, const char *name, long timeout_ms, long hold_ms,
                      struct jfa_state_lock *lock, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     struct timespec start;
+    struct stuck_watch watch;
     int fd, rc = -1;
 
+    memset(&watch, 0, sizeof(watch));
     lock->fd = -1;
+    lock->recorded = false;
+    lock->ended_pid = 0;
+    lock->ended_why[0] = '\0';
     if (state_path(private_dir, "locks", name, true, path, sizeof(path), err, errlen) != 0)
         return -1;
     fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
@@ -603,7 +894,7 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
         jfa_set_err(err, errlen, "%s: cannot create the lock file: %s", path, strerror(errno));
         return -1;
     }
-    fd = jfa_open_trusted(path, 077, err, errlen);
+    fd = jfa_open_trusted_rw(path, 077, err, errlen);
     if (fd < 0)
         return -1;
     if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) {
@@ -616,6 +907,7 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
         if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
             lock->fd = fd;
             fd = -1;
+            lock_record_put(lock, hold_ms);
             rc = 0;
             goto out;
         }
@@ -630,6 +922,8 @@ static int lock_file(const char *private_dir, const char *name, long timeout_ms,
             rc = -ETIMEDOUT;
             goto out;
         }
+        if (timeout_ms > 0 && lock->ended_pid == 0)
+            (void)end_stuck_holder(fd, &watch, lock);
         (void)nanosleep(&pause, NULL);
     }
 out:
@@ -638,15 +932,58 @@ out:
     return rc;
 }
 
-int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout_ms,
+int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout_ms, long hold_ms,
                         struct jfa_state_lock *lock, char *err, size_t errlen)
 {
     lock->fd = -1;
+    lock->ended_pid = 0;
+    lock->ended_why[0] = '\0';
     if (!jfa_guid_is_n(jf_id)) {
         jfa_set_err(err, errlen, "invalid user id");
         return -1;
     }
-    return lock_file(private_dir, jf_id, timeout_ms, lock, err, errlen);
+    return lock_file(private_dir, jf_id, timeout_ms, hold_ms, lock, err, errlen);
+}
+
+/*
+ * The longest a live process holds a user's login lock (design.md "Login
+ * lock"): under it, at most four Jellyfin calls in a row (explain's probe,
+ * the guard, AuthenticateByName, the logout of a refused token; passwd's
+ * check and change, reset --server: fewer), each bounded by n_urls * timeout
+ * (http.c); one Samba update (samba_timeout in all); three waits for a
+ * throttle stripe lock (THROTTLE_LOCK_MS each); plus LOCK_HOLD_SLACK_MS for
+ * everything that is no network call (yescrypt, file writes, scheduling).
+ */
+#define LOCK_HOLD_SLACK_MS 30000L
+long jfa_state_lock_hold_ms(const struct jfa_config *cfg)
+{
+    long urls = cfg->n_urls > 0 ? (long)cfg->n_urls : 1;
+    long timeout = cfg->timeout > 0 ? cfg->timeout : 10;
+
+    return (4 * urls * timeout + (cfg->samba_timeout > 0 ? cfg->samba_timeout : 0)) * 1000L +
+           3 * THROTTLE_LOCK_MS + LOCK_HOLD_SLACK_MS;
+}
+
+int jfa_state_lock_holder(const char *private_dir, const char *jf_id, struct jfa_lock_holder *h)
+{
+    char path[PATH_MAX], err[64];
+    struct lock_rec r;
+    struct proc_stat ps;
+    int fd, rc = -1;
+
+    memset(h, 0, sizeof(*h));
+    if (!jfa_guid_is_n(jf_id) ||
+        state_path(private_dir, "locks", jf_id, false, path, sizeof(path), err, sizeof(err)) != 0)
+        return -1;
+    fd = jfa_open_trusted(path, 077, err, sizeof(err));
+    if (fd < 0)
+        return -1;
+    if (lock_record_read(fd, &r) == 0) {
+        lock_holder_judge(&r, h, &ps);
+        rc = h->alive ? 0 : -1;
+    }
+    close(fd);
+    return rc;
 }
 
 void jfa_state_unlock(struct jfa_state_lock *lock)
@@ -655,6 +992,15 @@ void jfa_state_unlock(struct jfa_state_lock *lock)
         return;
     /* LOCK_UN releases the open file description's lock, so a child forked
      * while we held it (sharing the description) does not keep it. */
+    if (lock->recorded) {
+        char wipe[LOCK_REC_LEN];
+
+        /* a record left behind could name this process while another holds the lock */
+        memset(wipe, 0, sizeof(wipe));
+        if (pwrite(lock->fd, wipe, sizeof(wipe), 0) != (ssize_t)sizeof(wipe))
+            (void)0; /* a record that stays names a process that no longer holds the lock */
+        lock->recorded = false;
+    }
     (void)flock(lock->fd, LOCK_UN);
     close(lock->fd);
     lock->fd = -1;
@@ -691,6 +1037,7 @@ static int throttle_lock(const char *private_dir, const char *key, struct jfa_st
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char name[32];
+    int r;
 
     lock->fd = -1;
     if (strncmp(key, "host:", 5) != 0)
@@ -700,7 +1047,12 @@ static int throttle_lock(const char *private_dir, const char *key, struct jfa_st
         return -1;
     }
     snprintf(name, sizeof(name), "throttle.%02u", (unsigned)(md[0] % THROTTLE_STRIPES));
-    return lock_file(private_dir, name, THROTTLE_LOCK_MS, lock, err, errlen);
+    r = lock_file(private_dir, name, THROTTLE_LOCK_MS, THROTTLE_HOLD_MS, lock, err, errlen);
+    if (lock->ended_pid != 0)
+        syslog(LOG_AUTHPRIV | LOG_WARNING,
+               "jellyfin-auth: ended pid %ld, which held the throttle lock %s and was %s",
+               lock->ended_pid, name, lock->ended_why);
+    return r;
 }
 
 struct throttle_rec {

@@ -16,6 +16,9 @@
  *   locks/ID      one login of user ID at a time (flock); it also guards
  *                 the user's throttle record, and
  *   locks/throttle.NN  64 stripe locks for the host keys' records.
+ *   A lock file holds its holder's record (pid, start time, boot, PID
+ *   namespace, deadline): a stopped or frozen holder past its deadline
+ *   is ended by a root waiter (design.md "Login lock: stuck holders").
  * Every file is 0600, written atomically and read with O_NOFOLLOW and
  * owner/mode checks. A process that cannot reach the directory gets an
  * error back and carries on without the state (never a crash).
@@ -175,7 +178,10 @@ int jfa_state_rejected_count(const char *private_dir, const char *jf_id, time_t 
  * programs we exec). Lock order: a user lock, then the throttle lock,
  * never the reverse. */
 struct jfa_state_lock {
-    int fd; /* -1: not held */
+    int fd;             /* -1: not held */
+    bool recorded;      /* the holder record is ours (wiped on unlock) */
+    long ended_pid;     /* the wait ended this stuck holder (0: none), ... */
+    char ended_why[96]; /* ... for this reason ("stopped, 3 s past its deadline") */
 };
 #define JFA_STATE_LOCK_INIT                                                                        \
     {                                                                                              \
@@ -185,12 +191,32 @@ struct jfa_state_lock {
 /* One password of user jf_id in flight at a time, across processes: take
  * that user's lock, waiting at most timeout_ms. Returns 0 (held: release
  * with jfa_state_unlock), -ETIMEDOUT (another process still holds it), or
- * -1 with err (bad Id, unsafe lock file, a directory we cannot reach). */
-int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout_ms,
+ * -1 with err (bad Id, unsafe lock file, a directory we cannot reach).
+ * The holder records itself with a deadline hold_ms ahead (use
+ * jfa_state_lock_hold_ms); a waiter running as root ends a holder that is
+ * past that deadline and stopped, traced or frozen (SIGKILL), and then
+ * lock->ended_pid and ended_why say so, for the caller to log. */
+int jfa_state_lock_user(const char *private_dir, const char *jf_id, long timeout_ms, long hold_ms,
                         struct jfa_state_lock *lock, char *err, size_t errlen);
 /* Release a lock (a no-op on one not held), even one shared with a child
  * forked while it was held. */
 void jfa_state_unlock(struct jfa_state_lock *lock);
+/* The longest a live login holds a user's lock under cfg, ms. */
+long jfa_state_lock_hold_ms(const struct jfa_config *cfg);
+
+/* Who holds a user's lock, as its holder record says (explain). */
+struct jfa_lock_holder {
+    long pid;
+    bool alive;           /* the recorded process is running now (pid, start, boot) */
+    bool stuck;           /* it is stopped, traced or frozen: why says which */
+    long long overdue_ms; /* > 0: past its deadline by that much; else time left */
+    char why[32];
+};
+/* 0 with *h: the record names a live process; -1: no usable record. */
+int jfa_state_lock_holder(const char *private_dir, const char *jf_id, struct jfa_lock_holder *h);
+/* The holder record's one format (LOCK_REC_LEN bytes; tests forge with it). */
+int jfa_lock_record_format(char *buf, size_t len, long pid, unsigned long long start,
+                           const char *boot, unsigned long long pidns, long long until_ms);
 
 /* A record whose time is at most this many seconds ahead of the caller's
  * clock reading was written by a process that read the clock later (the

@@ -465,7 +465,7 @@ e2e_expect_as() {
     shift 2
     chmod 0644 "$script"
     OUT=$(cd / && { [ -z "${E2E_UMASK:-}" ] || umask "$E2E_UMASK"; } &&
-        timeout 60 runuser -u "$user" -- env "$@" expect -f "$script" 2>&1)
+        timeout "${E2E_EXPECT_LIMIT:-60}" runuser -u "$user" -- env "$@" expect -f "$script" 2>&1)
     RC=$?
 }
 
@@ -474,13 +474,15 @@ e2e_expect_as() {
 # variables are put in su's environment (env runs after runuser, so su
 # inherits them), E2E_UMASK (if set) is its umask. The shell prints
 # "SU-UID=uid SU-HOME=home". E2E_SU_NOFILE (default 1024) is su's
-# `ulimit -n`. Sets OUT, RC. The password travels in the environment:
-# nothing secret on a command line.
+# `ulimit -n`; E2E_SU_WAIT (default 30) how long expect waits for each of
+# su's answers (E2E_EXPECT_LIMIT, default 60, caps the whole run). Sets OUT,
+# RC. The password travels in the environment: nothing secret on a command
+# line.
 e2e_su() {
     local from=$1 target=$2 pw=$3
     shift 3
     [ -f /run/e2e/su.exp ] || cat >/run/e2e/su.exp <<'EXP'
-set timeout 30
+set timeout $env(SU_WAIT)
 log_user 1
 spawn sh -c "ulimit -n $env(SU_NOFILE) && exec su - $env(SU_TARGET) -c 'echo SU-UID=\$(id -u) SU-HOME=\$HOME'"
 expect {
@@ -495,7 +497,7 @@ expect {
 lassign [wait] pid spawnid oserr status
 exit $status
 EXP
-    SU_NOFILE=${E2E_SU_NOFILE:-1024} SU_TARGET=$target SU_PW=$pw \
+    SU_NOFILE=${E2E_SU_NOFILE:-1024} SU_TARGET=$target SU_PW=$pw SU_WAIT=${E2E_SU_WAIT:-30} \
         e2e_expect_as "$from" /run/e2e/su.exp "$@"
 }
 

@@ -18,6 +18,7 @@ E2E_TESTS = \
 	tests/integration/e2e-caller-attempt.sh \
 	tests/integration/e2e-caller-account.sh \
 	tests/integration/e2e-qc-caller.sh \
+	tests/integration/e2e-lockhold.sh \
 	tests/integration/e2e-ftp.sh \
 	tests/integration/e2e-rhost.sh \
 	tests/integration/e2e-pending.sh \

@@ -89,7 +89,11 @@ static int reset_user(struct tool *t, const char *private_dir, const char *user,
         goto out;
     /* The module's order: the user's login lock, then the throttle lock
      * (taken inside jfa_throttle_success). */
-    r = jfa_state_lock_user(private_dir, u.jf_id, t->cfg.timeout * 1000L, &lock, err, sizeof(err));
+    r = jfa_state_lock_user(private_dir, u.jf_id, t->cfg.timeout * 1000L,
+                            jfa_state_lock_hold_ms(&t->cfg), &lock, err, sizeof(err));
+    if (lock.ended_pid != 0)
+        printf("local: ended pid %ld, which held the login lock of '%s' and was %s\n",
+               lock.ended_pid, esc, lock.ended_why);
     if (r == -ETIMEDOUT) {
         tool_error(t, "a login of '%s' is still being checked; try again", esc);
         goto out;

@@ -370,7 +370,7 @@ static void test_no_password_records_nothing(void **state)
     assert_string_equal(f->steps[0], "password");
     assert_int_equal(f->results[0], JFA_STEP_INFO);
     /* the lock was only looked at: it is free */
-    assert_int_equal(jfa_state_lock_user(f->priv, ID_A, 0, &lock, err, sizeof(err)), 0);
+    assert_int_equal(jfa_state_lock_user(f->priv, ID_A, 0, 60000, &lock, err, sizeof(err)), 0);
     jfa_state_unlock(&lock);
     /* with a verifier, the offline path could decide: undecided */
     assert_int_equal(jfa_state_put_verifier(f->priv, ID_A, "right", 0, err, sizeof(err)), 0);

@@ -46,6 +46,7 @@
 #define T0 ((time_t)1900000000)
 
 struct fx {
+    pid_t kids[4]; /* holder_child's children not reaped yet (teardown ends them) */
     char dir[64];
     char priv[128];
     char err[512];
@@ -76,7 +77,12 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     char cmd[128];
+    size_t i;
 
+    /* a failed assertion leaves its stopped holder behind: end it */
+    for (i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] > 0 && kill(f->kids[i], SIGKILL) == 0)
+            (void)waitpid(f->kids[i], NULL, 0);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -739,7 +745,7 @@ static void test_throttle_parallel_failures(void **state)
 
 static int lock_a(struct fx *f, long timeout_ms, struct jfa_state_lock *lock)
 {
-    return jfa_state_lock_user(f->priv, ID_A, timeout_ms, lock, f->err, sizeof(f->err));
+    return jfa_state_lock_user(f->priv, ID_A, timeout_ms, 60000, lock, f->err, sizeof(f->err));
 }
 
 /* In a child: try to take ID_A's lock within timeout_ms; exit 0 if taken,
@@ -778,7 +784,7 @@ static void test_lock_user_exclusive(void **state)
     assert_int_equal(l2.fd, -1);
     assert_non_null(strstr(f->err, "still held"));
     /* Other users are independent. */
-    assert_int_equal(jfa_state_lock_user(f->priv, ID_B, 0, &l2, f->err, sizeof(f->err)), 0);
+    assert_int_equal(jfa_state_lock_user(f->priv, ID_B, 0, 60000, &l2, f->err, sizeof(f->err)), 0);
     jfa_state_unlock(&l2);
     jfa_state_unlock(&l);
     assert_int_equal(l.fd, -1);
@@ -793,6 +799,223 @@ static void test_lock_user_exclusive(void **state)
     snprintf(path, sizeof(path), "%s/locks", f->priv);
     assert_int_equal(lstat(path, &st), 0);
     assert_int_equal(st.st_mode & 07777, 0700);
+}
+
+/* ---- stuck holders (design.md "Login lock") ---- */
+
+/* A child that takes ID_A's lock with a deadline hold_ms ahead, says so
+ * on a pipe, then stops itself (stop) or waits, running, for a signal. The
+ * parent returns once the child holds the lock (and, for stop, is seen
+ * stopped by waitpid). */
+static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
+{
+    int p[2], st;
+    char c = 0;
+    pid_t pid;
+
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+
+        close(p[0]);
+        if (jfa_state_lock_user(f->priv, ID_A, 0, hold_ms, &l, f->err, sizeof(f->err)) != 0)
+            _exit(3);
+        if (write(p[1], "1", 1) != 1)
+            _exit(4);
+        if (stop)
+            raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &c, 1), 1);
+    close(p[0]);
+    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] == 0) {
+            f->kids[i] = pid;
+            break;
+        }
+    if (stop) {
+        assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+        assert_true(WIFSTOPPED(st));
+    }
+    return pid;
+}
+
+/* pid has been reaped: teardown must not signal it (its pid may be reused). */
+static void reaped(struct fx *f, pid_t pid)
+{
+    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] == pid)
+            f->kids[i] = 0;
+}
+
+/* The child is still there (not killed); then end it. */
+static void assert_spared_then_end(struct fx *f, pid_t pid)
+{
+    int st;
+
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    reaped(f, pid);
+}
+
+static void assert_killed(struct fx *f, pid_t pid)
+{
+    int st;
+
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    reaped(f, pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
+static void lock_file_path(struct fx *f, char *path, size_t len)
+{
+    snprintf(path, len, "%s/locks/%s", f->priv, ID_A);
+}
+
+/* A stopped holder past its deadline is ended by a root waiter, which then
+ * holds the lock and says whom it ended and why. */
+static void test_lock_ends_stuck_holder(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    struct jfa_lock_holder h;
+    pid_t pid;
+
+    if (geteuid() != 0)
+        skip();
+    pid = holder_child(f, 0, true);
+    assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), 0);
+    assert_true(h.alive && h.stuck);
+    assert_int_equal(h.pid, pid);
+    assert_true(h.overdue_ms >= 0);
+    assert_string_equal(h.why, "stopped");
+    assert_int_equal(lock_a(f, 5000, &l), 0);
+    assert_int_equal(l.ended_pid, pid);
+    assert_non_null(strstr(l.ended_why, "stopped"));
+    assert_killed(f, pid);
+    jfa_state_unlock(&l);
+    /* unlocked: the record is wiped, it names nobody */
+    assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), -1);
+}
+
+/* Never ended: a stopped holder within its deadline, a running holder past
+ * it, and any waiter that is not root or does not wait (explain). */
+static void test_lock_spares_live_holders(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    struct jfa_lock_holder h;
+    pid_t pid;
+
+    if (geteuid() != 0)
+        skip();
+    pid = holder_child(f, 60000, true); /* stopped, 60 s left */
+    assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), 0);
+    assert_true(h.alive && h.stuck && h.overdue_ms < 0);
+    assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, pid);
+
+    pid = holder_child(f, 0, false); /* running (waiting), past its deadline */
+    assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), 0);
+    assert_true(h.alive && !h.stuck && h.overdue_ms >= 0);
+    assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, pid);
+
+    pid = holder_child(f, 0, true); /* stuck and overdue, but explain never waits */
+    assert_int_equal(lock_a(f, 0, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, pid);
+}
+
+/* Replace the holder record with one built from the child's own (good),
+ * one field changed (what: 'b' boot, 's' start time, 'n' PID namespace,
+ * 't' torn: one byte of the deadline changed without a new checksum). */
+static void forge_record(struct fx *f, const char *good, char what)
+{
+    char path[256], buf[512], boot[40] = "", forged[512];
+    unsigned long long start = 0, ns = 0;
+    long long until = 0;
+    long pid = 0;
+    int fd;
+
+    lock_file_path(f, path, sizeof(path));
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    snprintf(buf, sizeof(buf), "%s", good);
+    assert_int_equal(
+        sscanf(buf, "jellyfin-auth lock 1 pid=%ld start=%llu boot=%39s pidns=%llu until=%lld", &pid,
+               &start, boot, &ns, &until),
+        5);
+    if (what == 't') {
+        char *u = strstr(buf, "until=") + 6;
+
+        *u = *u == '1' ? '2' : '1';
+        memcpy(forged, buf, sizeof(forged));
+    } else {
+        if (what == 'b')
+            memcpy(boot, "00000000-0000-0000-0000-000000000000", 37);
+        start += what == 's';
+        ns += what == 'n';
+        assert_true(jfa_lock_record_format(forged, sizeof(forged), pid, start, boot, ns, until) >
+                    0);
+    }
+    assert_int_equal(pwrite(fd, forged, strlen(forged), 0), (ssize_t)strlen(forged));
+    close(fd);
+}
+
+/* A record that does not name this very process means nothing: torn,
+ * another boot, another start time (the pid reused), another PID
+ * namespace; and a lock file that is not 0600 is not trusted at all. The
+ * same child is ended once its true record is back. */
+static void test_lock_record_means_nothing(void **state)
+{
+    static const char kinds[] = {'t', 'b', 's', 'n'};
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    struct jfa_lock_holder h;
+    char path[256], good[512];
+    pid_t pid;
+    size_t i;
+    int fd;
+
+    if (geteuid() != 0)
+        skip();
+    pid = holder_child(f, 0, true);
+    lock_file_path(f, path, sizeof(path));
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    memset(good, 0, sizeof(good));
+    assert_true(pread(fd, good, sizeof(good) - 1, 0) > 0);
+    close(fd);
+    for (i = 0; i < sizeof(kinds); i++) {
+        forge_record(f, good, kinds[i]);
+        assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), -1);
+        assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
+        assert_int_equal(l.ended_pid, 0);
+        assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+    }
+    /* the true record, in a file group-readable: not trusted */
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, good, strlen(good), 0), (ssize_t)strlen(good));
+    close(fd);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(lock_a(f, 600, &l), -1);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+    /* 0600 again: the stuck child is ended */
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(lock_a(f, 5000, &l), 0);
+    assert_int_equal(l.ended_pid, pid);
+    assert_killed(f, pid);
+    jfa_state_unlock(&l);
 }
 
 static void test_lock_dead_holder(void **state)
@@ -858,8 +1081,8 @@ static void test_lock_refusals(void **state)
     struct stat st;
 
     for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
-        assert_int_equal(jfa_state_lock_user(f->priv, bad_ids[i], 0, &l, f->err, sizeof(f->err)),
-                         -1);
+        assert_int_equal(
+            jfa_state_lock_user(f->priv, bad_ids[i], 0, 60000, &l, f->err, sizeof(f->err)), -1);
         assert_int_equal(l.fd, -1);
     }
     snprintf(path, sizeof(path), "%s/locks", f->priv);
@@ -1108,6 +1331,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_dead_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_fork_while_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_ends_stuck_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_cap_and_disk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_key_real_uid_caller, setup, teardown),
