@@ -27,6 +27,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -601,12 +602,19 @@ static long ms_since(const struct timespec *start)
  * past its deadline, and stopped, traced or frozen (so that it cannot
  * finish), and still so after LOCK_STUCK_MS without using any CPU time, is
  * sent SIGKILL; the kernel then drops its lock. Anything else in the file
- * (empty, wiped, torn, another boot's, a dead or other process) means
- * nothing: the waiter waits as it always did.
+ * (empty, wiped, torn, another boot's, a dead or other process) names
+ * nobody. A holder has no record for a moment after its flock and before
+ * its release, and the caller of su can stop it there (SIGSTOP at the
+ * return of flock, tried again and again: each try costs nothing, the
+ * attempt is counted only after): then the kernel's word on who holds the
+ * flock (/proc/locks) names the process, and it is ended once seen stuck,
+ * without CPU time, for LOCK_NOREC_STUCK_MS (longer: there is no deadline
+ * to go by, and no live login is stuck there for that long).
  */
 #define LOCK_REC_MAGIC "jellyfin-auth lock 1"
 #define LOCK_REC_LEN 192
 #define LOCK_STUCK_MS 250L /* seen stuck this long, without CPU time, before the kill */
+#define LOCK_NOREC_STUCK_MS 750L /* the same for a holder no record names */
 
 struct lock_rec {
     long pid;
@@ -797,10 +805,76 @@ static int signal_pidfd(int pidfd, long pid)
     return kill((pid_t)pid, SIGKILL);
 }
 
+/* The pid that holds a flock on fd's file, as /proc/locks says (pids
+ * there are in the reader's PID namespace); 0 when none can be named. A
+ * waiter's own blocked request is a "->" line, never counted. */
+static long flock_holder(int fd)
+{
+    struct stat st;
+    char *line = NULL;
+    size_t cap = 0;
+    long pid = 0;
+    FILE *f;
+
+    if (fstat(fd, &st) != 0 || (f = fopen("/proc/locks", "re")) == NULL)
+        return 0;
+    /* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END", MAJ and MIN in hex */
+    while (getline(&line, &cap, f) >= 0) {
+        char type[16];
+        unsigned int maj, min;
+        unsigned long long ino;
+        long p;
+
+        if (strstr(line, "->") != NULL ||
+            sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &p, &maj, &min, &ino) != 5 ||
+            strcmp(type, "FLOCK") != 0)
+            continue;
+        if (maj == major(st.st_dev) && min == minor(st.st_dev) && ino == st.st_ino) {
+            pid = p > 0 ? p : 0;
+            break;
+        }
+    }
+    free(line);
+    fclose(f);
+    return pid;
+}
+
+/*
+ * The holder a waiter judges: the process the record names, if it is
+ * alive and the flock's holder; else (norec) the process the kernel says holds the flock, with no
+ * deadline (until 0: always past it). false when nobody can be named.
+ */
+static bool lock_candidate(int fd, struct lock_rec *r, struct jfa_lock_holder *h,
+                           struct proc_stat *ps, bool *norec)
+{
+    char path[64];
+    long pid = flock_holder(fd);
+
+    *norec = false;
+    /* a record counts when it names the flock's holder (or nobody can say) */
+    if (lock_record_read(fd, r) == 0 && (pid == 0 || pid == r->pid)) {
+        lock_holder_judge(r, h, ps);
+        if (h->alive)
+            return true;
+    }
+    if (pid <= 0)
+        return false;
+    memset(r, 0, sizeof(*r));
+    r->pid = pid;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    r->start = proc_start(path);
+    r->pidns = pidns_self();
+    boot_id(r->boot);
+    *norec = true;
+    lock_holder_judge(r, h, ps);
+    return h->alive;
+}
+
 /* What a waiter has seen of a stuck holder so far. */
 struct stuck_watch {
     long pid;
     unsigned long long start, cpu;
+    bool norec;
     struct timespec since;
 };
 
@@ -819,33 +893,36 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     struct proc_stat ps;
     struct stat st;
     int pidfd = -1, rc = 0;
+    bool norec;
 
     if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0 ||
-        lock_record_read(fd, &r) != 0)
+        !lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0)
         goto forget;
-    lock_holder_judge(&r, &h, &ps);
-    if (!h.alive || !h.stuck || h.overdue_ms <= 0)
-        goto forget;
-    if (w->pid != r.pid || w->start != ps.start || w->cpu != ps.cpu) {
+    if (w->pid != r.pid || w->start != ps.start || w->cpu != ps.cpu || w->norec != norec) {
         w->pid = r.pid;
         w->start = ps.start;
         w->cpu = ps.cpu;
+        w->norec = norec;
         if (clock_gettime(CLOCK_MONOTONIC, &w->since) != 0)
             goto forget;
         return 0;
     }
-    if (ms_since(&w->since) < LOCK_STUCK_MS)
+    if (ms_since(&w->since) < (norec ? LOCK_NOREC_STUCK_MS : LOCK_STUCK_MS))
         return 0;
     pidfd = pidfd_of(r.pid);
     if (pidfd < 0 && errno != ENOSYS)
         goto forget; /* gone */
-    lock_holder_judge(&r, &h, &ps);
-    if (!h.alive || !h.stuck || h.overdue_ms <= 0 || ps.start != w->start || ps.cpu != w->cpu)
+    if (!lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0 ||
+        r.pid != w->pid || ps.start != w->start || ps.cpu != w->cpu || norec != w->norec)
         goto forget;
     if (signal_pidfd(pidfd, r.pid) == 0) {
         ended->ended_pid = r.pid;
-        snprintf(ended->ended_why, sizeof(ended->ended_why), "%s, %lld s past its deadline", h.why,
-                 (h.overdue_ms + 999) / 1000);
+        if (norec)
+            snprintf(ended->ended_why, sizeof(ended->ended_why), "%s, holding it with no record",
+                     h.why);
+        else
+            snprintf(ended->ended_why, sizeof(ended->ended_why), "%s, %lld s past its deadline",
+                     h.why, (h.overdue_ms + 999) / 1000);
         rc = 1;
     }
 forget:

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -904,6 +905,76 @@ static void test_lock_ends_stuck_holder(void **state)
     assert_int_equal(jfa_state_lock_holder(f->priv, ID_A, &h), -1);
 }
 
+/* A child that holds ID_A's lock file with a bare flock, writing no
+ * record: what a holder is between its flock and its record, where the
+ * caller of su can stop it. Stopped (stop) or running. */
+static pid_t unrecorded_child(struct fx *f, bool stop)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char path[256], c = 0;
+    int p[2], st;
+    pid_t pid;
+
+    assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
+    jfa_state_unlock(&l);
+    lock_file_path(f, path, sizeof(path));
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+
+        close(p[0]);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || write(p[1], "1", 1) != 1)
+            _exit(3);
+        if (stop)
+            raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &c, 1), 1);
+    close(p[0]);
+    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
+        if (f->kids[i] == 0) {
+            f->kids[i] = pid;
+            break;
+        }
+    if (stop) {
+        assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+        assert_true(WIFSTOPPED(st));
+    }
+    return pid;
+}
+
+/* A holder stopped before its record was written is named by the kernel
+ * (/proc/locks) and ended once seen stuck for LOCK_NOREC_STUCK_MS (750 ms:
+ * a shorter wait ends nobody); a running one without a record is never
+ * ended. Before, such a holder could never be ended: the caller of su who
+ * stopped it there locked the user out for ever. */
+static void test_lock_ends_unrecorded_holder(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    pid_t pid;
+
+    if (geteuid() != 0)
+        skip();
+    pid = unrecorded_child(f, false);
+    assert_int_equal(lock_a(f, 1500, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, pid);
+
+    pid = unrecorded_child(f, true);
+    assert_int_equal(lock_a(f, 600, &l), -ETIMEDOUT);
+    assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+    assert_int_equal(lock_a(f, 5000, &l), 0);
+    assert_int_equal(l.ended_pid, pid);
+    assert_non_null(strstr(l.ended_why, "stopped, holding it with no record"));
+    assert_killed(f, pid);
+    jfa_state_unlock(&l);
+}
+
 /* Never ended: a stopped holder within its deadline, a running holder past
  * it, and any waiter that is not root or does not wait (explain). */
 static void test_lock_spares_live_holders(void **state)
@@ -1332,6 +1403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_fork_while_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_stuck_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_ends_unrecorded_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
