@@ -613,7 +613,7 @@ static long ms_since(const struct timespec *start)
  */
 #define LOCK_REC_MAGIC "jellyfin-auth lock 1"
 #define LOCK_REC_LEN 192
-#define LOCK_STUCK_MS 250L /* seen stuck this long, without CPU time, before the kill */
+#define LOCK_STUCK_MS 250L       /* seen stuck this long, without CPU time, before the kill */
 #define LOCK_NOREC_STUCK_MS 750L /* the same for a holder no record names */
 
 struct lock_rec {
