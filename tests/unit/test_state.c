@@ -804,24 +804,27 @@ static void test_lock_user_exclusive(void **state)
 
 /* ---- stuck holders (design.md "Login lock") ---- */
 
-/* A child that takes ID_A's lock with a deadline hold_ms ahead, says so
- * on a pipe, then stops itself (stop) or waits, running, for a signal. The
- * parent returns once the child holds the lock (and, for stop, is seen
- * stopped by waitpid). */
-static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
+/* A child that takes ID_A's lock with a deadline hold_ms ahead (bare: a
+ * bare flock of the lock file, no record), says so on a pipe, then stops
+ * itself (stop) or waits, running, for a signal. The parent returns once
+ * the child holds the lock (and, for stop, is seen stopped by waitpid). */
+static pid_t lock_child(struct fx *f, long hold_ms, bool stop, bool bare)
 {
+    char path[256], c = 0;
     int p[2], st;
-    char c = 0;
     pid_t pid;
 
+    snprintf(path, sizeof(path), "%s/locks/%s", f->priv, ID_A);
     assert_int_equal(pipe(p), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+        int fd;
 
         close(p[0]);
-        if (jfa_state_lock_user(f->priv, ID_A, 0, hold_ms, &l, f->err, sizeof(f->err)) != 0)
+        if (bare ? (fd = open(path, O_RDWR | O_CLOEXEC)) < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0
+                 : jfa_state_lock_user(f->priv, ID_A, 0, hold_ms, &l, f->err, sizeof(f->err)) != 0)
             _exit(3);
         if (write(p[1], "1", 1) != 1)
             _exit(4);
@@ -843,6 +846,11 @@ static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
         assert_true(WIFSTOPPED(st));
     }
     return pid;
+}
+
+static pid_t holder_child(struct fx *f, long hold_ms, bool stop)
+{
+    return lock_child(f, hold_ms, stop, false);
 }
 
 /* pid has been reaped: teardown must not signal it (its pid may be reused). */
@@ -911,40 +919,10 @@ static void test_lock_ends_stuck_holder(void **state)
 static pid_t unrecorded_child(struct fx *f, bool stop)
 {
     struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
-    char path[256], c = 0;
-    int p[2], st;
-    pid_t pid;
 
     assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
     jfa_state_unlock(&l);
-    lock_file_path(f, path, sizeof(path));
-    assert_int_equal(pipe(p), 0);
-    pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-
-        close(p[0]);
-        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || write(p[1], "1", 1) != 1)
-            _exit(3);
-        if (stop)
-            raise(SIGSTOP);
-        for (;;)
-            pause();
-    }
-    close(p[1]);
-    assert_int_equal(read(p[0], &c, 1), 1);
-    close(p[0]);
-    for (size_t i = 0; i < sizeof(f->kids) / sizeof(f->kids[0]); i++)
-        if (f->kids[i] == 0) {
-            f->kids[i] = pid;
-            break;
-        }
-    if (stop) {
-        assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
-        assert_true(WIFSTOPPED(st));
-    }
-    return pid;
+    return lock_child(f, 0, stop, true);
 }
 
 /* A holder stopped before its record was written is named by the kernel
