@@ -805,21 +805,89 @@ static int signal_pidfd(int pidfd, long pid)
     return kill((pid_t)pid, SIGKILL);
 }
 
-/* The pid that holds a flock on fd's file, as /proc/locks says (pids
- * there are in the reader's PID namespace); 0 when none can be named. A
- * waiter's own blocked request is a "->" line, never counted. */
+/* Does process pid hold the flock of the file st names, through a
+ * descriptor of its own? /proc/PID/fdinfo/N lists ("lock:") the locks of
+ * that descriptor's open file description only, so a waiter, which has
+ * the file open too, is not counted; nor is a process that merely took
+ * the pid of a holder gone. */
+static bool proc_holds_flock(long pid, const struct stat *st)
+{
+    char path[64], line[256];
+    struct dirent *e;
+    bool held = false;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+    d = opendir(path);
+    if (d == NULL)
+        return false;
+    while (!held && (e = readdir(d)) != NULL) {
+        struct stat fst;
+        FILE *f;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+            fstatat(dirfd(d), e->d_name, &fst, 0) != 0 || fst.st_dev != st->st_dev ||
+            fst.st_ino != st->st_ino)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%.16s", pid, e->d_name);
+        if ((f = fopen(path, "re")) == NULL)
+            continue;
+        while (!held && fgets(line, sizeof(line), f) != NULL)
+            held = strncmp(line, "lock:", 5) == 0 && strstr(line, "->") == NULL &&
+                   strstr(line, " FLOCK ") != NULL && strstr(line, " WRITE ") != NULL;
+        fclose(f);
+    }
+    closedir(d);
+    return held;
+}
+
+/* The process that holds the flock when /proc/locks names another one: a
+ * flock belongs to an open file description, and /proc/locks names the
+ * process that took it, even after it died or closed its descriptor while
+ * a child it forked still has the description (the Samba helper's child
+ * between its fork and its exec; the caller of su can stop it there and
+ * kill su). 0 when no process of this PID namespace holds it. */
+static long flock_holder_scan(const struct stat *st)
+{
+    struct dirent *e;
+    long pid = 0, self = (long)getpid();
+    DIR *d = opendir("/proc");
+
+    if (d == NULL)
+        return 0;
+    while (pid == 0 && (e = readdir(d)) != NULL) {
+        char *end;
+        long p;
+
+        errno = 0;
+        p = strtol(e->d_name, &end, 10);
+        if (errno == 0 && *end == '\0' && p > 0 && p != self && proc_holds_flock(p, st))
+            pid = p;
+    }
+    closedir(d);
+    return pid;
+}
+
+/* The pid that holds a flock on fd's file (pids in the reader's PID
+ * namespace); 0 when none can be named. /proc/locks says which process
+ * took it; that process must still hold it (proc_holds_flock), else the
+ * holder is looked for among all processes. A waiter's own blocked
+ * request is a "->" line, never counted. The device is not compared:
+ * /proc/locks gives the super block's, which is not what stat says on
+ * btrfs or overlayfs; proc_holds_flock compares both through stat. */
 static long flock_holder(int fd)
 {
     struct stat st;
     char *line = NULL;
     size_t cap = 0;
     long pid = 0;
+    bool named = false;
     FILE *f;
 
     if (fstat(fd, &st) != 0 || (f = fopen("/proc/locks", "re")) == NULL)
         return 0;
     /* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END", MAJ and MIN in hex */
-    while (getline(&line, &cap, f) >= 0) {
+    while (pid == 0 && getline(&line, &cap, f) >= 0) {
         char type[16];
         unsigned int maj, min;
         unsigned long long ino;
@@ -827,15 +895,16 @@ static long flock_holder(int fd)
 
         if (strstr(line, "->") != NULL ||
             sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &p, &maj, &min, &ino) != 5 ||
-            strcmp(type, "FLOCK") != 0)
+            strcmp(type, "FLOCK") != 0 || ino != (unsigned long long)st.st_ino)
             continue;
-        if (maj == major(st.st_dev) && min == minor(st.st_dev) && ino == st.st_ino) {
-            pid = p > 0 ? p : 0;
-            break;
-        }
+        named = true;
+        if (p > 0 && proc_holds_flock(p, &st))
+            pid = p;
     }
     free(line);
     fclose(f);
+    if (pid == 0 && named)
+        pid = flock_holder_scan(&st);
     return pid;
 }
 
@@ -851,8 +920,8 @@ static bool lock_candidate(int fd, struct lock_rec *r, struct jfa_lock_holder *h
     long pid = flock_holder(fd);
 
     *norec = false;
-    /* a record counts when it names the flock's holder (or nobody can say) */
-    if (lock_record_read(fd, r) == 0 && (pid == 0 || pid == r->pid)) {
+    /* a record counts when it names the flock's holder */
+    if (pid > 0 && lock_record_read(fd, r) == 0 && pid == r->pid) {
         lock_holder_judge(r, h, ps);
         if (h->alive)
             return true;

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -975,6 +976,97 @@ static void test_lock_ends_unrecorded_holder(void **state)
     jfa_state_unlock(&l);
 }
 
+/* A flock belongs to an open file description, and /proc/locks names the
+ * process that took it even when a child it forked now holds it alone.
+ * The taker opens ID_A's lock file, takes a bare flock and forks the
+ * holder; then either the taker exits and the holder stops (the caller of
+ * su stops the Samba helper's child between its fork and its exec, then
+ * kills su), or the taker closes its descriptor and stops, the holder
+ * waiting (running). The test process adopts the holder (subreaper). */
+static void forked_holder(struct fx *f, bool taker_stays, pid_t *taker, pid_t *holder)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char path[256];
+    int p[2], st;
+    pid_t pid, h = 0;
+
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
+    jfa_state_unlock(&l);
+    lock_file_path(f, path, sizeof(path));
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+
+        close(p[0]);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || (h = fork()) < 0)
+            _exit(3);
+        if (h == 0) {
+            if (!taker_stays)
+                raise(SIGSTOP);
+            for (;;)
+                pause();
+        }
+        if (write(p[1], &h, sizeof(h)) != (ssize_t)sizeof(h))
+            _exit(4);
+        if (!taker_stays)
+            _exit(0);
+        close(fd);
+        raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &h, sizeof(h)), (ssize_t)sizeof(h));
+    close(p[0]);
+    assert_true(h > 0);
+    for (size_t i = 0, n = 0; i < sizeof(f->kids) / sizeof(f->kids[0]) && n < 2; i++)
+        if (f->kids[i] == 0)
+            f->kids[i] = n++ == 0 ? pid : h;
+    if (taker_stays) {
+        assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+        assert_true(WIFSTOPPED(st));
+    } else {
+        assert_int_equal(waitpid(pid, &st, 0), pid); /* the holder is ours now */
+        reaped(f, pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_int_equal(waitpid(h, &st, WUNTRACED), h);
+        assert_true(WIFSTOPPED(st));
+    }
+    *taker = pid;
+    *holder = h;
+}
+
+/* The holder /proc/locks does not name is found and ended (before, a lock
+ * whose taker was gone was never freed: the user locked out for ever);
+ * and a stopped process /proc/locks names but that holds nothing (it
+ * closed its descriptor; or a process that took the pid of a dead taker)
+ * is never ended (before, it was killed, and the lock stayed held). */
+static void test_lock_forked_holder(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    pid_t taker, holder;
+
+    if (geteuid() != 0)
+        skip();
+    forked_holder(f, false, &taker, &holder);
+    assert_int_equal(lock_a(f, 5000, &l), 0);
+    assert_int_equal(l.ended_pid, holder);
+    assert_non_null(strstr(l.ended_why, "stopped, holding it with no record"));
+    assert_killed(f, holder);
+    jfa_state_unlock(&l);
+
+    forked_holder(f, true, &taker, &holder);
+    assert_int_equal(lock_a(f, 1500, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, taker);
+    assert_spared_then_end(f, holder);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
 /* Never ended: a stopped holder within its deadline, a running holder past
  * it, and any waiter that is not root or does not wait (explain). */
 static void test_lock_spares_live_holders(void **state)
@@ -1404,6 +1496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_stuck_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_unrecorded_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_forked_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
