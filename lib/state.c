@@ -795,6 +795,34 @@ static int pidfd_of(long pid)
 #endif
 }
 
+/* Is pidfd's process the one /proc calls pid? The "Pid:" of a pidfd's
+ * fdinfo is its pid in the namespace of the /proc it is read through, so
+ * this also holds pidfd_open (which takes pids of the caller's namespace)
+ * to the process judged through /proc. Without pidfds (-1), /proc must
+ * at least be the caller's own namespace's: /proc/self names getpid(). */
+static bool pidfd_is(int pidfd, long pid)
+{
+    char path[64], line[64];
+    bool same = false;
+    ssize_t n;
+    FILE *f;
+
+    if (pidfd < 0) {
+        n = readlink("/proc/self", line, sizeof(line) - 1);
+        if (n <= 0)
+            return false;
+        line[n] = '\0';
+        return strtol(line, NULL, 10) == (long)getpid();
+    }
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+    if ((f = fopen(path, "re")) == NULL)
+        return false;
+    while (!same && fgets(line, sizeof(line), f) != NULL)
+        same = strncmp(line, "Pid:\t", 5) == 0 && strtol(line + 5, NULL, 10) == pid;
+    fclose(f);
+    return same;
+}
+
 static int signal_pidfd(int pidfd, long pid)
 {
 #ifdef SYS_pidfd_send_signal
@@ -979,8 +1007,8 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     if (ms_since(&w->since) < (norec ? LOCK_NOREC_STUCK_MS : LOCK_STUCK_MS))
         return 0;
     pidfd = pidfd_of(r.pid);
-    if (pidfd < 0 && errno != ENOSYS)
-        goto forget; /* gone */
+    if ((pidfd < 0 && errno != ENOSYS) || !pidfd_is(pidfd, r.pid))
+        goto forget; /* gone, or not the process /proc showed */
     if (!lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0 ||
         r.pid != w->pid || ps.start != w->start || ps.cpu != w->cpu || norec != w->norec)
         goto forget;

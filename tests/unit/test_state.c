@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1067,6 +1068,72 @@ static void test_lock_forked_holder(void **state)
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
 }
 
+/* In a PID namespace whose /proc is another namespace's (unshare -p
+ * without a /proc of its own), the pids /proc gives are not the pids
+ * pidfd_open and kill take. A root waiter there must end nobody: before,
+ * it judged the host's stopped holder H through /proc, then opened and
+ * killed pid H of its own namespace, here a bystander made to take it. */
+static int waiter_in_pidns(struct fx *f, pid_t h)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char last[32];
+    pid_t v;
+    int fd, st, r, ok;
+
+    if (unshare(CLONE_NEWPID) != 0)
+        return 77;
+    if ((v = fork()) < 0)
+        return 2;
+    if (v > 0) /* the new namespace's init does the rest */
+        return waitpid(v, &st, 0) == v && WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+    /* pid 1 of the new namespace, /proc still the old one's */
+    snprintf(last, sizeof(last), "%ld", (long)h - 1);
+    fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, last, strlen(last)) != (ssize_t)strlen(last))
+        _exit(77);
+    close(fd);
+    if ((v = fork()) < 0)
+        _exit(2);
+    if (v == 0) {
+        raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    if (v != h || waitpid(v, &st, WUNTRACED) != v || !WIFSTOPPED(st)) {
+        kill(v, SIGKILL);
+        _exit(77);
+    }
+    r = lock_a(f, 3000, &l);
+    ok = r == -ETIMEDOUT && l.ended_pid == 0 && waitpid(v, &st, WNOHANG) == 0;
+    if (!ok)
+        fprintf(stderr, "waiter in a PID namespace: rc %d, ended %ld (%s)\n", r, l.ended_pid,
+                l.ended_why);
+    jfa_state_unlock(&l);
+    kill(v, SIGKILL);
+    _exit(ok ? 0 : 1);
+}
+
+static void test_lock_proc_of_another_pidns(void **state)
+{
+    struct fx *f = *state;
+    pid_t pid, w;
+    int st;
+
+    if (geteuid() != 0)
+        skip();
+    pid = holder_child(f, 0, true); /* stopped, past its deadline */
+    w = fork();
+    assert_true(w >= 0);
+    if (w == 0)
+        _exit(waiter_in_pidns(f, pid));
+    assert_int_equal(waitpid(w, &st, 0), w);
+    assert_true(WIFEXITED(st));
+    assert_spared_then_end(f, pid);
+    if (WEXITSTATUS(st) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* Never ended: a stopped holder within its deadline, a running holder past
  * it, and any waiter that is not root or does not wait (explain). */
 static void test_lock_spares_live_holders(void **state)
@@ -1497,6 +1564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_ends_stuck_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_unrecorded_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_forked_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_proc_of_another_pidns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
