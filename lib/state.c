@@ -26,11 +26,13 @@
 #include <sys/random.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -708,44 +710,84 @@ static void lock_record_put(struct jfa_state_lock *lock, long hold_ms)
     lock->recorded = pwrite(lock->fd, buf, LOCK_REC_LEN, 0) == LOCK_REC_LEN;
 }
 
+/* Does the cgroup path (from a "0::" line) under the mount dirfd mnt say
+ * "frozen 1" in its cgroup.events? The path is walked one directory at a
+ * time (openat, never a symlink, never ".."): a path is as long as the
+ * kernel prints (up to PATH_MAX - 1) and the mount's name comes on top. */
+static bool cgroup_frozen_at(int mnt, char *path)
+{
+    char buf[128], *save = NULL, *c;
+    int dir = dup(mnt), fd;
+    bool frozen = false;
+    ssize_t len;
+
+    for (c = strtok_r(path, "/", &save); dir >= 0 && c != NULL; c = strtok_r(NULL, "/", &save)) {
+        int next = strcmp(c, ".") == 0 || strcmp(c, "..") == 0
+                       ? -1
+                       : openat(dir, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        close(dir);
+        dir = next;
+    }
+    if (dir < 0)
+        return false;
+    fd = openat(dir, "cgroup.events", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(dir);
+    if (fd < 0)
+        return false;
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len > 0) {
+        buf[len] = '\0';
+        frozen = strncmp(buf, "frozen 1\n", 9) == 0 || strstr(buf, "\nfrozen 1\n") != NULL;
+    }
+    return frozen;
+}
+
 /* Is the process in a frozen cgroup v2 ("frozen 1" in cgroup.events of
  * the "0::PATH" line of /proc/PID/cgroup, under /sys/fs/cgroup or, on a
  * hybrid system, /sys/fs/cgroup/unified)? The v1 freezer is left out: only
  * root can freeze there, and a task it froze does not die of SIGKILL
- * before it is thawed. */
+ * before it is thawed. The line is read whole: a user can nest cgroups in
+ * a subtree delegated to them until the path nearly fills PATH_MAX (before,
+ * such a path was cut or did not fit, and a su frozen there was never
+ * seen frozen). */
 static bool proc_frozen(long pid)
 {
     static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-    char path[PATH_MAX], line[PATH_MAX], buf[128];
-    bool frozen = false;
-    size_t i;
+    char path[64], *line = NULL, *copy = NULL;
+    size_t cap = 0, i;
+    bool frozen = false, found = false;
     FILE *f;
 
-    line[0] = '\0';
     snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
     f = fopen(path, "re");
     if (f == NULL)
         return false;
-    while (fgets(line, sizeof(line), f) != NULL && strncmp(line, "0::", 3) != 0)
-        ;
+    while (!found && getline(&line, &cap, f) >= 0)
+        found = strncmp(line, "0::/", 4) == 0;
     fclose(f);
+    if (!found)
+        goto out;
     line[strcspn(line, "\n")] = '\0';
-    if (strncmp(line, "0::/", 4) != 0 || strstr(line, "/..") != NULL)
-        return false;
     for (i = 0; i < sizeof(mnts) / sizeof(mnts[0]) && !frozen; i++) {
-        int n = snprintf(path, sizeof(path), "%s%s/cgroup.events", mnts[i], line + 3), fd;
-        ssize_t len;
+        int mnt = open(mnts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct statfs sfs;
 
-        if (n < 0 || n >= (int)sizeof(path) ||
-            (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-            continue;
-        len = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        frozen = strncmp(buf, "frozen 1\n", 9) == 0 || strstr(buf, "\nfrozen 1\n") != NULL;
+        if (mnt >= 0 && (fstatfs(mnt, &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)) {
+            close(mnt); /* not where the path means anything */
+            mnt = -1;
+        }
+        free(copy);
+        copy = mnt >= 0 ? strdup(line + 3) : NULL;
+        if (copy != NULL)
+            frozen = cgroup_frozen_at(mnt, copy);
+        if (mnt >= 0)
+            close(mnt);
     }
+out:
+    free(copy);
+    free(line);
     return frozen;
 }
 

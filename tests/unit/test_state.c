@@ -34,6 +34,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1134,6 +1135,100 @@ static void test_lock_proc_of_another_pidns(void **state)
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+static bool write_at(int dir, const char *file, const char *text)
+{
+    int fd = openat(dir, file, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool frozen_at(int dir)
+{
+    char buf[256] = "";
+    int fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    if (n > 0)
+        buf[n] = '\0';
+    return strstr(buf, "frozen 1\n") != NULL;
+}
+
+/* A holder past its deadline in a frozen cgroup v2 whose path is 4080
+ * characters long (a user nests cgroups that deep in a subtree delegated
+ * to them, runs su there and freezes it) is ended like any frozen holder.
+ * Before, the path did not fit the buffers of proc_frozen and such a
+ * holder was never seen frozen: the user of the lock was locked out. */
+static void test_lock_ends_holder_frozen_deep(void **state)
+{
+    static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char names[32][256], pidtxt[32];
+    int dirs[33], n = 0, r = -1;
+    size_t len, i;
+    pid_t pid;
+    bool frozen = false;
+
+    if (geteuid() != 0)
+        skip();
+    for (i = 0, dirs[0] = -1; i < sizeof(mnts) / sizeof(mnts[0]) && dirs[0] < 0; i++) {
+        struct statfs sfs;
+
+        dirs[0] = open(mnts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirs[0] >= 0 && (fstatfs(dirs[0], &sfs) != 0 || sfs.f_type != 0x63677270)) {
+            close(dirs[0]);
+            dirs[0] = -1;
+        }
+    }
+    if (dirs[0] < 0)
+        skip(); /* no cgroup v2 here */
+    snprintf(names[0], sizeof(names[0]), "jfa-test-deep-%ld", (long)getpid());
+    for (len = 1 + strlen(names[0]); n < 32; n++) {
+        if (mkdirat(dirs[n], names[n], 0755) != 0 ||
+            (dirs[n + 1] = openat(dirs[n], names[n], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            break;
+        if (len >= 4080) {
+            n++;
+            break;
+        }
+        i = 4080 - len - 1 > 250 ? 250 : 4080 - len - 1;
+        memset(names[n + 1], 'a', i);
+        names[n + 1][i] = '\0';
+        len += 1 + i;
+    }
+    pid = holder_child(f, 0, false); /* running (waiting), past its deadline */
+    snprintf(pidtxt, sizeof(pidtxt), "%ld", (long)pid);
+    if (n > 0 && len == 4080 && write_at(dirs[n], "cgroup.procs", pidtxt) &&
+        write_at(dirs[n], "cgroup.freeze", "1")) {
+        for (i = 0; i < 250 && !(frozen = frozen_at(dirs[n])); i++)
+            usleep(20000);
+    }
+    if (frozen)
+        r = lock_a(f, 5000, &l);
+    if (n > 0)
+        (void)write_at(dirs[n], "cgroup.freeze", "0");
+    if (r == 0 && l.ended_pid == pid)
+        assert_killed(f, pid);
+    else
+        assert_spared_then_end(f, pid);
+    jfa_state_unlock(&l);
+    for (; n > 0; n--) {
+        close(dirs[n]);
+        (void)unlinkat(dirs[n - 1], names[n - 1], AT_REMOVEDIR);
+    }
+    close(dirs[0]);
+    if (!frozen)
+        skip(); /* no cgroup v2 freezer usable here */
+    assert_int_equal(r, 0);
+    assert_int_equal(l.ended_pid, pid);
+    assert_non_null(strstr(l.ended_why, "in a frozen cgroup"));
+}
+
 /* Never ended: a stopped holder within its deadline, a running holder past
  * it, and any waiter that is not root or does not wait (explain). */
 static void test_lock_spares_live_holders(void **state)
@@ -1565,6 +1660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_ends_unrecorded_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_forked_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_proc_of_another_pidns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_ends_holder_frozen_deep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
