@@ -750,9 +750,9 @@ static bool cgroup_frozen_at(int mnt, char *path)
  * root can freeze there, and a task it froze does not die of SIGKILL
  * before it is thawed. The line is read whole: a user can nest cgroups in
  * a subtree delegated to them until the path nearly fills PATH_MAX (before,
- * such a path was cut or did not fit, and a su frozen there was never
- * seen frozen). */
-static bool proc_frozen(long pid)
+ * such a path did not fit, and a su frozen there was never seen frozen);
+ * one the kernel cut is judged by where the task sleeps. */
+static bool proc_frozen(long pid, char state)
 {
     static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
     char path[64], *line = NULL, *copy = NULL;
@@ -785,6 +785,25 @@ static bool proc_frozen(long pid)
         if (mnt >= 0)
             close(mnt);
     }
+    if (!frozen && strlen(line + 3) >= PATH_MAX - 1 && state == 'S') {
+        /* the kernel cuts a longer path at PATH_MAX - 1: it names no
+         * cgroup. A task frozen by cgroup v2 sleeps (S) in the freezer
+         * trap of get_signal; a stopped or traced one is T or t there, and
+         * a live login never sleeps in get_signal. */
+        char wchan[64];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%ld/wchan", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            wchan[n] = '\0';
+            frozen = strcmp(wchan, "do_freezer_trap") == 0 || strcmp(wchan, "get_signal") == 0;
+        }
+    }
 out:
     free(copy);
     free(line);
@@ -812,7 +831,7 @@ static void lock_holder_judge(const struct lock_rec *r, struct jfa_lock_holder *
         snprintf(h->why, sizeof(h->why), "stopped");
     else if (ps->state == 't')
         snprintf(h->why, sizeof(h->why), "stopped by a tracer");
-    else if (proc_frozen(r->pid))
+    else if (proc_frozen(r->pid, ps->state))
         snprintf(h->why, sizeof(h->why), "in a frozen cgroup");
     h->stuck = h->why[0] != '\0';
 }

@@ -1158,12 +1158,13 @@ static bool frozen_at(int dir)
     return strstr(buf, "frozen 1\n") != NULL;
 }
 
-/* A holder past its deadline in a frozen cgroup v2 whose path is 4080
+/* A holder past its deadline in a frozen cgroup v2 whose path is target
  * characters long (a user nests cgroups that deep in a subtree delegated
  * to them, runs su there and freezes it) is ended like any frozen holder.
- * Before, the path did not fit the buffers of proc_frozen and such a
- * holder was never seen frozen: the user of the lock was locked out. */
-static void test_lock_ends_holder_frozen_deep(void **state)
+ * Before, a path of 4080 did not fit the buffers of proc_frozen, and one
+ * of 5000 is cut by the kernel: such a holder was never seen frozen, and
+ * the user of the lock was locked out. */
+static void frozen_deep(void **state, size_t target)
 {
     static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
     struct fx *f = *state;
@@ -1192,18 +1193,18 @@ static void test_lock_ends_holder_frozen_deep(void **state)
         if (mkdirat(dirs[n], names[n], 0755) != 0 ||
             (dirs[n + 1] = openat(dirs[n], names[n], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
             break;
-        if (len >= 4080) {
+        if (len >= target) {
             n++;
             break;
         }
-        i = 4080 - len - 1 > 250 ? 250 : 4080 - len - 1;
+        i = target - len - 1 > 250 ? 250 : target - len - 1;
         memset(names[n + 1], 'a', i);
         names[n + 1][i] = '\0';
         len += 1 + i;
     }
     pid = holder_child(f, 0, false); /* running (waiting), past its deadline */
     snprintf(pidtxt, sizeof(pidtxt), "%ld", (long)pid);
-    if (n > 0 && len == 4080 && write_at(dirs[n], "cgroup.procs", pidtxt) &&
+    if (n > 0 && len == target && write_at(dirs[n], "cgroup.procs", pidtxt) &&
         write_at(dirs[n], "cgroup.freeze", "1")) {
         for (i = 0; i < 250 && !(frozen = frozen_at(dirs[n])); i++)
             usleep(20000);
@@ -1227,6 +1228,12 @@ static void test_lock_ends_holder_frozen_deep(void **state)
     assert_int_equal(r, 0);
     assert_int_equal(l.ended_pid, pid);
     assert_non_null(strstr(l.ended_why, "in a frozen cgroup"));
+}
+
+static void test_lock_ends_holder_frozen_deep(void **state)
+{
+    frozen_deep(state, 4080);
+    frozen_deep(state, 5000);
 }
 
 /* Never ended: a stopped holder within its deadline, a running holder past
