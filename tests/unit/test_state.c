@@ -882,6 +882,16 @@ static void lock_file_path(struct fx *f, char *path, size_t len)
     snprintf(path, len, "%s/locks/%s", f->priv, ID_A);
 }
 
+/* ID_A's lock file exists, held by nobody, its record wiped; its path. */
+static void lock_file_made(struct fx *f, char *path, size_t len)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    jfa_state_unlock(&l);
+    lock_file_path(f, path, len);
+}
+
 /* A stopped holder past its deadline is ended by a root waiter, which then
  * holds the lock and says whom it ended and why. */
 static void test_lock_ends_stuck_holder(void **state)
@@ -913,14 +923,11 @@ static void test_lock_ends_stuck_holder(void **state)
  * caller of su can stop it. Stopped (stop) or running. */
 static pid_t unrecorded_child(struct fx *f, bool stop)
 {
-    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
     char path[256], c = 0;
     int p[2], st;
     pid_t pid;
 
-    assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
-    jfa_state_unlock(&l);
-    lock_file_path(f, path, sizeof(path));
+    lock_file_made(f, path, sizeof(path));
     assert_int_equal(pipe(p), 0);
     pid = fork();
     assert_true(pid >= 0);
@@ -987,15 +994,12 @@ static void test_lock_ends_unrecorded_holder(void **state)
  * waiting (running). The test process adopts the holder (subreaper). */
 static void forked_holder(struct fx *f, bool taker_stays, pid_t *taker, pid_t *holder)
 {
-    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
     char path[256];
     int p[2], st;
     pid_t pid, h = 0;
 
     assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
-    assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
-    jfa_state_unlock(&l);
-    lock_file_path(f, path, sizeof(path));
+    lock_file_made(f, path, sizeof(path));
     assert_int_equal(pipe(p), 0);
     pid = fork();
     assert_true(pid >= 0);
