@@ -894,36 +894,91 @@ static int signal_pidfd(int pidfd, long pid)
     return kill((pid_t)pid, SIGKILL);
 }
 
-/* Does process pid hold the flock of the file st names, through a
+/* Where the kernel's lock lists put a file: the device of its super block
+ * (hex MAJ:MIN, not always what stat says: btrfs subvolumes)
+ * and its inode. */
+struct lock_key {
+    unsigned int maj, min;
+    unsigned long long ino;
+};
+
+/* The key of the file open on fd, through /proc/self/fdinfo (its mount id
+ * and inode) and /proc/self/mountinfo (that mount's MAJ:MIN). */
+static bool lock_key_of(int fd, struct lock_key *k)
+{
+    char path[64], *line = NULL;
+    size_t cap = 0;
+    int mnt = -1, id;
+    bool found = false, ino = false;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+    if ((f = fopen(path, "re")) == NULL)
+        return false;
+    while (getline(&line, &cap, f) >= 0) {
+        if (sscanf(line, "mnt_id: %d", &id) == 1)
+            mnt = id;
+        else if (sscanf(line, "ino: %llu", &k->ino) == 1)
+            ino = true;
+    }
+    fclose(f);
+    if (mnt >= 0 && ino && (f = fopen("/proc/self/mountinfo", "re")) != NULL) {
+        while (!found && getline(&line, &cap, f) >= 0)
+            found = sscanf(line, "%d %*d %u:%u", &id, &k->maj, &k->min) == 3 && id == mnt;
+        fclose(f);
+    }
+    free(line);
+    return found;
+}
+
+/* Is line a held (not "->" requested) exclusive FLOCK on the file k
+ * names, by the process its pid is (*pid)? The /proc/locks shape, after
+ * "lock:\t" in fdinfo: "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END". */
+static bool lock_line_is(const char *line, const struct lock_key *k, long *pid)
+{
+    char type[16], mode[16];
+    unsigned int maj, min;
+    unsigned long long ino;
+
+    return strstr(line, "->") == NULL &&
+           sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%llu", type, mode, pid, &maj, &min, &ino) ==
+               6 &&
+           strcmp(type, "FLOCK") == 0 && strcmp(mode, "WRITE") == 0 && maj == k->maj &&
+           min == k->min && ino == k->ino;
+}
+
+/* Does process pid hold the flock of the file k names, through a
  * descriptor of its own? /proc/PID/fdinfo/N lists ("lock:") the locks of
  * that descriptor's open file description only, so a waiter, which has
  * the file open too, is not counted; nor is a process that merely took
- * the pid of a holder gone. */
-static bool proc_holds_flock(long pid, const struct stat *st)
+ * the pid of a holder gone. Only fdinfo is read: a stat through
+ * /proc/PID/fd would ask the file system of each descriptor (a FUSE
+ * daemon that never answers: the caller of su passes su such a file). */
+static bool proc_holds_flock(long pid, const struct lock_key *k)
 {
     char path[64], line[256];
     struct dirent *e;
     bool held = false;
     DIR *d;
 
-    snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
+    snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
     d = opendir(path);
     if (d == NULL)
         return false;
     while (!held && (e = readdir(d)) != NULL) {
-        struct stat fst;
+        long p;
         FILE *f;
+        int fd;
 
         if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
-            fstatat(dirfd(d), e->d_name, &fst, 0) != 0 || fst.st_dev != st->st_dev ||
-            fst.st_ino != st->st_ino)
+            (fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC)) < 0)
             continue;
-        snprintf(path, sizeof(path), "/proc/%ld/fdinfo/%.16s", pid, e->d_name);
-        if ((f = fopen(path, "re")) == NULL)
+        if ((f = fdopen(fd, "r")) == NULL) {
+            close(fd);
             continue;
+        }
         while (!held && fgets(line, sizeof(line), f) != NULL)
-            held = strncmp(line, "lock:", 5) == 0 && strstr(line, "->") == NULL &&
-                   strstr(line, " FLOCK ") != NULL && strstr(line, " WRITE ") != NULL;
+            held = strncmp(line, "lock:\t", 6) == 0 && lock_line_is(line + 6, k, &p);
         fclose(f);
     }
     closedir(d);
@@ -936,7 +991,7 @@ static bool proc_holds_flock(long pid, const struct stat *st)
  * a child it forked still has the description (the Samba helper's child
  * between its fork and its exec; the caller of su can stop it there and
  * kill su). 0 when no process of this PID namespace holds it. */
-static long flock_holder_scan(const struct stat *st)
+static long flock_holder_scan(const struct lock_key *k)
 {
     struct dirent *e;
     long pid = 0, self = (long)getpid();
@@ -950,7 +1005,7 @@ static long flock_holder_scan(const struct stat *st)
 
         errno = 0;
         p = strtol(e->d_name, &end, 10);
-        if (errno == 0 && *end == '\0' && p > 0 && p != self && proc_holds_flock(p, st))
+        if (errno == 0 && *end == '\0' && p > 0 && p != self && proc_holds_flock(p, k))
             pid = p;
     }
     closedir(d);
@@ -961,39 +1016,29 @@ static long flock_holder_scan(const struct stat *st)
  * namespace); 0 when none can be named. /proc/locks says which process
  * took it; that process must still hold it (proc_holds_flock), else the
  * holder is looked for among all processes. A waiter's own blocked
- * request is a "->" line, never counted. The device is not compared:
- * /proc/locks gives the super block's, which is not what stat says on
- * btrfs or overlayfs; proc_holds_flock compares both through stat. */
+ * request is a "->" line, never counted. */
 static long flock_holder(int fd)
 {
-    struct stat st;
+    struct lock_key k;
     char *line = NULL;
     size_t cap = 0;
-    long pid = 0;
+    long pid = 0, p;
     bool named = false;
     FILE *f;
 
-    if (fstat(fd, &st) != 0 || (f = fopen("/proc/locks", "re")) == NULL)
+    if (!lock_key_of(fd, &k) || (f = fopen("/proc/locks", "re")) == NULL)
         return 0;
-    /* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END", MAJ and MIN in hex */
     while (pid == 0 && getline(&line, &cap, f) >= 0) {
-        char type[16];
-        unsigned int maj, min;
-        unsigned long long ino;
-        long p;
-
-        if (strstr(line, "->") != NULL ||
-            sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &p, &maj, &min, &ino) != 5 ||
-            strcmp(type, "FLOCK") != 0 || ino != (unsigned long long)st.st_ino)
+        if (!lock_line_is(line, &k, &p))
             continue;
         named = true;
-        if (p > 0 && proc_holds_flock(p, &st))
+        if (p > 0 && proc_holds_flock(p, &k))
             pid = p;
     }
     free(line);
     fclose(f);
     if (pid == 0 && named)
-        pid = flock_holder_scan(&st);
+        pid = flock_holder_scan(&k);
     return pid;
 }
 
