@@ -906,6 +906,7 @@ struct lock_key {
  * and inode) and /proc/self/mountinfo (that mount's MAJ:MIN). */
 static bool lock_key_of(int fd, struct lock_key *k)
 {
+    struct stat st;
     char path[64], *line = NULL;
     size_t cap = 0;
     int mnt = -1, id;
@@ -922,6 +923,10 @@ static bool lock_key_of(int fd, struct lock_key *k)
             ino = true;
     }
     fclose(f);
+    if (!ino && fstat(fd, &st) == 0) { /* older kernels print no "ino:": stat gives i_ino */
+        k->ino = (unsigned long long)st.st_ino;
+        ino = true;
+    }
     if (mnt >= 0 && ino && (f = fopen("/proc/self/mountinfo", "re")) != NULL) {
         while (!found && getline(&line, &cap, f) >= 0)
             found = sscanf(line, "%d %*d %u:%u", &id, &k->maj, &k->min) == 3 && id == mnt;
