@@ -28,7 +28,6 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <unistd.h>
 
