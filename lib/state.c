@@ -26,11 +26,12 @@
 #include <sys/random.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -614,6 +615,7 @@ static long ms_since(const struct timespec *start)
 #define LOCK_REC_MAGIC "jellyfin-auth lock 1"
 #define LOCK_REC_LEN 192
 #define LOCK_STUCK_MS 250L       /* seen stuck this long, without CPU time, before the kill */
+#define LOCK_LOOK_MS 100L        /* a waiter looks at the holder this often */
 #define LOCK_NOREC_STUCK_MS 750L /* the same for a holder no record names */
 
 struct lock_rec {
@@ -708,44 +710,103 @@ static void lock_record_put(struct jfa_state_lock *lock, long hold_ms)
     lock->recorded = pwrite(lock->fd, buf, LOCK_REC_LEN, 0) == LOCK_REC_LEN;
 }
 
+/* Does the cgroup path (from a "0::" line) under the mount dirfd mnt say
+ * "frozen 1" in its cgroup.events? The path is walked one directory at a
+ * time (openat, never a symlink, never ".."): a path is as long as the
+ * kernel prints (up to PATH_MAX - 1) and the mount's name comes on top. */
+static bool cgroup_frozen_at(int mnt, char *path)
+{
+    char buf[128], *save = NULL, *c;
+    int dir = dup(mnt), fd;
+    bool frozen = false;
+    ssize_t len;
+
+    for (c = strtok_r(path, "/", &save); dir >= 0 && c != NULL; c = strtok_r(NULL, "/", &save)) {
+        int next = strcmp(c, ".") == 0 || strcmp(c, "..") == 0
+                       ? -1
+                       : openat(dir, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        close(dir);
+        dir = next;
+    }
+    if (dir < 0)
+        return false;
+    fd = openat(dir, "cgroup.events", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    close(dir);
+    if (fd < 0)
+        return false;
+    len = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (len > 0) {
+        buf[len] = '\0';
+        frozen = strncmp(buf, "frozen 1\n", 9) == 0 || strstr(buf, "\nfrozen 1\n") != NULL;
+    }
+    return frozen;
+}
+
 /* Is the process in a frozen cgroup v2 ("frozen 1" in cgroup.events of
  * the "0::PATH" line of /proc/PID/cgroup, under /sys/fs/cgroup or, on a
  * hybrid system, /sys/fs/cgroup/unified)? The v1 freezer is left out: only
  * root can freeze there, and a task it froze does not die of SIGKILL
- * before it is thawed. */
-static bool proc_frozen(long pid)
+ * before it is thawed. The line is read whole: a user can nest cgroups in
+ * a subtree delegated to them until the path nearly fills PATH_MAX (before,
+ * such a path did not fit, and a su frozen there was never seen frozen);
+ * one the kernel cut is judged by where the task sleeps. */
+static bool proc_frozen(long pid, char state)
 {
     static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
-    char path[PATH_MAX], line[PATH_MAX], buf[128];
-    bool frozen = false;
-    size_t i;
+    char path[64], *line = NULL, *copy = NULL;
+    size_t cap = 0, i;
+    bool frozen = false, found = false;
     FILE *f;
 
-    line[0] = '\0';
     snprintf(path, sizeof(path), "/proc/%ld/cgroup", pid);
     f = fopen(path, "re");
     if (f == NULL)
         return false;
-    while (fgets(line, sizeof(line), f) != NULL && strncmp(line, "0::", 3) != 0)
-        ;
+    while (!found && getline(&line, &cap, f) >= 0)
+        found = strncmp(line, "0::/", 4) == 0;
     fclose(f);
+    if (!found)
+        goto out;
     line[strcspn(line, "\n")] = '\0';
-    if (strncmp(line, "0::/", 4) != 0 || strstr(line, "/..") != NULL)
-        return false;
     for (i = 0; i < sizeof(mnts) / sizeof(mnts[0]) && !frozen; i++) {
-        int n = snprintf(path, sizeof(path), "%s%s/cgroup.events", mnts[i], line + 3), fd;
-        ssize_t len;
+        int mnt = open(mnts[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct statfs sfs;
 
-        if (n < 0 || n >= (int)sizeof(path) ||
-            (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-            continue;
-        len = read(fd, buf, sizeof(buf) - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        frozen = strncmp(buf, "frozen 1\n", 9) == 0 || strstr(buf, "\nfrozen 1\n") != NULL;
+        if (mnt >= 0 && (fstatfs(mnt, &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC)) {
+            close(mnt); /* not where the path means anything */
+            mnt = -1;
+        }
+        free(copy);
+        copy = mnt >= 0 ? strdup(line + 3) : NULL;
+        if (copy != NULL)
+            frozen = cgroup_frozen_at(mnt, copy);
+        if (mnt >= 0)
+            close(mnt);
     }
+    if (!frozen && strlen(line + 3) >= PATH_MAX - 1 && state == 'S') {
+        /* the kernel cuts a longer path at PATH_MAX - 1: it names no
+         * cgroup. A task frozen by cgroup v2 sleeps (S) in the freezer
+         * trap of get_signal; a stopped or traced one is T or t there, and
+         * a live login never sleeps in get_signal. */
+        char wchan[64];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof(path), "/proc/%ld/wchan", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        n = fd >= 0 ? read(fd, wchan, sizeof(wchan) - 1) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (n > 0) {
+            wchan[n] = '\0';
+            frozen = strcmp(wchan, "do_freezer_trap") == 0 || strcmp(wchan, "get_signal") == 0;
+        }
+    }
+out:
+    free(copy);
+    free(line);
     return frozen;
 }
 
@@ -770,7 +831,7 @@ static void lock_holder_judge(const struct lock_rec *r, struct jfa_lock_holder *
         snprintf(h->why, sizeof(h->why), "stopped");
     else if (ps->state == 't')
         snprintf(h->why, sizeof(h->why), "stopped by a tracer");
-    else if (proc_frozen(r->pid))
+    else if (proc_frozen(r->pid, ps->state))
         snprintf(h->why, sizeof(h->why), "in a frozen cgroup");
     h->stuck = h->why[0] != '\0';
 }
@@ -795,6 +856,34 @@ static int pidfd_of(long pid)
 #endif
 }
 
+/* Is pidfd's process the one /proc calls pid? The "Pid:" of a pidfd's
+ * fdinfo is its pid in the namespace of the /proc it is read through, so
+ * this also holds pidfd_open (which takes pids of the caller's namespace)
+ * to the process judged through /proc. Without pidfds (-1), /proc must
+ * at least be the caller's own namespace's: /proc/self names getpid(). */
+static bool pidfd_is(int pidfd, long pid)
+{
+    char path[64], line[64];
+    bool same = false;
+    ssize_t n;
+    FILE *f;
+
+    if (pidfd < 0) {
+        n = readlink("/proc/self", line, sizeof(line) - 1);
+        if (n <= 0)
+            return false;
+        line[n] = '\0';
+        return strtol(line, NULL, 10) == (long)getpid();
+    }
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+    if ((f = fopen(path, "re")) == NULL)
+        return false;
+    while (!same && fgets(line, sizeof(line), f) != NULL)
+        same = strncmp(line, "Pid:\t", 5) == 0 && strtol(line + 5, NULL, 10) == pid;
+    fclose(f);
+    return same;
+}
+
 static int signal_pidfd(int pidfd, long pid)
 {
 #ifdef SYS_pidfd_send_signal
@@ -805,37 +894,156 @@ static int signal_pidfd(int pidfd, long pid)
     return kill((pid_t)pid, SIGKILL);
 }
 
-/* The pid that holds a flock on fd's file, as /proc/locks says (pids
- * there are in the reader's PID namespace); 0 when none can be named. A
- * waiter's own blocked request is a "->" line, never counted. */
-static long flock_holder(int fd)
+/* Where the kernel's lock lists put a file: the device of its super block
+ * (hex MAJ:MIN, not always what stat says: btrfs subvolumes)
+ * and its inode. */
+struct lock_key {
+    unsigned int maj, min;
+    unsigned long long ino;
+};
+
+/* The key of the file open on fd, through /proc/self/fdinfo (its mount id
+ * and inode) and /proc/self/mountinfo (that mount's MAJ:MIN). */
+static bool lock_key_of(int fd, struct lock_key *k)
 {
     struct stat st;
-    char *line = NULL;
+    char path[64], *line = NULL;
     size_t cap = 0;
-    long pid = 0;
+    int mnt = -1, id;
+    bool found = false, ino = false;
     FILE *f;
 
-    if (fstat(fd, &st) != 0 || (f = fopen("/proc/locks", "re")) == NULL)
-        return 0;
-    /* "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END", MAJ and MIN in hex */
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+    if ((f = fopen(path, "re")) == NULL)
+        return false;
     while (getline(&line, &cap, f) >= 0) {
-        char type[16];
-        unsigned int maj, min;
-        unsigned long long ino;
+        if (sscanf(line, "mnt_id: %d", &id) == 1)
+            mnt = id;
+        else if (sscanf(line, "ino: %llu", &k->ino) == 1)
+            ino = true;
+    }
+    fclose(f);
+    if (!ino && fstat(fd, &st) == 0) { /* older kernels print no "ino:": stat gives i_ino */
+        k->ino = (unsigned long long)st.st_ino;
+        ino = true;
+    }
+    if (mnt >= 0 && ino && (f = fopen("/proc/self/mountinfo", "re")) != NULL) {
+        while (!found && getline(&line, &cap, f) >= 0)
+            found = sscanf(line, "%d %*d %u:%u", &id, &k->maj, &k->min) == 3 && id == mnt;
+        fclose(f);
+    }
+    free(line);
+    return found;
+}
+
+/* Is line a held (not "->" requested) exclusive FLOCK on the file k
+ * names, by the process its pid is (*pid)? The /proc/locks shape, after
+ * "lock:\t" in fdinfo: "N: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE START END". */
+static bool lock_line_is(const char *line, const struct lock_key *k, long *pid)
+{
+    char type[16], mode[16];
+    unsigned int maj, min;
+    unsigned long long ino;
+
+    return strstr(line, "->") == NULL &&
+           sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%llu", type, mode, pid, &maj, &min, &ino) ==
+               6 &&
+           strcmp(type, "FLOCK") == 0 && strcmp(mode, "WRITE") == 0 && maj == k->maj &&
+           min == k->min && ino == k->ino;
+}
+
+/* Does process pid hold the flock of the file k names, through a
+ * descriptor of its own? /proc/PID/fdinfo/N lists ("lock:") the locks of
+ * that descriptor's open file description only, so a waiter, which has
+ * the file open too, is not counted; nor is a process that merely took
+ * the pid of a holder gone. Only fdinfo is read: a stat through
+ * /proc/PID/fd would ask the file system of each descriptor (a FUSE
+ * daemon that never answers: the caller of su passes su such a file). */
+static bool proc_holds_flock(long pid, const struct lock_key *k)
+{
+    char path[64], line[256];
+    struct dirent *e;
+    bool held = false;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%ld/fdinfo", pid);
+    d = opendir(path);
+    if (d == NULL)
+        return false;
+    while (!held && (e = readdir(d)) != NULL) {
+        long p;
+        FILE *f;
+        int fd;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9' ||
+            (fd = openat(dirfd(d), e->d_name, O_RDONLY | O_CLOEXEC)) < 0)
+            continue;
+        if ((f = fdopen(fd, "r")) == NULL) {
+            close(fd);
+            continue;
+        }
+        while (!held && fgets(line, sizeof(line), f) != NULL)
+            held = strncmp(line, "lock:\t", 6) == 0 && lock_line_is(line + 6, k, &p);
+        fclose(f);
+    }
+    closedir(d);
+    return held;
+}
+
+/* The process that holds the flock when /proc/locks names another one: a
+ * flock belongs to an open file description, and /proc/locks names the
+ * process that took it, even after it died or closed its descriptor while
+ * a child it forked still has the description (the Samba helper's child
+ * between its fork and its exec; the caller of su can stop it there and
+ * kill su). 0 when no process of this PID namespace holds it. */
+static long flock_holder_scan(const struct lock_key *k)
+{
+    struct dirent *e;
+    long pid = 0, self = (long)getpid();
+    DIR *d = opendir("/proc");
+
+    if (d == NULL)
+        return 0;
+    while (pid == 0 && (e = readdir(d)) != NULL) {
+        char *end;
         long p;
 
-        if (strstr(line, "->") != NULL ||
-            sscanf(line, "%*d: %15s %*s %*s %ld %x:%x:%llu", type, &p, &maj, &min, &ino) != 5 ||
-            strcmp(type, "FLOCK") != 0)
+        errno = 0;
+        p = strtol(e->d_name, &end, 10);
+        if (errno == 0 && *end == '\0' && p > 0 && p != self && proc_holds_flock(p, k))
+            pid = p;
+    }
+    closedir(d);
+    return pid;
+}
+
+/* The pid that holds a flock on fd's file (pids in the reader's PID
+ * namespace); 0 when none can be named. /proc/locks says which process
+ * took it; that process must still hold it (proc_holds_flock), else the
+ * holder is looked for among all processes. A waiter's own blocked
+ * request is a "->" line, never counted. */
+static long flock_holder(int fd)
+{
+    struct lock_key k;
+    char *line = NULL;
+    size_t cap = 0;
+    long pid = 0, p;
+    bool named = false;
+    FILE *f;
+
+    if (!lock_key_of(fd, &k) || (f = fopen("/proc/locks", "re")) == NULL)
+        return 0;
+    while (pid == 0 && getline(&line, &cap, f) >= 0) {
+        if (!lock_line_is(line, &k, &p))
             continue;
-        if (maj == major(st.st_dev) && min == minor(st.st_dev) && ino == st.st_ino) {
-            pid = p > 0 ? p : 0;
-            break;
-        }
+        named = true;
+        if (p > 0 && proc_holds_flock(p, &k))
+            pid = p;
     }
     free(line);
     fclose(f);
+    if (pid == 0 && named)
+        pid = flock_holder_scan(&k);
     return pid;
 }
 
@@ -851,8 +1059,8 @@ static bool lock_candidate(int fd, struct lock_rec *r, struct jfa_lock_holder *h
     long pid = flock_holder(fd);
 
     *norec = false;
-    /* a record counts when it names the flock's holder (or nobody can say) */
-    if (lock_record_read(fd, r) == 0 && (pid == 0 || pid == r->pid)) {
+    /* a record counts when it names the flock's holder */
+    if (pid > 0 && lock_record_read(fd, r) == 0 && pid == r->pid) {
         lock_holder_judge(r, h, ps);
         if (h->alive)
             return true;
@@ -876,6 +1084,8 @@ struct stuck_watch {
     unsigned long long start, cpu;
     bool norec;
     struct timespec since;
+    bool looked;               /* at last_look: a waiter looks every LOCK_LOOK_MS, not */
+    struct timespec last_look; /* at every poll (a look may list /proc) */
 };
 
 /*
@@ -895,6 +1105,9 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     int pidfd = -1, rc = 0;
     bool norec;
 
+    if (w->looked && ms_since(&w->last_look) < LOCK_LOOK_MS)
+        return 0;
+    w->looked = clock_gettime(CLOCK_MONOTONIC, &w->last_look) == 0;
     if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0 ||
         !lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0)
         goto forget;
@@ -910,8 +1123,8 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     if (ms_since(&w->since) < (norec ? LOCK_NOREC_STUCK_MS : LOCK_STUCK_MS))
         return 0;
     pidfd = pidfd_of(r.pid);
-    if (pidfd < 0 && errno != ENOSYS)
-        goto forget; /* gone */
+    if ((pidfd < 0 && errno != ENOSYS) || !pidfd_is(pidfd, r.pid))
+        goto forget; /* gone, or not the process /proc showed */
     if (!lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0 ||
         r.pid != w->pid || ps.start != w->start || ps.cpu != w->cpu || norec != w->norec)
         goto forget;
@@ -928,7 +1141,9 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
 forget:
     if (pidfd >= 0)
         close(pidfd);
-    memset(w, 0, sizeof(*w));
+    w->pid = 0; /* forget the holder, not when we last looked */
+    w->start = w->cpu = 0;
+    w->norec = false;
     return rc;
 }
 

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -31,7 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -887,6 +890,16 @@ static void lock_file_path(struct fx *f, char *path, size_t len)
     snprintf(path, len, "%s/locks/%s", f->priv, ID_A);
 }
 
+/* ID_A's lock file exists, held by nobody, its record wiped; its path. */
+static void lock_file_made(struct fx *f, char *path, size_t len)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+
+    assert_int_equal(lock_a(f, 0, &l), 0);
+    jfa_state_unlock(&l);
+    lock_file_path(f, path, len);
+}
+
 /* A stopped holder past its deadline is ended by a root waiter, which then
  * holds the lock and says whom it ended and why. */
 static void test_lock_ends_stuck_holder(void **state)
@@ -918,10 +931,9 @@ static void test_lock_ends_stuck_holder(void **state)
  * caller of su can stop it. Stopped (stop) or running. */
 static pid_t unrecorded_child(struct fx *f, bool stop)
 {
-    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char path[256];
 
-    assert_int_equal(lock_a(f, 0, &l), 0); /* the file exists, its record wiped */
-    jfa_state_unlock(&l);
+    lock_file_made(f, path, sizeof(path));
     return lock_child(f, 0, stop, true);
 }
 
@@ -951,6 +963,261 @@ static void test_lock_ends_unrecorded_holder(void **state)
     assert_non_null(strstr(l.ended_why, "stopped, holding it with no record"));
     assert_killed(f, pid);
     jfa_state_unlock(&l);
+}
+
+/* A flock belongs to an open file description, and /proc/locks names the
+ * process that took it even when a child it forked now holds it alone.
+ * The taker opens ID_A's lock file, takes a bare flock and forks the
+ * holder; then either the taker exits and the holder stops (the caller of
+ * su stops the Samba helper's child between its fork and its exec, then
+ * kills su), or the taker closes its descriptor and stops, the holder
+ * waiting (running). The test process adopts the holder (subreaper). */
+static void forked_holder(struct fx *f, bool taker_stays, pid_t *taker, pid_t *holder)
+{
+    char path[256];
+    int p[2], st;
+    pid_t pid, h = 0;
+
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+    lock_file_made(f, path, sizeof(path));
+    assert_int_equal(pipe(p), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+
+        close(p[0]);
+        if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || (h = fork()) < 0)
+            _exit(3);
+        if (h == 0) {
+            if (!taker_stays)
+                raise(SIGSTOP);
+            for (;;)
+                pause();
+        }
+        if (write(p[1], &h, sizeof(h)) != (ssize_t)sizeof(h))
+            _exit(4);
+        if (!taker_stays)
+            _exit(0);
+        close(fd);
+        raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    assert_int_equal(read(p[0], &h, sizeof(h)), (ssize_t)sizeof(h));
+    close(p[0]);
+    assert_true(h > 0);
+    for (size_t i = 0, n = 0; i < sizeof(f->kids) / sizeof(f->kids[0]) && n < 2; i++)
+        if (f->kids[i] == 0)
+            f->kids[i] = n++ == 0 ? pid : h;
+    if (taker_stays) {
+        assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+        assert_true(WIFSTOPPED(st));
+    } else {
+        assert_int_equal(waitpid(pid, &st, 0), pid); /* the holder is ours now */
+        reaped(f, pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        assert_int_equal(waitpid(h, &st, WUNTRACED), h);
+        assert_true(WIFSTOPPED(st));
+    }
+    *taker = pid;
+    *holder = h;
+}
+
+/* The holder /proc/locks does not name is found and ended (before, a lock
+ * whose taker was gone was never freed: the user locked out for ever);
+ * and a stopped process /proc/locks names but that holds nothing (it
+ * closed its descriptor; or a process that took the pid of a dead taker)
+ * is never ended (before, it was killed, and the lock stayed held). */
+static void test_lock_forked_holder(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    pid_t taker, holder;
+
+    if (geteuid() != 0)
+        skip();
+    forked_holder(f, false, &taker, &holder);
+    assert_int_equal(lock_a(f, 5000, &l), 0);
+    assert_int_equal(l.ended_pid, holder);
+    assert_non_null(strstr(l.ended_why, "stopped, holding it with no record"));
+    assert_killed(f, holder);
+    jfa_state_unlock(&l);
+
+    forked_holder(f, true, &taker, &holder);
+    assert_int_equal(lock_a(f, 1500, &l), -ETIMEDOUT);
+    assert_int_equal(l.ended_pid, 0);
+    assert_spared_then_end(f, taker);
+    assert_spared_then_end(f, holder);
+    assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0), 0);
+}
+
+/* In a PID namespace whose /proc is another namespace's (unshare -p
+ * without a /proc of its own), the pids /proc gives are not the pids
+ * pidfd_open and kill take. A root waiter there must end nobody: before,
+ * it judged the host's stopped holder H through /proc, then opened and
+ * killed pid H of its own namespace, here a bystander made to take it. */
+static int waiter_in_pidns(struct fx *f, pid_t h)
+{
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char last[32];
+    pid_t v;
+    int fd, st, r, ok;
+
+    if (unshare(CLONE_NEWPID) != 0)
+        return 77;
+    if ((v = fork()) < 0)
+        return 2;
+    if (v > 0) /* the new namespace's init does the rest */
+        return waitpid(v, &st, 0) == v && WIFEXITED(st) ? WEXITSTATUS(st) : 2;
+    /* pid 1 of the new namespace, /proc still the old one's */
+    snprintf(last, sizeof(last), "%ld", (long)h - 1);
+    fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, last, strlen(last)) != (ssize_t)strlen(last))
+        _exit(77);
+    close(fd);
+    if ((v = fork()) < 0)
+        _exit(2);
+    if (v == 0) {
+        raise(SIGSTOP);
+        for (;;)
+            pause();
+    }
+    if (v != h || waitpid(v, &st, WUNTRACED) != v || !WIFSTOPPED(st)) {
+        kill(v, SIGKILL);
+        _exit(77);
+    }
+    r = lock_a(f, 3000, &l);
+    ok = r == -ETIMEDOUT && l.ended_pid == 0 && waitpid(v, &st, WNOHANG) == 0;
+    if (!ok)
+        fprintf(stderr, "waiter in a PID namespace: rc %d, ended %ld (%s)\n", r, l.ended_pid,
+                l.ended_why);
+    jfa_state_unlock(&l);
+    kill(v, SIGKILL);
+    _exit(ok ? 0 : 1);
+}
+
+static void test_lock_proc_of_another_pidns(void **state)
+{
+    struct fx *f = *state;
+    pid_t pid, w;
+    int st;
+
+    if (geteuid() != 0)
+        skip();
+    pid = holder_child(f, 0, true); /* stopped, past its deadline */
+    w = fork();
+    assert_true(w >= 0);
+    if (w == 0)
+        _exit(waiter_in_pidns(f, pid));
+    assert_int_equal(waitpid(w, &st, 0), w);
+    assert_true(WIFEXITED(st));
+    assert_spared_then_end(f, pid);
+    if (WEXITSTATUS(st) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+static bool write_at(int dir, const char *file, const char *text)
+{
+    int fd = openat(dir, file, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool frozen_at(int dir)
+{
+    char buf[256] = "";
+    int fd = openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    if (n > 0)
+        buf[n] = '\0';
+    return strstr(buf, "frozen 1\n") != NULL;
+}
+
+/* A holder past its deadline in a frozen cgroup v2 whose path is target
+ * characters long (a user nests cgroups that deep in a subtree delegated
+ * to them, runs su there and freezes it) is ended like any frozen holder.
+ * Before, a path of 4080 did not fit the buffers of proc_frozen, and one
+ * of 5000 is cut by the kernel: such a holder was never seen frozen, and
+ * the user of the lock was locked out. */
+static void frozen_deep(void **state, size_t target)
+{
+    static const char *const mnts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+    struct fx *f = *state;
+    struct jfa_state_lock l = JFA_STATE_LOCK_INIT;
+    char names[32][256], pidtxt[32];
+    int dirs[33], n = 0, r = -1;
+    size_t len, i;
+    pid_t pid;
+    bool frozen = false;
+
+    if (geteuid() != 0)
+        skip();
+    for (i = 0, dirs[0] = -1; i < sizeof(mnts) / sizeof(mnts[0]) && dirs[0] < 0; i++) {
+        struct statfs sfs;
+
+        dirs[0] = open(mnts[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirs[0] >= 0 && (fstatfs(dirs[0], &sfs) != 0 || sfs.f_type != 0x63677270)) {
+            close(dirs[0]);
+            dirs[0] = -1;
+        }
+    }
+    if (dirs[0] < 0)
+        skip(); /* no cgroup v2 here */
+    snprintf(names[0], sizeof(names[0]), "jfa-test-deep-%ld", (long)getpid());
+    for (len = 1 + strlen(names[0]); n < 32; n++) {
+        if (mkdirat(dirs[n], names[n], 0755) != 0 ||
+            (dirs[n + 1] = openat(dirs[n], names[n], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+            break;
+        if (len >= target) {
+            n++;
+            break;
+        }
+        i = target - len - 1 > 250 ? 250 : target - len - 1;
+        memset(names[n + 1], 'a', i);
+        names[n + 1][i] = '\0';
+        len += 1 + i;
+    }
+    pid = holder_child(f, 0, false); /* running (waiting), past its deadline */
+    snprintf(pidtxt, sizeof(pidtxt), "%ld", (long)pid);
+    if (n > 0 && len == target && write_at(dirs[n], "cgroup.procs", pidtxt) &&
+        write_at(dirs[n], "cgroup.freeze", "1")) {
+        for (i = 0; i < 250 && !(frozen = frozen_at(dirs[n])); i++)
+            usleep(20000);
+    }
+    if (frozen)
+        r = lock_a(f, 5000, &l);
+    if (n > 0)
+        (void)write_at(dirs[n], "cgroup.freeze", "0");
+    if (r == 0 && l.ended_pid == pid)
+        assert_killed(f, pid);
+    else
+        assert_spared_then_end(f, pid);
+    jfa_state_unlock(&l);
+    for (; n > 0; n--) {
+        close(dirs[n]);
+        (void)unlinkat(dirs[n - 1], names[n - 1], AT_REMOVEDIR);
+    }
+    close(dirs[0]);
+    if (!frozen)
+        skip(); /* no cgroup v2 freezer usable here */
+    assert_int_equal(r, 0);
+    assert_int_equal(l.ended_pid, pid);
+    assert_non_null(strstr(l.ended_why, "in a frozen cgroup"));
+}
+
+static void test_lock_ends_holder_frozen_deep(void **state)
+{
+    frozen_deep(state, 4080);
+    frozen_deep(state, 5000);
 }
 
 /* Never ended: a stopped holder within its deadline, a running holder past
@@ -1382,6 +1649,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lock_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_stuck_holder, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_ends_unrecorded_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_forked_holder, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_proc_of_another_pidns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_ends_holder_frozen_deep, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_spares_live_holders, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lock_record_means_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejected_remember_and_expire, setup, teardown),
