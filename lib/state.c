@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "db_format.h"
 #include "fileutil.h"
 #include "jfjson.h"
 #include "util.h"
@@ -625,15 +626,6 @@ struct lock_rec {
     long long until_ms; /* CLOCK_BOOTTIME, ms */
 };
 
-static uint32_t fnv1a(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-
-    while (n-- > 0)
-        h = (h ^ (unsigned char)*p++) * 16777619u;
-    return h;
-}
-
 static long long boottime_ms(void)
 {
     struct timespec ts;
@@ -663,7 +655,8 @@ int jfa_lock_record_format(char *buf, size_t len, long pid, unsigned long long s
                  start, boot, pidns, until_ms);
     if (n < 0 || n + 14 > LOCK_REC_LEN)
         return -1;
-    n += snprintf(buf + n, len - (size_t)n, " sum=%08" PRIx32, fnv1a(buf, (size_t)n));
+    /* the sum: FNV-1a 32 of the line before it */
+    n += snprintf(buf + n, len - (size_t)n, " sum=%08" PRIx32, jfa_db_hash_name(buf, (size_t)n));
     memset(buf + n, ' ', LOCK_REC_LEN - 1 - (size_t)n);
     buf[LOCK_REC_LEN - 1] = '\n';
     return LOCK_REC_LEN;
@@ -685,8 +678,8 @@ static int lock_record_parse(const char *buf, size_t len, struct lock_rec *r)
                LOCK_REC_MAGIC
                " pid=%ld start=%llu boot=%39[0-9a-f-] pidns=%llu until=%lld%n sum=%8x%n",
                &r->pid, &r->start, r->boot, &r->pidns, &r->until_ms, &body, &sum, &end) != 6 ||
-        body < 0 || end < 0 || fnv1a(tmp, (size_t)body) != sum || r->pid <= 0 || r->start == 0 ||
-        r->boot[0] == '\0' || r->pidns == 0)
+        body < 0 || end < 0 || jfa_db_hash_name(tmp, (size_t)body) != sum || r->pid <= 0 ||
+        r->start == 0 || r->boot[0] == '\0' || r->pidns == 0)
         return -1;
     for (; end < LOCK_REC_LEN - 1; end++)
         if (tmp[end] != ' ')
@@ -1017,46 +1010,45 @@ static long flock_holder_scan(const struct lock_key *k)
     return pid;
 }
 
-/* The pid that holds a flock on fd's file (pids in the reader's PID
+/* The pid that holds a flock on the file k names (pids in the reader's PID
  * namespace); 0 when none can be named. /proc/locks says which process
  * took it; that process must still hold it (proc_holds_flock), else the
  * holder is looked for among all processes. A waiter's own blocked
  * request is a "->" line, never counted. */
-static long flock_holder(int fd)
+static long flock_holder(const struct lock_key *k)
 {
-    struct lock_key k;
     char *line = NULL;
     size_t cap = 0;
     long pid = 0, p;
     bool named = false;
     FILE *f;
 
-    if (!lock_key_of(fd, &k) || (f = fopen("/proc/locks", "re")) == NULL)
+    if ((f = fopen("/proc/locks", "re")) == NULL)
         return 0;
     while (pid == 0 && getline(&line, &cap, f) >= 0) {
-        if (!lock_line_is(line, &k, &p))
+        if (!lock_line_is(line, k, &p))
             continue;
         named = true;
-        if (p > 0 && proc_holds_flock(p, &k))
+        if (p > 0 && proc_holds_flock(p, k))
             pid = p;
     }
     free(line);
     fclose(f);
     if (pid == 0 && named)
-        pid = flock_holder_scan(&k);
+        pid = flock_holder_scan(k);
     return pid;
 }
 
 /*
- * The holder a waiter judges: the process the record names, if it is
+ * The holder a waiter judges (fd the lock file, k its key): the process the record names, if it is
  * alive and the flock's holder; else (norec) the process the kernel says holds the flock, with no
  * deadline (until 0: always past it). false when nobody can be named.
  */
-static bool lock_candidate(int fd, struct lock_rec *r, struct jfa_lock_holder *h,
-                           struct proc_stat *ps, bool *norec)
+static bool lock_candidate(int fd, const struct lock_key *k, struct lock_rec *r,
+                           struct jfa_lock_holder *h, struct proc_stat *ps, bool *norec)
 {
     char path[64];
-    long pid = flock_holder(fd);
+    long pid = flock_holder(k);
 
     *norec = false;
     /* a record counts when it names the flock's holder */
@@ -1086,6 +1078,8 @@ struct stuck_watch {
     struct timespec since;
     bool looked;               /* at last_look: a waiter looks every LOCK_LOOK_MS, not */
     struct timespec last_look; /* at every poll (a look may list /proc) */
+    bool have_key;             /* the lock file's key, found once per wait */
+    struct lock_key key;
 };
 
 /*
@@ -1108,8 +1102,12 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     if (w->looked && ms_since(&w->last_look) < LOCK_LOOK_MS)
         return 0;
     w->looked = clock_gettime(CLOCK_MONOTONIC, &w->last_look) == 0;
-    if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0 ||
-        !lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0)
+    if (geteuid() != 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || (st.st_mode & 077) != 0)
+        goto forget;
+    if (!w->have_key)
+        w->have_key = lock_key_of(fd, &w->key);
+    if (!w->have_key || !lock_candidate(fd, &w->key, &r, &h, &ps, &norec) || !h.stuck ||
+        h.overdue_ms <= 0)
         goto forget;
     if (w->pid != r.pid || w->start != ps.start || w->cpu != ps.cpu || w->norec != norec) {
         w->pid = r.pid;
@@ -1125,7 +1123,7 @@ static int end_stuck_holder(int fd, struct stuck_watch *w, struct jfa_state_lock
     pidfd = pidfd_of(r.pid);
     if ((pidfd < 0 && errno != ENOSYS) || !pidfd_is(pidfd, r.pid))
         goto forget; /* gone, or not the process /proc showed */
-    if (!lock_candidate(fd, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0 ||
+    if (!lock_candidate(fd, &w->key, &r, &h, &ps, &norec) || !h.stuck || h.overdue_ms <= 0 ||
         r.pid != w->pid || ps.start != w->start || ps.cpu != w->cpu || norec != w->norec)
         goto forget;
     if (signal_pidfd(pidfd, r.pid) == 0) {
