@@ -27,11 +27,9 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "util.h"
+#include <linux/magic.h>
 
-#ifndef FUSE_SUPER_MAGIC
-#define FUSE_SUPER_MAGIC 0x65735546 /* linux/magic.h */
-#endif
+#include "util.h"
 
 /* Writable by someone else than uid? Group write counts unless the group
  * is the user's own (private) group. */
