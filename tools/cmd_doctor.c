@@ -416,7 +416,12 @@ static void check_homes(struct doc *d, const char *db_path)
     if (jfa_db_open(&db, db_path, geteuid() == 0) != 0)
         return; /* check_database said why */
     for (i = 0; i < db.n_users; i++) {
-        if (jfa_db_user_at(&db, i, &u) != 0 || u.home == NULL || u.home[0] != '/')
+        struct name_file_ctx c = {d, &u, &refused};
+
+        if (jfa_db_user_at(&db, i, &u) != 0)
+            continue;
+        jfa_name_files("", u.name, name_file_other, &c);
+        if (u.home == NULL || u.home[0] != '/')
             continue;
         r = jfa_home_check(u.home, u.uid, u.gid, &is, err, sizeof(err));
         if (r == JFA_ABSENT)
@@ -430,12 +435,6 @@ static void check_homes(struct doc *d, const char *db_path)
                    "after checking its content, chown -R %u:%u %s",
                    u.name, err, u.home, u.home, (unsigned)u.uid, (unsigned)u.gid, u.home);
     }
-    for (i = 0; i < db.n_users; i++)
-        if (jfa_db_user_at(&db, i, &u) == 0) {
-            struct name_file_ctx c = {d, &u, &refused};
-
-            jfa_name_files("", u.name, name_file_other, &c);
-        }
     if (refused > HOMES_SHOWN)
         report(d, "WARN", "home", "%" PRIu32 " more homes like these", refused - HOMES_SHOWN);
     if (refused == 0)
