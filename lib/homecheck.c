@@ -289,7 +289,7 @@ static bool subid_listed(const char *path, const char *name)
     return found;
 }
 
-void jfa_name_files(const char *root, const char *name,
+void jfa_name_files(const char *root, const char *name, bool owned_only,
                     void (*fn)(void *ctx, const struct jfa_name_file *nf), void *ctx)
 {
     static const char *const subid[] = {"/etc/subuid", "/etc/subgid"};
@@ -301,6 +301,8 @@ void jfa_name_files(const char *root, const char *name,
     for (i = 0; i < sizeof(name_files) / sizeof(name_files[0]); i++) {
         bool dup = false;
 
+        if (owned_only && !name_files[i].owned)
+            continue;
         snprintf(path, sizeof(path), "%s%s%s", root, name_files[i].dir, name);
         if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
@@ -316,7 +318,7 @@ void jfa_name_files(const char *root, const char *name,
         nf.owner = st.st_uid;
         fn(ctx, &nf);
     }
-    for (i = 0; i < 2; i++) {
+    for (i = 0; i < 2 && !owned_only; i++) {
         snprintf(path, sizeof(path), "%s%s", root, subid[i]);
         if (!subid_listed(path, name))
             continue;

@@ -56,9 +56,11 @@ struct jfa_name_file {
  * Call fn for each such file that exists for name, under root ("" for the
  * machine; a directory for tests). Regular files only; a spool reached by
  * two paths (/var/spool/mail is /var/mail on Debian) once. Subordinate ids
- * count when /etc/subuid or /etc/subgid has a "name:" line.
+ * count when /etc/subuid or /etc/subgid has a "name:" line. owned_only:
+ * only the files whose program checks their owner (doctor, for every user:
+ * no lingering, settings or subordinate-id lookups it would not report).
  */
-void jfa_name_files(const char *root, const char *name,
+void jfa_name_files(const char *root, const char *name, bool owned_only,
                     void (*fn)(void *ctx, const struct jfa_name_file *nf), void *ctx);
 
 /*

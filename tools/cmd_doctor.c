@@ -395,7 +395,7 @@ static void name_file_other(void *ctx, const struct jfa_name_file *nf)
 {
     struct name_file_ctx *c = ctx;
 
-    if (!nf->owned || nf->owner == c->u->uid || nf->owner == 0)
+    if (nf->owner == c->u->uid || nf->owner == 0)
         return;
     if (++*c->shown <= HOMES_SHOWN)
         report(c->d, "WARN", "home", "%s: %s (%s) is owned by uid %u, not by the user (uid %u): %s",
@@ -420,7 +420,7 @@ static void check_homes(struct doc *d, const char *db_path)
 
         if (jfa_db_user_at(&db, i, &u) != 0)
             continue;
-        jfa_name_files("", u.name, name_file_other, &c);
+        jfa_name_files("", u.name, true, name_file_other, &c);
         if (u.home == NULL || u.home[0] != '/')
             continue;
         r = jfa_home_check(u.home, u.uid, u.gid, &is, err, sizeof(err));

@@ -307,7 +307,7 @@ static int do_release(struct tool *t, const char *path, const char *name)
            "grant on the name; run 'jellyfin-auth sync' to apply it now.\n",
            name);
     tell_home(t, name);
-    jfa_name_files("", name, tell_name_file, (void *)name);
+    jfa_name_files("", name, false, tell_name_file, (void *)name);
     ret = EXIT_OK;
 out:
     if (lock_fd >= 0)

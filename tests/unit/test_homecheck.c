@@ -274,7 +274,7 @@ static void test_name_files(void **state)
     char p[256], want[512];
 
     memset(&sn, 0, sizeof(sn));
-    jfa_name_files(f->dir, "bob", collect, &sn);
+    jfa_name_files(f->dir, "bob", false, collect, &sn);
     assert_int_equal(sn.n, 0);
     put_at(f, "var/mail/bob", "From old holder\n");
     put_at(f, "var/spool/cron/crontabs/bob", "* * * * * true\n");
@@ -284,7 +284,7 @@ static void test_name_files(void **state)
     /* Debian: /var/spool/mail is a link to /var/mail */
     snprintf(p, sizeof(p), "%s/var/spool/mail", f->dir);
     assert_int_equal(symlink("../mail", p), 0);
-    jfa_name_files(f->dir, "bob", collect, &sn);
+    jfa_name_files(f->dir, "bob", false, collect, &sn);
     assert_int_equal(sn.n, 4);
     snprintf(want, sizeof(want), "%s/var/mail/bob|mail spool|1|%u", f->dir, (unsigned)getuid());
     assert_string_equal(sn.lines[0], want);
@@ -296,12 +296,18 @@ static void test_name_files(void **state)
     assert_string_equal(sn.lines[2], want);
     snprintf(want, sizeof(want), "%s/etc/subuid|subordinate uids|0|0", f->dir);
     assert_string_equal(sn.lines[3], want);
+    /* owned_only (doctor): the mail spool and the crontab, nothing else */
+    memset(&sn, 0, sizeof(sn));
+    jfa_name_files(f->dir, "bob", true, collect, &sn);
+    assert_int_equal(sn.n, 2);
+    assert_non_null(strstr(sn.lines[0], "|mail spool|1|"));
+    assert_non_null(strstr(sn.lines[1], "|crontab|1|"));
     /* the crontabs directory is not a crontab of a user named "crontabs" */
     memset(&sn, 0, sizeof(sn));
-    jfa_name_files(f->dir, "crontabs", collect, &sn);
+    jfa_name_files(f->dir, "crontabs", false, collect, &sn);
     assert_int_equal(sn.n, 0);
     /* "bobby" is another name */
-    jfa_name_files(f->dir, "bobb", collect, &sn);
+    jfa_name_files(f->dir, "bobb", false, collect, &sn);
     assert_int_equal(sn.n, 0);
 }
 
