@@ -18,6 +18,7 @@
 
 #include <openssl/evp.h>
 
+#include "db_format.h"
 #include "fileutil.h"
 #include "jfjson.h"
 #include "log.h"
@@ -44,30 +45,16 @@ void jfa_ledger_free(struct jfa_ledger *l)
 
 /* ---- indexes ---------------------------------------------------------- */
 
+/* The users database's hash functions (db_format.h): FNV-1a 32 for
+ * strings, lowbias32 for ids. */
 static uint32_t hash_str(const char *s)
 {
-    uint32_t h = 2166136261u;
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= 16777619u;
-    }
-    return h;
-}
-
-static uint32_t hash_u32(uint32_t x)
-{
-    x ^= x >> 16;
-    x *= 0x7feb352du;
-    x ^= x >> 15;
-    x *= 0x846ca68bu;
-    x ^= x >> 16;
-    return x;
+    return jfa_db_hash_name(s, strlen(s));
 }
 
 static void idset_put(uint32_t *slots, size_t cap, uint32_t id)
 {
-    size_t i = hash_u32(id) & (cap - 1);
+    size_t i = jfa_db_hash_id(id) & (cap - 1);
 
     while (slots[i] != 0 && slots[i] != id)
         i = (i + 1) & (cap - 1);
@@ -80,7 +67,7 @@ bool jfa_ledger_id_used(const struct jfa_ledger *l, uint32_t id)
 
     if (l->id_cap == 0 || id == 0)
         return false;
-    i = hash_u32(id) & (l->id_cap - 1);
+    i = jfa_db_hash_id(id) & (l->id_cap - 1);
     for (n = 0; n < l->id_cap && l->id_slots[i] != 0; n++) {
         if (l->id_slots[i] == id)
             return true;
