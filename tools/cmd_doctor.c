@@ -383,11 +383,32 @@ out:
  * at most HOMES_SHOWN of them, with what to do. */
 #define HOMES_SHOWN 20
 
+/* What check_homes reported: the first HOMES_SHOWN findings (homes and
+ * name files together) are printed, the rest counted by kind. */
+struct home_findings {
+    uint32_t shown;   /* lines printed */
+    uint32_t refused; /* homes whose logins are refused */
+    uint32_t hidden_refused, hidden_files;
+};
+
 struct name_file_ctx {
     struct doc *d;
     const struct jfa_db_user *u;
-    uint32_t *shown;
+    struct home_findings *f;
 };
+
+/* Count one finding; true if it is to be printed. */
+static bool finding_shown(struct home_findings *f, bool refused)
+{
+    if (refused)
+        f->refused++;
+    if (f->shown < HOMES_SHOWN) {
+        f->shown++;
+        return true;
+    }
+    *(refused ? &f->hidden_refused : &f->hidden_files) += 1;
+    return false;
+}
 
 /* A mail spool or crontab under a user's name that another uid owns: the
  * name changed hands and its program skips it (lib/homecheck.h). */
@@ -397,7 +418,7 @@ static void name_file_other(void *ctx, const struct jfa_name_file *nf)
 
     if (nf->owner == c->u->uid || nf->owner == 0)
         return;
-    if (++*c->shown <= HOMES_SHOWN)
+    if (finding_shown(c->f, false))
         report(c->d, "WARN", "home", "%s: %s (%s) is owned by uid %u, not by the user (uid %u): %s",
                c->u->name, nf->path, nf->what, (unsigned)nf->owner, (unsigned)c->u->uid,
                nf->effect);
@@ -409,14 +430,15 @@ static void check_homes(struct doc *d, const char *db_path)
     struct jfa_db_user u;
     struct jfa_home_issue is;
     char err[JFA_ERRLEN];
-    uint32_t i, refused = 0, present = 0;
+    struct home_findings f = {0};
+    uint32_t i, present = 0;
     int r;
 
     memset(&db, 0, sizeof(db));
     if (jfa_db_open(&db, db_path, geteuid() == 0) != 0)
         return; /* check_database said why */
     for (i = 0; i < db.n_users; i++) {
-        struct name_file_ctx c = {d, &u, &refused};
+        struct name_file_ctx c = {d, &u, &f};
 
         if (jfa_db_user_at(&db, i, &u) != 0)
             continue;
@@ -429,15 +451,18 @@ static void check_homes(struct doc *d, const char *db_path)
         present++;
         if (r == 0)
             continue;
-        if (++refused <= HOMES_SHOWN)
+        if (finding_shown(&f, true))
             report(d, "WARN", "home",
                    "%s: %s; its logins are refused until it is moved away (mv %s %s.old) or, "
                    "after checking its content, chown -R %u:%u %s",
                    u.name, err, u.home, u.home, (unsigned)u.uid, (unsigned)u.gid, u.home);
     }
-    if (refused > HOMES_SHOWN)
-        report(d, "WARN", "home", "%" PRIu32 " more homes like these", refused - HOMES_SHOWN);
-    if (refused == 0)
+    if (f.hidden_refused > 0)
+        report(d, "WARN", "home", "%" PRIu32 " more refused homes like these", f.hidden_refused);
+    if (f.hidden_files > 0)
+        report(d, "WARN", "home", "%" PRIu32 " more files under a user's name owned by another uid",
+               f.hidden_files);
+    if (f.refused == 0)
         report(d, "OK", "homes", "%" PRIu32 " existing homes belong to their users", present);
     jfa_db_close(&db);
 }

@@ -111,6 +111,13 @@ login bob "$E2E_PW_dave"
 OUT=$(jellyfin-auth doctor 2>&1)
 printf '%s\n' "$OUT" | grep -q "^OK    homes      [0-9]* existing homes belong to their users" ||
     e2e_fail "doctor after the move: $OUT"
+# a name file of the old holder is its own finding: the homes still read OK
+echo "From bob" >/var/mail/bob && chown "$uid_bob" /var/mail/bob || e2e_fail "plant bob's mail"
+OUT=$(jellyfin-auth doctor 2>&1)
+printf '%s\n' "$OUT" | grep -qF "bob: /var/mail/bob (mail spool) is owned by uid $uid_bob" &&
+    printf '%s\n' "$OUT" | grep -q "^OK    homes      [0-9]* existing homes belong to their users" ||
+    e2e_fail "doctor with only an old mail spool left: $OUT"
+rm -f /var/mail/bob
 
 # writable by others: refused; by the user's own private group: accepted
 chmod 0777 /home/bob
