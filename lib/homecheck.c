@@ -10,8 +10,9 @@
  * and `doctor` name it. Every dot entry at the top of the home, and bin,
  * is judged, not a list of startup files: programs the user runs read
  * their own (.vimrc, .gitconfig, .tmux.conf, .bash_aliases, ~/bin on
- * PATH), and a list always misses one. The user's data (other names) is
- * not judged. Also what other programs keep under the name itself
+ * PATH), and a list always misses one. Inside .ssh every entry is
+ * judged as well: sshd runs .ssh/rc at every login. The user's data
+ * (other names) is not judged. Also what other programs keep under the name itself
  * (jfa_name_files): named by `names release` and `doctor`.
  */
 #include "homecheck.h"
@@ -129,53 +130,101 @@ static bool read_by_programs(const char *name)
     return name[0] == '.' || strcmp(name, "bin") == 0;
 }
 
-/* Judge one entry at the top of the home: 0 fine, 1 cannot be seen (root
- * squashed: what the user can see is theirs to judge), -1 refused (is->what
- * set) or not examined. Not followed: a link is judged by its own owner. */
-static int check_entry(int dfd, dev_t home_dev, const char *home, const char *name, uid_t uid,
-                       gid_t gid, struct jfa_home_issue *is, char *err, size_t errlen)
+static int check_dir(int dfd, dev_t dev, const char *dir, bool every, uid_t uid, gid_t gid,
+                     struct jfa_home_issue *is, char *err, size_t errlen);
+
+/* Judge one entry of dir (the home, or its .ssh when every): 0 fine, 1
+ * cannot be seen (root squashed: what the user can see is theirs to
+ * judge), -1 refused (is->what set) or not examined. Not followed: a link
+ * is judged by its own owner. At the top of the home, only what programs
+ * read (read_by_programs); there, .ssh is also judged entry by entry:
+ * sshd runs .ssh/rc as the user at every login, and an administrator who
+ * chowned the home and its .ssh, not what is in it, would leave the old
+ * holder's rc to run as the new one. */
+static int check_entry(int dfd, dev_t home_dev, const char *dir, const char *name, bool every,
+                       uid_t uid, gid_t gid, struct jfa_home_issue *is, char *err, size_t errlen)
 {
     char path[4096];
     struct stat st;
+    int sub, r;
 
-    if (!read_by_programs(name))
+    if (!every && !read_by_programs(name))
         return 0;
     if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) /* removed meanwhile */
             return 0;
         if (errno == EACCES)
             return 1;
-        jfa_set_err(err, errlen, "%s/%s: %s", home, name, strerror(errno));
+        jfa_set_err(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
         return -1;
     }
     is->owner = st.st_uid;
     is->mode = st.st_mode & 07777;
     if (st.st_uid != uid && st.st_uid != 0) {
         is->what = JFA_HOME_FILE_OWNER;
-        jfa_set_err(err, errlen, "%s/%s is owned by uid %u, not by the user (uid %u) or root", home,
+        jfa_set_err(err, errlen, "%s/%s is owned by uid %u, not by the user (uid %u) or root", dir,
                     name, (unsigned)st.st_uid, (unsigned)uid);
         return -1;
     }
     if (!S_ISLNK(st.st_mode) && writable_by_others(&st, gid)) {
         is->what = JFA_HOME_FILE_WRITABLE;
-        jfa_set_err(err, errlen, "%s/%s is writable by others (mode %04o, group %u)", home, name,
+        jfa_set_err(err, errlen, "%s/%s is writable by others (mode %04o, group %u)", dir, name,
                     (unsigned)is->mode, (unsigned)st.st_gid);
         return -1;
     }
-    if (st.st_dev != home_dev) { /* a mount point */
-        snprintf(path, sizeof(path), "%s/%s", home, name);
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (st.st_dev != home_dev) /* a mount point */
         return check_mount(path, -1, st.st_dev, uid, is, err, errlen);
+    if (every || !S_ISDIR(st.st_mode) || strcmp(name, ".ssh") != 0)
+        return 0;
+    sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub < 0) {
+        if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) /* replaced meanwhile */
+            return 0;
+        if (errno == EACCES)
+            return 1;
+        jfa_set_err(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
     }
-    return 0;
+    r = check_dir(sub, home_dev, path, true, uid, gid, is, err, errlen); /* closes sub */
+    return r < 0 ? -1 : 0;
+}
+
+/* Judge the entries of the directory open at dfd (its path dir), which
+ * this function closes: 0 fine, 1 stopped at an entry that cannot be seen,
+ * -1 refused or not examined (err set). */
+static int check_dir(int dfd, dev_t dev, const char *dir, bool every, uid_t uid, gid_t gid,
+                     struct jfa_home_issue *is, char *err, size_t errlen)
+{
+    struct dirent *e;
+    DIR *d = fdopendir(dfd);
+    int r = 0;
+
+    if (d == NULL) {
+        jfa_set_err(err, errlen, "%s: cannot list it: %s", dir, strerror(errno));
+        close(dfd);
+        return -1;
+    }
+    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        r = check_entry(dirfd(d), dev, dir, e->d_name, every, uid, gid, is, err, errlen);
+        if (r != 0)
+            break;
+    }
+    if (r == 0 && e == NULL && errno != 0) {
+        jfa_set_err(err, errlen, "%s: cannot list it: %s", dir, strerror(errno));
+        r = -1;
+    }
+    closedir(d);
+    return r;
 }
 
 int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue *is, char *err,
                    size_t errlen)
 {
-    struct dirent *e;
     struct stat st;
-    DIR *d = NULL;
-    int fd = -1, dfd, r, ret = -1;
+    int fd = -1, dfd, ret = -1;
 
     memset(is, 0, sizeof(*is));
     /* Followed like the shell follows it; O_PATH needs no read right, so
@@ -212,29 +261,14 @@ int jfa_home_check(const char *home, uid_t uid, gid_t gid, struct jfa_home_issue
         ret = 0;
         goto out;
     }
-    if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
-        jfa_set_err(err, errlen, "%s: cannot list it: %s", home, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        goto out;
-    }
-    for (errno = 0; (e = readdir(d)) != NULL; errno = 0) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        r = check_entry(dirfd(d), st.st_dev, home, e->d_name, uid, gid, is, err, errlen);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            break;
-    }
-    if (e == NULL && errno != 0) {
+    if (dfd < 0) {
         jfa_set_err(err, errlen, "%s: cannot list it: %s", home, strerror(errno));
         goto out;
     }
+    if (check_dir(dfd, st.st_dev, home, false, uid, gid, is, err, errlen) < 0)
+        goto out;
     ret = 0;
 out:
-    if (d != NULL)
-        closedir(d);
     if (fd >= 0)
         close(fd);
     return ret;

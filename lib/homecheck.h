@@ -29,7 +29,8 @@ struct jfa_home_issue {
  * shell follows them) owned by uid and not writable by others (by group
  * only when the group is gid), and every dot entry and bin at its top
  * (.profile, .bashrc, .ssh, .vimrc, ...; not followed; the user's other
- * entries are their data, not judged) owned by uid or root and
+ * entries are their data, not judged), and every entry of .ssh (sshd
+ * runs .ssh/rc), owned by uid or root and
  * not writable by others (a link: its own owner only). Neither the home nor
  * an entry at its top may be a FUSE file system that another uid than
  * uid or root mounted: its daemon answers every owner and mode, and the

@@ -230,6 +230,48 @@ static void test_any_entry(void **state)
     assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
 }
 
+/* sshd runs ~/.ssh/rc as the user: what is inside .ssh is judged too, so
+ * a .ssh chowned with the home but not its content is refused. */
+static void test_ssh_dir(void **state)
+{
+    struct fx *f = *state;
+    struct jfa_home_issue is;
+    char err[256], p[160];
+
+    snprintf(p, sizeof(p), "%s/.ssh", f->home);
+    assert_int_equal(mkdir(p, 0700), 0);
+    put(f, ".ssh/rc", 0644);
+    put(f, ".ssh/authorized_keys", 0600);
+    put(f, ".ssh/notes", 0644); /* any name inside .ssh */
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), 0);
+    snprintf(p, sizeof(p), "%s/.ssh/notes", f->home);
+    assert_int_equal(chmod(p, 0666), 0);
+    assert_int_equal(jfa_home_check(f->home, getuid(), getgid(), &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_WRITABLE);
+    assert_non_null(strstr(err, "/.ssh/notes is writable by others (mode 0666"));
+    assert_int_equal(chmod(p, 0644), 0);
+    if (geteuid() != 0)
+        skip();
+    /* the old holder's rc in a .ssh the administrator chowned alone */
+    snprintf(p, sizeof(p), "%s/.ssh/rc", f->home);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), -1);
+    assert_int_equal(is.what, JFA_HOME_FILE_OWNER);
+    assert_int_equal(is.owner, 65534);
+    assert_non_null(strstr(err, "/.ssh/rc is owned by uid 65534"));
+    /* root's is fine (an administrator's authorized_keys) */
+    assert_int_equal(chown(p, 0, 0), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
+    /* only .ssh is looked into: the user's data below other dot entries
+     * is not (a subdirectory of the old holder under .config passes) */
+    snprintf(p, sizeof(p), "%s/.config", f->home);
+    assert_int_equal(mkdir(p, 0700), 0);
+    put(f, ".config/x", 0644);
+    snprintf(p, sizeof(p), "%s/.config/x", f->home);
+    assert_int_equal(chown(p, 65534, 65534), 0);
+    assert_int_equal(jfa_home_check(f->home, 0, 0, &is, err, sizeof(err)), 0);
+}
+
 struct seen {
     char lines[8][512];
     size_t n;
@@ -522,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_writable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_any_entry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ssh_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_name_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fuse_mounter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fuse_home, setup, teardown),
