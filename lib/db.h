@@ -43,6 +43,11 @@ struct jfa_db {
      * from the header and validated at open: lookups never re-read the
      * header, so they trust only checked values */
     uint64_t sec_off[9], sec_len[9];
+    /* the cell tables (db_format.h), in key order user name, uid, group
+     * name, gid: file offset, cell count (0: none, the slot table is
+     * probed) and stride, validated at open */
+    uint64_t cell_off[4];
+    uint32_t cell_n[4], cell_stride[4];
     /* the watch block's `replaced` word inside the mapping, or NULL when
      * the file has none (db_format.h) */
     const uint32_t *replaced;

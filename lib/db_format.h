@@ -167,6 +167,24 @@
 #define JFA_DB_DIR_SECTIONS 208u
 #define JFA_DB_DIR_SIZE 152u /* tag, u32 version, 9 x {u64 offset, u64 size} */
 
+/* the optional cell block (version 2 readers; after the directory) */
+#define JFA_DB_CELLS_OFF 352u
+#define JFA_DB_CELLS_TAG "JFAC"
+#define JFA_DB_CELLS_TAG_LEN 4
+#define JFA_DB_CELLS_VERSION 1u
+#define JFA_DB_CELLS_TABLES 360u /* 4 x {u64 offset, u64 size, u32 stride, u32 0} */
+#define JFA_DB_CELLS_ENTRY 24u
+#define JFA_DB_CELLS_SIZE 104u /* tag, u32 version, 4 x 24 bytes: ends at 456 */
+#define JFA_DB_CELLS_END (JFA_DB_CELLS_OFF + JFA_DB_CELLS_SIZE)
+#define JFA_DB_CELL_ALIGN 128u /* file alignment of a cell table */
+
+/* home cell of a tag in a cell table of n cells: (tag * n) >> 32, so any
+ * cell count (any load factor) spreads the tags evenly */
+static inline uint32_t jfa_db_cell_home(uint32_t tag, uint32_t n)
+{
+    return (uint32_t)(((uint64_t)tag * n) >> 32);
+}
+
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,
     JFA_SEC_USERS,

@@ -130,16 +130,21 @@ static void build_fixture(unsigned char **img, size_t *len)
     assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, img, len, err, sizeof(err)), 0);
 }
 
-/* The fixture as a plain version 2 file (header version 2, no v1 view). */
-static void build_fixture_v2(unsigned char **img, size_t *len)
+/* The fixture written with writer flags (dbwrite.h). */
+static void build_fixture_flags(unsigned flags, unsigned char **img, size_t *len)
 {
     struct jfa_dbw_user u[3];
     struct jfa_dbw_group g[4];
     char err[256];
     fixture(u, g);
-    assert_int_equal(
-        jfa_db_build_flags(u, 3, g, 4, 1700000000, JFA_DBW_NO_V1_VIEW, img, len, err, sizeof(err)),
-        0);
+    assert_int_equal(jfa_db_build_flags(u, 3, g, 4, 1700000000, flags, img, len, err, sizeof(err)),
+                     0);
+}
+
+/* The fixture as a plain version 2 file (header version 2, no v1 view). */
+static void build_fixture_v2(unsigned char **img, size_t *len)
+{
+    build_fixture_flags(JFA_DBW_NO_V1_VIEW, img, len);
 }
 
 static void open_image(struct jfa_db *db, const unsigned char *img, size_t len)
@@ -791,9 +796,10 @@ static void test_verify_flipped_byte(void **state)
             continue; /* the watch word: outside the checksum (test_watch) */
         img[pos] ^= 0x20;
         write_file(dbpath, img, len, 0644);
-        if (pos >= JFA_DB_DIR_OFF && pos < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE &&
+        if (pos >= JFA_DB_DIR_OFF && pos < JFA_DB_CELLS_END &&
             jfa_db_open(&db, dbpath, false) != 0) {
-            img[pos] ^= 0x20; /* a directory section out of bounds: refused at open */
+            /* a directory section or cell table out of bounds: refused at open */
+            img[pos] ^= 0x20;
             continue;
         }
         assert_int_equal(jfa_db_open(&db, dbpath, false), 0); /* checksum not checked at open */
@@ -942,7 +948,8 @@ static void random_corruption(const unsigned char *img, size_t len)
 }
 
 /* Run check on each form of the fixture: transitional (what sync
- * writes), plain version 2, and the version 1 file of tests/data. */
+ * writes), plain version 2, transitional without cell tables, and the
+ * version 1 file of tests/data. */
 static void on_every_form(void (*check)(const unsigned char *, size_t))
 {
     unsigned char *img;
@@ -952,6 +959,9 @@ static void on_every_form(void (*check)(const unsigned char *, size_t))
     check(img, len);
     free(img);
     build_fixture_v2(&img, &len);
+    check(img, len);
+    free(img);
+    build_fixture_flags(JFA_DBW_NO_CELLS, &img, &len);
     check(img, len);
     free(img);
     img = load_data("users-v1.db", &len);
@@ -1299,7 +1309,9 @@ static void test_hostile_entries_v2(void **state)
     char err[256];
     (void)state;
 
-    build_fixture_v2(&img, &len);
+    /* the slot tables' path: a file without cell tables (test_cells
+     * covers the cells) */
+    build_fixture_flags(JFA_DBW_NO_V1_VIEW | JFA_DBW_NO_CELLS, &img, &len);
     w = malloc(len);
     assert_non_null(w);
     alice = sec_off(img, JFA_SEC_USERS) + jfa_le32(img + sec_off(img, JFA_SEC2_UINDEX));
