@@ -31,6 +31,8 @@
 
 _Static_assert(JFA_SEC_COUNT == 9, "struct jfa_db section arrays have 9 entries");
 _Static_assert(JFA_DBH_SECTIONS + JFA_SEC_COUNT * 16 == JFA_DB_HDR_SIZE, "header size");
+_Static_assert(JFA_DB_MAX_FILE / 64 <= UINT32_MAX, "a cell table's count fits in u32");
+_Static_assert(JFA_DB_CELLS_TABLES + 4 * JFA_DB_CELLS_ENTRY == JFA_DB_CELLS_END, "cell block");
 
 /* ---- small helpers ---- */
 
@@ -174,8 +176,9 @@ static uint64_t min_sec_off(const struct jfa_db *db)
  * for it and its tag and version match (an older file's section bytes are
  * never read as a block). Each table it lists is checked here, O(1): a
  * stride of 64, 128 or 256, a whole number of cells, more cells than
- * records (and at most UINT32_MAX), 8-aligned, inside its entry section,
- * and no two overlapping. 0 (with or without a block) or -EINVAL.
+ * records (at most UINT32_MAX: the file size bounds it), 8-aligned,
+ * inside its entry section, and no two overlapping. 0 (with or without a
+ * block) or -EINVAL.
  */
 static int load_cells(struct jfa_db *db, const unsigned char *h, size_t hlen, uint64_t min_off)
 {
@@ -197,9 +200,12 @@ static int load_cells(struct jfa_db *db, const unsigned char *h, size_t hlen, ui
             continue;
         if (stride != 64 && stride != 128 && stride != 256)
             return -EINVAL;
-        if (size % stride != 0 || size / stride <= n || size / stride > UINT32_MAX)
+        /* (a table inside the file has fewer than UINT32_MAX cells:
+         * JFA_DB_MAX_FILE / 64 does not reach it) */
+        if (size % stride != 0 || size / stride <= n)
             return -EINVAL;
-        if (off % 8 != 0 || off < so || off - so > sl || size > sl - (off - so))
+        /* off - so wraps when off < so: refused with the too-far ones */
+        if (off % 8 != 0 || off - so > sl || size > sl - (off - so))
             return -EINVAL;
         db->cell_off[k] = off;
         db->cell_n[k] = (uint32_t)(size / stride);
@@ -1033,6 +1039,71 @@ static int verify_table(const struct jfa_db *db, enum jfa_db_sec s, uint32_t n, 
     return 0;
 }
 
+/* Cell table k (db_format.h): every non-empty cell's ref is an entry
+ * inside its section whose key hashes to the cell's tag, as many cells
+ * are used as there are records, and the Robin Hood order holds: an
+ * occupant away from its home follows a used cell whose occupant is at
+ * most one cell nearer its own (else find_cell may stop before it). */
+static int verify_cells(const struct jfa_db *db, int k, char *err, size_t errlen)
+{
+    static const char *const what[4] = {"user name", "uid", "group name", "gid"};
+    uint32_t n = db->cell_n[k], used = 0, prev_d = 0;
+    bool prev_used = false, user = k == K_UNAME || k == K_UID;
+    const unsigned char *cells = db->base + db->cell_off[k];
+    uint32_t want = user ? db->n_users : db->n_groups;
+
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *c = cells + (uint64_t)db->cell_stride[k] * i, *e;
+        uint32_t tag = jfa_le32(c), ref = jfa_le32(c + 4), home, d, hash;
+        uint64_t size, nl;
+        if (ref == 0) {
+            prev_used = false;
+            continue;
+        }
+        used++;
+        home = jfa_db_cell_home(tag, n);
+        d = i >= home ? i - home : i + n - home;
+        /* (cell 0's predecessor is the last cell: checked after the loop) */
+        if (d > 0 && i > 0 && (!prev_used || prev_d + 1 < d))
+            return fail(err, errlen, "%s cell table: cell %u out of Robin Hood order", what[k], i);
+        prev_used = true;
+        prev_d = d;
+        /* the entry lies inside its section and its key hashes to the tag */
+        e = user ? user_entry(db, (uint64_t)(ref - 1) * 8, &size)
+                 : group_entry(db, (uint64_t)(ref - 1) * 8, &size);
+        if (!e)
+            return fail(err, errlen, "%s cell table: cell %u refers outside its section", what[k],
+                        i);
+        if (k == K_UID || k == K_GID) {
+            hash = jfa_db_hash_id(jfa_le32(e)); /* uid and gid: both at offset 0 */
+        } else {
+            uint64_t at = user ? JFA_DBE_STRINGS : JFA_DBF_NAME;
+            nl = jfa_le16(e + (user ? JFA_DBE_LENS : JFA_DBF_NAMELEN));
+            if (nl >= size - at)
+                return fail(err, errlen, "%s cell table: cell %u refers to a bad entry", what[k],
+                            i);
+            hash = jfa_db_hash_name((const char *)e + at, nl);
+        }
+        if (hash != tag)
+            return fail(err, errlen, "%s cell table: cell %u tag does not match its entry", what[k],
+                        i);
+    }
+    /* the wrap: cell 0's predecessor is cell n - 1 */
+    if (n > 0) {
+        const unsigned char *c0 = cells, *cl = cells + (uint64_t)db->cell_stride[k] * (n - 1);
+        if (jfa_le32(c0 + 4) != 0) {
+            uint32_t h0 = jfa_db_cell_home(jfa_le32(c0), n), d0 = h0 == 0 ? 0 : n - h0;
+            uint32_t hl = jfa_db_cell_home(jfa_le32(cl), n), dl = n - 1 - hl;
+            if (d0 > 0 && (jfa_le32(cl + 4) == 0 || dl + 1 < d0))
+                return fail(err, errlen, "%s cell table: cell 0 out of Robin Hood order", what[k]);
+        }
+    }
+    if (used != want)
+        return fail(err, errlen, "%s cell table: %u cells used for %u records", what[k], used,
+                    want);
+    return 0;
+}
+
 /* Where record i is, as find reports it: its index (v1) or entry offset. */
 static uint64_t record_where(const struct jfa_db *db, enum jfa_db_sec index_sec, uint32_t i)
 {
@@ -1147,6 +1218,9 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
         verify_table(db, JFA_SEC_H_GNAME, db->n_groups, "group name", err, errlen) ||
         verify_table(db, JFA_SEC_H_GID, db->n_groups, "gid", err, errlen))
         return -1;
+    for (int k = 0; k < 4; k++)
+        if (db->cell_n[k] != 0 && verify_cells(db, k, err, errlen) != 0)
+            return -1;
     /* A mark is no damage: a sync killed between marking and renaming
      * leaves the live file marked, and readers then check the path at each
      * lookup until the next sync (doctor warns, see jfa_db_marked). */
