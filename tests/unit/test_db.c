@@ -1764,7 +1764,7 @@ static void cellpop_init(struct cellpop *p, size_t n)
 {
     memset(p, 0, sizeof(*p));
     for (size_t i = 0; i < n; i++) {
-        snprintf(p->names[i], sizeof(p->names[i]), "cu%zu", i);
+        snprintf(p->names[i], sizeof(p->names[i]), "cu%u", (unsigned)(i % CN));
         p->u[i] = (struct jfa_dbw_user){.uid = 400000 + (uint32_t)i,
                                         .gid = 400000 + (uint32_t)i,
                                         .name = p->names[i],
