@@ -315,10 +315,12 @@ static int plan_cells(struct builder *b)
 
 /* The entry offsets of one entry section (USERS: tables 0 and 1, GROUPS: 2
  * and 3) and its size. With cell tables the section holds them first,
- * each 128-aligned, then the overflow area: a record's primary entry is
- * inline in its by-name cell when it fits, else in the overflow area;
- * the section's size is a multiple of 128, so that the next one (GROUPS
- * after USERS) is aligned as well and the two stay adjacent. */
+ * each 128-aligned, then every record's primary entry, in input order as
+ * without them: enumeration walks them in that order, so its reads stay
+ * sequential (primaries inline in their by-name cells, in hash order,
+ * made getpwent 4.5 times slower at 100,000 users: bench/README.md "Cell
+ * tables"). The section's size is then a multiple of 128, so that the next
+ * one (GROUPS after USERS) is aligned as well and the two stay adjacent. */
 static int plan_entries(struct builder *b, int k0, uint32_t *off, size_t n, size_t *lenp)
 {
     struct cell_table *byname = &b->ct[k0], *byid = &b->ct[k0 + 1];
@@ -328,16 +330,11 @@ static int plan_entries(struct builder *b, int k0, uint32_t *off, size_t n, size
         byname->off = 0;
         byid->off = align_cell((size_t)byname->n * byname->stride);
         pos = align_cell(byid->off + (size_t)byid->n * byid->stride);
-        for (uint32_t c = 0; c < byname->n; c++)
-            if (byname->rec[c] != 0)
-                off[byname->rec[c] - 1] = (uint32_t)(c * (size_t)byname->stride + 8);
     }
     for (size_t i = 0; i < n; i++) {
         if (pos > JFA_DB_MAX_FILE)
             return bfail(b, "%s entries exceed %llu bytes", k0 < 2 ? "user" : "group",
                          (unsigned long long)JFA_DB_MAX_FILE);
-        if (byname->n && rec_size(b, k0, i) <= byname->stride - 8)
-            continue; /* inline in its by-name cell */
         off[i] = (uint32_t)pos;
         pos = align8(pos + rec_size(b, k0, i));
     }
@@ -468,10 +465,9 @@ static void write_groups(struct builder *b)
     }
 }
 
-/* Step 4b: the cells, once the entries are written. A by-name cell's ref
- * is the record's primary entry (inline in that cell when it fits); a
- * by-id cell holds a byte-identical second copy when it fits, else refers
- * to the primary. */
+/* Step 4b: the cells, once the entries are written. A cell holds a
+ * byte-identical copy of the record's primary entry when it fits, and
+ * refers to that copy, else to the primary. */
 static void write_cells(struct builder *b)
 {
     for (int k = 0; k < 4; k++) {
@@ -486,7 +482,7 @@ static void write_cells(struct builder *b)
             if (r == 0)
                 continue;
             ref = prim[r - 1];
-            if ((k == 1 || k == 3) && rec_size(b, k, r - 1) <= t->stride - 8) {
+            if (rec_size(b, k, r - 1) <= t->stride - 8) {
                 memcpy(sec + at + 8, sec + ref, rec_size(b, k, r - 1));
                 ref = at + 8;
             }
