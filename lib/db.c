@@ -3,7 +3,9 @@
  *
  * Owns: the trusted open (O_NOFOLLOW, regular file, owner and mode checks)
  * and read-only mmap of the database, the O(1) header/section validation at
- * open, bounds-checked hash lookups and indexed access to records (format
+ * open (the cell block's tables included), bounds-checked hash lookups
+ * (through the cell tables when the file has them, after the slot table's
+ * tags) and indexed access to records (format
  * version 2; version 1 through a compact path of its own, so that a file
  * written before an upgrade answers until the next sync), the
  * replacement checks (jfa_db_stale by lstat; the watch block's word,

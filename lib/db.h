@@ -4,8 +4,9 @@
  *
  * Owns: opening the database read-only with mmap after owner/mode checks,
  * O(1) validation of the header and section bounds at open, bounds-checked
- * O(1) hash lookups (format version 2, and version 1 for files written
- * before it) of users by name/uid and groups by name/gid, indexed
+ * O(1) hash lookups (format version 2 with or without cell tables, and
+ * version 1 for files written before it) of users by name/uid and groups
+ * by name/gid, indexed
  * enumeration, and a full integrity check for `doctor`. The binary format
  * is described in db_format.h and doc/design.md. A database file holds
  * public data only (what getent shows, plus the Jellyfin name and Id).

@@ -106,31 +106,34 @@
  * Cell tables (optional, listed by the cell block). A cell table is a hash
  * table of n cells of `stride` bytes (64, 128 or 256), inside USERS (user
  * name, uid) or GROUPS (group name, gid), each table at a 128-aligned file
- * offset (with the entry sections: USERS starts 128-aligned and its size
- * is a multiple of 128). A cell's first 8 bytes are a version 2 slot {u32
- * tag, u32 ref} (same tag and ref as above; 0 = empty); bytes 8..stride-1
- * hold the record's entry verbatim when it fits (size <= stride - 8), and
- * ref then points at that inline copy (the cell's offset in the section
- * + 8); else they are zero and ref points at the entry elsewhere in the
- * section. The home cell of a tag is (tag * n) >> 32 (jfa_db_cell_home);
- * linear probing; the writer places by Robin Hood (a record displaces an
+ * offset (USERS starts 128-aligned and its size is a multiple of 128).
+ * A cell's first 8 bytes are a version 2 slot {u32 tag, u32 ref} (tag and
+ * ref as above; 0 = empty); bytes 8..stride-1 hold a copy of the record's
+ * entry when it fits (size <= stride - 8), and ref then points at that
+ * inline copy (the cell's offset in the section + 8); else they are zero
+ * and ref points at the primary entry.
+ *
+ * The home cell of a tag is (tag * n) >> 32 (jfa_db_cell_home); linear
+ * probing; the writer places by Robin Hood (a record displaces an
  * occupant nearer its own home), so a probe stops at an empty cell or at
- * a cell whose occupant is nearer its home than the probe is to the key's,
- * and visits at most n cells. Load factor 80% (dbwrite.c), so n > records.
- * Primary copies: H_* slots, UINDEX/GINDEX and the version 1 view's string
- * refs point at each record's primary entry: inline in its by-name cell
- * when it fits, else in the overflow area after the cell tables (USERS:
- * uname cells, uid cells, overflow entries; GROUPS the same). A by-id cell
- * holds a second, byte-identical copy when it fits, else refers to the
- * primary; readers without cell tables never read the copies. The stride
- * of a kind is the smallest that holds 90% of its entries (none: no cell
- * tables for that kind). Readers ask the slot table first and probe the
- * cell table on a tag match (a miss then costs one 8-byte slot).
- * Validation at open, O(1): stride one of 64, 128, 256; size a multiple of
- * stride; more cells than records; offset 8-aligned; the table inside its
- * entry section; no two cell tables overlapping. Refs, entries and order
- * are checked where used (a broken order only hides keys); jfa_db_verify
- * checks everything.
+ * a cell whose occupant is nearer its home than the probe is to the
+ * key's, and visits at most n cells. Load factor 80% (dbwrite.c).
+ *
+ * Primary entries: H_* slots, UINDEX/GINDEX and the version 1 view's
+ * string refs point at each record's primary entry. With cell tables an
+ * entry section holds the tables first (USERS: user name cells, uid
+ * cells; GROUPS: group name cells, gid cells), then every primary entry
+ * in input order, as without them (enumeration reads them sequentially).
+ * Readers without cell tables never read the copies. The stride of a kind
+ * is the smallest that holds 90% of its entries (none: no cell tables for
+ * that kind). Readers ask the slot table first and probe the cell table
+ * on a tag match (a miss then costs one 8-byte slot).
+ *
+ * Validation at open, O(1): stride one of 64, 128, 256; size a multiple
+ * of stride; more cells than records; offset 8-aligned; the table inside
+ * its entry section; no two cell tables overlapping. Refs, entries and
+ * order are checked where used (a broken order only hides keys);
+ * jfa_db_verify checks everything.
  *
  * Validation at open (O(1)): size >= header, magic, version, header size,
  * declared size == real size, each section 8-aligned, inside the file and

@@ -4,10 +4,12 @@
  * Owns: checking the users and groups handed over by sync (plausible unique
  * names, unique non-zero ids, strings that cannot break a passwd/group line,
  * well-formed Jellyfin Ids) and serialising them into the db_format.h
- * version 2 image in memory, in named steps (check_input, plan_layout,
- * write_users, write_groups, build_indexes, write_header): one entry per
- * record holding its own strings, gids or member names, two index arrays,
- * four tagged hash indexes and the checksum. Writing the image to disk is
+ * version 2 image in memory, in named steps (check_input, plan_layout with
+ * plan_cells, write_users, write_groups, write_cells, build_indexes,
+ * write_header): one entry per record holding its own strings, gids or
+ * member names, two index arrays, four tagged hash indexes, the optional
+ * cell tables (Robin Hood placement, stride and load factor chosen here)
+ * and the checksum. Writing the image to disk is
  * fileutil.h's job (jfa_write_atomic_hook); marking the file it replaces
  * (the watch block's `replaced` word, jfa_db_mark_replaced) is done here.
  */

@@ -3,7 +3,7 @@
  *
  * Owns: serialising users and groups into the binary format of db_format.h
  * (version 2: one entry per record, index arrays, tagged hash indexes,
- * checksum) in memory. Writing the result to disk atomically is
+ * optional cell tables, checksum) in memory. Writing the result to disk atomically is
  * fileutil.h's job.
  */
 #ifndef JFA_DBWRITE_H
