@@ -3,7 +3,9 @@
  *
  * Owns: the trusted open (O_NOFOLLOW, regular file, owner and mode checks)
  * and read-only mmap of the database, the O(1) header/section validation at
- * open, bounds-checked hash lookups and indexed access to records (format
+ * open (the cell block's tables included), bounds-checked hash lookups
+ * (through the cell tables when the file has them, after the slot table's
+ * tags) and indexed access to records (format
  * version 2; version 1 through a compact path of its own, so that a file
  * written before an upgrade answers until the next sync), the
  * replacement checks (jfa_db_stale by lstat; the watch block's word,
@@ -31,6 +33,8 @@
 
 _Static_assert(JFA_SEC_COUNT == 9, "struct jfa_db section arrays have 9 entries");
 _Static_assert(JFA_DBH_SECTIONS + JFA_SEC_COUNT * 16 == JFA_DB_HDR_SIZE, "header size");
+_Static_assert(JFA_DB_MAX_FILE / 64 <= UINT32_MAX, "a cell table's count fits in u32");
+_Static_assert(JFA_DB_CELLS_TABLES + 4 * JFA_DB_CELLS_ENTRY == JFA_DB_CELLS_END, "cell block");
 
 /* ---- small helpers ---- */
 
@@ -157,12 +161,76 @@ static bool has_directory(const struct jfa_db *db, const unsigned char *h, size_
            jfa_le32(h + JFA_DB_DIR_OFF + 4) == JFA_DB_VERSION;
 }
 
-/* Check the first hlen bytes h (the header, and the directory when the
- * file is that long) of a file of fsize bytes and fill db's counts and
- * section views; a transitional file is read through its version 2
- * directory. Runs before the file is mapped. */
+/* The lowest section offset of the table loaded into db. */
+static uint64_t min_sec_off(const struct jfa_db *db)
+{
+    uint64_t m = UINT64_MAX;
+
+    for (int s = 0; s < JFA_SEC_COUNT; s++)
+        if (db->sec_off[s] < m)
+            m = db->sec_off[s];
+    return m;
+}
+
+/*
+ * The cell block of a file read as version 2 whose sections (of every
+ * table loaded) start at or after min_off: present iff min_off leaves room
+ * for it and its tag and version match (an older file's section bytes are
+ * never read as a block). Each table it lists is checked here, O(1): a
+ * stride of 64, 128 or 256, a whole number of cells, more cells than
+ * records (at most UINT32_MAX: the file size bounds it), 8-aligned,
+ * inside its entry section, and no two overlapping. 0 (with or without a
+ * block) or -EINVAL.
+ */
+static int load_cells(struct jfa_db *db, const unsigned char *h, size_t hlen, uint64_t min_off)
+{
+    const unsigned char *t = h + JFA_DB_CELLS_TABLES;
+
+    if (hlen < JFA_DB_CELLS_END || min_off < JFA_DB_CELLS_END ||
+        memcmp(h + JFA_DB_CELLS_OFF, JFA_DB_CELLS_TAG, JFA_DB_CELLS_TAG_LEN) != 0 ||
+        jfa_le32(h + JFA_DB_CELLS_OFF + 4) != JFA_DB_CELLS_VERSION)
+        return 0;
+    for (int k = 0; k < 4; k++) {
+        uint64_t off = jfa_le64(t + JFA_DB_CELLS_ENTRY * k);
+        uint64_t size = jfa_le64(t + JFA_DB_CELLS_ENTRY * k + 8);
+        uint32_t stride = jfa_le32(t + JFA_DB_CELLS_ENTRY * k + 16);
+        enum jfa_db_sec s = k < 2 ? JFA_SEC_USERS : JFA_SEC_GROUPS;
+        uint64_t n = k < 2 ? db->n_users : db->n_groups;
+        uint64_t so = db->sec_off[s], sl = db->sec_len[s];
+
+        if (size == 0)
+            continue;
+        if (stride != 64 && stride != 128 && stride != 256)
+            return -EINVAL;
+        /* (a table inside the file has fewer than UINT32_MAX cells:
+         * JFA_DB_MAX_FILE / 64 does not reach it) */
+        if (size % stride != 0 || size / stride <= n)
+            return -EINVAL;
+        /* off - so wraps when off < so: refused with the too-far ones */
+        if (off % 8 != 0 || off - so > sl || size > sl - (off - so))
+            return -EINVAL;
+        db->cell_off[k] = off;
+        db->cell_n[k] = (uint32_t)(size / stride);
+        db->cell_stride[k] = stride;
+    }
+    for (int a = 0; a < 4; a++) {
+        for (int b = a + 1; b < 4; b++) {
+            uint64_t ao = db->cell_off[a], al = (uint64_t)db->cell_n[a] * db->cell_stride[a];
+            uint64_t bo = db->cell_off[b], bl = (uint64_t)db->cell_n[b] * db->cell_stride[b];
+            if (al != 0 && bl != 0 && ao < bo + bl && bo < ao + al)
+                return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Check the first hlen bytes h (the header, and the directory and cell
+ * block when the file is that long) of a file of fsize bytes and fill
+ * db's counts and section views; a transitional file is read through its
+ * version 2 directory. Runs before the file is mapped. */
 static int validate_header(struct jfa_db *db, const unsigned char *h, size_t hlen, uint64_t fsize)
 {
+    uint64_t min_off;
     int rc;
 
     if (fsize < JFA_DB_HDR_SIZE || hlen < JFA_DB_HDR_SIZE)
@@ -182,6 +250,7 @@ static int validate_header(struct jfa_db *db, const unsigned char *h, size_t hle
     rc = load_sections(db, h + JFA_DBH_SECTIONS, JFA_DB_HDR_SIZE, fsize);
     if (rc == 0)
         rc = check_view(db);
+    min_off = min_sec_off(db);
     /* a transitional file: its version 1 view is checked as version 1
      * readers check it, then read through the version 2 directory */
     if (rc == 0 && db->version == JFA_DB_VERSION_1 && has_directory(db, h, hlen)) {
@@ -189,7 +258,11 @@ static int validate_header(struct jfa_db *db, const unsigned char *h, size_t hle
         rc = load_sections(db, h + JFA_DB_DIR_SECTIONS, JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE, fsize);
         if (rc == 0)
             rc = check_view(db);
+        if (min_sec_off(db) < min_off)
+            min_off = min_sec_off(db);
     }
+    if (rc == 0 && db->version == JFA_DB_VERSION)
+        rc = load_cells(db, h, hlen, min_off);
     return rc;
 }
 
@@ -208,7 +281,7 @@ static bool has_watch_block(const struct jfa_db *db, const unsigned char *map)
 int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
 {
     struct stat st;
-    unsigned char hdr[JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE];
+    unsigned char hdr[JFA_DB_CELLS_END];
     size_t hlen;
     int fd = -1, rc = 0;
     void *map = MAP_FAILED;
@@ -252,9 +325,9 @@ int jfa_db_open(struct jfa_db *db, const char *path, bool require_root)
         rc = -errno;
         goto out;
     }
-    /* the mapped header and directory must still be the ones validated
-     * (an in-place edit); the watch block between them may have been
-     * marked meanwhile */
+    /* the mapped header, directory and cell block must still be the ones
+     * validated (an in-place edit); the watch block between them may have
+     * been marked meanwhile */
     if (memcmp(map, hdr, JFA_DB_HDR_SIZE) != 0 ||
         (hlen > JFA_DB_DIR_OFF && memcmp((const unsigned char *)map + JFA_DB_DIR_OFF,
                                          hdr + JFA_DB_DIR_OFF, hlen - JFA_DB_DIR_OFF) != 0)) {
@@ -664,7 +737,7 @@ static int match_v2(const struct jfa_db *db, const struct key *k, uint32_t ref, 
  * costs a read of its entry. The probe visits each slot at most once: a
  * full (hostile) table ends.
  */
-static int find_key(const struct jfa_db *db, const struct key *kp, struct found *f)
+static int find_slot(const struct jfa_db *db, const struct key *kp, struct found *f)
 {
     const struct key k = *kp;
     enum jfa_db_sec s = hash_sec[k.kind];
@@ -695,6 +768,77 @@ static int find_key(const struct jfa_db *db, const struct key *kp, struct found 
         }
     }
     return -ENOENT;
+}
+
+/*
+ * Probe the key's cell table (db_format.h): cells are slots whose tag and
+ * ref are followed by room for the entry, so a hit whose entry is inline
+ * reads one cell. Linear probing from the home cell, at most n cells (a
+ * full hostile table ends), stopping at an empty cell, or at a cell whose
+ * occupant sits nearer its own home than the probe is to the key's: the
+ * writer places by Robin Hood, so the key cannot be further on (a hostile
+ * file that breaks the order only gets "not found").
+ */
+static int find_cell(const struct jfa_db *db, const struct key *kp, struct found *f)
+{
+    const struct key k = *kp;
+    uint32_t n = db->cell_n[k.kind], stride = db->cell_stride[k.kind];
+    const unsigned char *cells = db->base + db->cell_off[k.kind];
+    uint32_t i = jfa_db_cell_home(k.hash, n);
+
+    for (uint32_t p = 0; p < n; p++) {
+        const unsigned char *cell = cells + (uint64_t)stride * i;
+        uint32_t ref = jfa_le32(cell + 4), tag = jfa_le32(cell), home;
+        if (ref == 0)
+            return -ENOENT;
+        if (tag == k.hash) {
+            int m = match_v2(db, &k, ref, f);
+            if (m != 0)
+                return m < 0 ? m : 0;
+        } else {
+            home = jfa_db_cell_home(tag, n);
+            if ((i >= home ? i - home : i + n - home) < p)
+                return -ENOENT;
+        }
+        if (++i == n)
+            i = 0;
+    }
+    return -ENOENT;
+}
+
+/* Does the key's slot table hold a slot with the key's tag? A file with
+ * cell tables is probed here first: a miss then reads one 8-byte slot, as
+ * without cells (the home cell alone costs a miss 20-50 ns more at 100,000
+ * users: a 10-20 MB table instead of 2 MB); a hit reads the slot and the
+ * cell, both prefetched together before the lock (bench/README.md "Cell
+ * tables"). The answer is only a filter: a hostile file whose two tables
+ * disagree gets "not found" or the cell table's answer. */
+static bool slot_has_tag(const struct jfa_db *db, const struct key *k)
+{
+    enum jfa_db_sec s = hash_sec[k->kind];
+    const unsigned char *slots = sec_ptr(db, s);
+    uint32_t mask = (uint32_t)(db->sec_len[s] / JFA_DB2_SLOT_SIZE - 1);
+
+    for (uint64_t i = 0; i <= mask; i++) {
+        const unsigned char *slot = slots + JFA_DB2_SLOT_SIZE * ((k->hash + i) & mask);
+        if (jfa_le32(slot + 4) == 0)
+            return false;
+        if (jfa_le32(slot) == k->hash)
+            return true;
+    }
+    return false;
+}
+
+/* A lookup: through the key's cell table when the file has one (after the
+ * slot table's tags say the key may be there), else its slot table. */
+static int find_key(const struct jfa_db *db, const struct key *k, struct found *f)
+{
+    if (db->cell_n[k->kind] != 0 && db->base) {
+        if (!slot_has_tag(db, k))
+            return -ENOENT;
+        return find_cell(db, k, f);
+    }
+    return find_slot(db, k, f);
 }
 
 /* find_key for a name or an id (inline: the key stays in the caller's frame) */
@@ -897,17 +1041,109 @@ static int verify_table(const struct jfa_db *db, enum jfa_db_sec s, uint32_t n, 
     return 0;
 }
 
+/* Cell table k (db_format.h): every non-empty cell's ref is an entry
+ * inside its section whose key hashes to the cell's tag, as many cells
+ * are used as there are records, and the Robin Hood order holds: an
+ * occupant away from its home follows a used cell whose occupant is at
+ * most one cell nearer its own (else find_cell may stop before it). */
+static int verify_cells(const struct jfa_db *db, int k, char *err, size_t errlen)
+{
+    static const char *const what[4] = {"user name", "uid", "group name", "gid"};
+    uint32_t n = db->cell_n[k], used = 0, prev_d = 0;
+    bool prev_used = false, user = k == K_UNAME || k == K_UID;
+    const unsigned char *cells = db->base + db->cell_off[k];
+    uint32_t want = user ? db->n_users : db->n_groups;
+
+    for (uint32_t i = 0; i < n; i++) {
+        const unsigned char *c = cells + (uint64_t)db->cell_stride[k] * i, *e;
+        uint32_t tag = jfa_le32(c), ref = jfa_le32(c + 4), home, d, hash;
+        uint64_t size, nl;
+        if (ref == 0) {
+            prev_used = false;
+            continue;
+        }
+        used++;
+        home = jfa_db_cell_home(tag, n);
+        d = i >= home ? i - home : i + n - home;
+        /* (cell 0's predecessor is the last cell: checked after the loop) */
+        if (d > 0 && i > 0 && (!prev_used || prev_d + 1 < d))
+            return fail(err, errlen, "%s cell table: cell %u out of Robin Hood order", what[k], i);
+        prev_used = true;
+        prev_d = d;
+        /* the entry lies inside its section and its key hashes to the tag */
+        e = user ? user_entry(db, (uint64_t)(ref - 1) * 8, &size)
+                 : group_entry(db, (uint64_t)(ref - 1) * 8, &size);
+        if (!e)
+            return fail(err, errlen, "%s cell table: cell %u refers outside its section", what[k],
+                        i);
+        if (k == K_UID || k == K_GID) {
+            hash = jfa_db_hash_id(jfa_le32(e)); /* uid and gid: both at offset 0 */
+        } else {
+            uint64_t at = user ? JFA_DBE_STRINGS : JFA_DBF_NAME;
+            nl = jfa_le16(e + (user ? JFA_DBE_LENS : JFA_DBF_NAMELEN));
+            if (nl >= size - at)
+                return fail(err, errlen, "%s cell table: cell %u refers to a bad entry", what[k],
+                            i);
+            hash = jfa_db_hash_name((const char *)e + at, nl);
+        }
+        if (hash != tag)
+            return fail(err, errlen, "%s cell table: cell %u tag does not match its entry", what[k],
+                        i);
+    }
+    /* the wrap: cell 0's predecessor is cell n - 1 */
+    if (n > 0) {
+        const unsigned char *c0 = cells, *cl = cells + (uint64_t)db->cell_stride[k] * (n - 1);
+        if (jfa_le32(c0 + 4) != 0) {
+            uint32_t h0 = jfa_db_cell_home(jfa_le32(c0), n), d0 = h0 == 0 ? 0 : n - h0;
+            uint32_t hl = jfa_db_cell_home(jfa_le32(cl), n), dl = n - 1 - hl;
+            if (d0 > 0 && (jfa_le32(cl + 4) == 0 || dl + 1 < d0))
+                return fail(err, errlen, "%s cell table: cell 0 out of Robin Hood order", what[k]);
+        }
+    }
+    if (used != want)
+        return fail(err, errlen, "%s cell table: %u cells used for %u records", what[k], used,
+                    want);
+    return 0;
+}
+
 /* Where record i is, as find reports it: its index (v1) or entry offset. */
 static uint64_t record_where(const struct jfa_db *db, enum jfa_db_sec index_sec, uint32_t i)
 {
     return db->version == JFA_DB_VERSION_1 ? i : index_entry(db, index_sec, i);
 }
 
+/* Does a lookup of key k through the slot table, and through the cell
+ * table when there is one, find record self (its entry offset in section
+ * s: v2; its index: v1), or in a cell a byte-identical copy of its entry?
+ * Names which one failed in *which. */
+static bool found_self(const struct jfa_db *db, enum key_kind kind, const char *name, uint32_t id,
+                       uint64_t self, const char **which)
+{
+    struct key k;
+    struct found f;
+    enum jfa_db_sec s = kind == K_UNAME || kind == K_UID ? JFA_SEC_USERS : JFA_SEC_GROUPS;
+    const unsigned char *p;
+    uint64_t psize;
+
+    *which = "slot";
+    if (!make_key(&k, kind, name, id) || find_slot(db, &k, &f) != 0 || f.where != self)
+        return false;
+    if (db->cell_n[kind] == 0)
+        return true;
+    *which = "cell";
+    if (find_cell(db, &k, &f) != 0)
+        return false;
+    if (f.where == self)
+        return true;
+    p = entry_at(db, s, self, 0, s == JFA_SEC_USERS ? JFA_DBE_SIZE : JFA_DBF_SIZE, &psize);
+    return p && psize == f.size && memcmp(p, f.e, psize) == 0;
+}
+
 static int verify_users(const struct jfa_db *db, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < db->n_users; i++) {
         struct jfa_db_user u;
-        struct found f;
+        const char *which;
         uint64_t self = record_where(db, JFA_SEC2_UINDEX, i);
         if (jfa_db_user_at(db, i, &u) != 0)
             return fail(err, errlen, "user record %u: string or gid list out of bounds", i);
@@ -922,11 +1158,14 @@ static int verify_users(const struct jfa_db *db, char *err, size_t errlen)
         for (uint32_t k = 0; k < u.n_gids; k++)
             if (jfa_db_user_gid(&u, k) == 0)
                 return fail(err, errlen, "user %s: supplementary gid 0", u.name);
-        if (find(db, K_UNAME, u.name, 0, &f) != 0 || f.where != self)
-            return fail(err, errlen, "user %s: not found by name (index or duplicate)", u.name);
-        if (find(db, K_UID, NULL, u.uid, &f) != 0 || f.where != self)
-            return fail(err, errlen, "user %s: uid %u not found (index or duplicate)", u.name,
-                        u.uid);
+        if (!found_self(db, K_UNAME, u.name, 0, self, &which))
+            return fail(err, errlen,
+                        "user %s: not found by name in its %s table (index or duplicate)", u.name,
+                        which);
+        if (!found_self(db, K_UID, NULL, u.uid, self, &which))
+            return fail(err, errlen,
+                        "user %s: uid %u not found in its %s table (index or duplicate)", u.name,
+                        u.uid, which);
     }
     return 0;
 }
@@ -935,7 +1174,7 @@ static int verify_groups(const struct jfa_db *db, char *err, size_t errlen)
 {
     for (uint32_t i = 0; i < db->n_groups; i++) {
         struct jfa_db_group g;
-        struct found f;
+        const char *which;
         uint64_t self = record_where(db, JFA_SEC2_GINDEX, i);
         if (jfa_db_group_at(db, i, &g) != 0)
             return fail(err, errlen, "group record %u: name or member list out of bounds", i);
@@ -953,11 +1192,14 @@ static int verify_groups(const struct jfa_db *db, char *err, size_t errlen)
             if (!m || !jfa_db_name_plausible(m))
                 return fail(err, errlen, "group %s: member %u bad", g.name, k);
         }
-        if (find(db, K_GNAME, g.name, 0, &f) != 0 || f.where != self)
-            return fail(err, errlen, "group %s: not found by name (index or duplicate)", g.name);
-        if (find(db, K_GID, NULL, g.gid, &f) != 0 || f.where != self)
-            return fail(err, errlen, "group %s: gid %u not found (index or duplicate)", g.name,
-                        g.gid);
+        if (!found_self(db, K_GNAME, g.name, 0, self, &which))
+            return fail(err, errlen,
+                        "group %s: not found by name in its %s table (index or duplicate)", g.name,
+                        which);
+        if (!found_self(db, K_GID, NULL, g.gid, self, &which))
+            return fail(err, errlen,
+                        "group %s: gid %u not found in its %s table (index or duplicate)", g.name,
+                        g.gid, which);
     }
     return 0;
 }
@@ -978,6 +1220,9 @@ int jfa_db_verify(const struct jfa_db *db, char *err, size_t errlen)
         verify_table(db, JFA_SEC_H_GNAME, db->n_groups, "group name", err, errlen) ||
         verify_table(db, JFA_SEC_H_GID, db->n_groups, "gid", err, errlen))
         return -1;
+    for (int k = 0; k < 4; k++)
+        if (db->cell_n[k] != 0 && verify_cells(db, k, err, errlen) != 0)
+            return -1;
     /* A mark is no damage: a sync killed between marking and renaming
      * leaves the live file marked, and readers then check the path at each
      * lookup until the next sync (doctor warns, see jfa_db_marked). */

@@ -4,8 +4,9 @@
  *
  * Owns: opening the database read-only with mmap after owner/mode checks,
  * O(1) validation of the header and section bounds at open, bounds-checked
- * O(1) hash lookups (format version 2, and version 1 for files written
- * before it) of users by name/uid and groups by name/gid, indexed
+ * O(1) hash lookups (format version 2 with or without cell tables, and
+ * version 1 for files written before it) of users by name/uid and groups
+ * by name/gid, indexed
  * enumeration, and a full integrity check for `doctor`. The binary format
  * is described in db_format.h and doc/design.md. A database file holds
  * public data only (what getent shows, plus the Jellyfin name and Id).
@@ -43,6 +44,11 @@ struct jfa_db {
      * from the header and validated at open: lookups never re-read the
      * header, so they trust only checked values */
     uint64_t sec_off[9], sec_len[9];
+    /* the cell tables (db_format.h), in key order user name, uid, group
+     * name, gid: file offset, cell count (0: none, the slot table is
+     * probed) and stride, validated at open */
+    uint64_t cell_off[4];
+    uint32_t cell_n[4], cell_stride[4];
     /* the watch block's `replaced` word inside the mapping, or NULL when
      * the file has none (db_format.h) */
     const uint32_t *replaced;

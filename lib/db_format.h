@@ -53,10 +53,26 @@
  *     inside the entries, so no string is stored twice. A version 1 reader
  *     never reads the directory (a gap between header and sections).
  *
+ *   cell block (JFA_DB_CELLS_SIZE = 104 bytes at JFA_DB_CELLS_OFF = 352;
+ *   optional, read by version 2 readers only: present iff the file is read
+ *   as version 2, every section of every table the reader loaded (the
+ *   header's, and a transitional file's directory) starts at or after 456,
+ *   and tag and block version match, so an older file's section bytes are
+ *   never read as one. A plain version 2 file with it has 152 zero bytes
+ *   at 200..351)
+ *     352 char[4]  tag "JFAC"
+ *     356 u32      1 (block version)
+ *     360 4 x {u64 offset (in the file), u64 size, u32 stride, u32 0}: the
+ *                  cell tables of user name, uid, group name, gid (key
+ *                  order); size 0 = none for that key (the slot table is
+ *                  used).
+ *
  * Version 2 sections. A lookup reads one hash slot (8 bytes), and on a tag
  * match one entry, which holds the record's fixed fields followed by its
  * own strings: a hit touches the slot's cache line and one or two adjacent
- * lines of the entry; a miss touches the slots only.
+ * lines of the entry; a miss touches the slots only. With cell tables a
+ * hit reads the slot and one cell holding the entry, which the NSS module
+ * prefetches together (one cache miss of latency).
  *   section 0       unused, size 0 (v1's STRINGS)
  *   USERS (1)       user entries, each 8-aligned (zero padding between):
  *     0  u32 uid, 4 u32 gid, 8 u32 flags (JFA_DBU_*), 12 u32 n_gids,
@@ -87,10 +103,42 @@
  *            tag matches; it visits at most slot-count slots, so a table
  *            without an empty slot (hostile file) still terminates.
  *
+ * Cell tables (optional, listed by the cell block). A cell table is a hash
+ * table of n cells of `stride` bytes (64, 128 or 256), inside USERS (user
+ * name, uid) or GROUPS (group name, gid), each table at a 128-aligned file
+ * offset (USERS starts 128-aligned and its size is a multiple of 128).
+ * A cell's first 8 bytes are a version 2 slot {u32 tag, u32 ref} (tag and
+ * ref as above; 0 = empty); bytes 8..stride-1 hold a copy of the record's
+ * entry when it fits (size <= stride - 8), and ref then points at that
+ * inline copy (the cell's offset in the section + 8); else they are zero
+ * and ref points at the primary entry.
+ *
+ * The home cell of a tag is (tag * n) >> 32 (jfa_db_cell_home); linear
+ * probing; the writer places by Robin Hood (a record displaces an
+ * occupant nearer its own home), so a probe stops at an empty cell or at
+ * a cell whose occupant is nearer its home than the probe is to the
+ * key's, and visits at most n cells. Load factor 80% (dbwrite.c).
+ *
+ * Primary entries: H_* slots, UINDEX/GINDEX and the version 1 view's
+ * string refs point at each record's primary entry. With cell tables an
+ * entry section holds the tables first (USERS: user name cells, uid
+ * cells; GROUPS: group name cells, gid cells), then every primary entry
+ * in input order, as without them (enumeration reads them sequentially).
+ * Readers without cell tables never read the copies. The stride of a kind
+ * is the smallest that holds 90% of its entries (none: no cell tables for
+ * that kind). Readers ask the slot table first and probe the cell table
+ * on a tag match (a miss then costs one 8-byte slot).
+ *
+ * Validation at open, O(1): stride one of 64, 128, 256; size a multiple
+ * of stride; more cells than records; offset 8-aligned; the table inside
+ * its entry section; no two cell tables overlapping. Refs, entries and
+ * order are checked where used (a broken order only hides keys);
+ * jfa_db_verify checks everything.
+ *
  * Validation at open (O(1)): size >= header, magic, version, header size,
  * declared size == real size, each section 8-aligned, inside the file and
  * after the header (after the directory for its sections), sections of a
- * table pairwise non-overlapping; v2: section 0
+ * table pairwise non-overlapping; the cell block's tables (above); v2: section 0
  * empty, entry sections a multiple of 8, index sections exactly count * 4,
  * hash tables a power-of-two slot count greater than the record count.
  * Everything else (slot refs, entry sizes, string lengths and their NULs,
@@ -166,6 +214,24 @@
 #define JFA_DB_DIR_TAG_LEN 4
 #define JFA_DB_DIR_SECTIONS 208u
 #define JFA_DB_DIR_SIZE 152u /* tag, u32 version, 9 x {u64 offset, u64 size} */
+
+/* the optional cell block (version 2 readers; after the directory) */
+#define JFA_DB_CELLS_OFF 352u
+#define JFA_DB_CELLS_TAG "JFAC"
+#define JFA_DB_CELLS_TAG_LEN 4
+#define JFA_DB_CELLS_VERSION 1u
+#define JFA_DB_CELLS_TABLES 360u /* 4 x {u64 offset, u64 size, u32 stride, u32 0} */
+#define JFA_DB_CELLS_ENTRY 24u
+#define JFA_DB_CELLS_SIZE 104u /* tag, u32 version, 4 x 24 bytes: ends at 456 */
+#define JFA_DB_CELLS_END (JFA_DB_CELLS_OFF + JFA_DB_CELLS_SIZE)
+#define JFA_DB_CELL_ALIGN 128u /* file alignment of a cell table */
+
+/* home cell of a tag in a cell table of n cells: (tag * n) >> 32, so any
+ * cell count (any load factor) spreads the tags evenly */
+static inline uint32_t jfa_db_cell_home(uint32_t tag, uint32_t n)
+{
+    return (uint32_t)(((uint64_t)tag * n) >> 32);
+}
 
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,

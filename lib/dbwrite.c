@@ -4,10 +4,12 @@
  * Owns: checking the users and groups handed over by sync (plausible unique
  * names, unique non-zero ids, strings that cannot break a passwd/group line,
  * well-formed Jellyfin Ids) and serialising them into the db_format.h
- * version 2 image in memory, in named steps (check_input, plan_layout,
- * write_users, write_groups, build_indexes, write_header): one entry per
- * record holding its own strings, gids or member names, two index arrays,
- * four tagged hash indexes and the checksum. Writing the image to disk is
+ * version 2 image in memory, in named steps (check_input, plan_layout with
+ * plan_cells, write_users, write_groups, write_cells, build_indexes,
+ * write_header): one entry per record holding its own strings, gids or
+ * member names, two index arrays, four tagged hash indexes, the optional
+ * cell tables (Robin Hood placement, stride and load factor chosen here)
+ * and the checksum. Writing the image to disk is
  * fileutil.h's job (jfa_write_atomic_hook); marking the file it replaces
  * (the watch block's `replaced` word, jfa_db_mark_replaced) is done here.
  */
@@ -42,6 +44,16 @@ struct builder {
     uint64_t generation;
     uint32_t *uoff, *goff; /* entry offsets within USERS / GROUPS */
     uint32_t us, gs;       /* slot counts of the user and group tables */
+    /* the cell tables (db_format.h), key order user name, uid, group name,
+     * gid: n cells (0: none) of stride bytes at off within the entry
+     * section; rec[c] = record index + 1 placed in cell c (0: empty) and
+     * tag[c] its key's hash, as Robin Hood placement left them */
+    bool cells;
+    struct cell_table {
+        uint32_t n, stride;
+        size_t off;
+        uint32_t *rec, *tag;
+    } ct[4];
     size_t off[JFA_SEC_COUNT], len[JFA_SEC_COUNT], size;
     /* the version 1 view (db_format.h "Transitional files"), if written */
     bool v1_view;
@@ -186,31 +198,179 @@ static size_t group_entry_size(const struct jfa_dbw_group *g)
 
 static void plan_v1_view(struct builder *b);
 
-/* Step 2: where every entry and section goes; allocate the image. Entry
- * offsets are kept for the index sections and the hash slots. */
-static int plan_layout(struct builder *b)
+/* ---- cell tables ---- */
+
+/* The load factor of a cell table, in percent. Measured at 100,000 users
+ * (bench/README.md "Cell tables"): 75, 80 and 85% give the same hits and
+ * misses within noise; 50-67% make user hits slower (at 50% they gain
+ * nothing: the larger table costs more than the shorter probes save), 90%
+ * group hits. 80%: the middle of the best range. */
+#define JFA_CELL_LOAD 80u
+
+static size_t align_cell(size_t v)
 {
+    return (v + JFA_DB_CELL_ALIGN - 1) & ~(size_t)(JFA_DB_CELL_ALIGN - 1);
+}
+
+/* The entry size of record i of the kind of table k (users for 0 and 1). */
+static size_t rec_size(const struct builder *b, int k, size_t i)
+{
+    return k < 2 ? user_entry_size(&b->users[i]) : group_entry_size(&b->groups[i]);
+}
+
+/* The key hash of record i in table k (the tag the reader compares). */
+static uint32_t rec_tag(const struct builder *b, int k, size_t i)
+{
+    switch (k) {
+    case 0:
+        return jfa_db_hash_name(b->users[i].name, strlen(b->users[i].name));
+    case 1:
+        return jfa_db_hash_id(b->users[i].uid);
+    case 2:
+        return jfa_db_hash_name(b->groups[i].name, strlen(b->groups[i].name));
+    default:
+        return jfa_db_hash_id(b->groups[i].gid);
+    }
+}
+
+/* The stride of the cell tables of a kind of n records: the smallest of
+ * 64, 128 and 256 whose cells hold at least 90% of its entries after their
+ * 8-byte {tag, ref}; 0 (no cell tables) when none does, or no records. */
+static uint32_t choose_stride(const struct builder *b, int k, size_t n)
+{
+    static const uint32_t strides[] = {64, 128, 256};
+
+    for (int s = 0; s < 3 && n > 0; s++) {
+        size_t fit = 0;
+        for (size_t i = 0; i < n; i++)
+            fit += rec_size(b, k, i) <= strides[s] - 8;
+        if (fit * 10 >= n * 9)
+            return strides[s];
+    }
+    return 0;
+}
+
+/* Place record rec (tag) in table t by Robin Hood: walking from its home,
+ * it takes the first empty cell, or the first cell whose occupant is
+ * nearer its own home than rec is, and the occupant walks on. Then along
+ * any probe the occupants' distances never drop by more than one from a
+ * cell to the next, which lets the reader stop early (db.c find_cell).
+ * The table has more cells than records: an empty cell is always found. */
+static void cell_place(struct cell_table *t, uint32_t tag, uint32_t rec)
+{
+    uint32_t i = jfa_db_cell_home(tag, t->n), d = 0;
+
+    for (;;) {
+        uint32_t home, od;
+        if (t->rec[i] == 0) {
+            t->rec[i] = rec + 1;
+            t->tag[i] = tag;
+            return;
+        }
+        home = jfa_db_cell_home(t->tag[i], t->n);
+        od = i >= home ? i - home : i + t->n - home;
+        if (od < d) {
+            uint32_t r = t->rec[i] - 1, g = t->tag[i];
+            t->rec[i] = rec + 1;
+            t->tag[i] = tag;
+            rec = r;
+            tag = g;
+            d = od;
+        }
+        if (++i == t->n)
+            i = 0;
+        d++;
+    }
+}
+
+static void free_cells(struct builder *b)
+{
+    for (int k = 0; k < 4; k++) {
+        free(b->ct[k].rec);
+        free(b->ct[k].tag);
+        memset(&b->ct[k], 0, sizeof(b->ct[k]));
+    }
+}
+
+/* Size and fill the four cell tables (placement only: cells are written
+ * by write_cells once the entries are). */
+static int plan_cells(struct builder *b)
+{
+    for (int k = 0; k < 4; k++) {
+        struct cell_table *t = &b->ct[k];
+        size_t n = k < 2 ? b->n_users : b->n_groups;
+        t->stride = (k == 0 || k == 2) ? choose_stride(b, k, n) : b->ct[k - 1].stride;
+        if (t->stride == 0)
+            continue;
+        t->n = (uint32_t)((n * 100 + JFA_CELL_LOAD - 1) / JFA_CELL_LOAD);
+        if (t->n <= n)
+            t->n = (uint32_t)n + 1;
+        t->rec = calloc(t->n, sizeof(*t->rec));
+        t->tag = calloc(t->n, sizeof(*t->tag));
+        if (!t->rec || !t->tag)
+            return bfail(b, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            cell_place(t, rec_tag(b, k, i), (uint32_t)i);
+    }
+    return 0;
+}
+
+/* The entry offsets of one entry section (USERS: tables 0 and 1, GROUPS: 2
+ * and 3) and its size. With cell tables the section holds them first,
+ * each 128-aligned, then every record's primary entry, in input order as
+ * without them: enumeration walks them in that order, so its reads stay
+ * sequential (primaries inline in their by-name cells, in hash order,
+ * made getpwent 4.5 times slower at 100,000 users: bench/README.md "Cell
+ * tables"). The section's size is then a multiple of 128, so that the next
+ * one (GROUPS after USERS) is aligned as well and the two stay adjacent. */
+static int plan_entries(struct builder *b, int k0, uint32_t *off, size_t n, size_t *lenp)
+{
+    struct cell_table *byname = &b->ct[k0], *byid = &b->ct[k0 + 1];
     size_t pos = 0;
 
+    if (byname->n) {
+        byname->off = 0;
+        byid->off = align_cell((size_t)byname->n * byname->stride);
+        pos = align_cell(byid->off + (size_t)byid->n * byid->stride);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (pos > JFA_DB_MAX_FILE)
+            return bfail(b, "%s entries exceed %llu bytes", k0 < 2 ? "user" : "group",
+                         (unsigned long long)JFA_DB_MAX_FILE);
+        off[i] = (uint32_t)pos;
+        pos = align8(pos + rec_size(b, k0, i));
+    }
+    *lenp = byname->n ? align_cell(pos) : pos;
+    return 0;
+}
+
+static int plan_layout(struct builder *b);
+
+/* The file would be too large with cell tables: plan it without. */
+static int plan_without_cells(struct builder *b)
+{
+    b->cells = false;
+    free_cells(b);
+    free(b->uoff);
+    free(b->goff);
+    b->uoff = b->goff = NULL;
+    return plan_layout(b);
+}
+
+/* Step 2: where every entry and section goes; allocate the image. Entry
+ * offsets are kept for the index sections and the hash slots. Files too
+ * large with cell tables are written without them. */
+static int plan_layout(struct builder *b)
+{
     b->uoff = calloc(b->n_users + 1, sizeof(*b->uoff));
     b->goff = calloc(b->n_groups + 1, sizeof(*b->goff));
     if (!b->uoff || !b->goff)
         return bfail(b, "out of memory");
-    for (size_t i = 0; i < b->n_users; i++) {
-        if (pos > JFA_DB_MAX_FILE)
-            return bfail(b, "user entries exceed %llu bytes", (unsigned long long)JFA_DB_MAX_FILE);
-        b->uoff[i] = (uint32_t)pos;
-        pos = align8(pos + user_entry_size(&b->users[i]));
-    }
-    b->len[JFA_SEC_USERS] = pos;
-    pos = 0;
-    for (size_t i = 0; i < b->n_groups; i++) {
-        if (pos > JFA_DB_MAX_FILE)
-            return bfail(b, "group entries exceed %llu bytes", (unsigned long long)JFA_DB_MAX_FILE);
-        b->goff[i] = (uint32_t)pos;
-        pos = align8(pos + group_entry_size(&b->groups[i]));
-    }
-    b->len[JFA_SEC_GROUPS] = pos;
+    if (b->cells && plan_cells(b) != 0)
+        return -1;
+    if (plan_entries(b, 0, b->uoff, b->n_users, &b->len[JFA_SEC_USERS]) != 0 ||
+        plan_entries(b, 2, b->goff, b->n_groups, &b->len[JFA_SEC_GROUPS]) != 0)
+        return b->cells ? plan_without_cells(b) : -1;
     b->us = slots_for(b->n_users);
     b->gs = slots_for(b->n_groups);
     b->len[JFA_SEC2_UNUSED] = 0;
@@ -221,14 +381,23 @@ static int plan_layout(struct builder *b)
     /* the watch block sits between the header and the first section; a
      * transitional file has the version 2 directory after it */
     b->size = b->v1_view ? JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE : JFA_DB_HDR_SIZE + JFA_DB_WATCH_SIZE;
+    /* the cell block follows (in a plain version 2 file after 152 zero
+     * bytes where a transitional one has its directory), and the entry
+     * sections, which hold the cell tables, start 128-aligned */
+    if (b->cells)
+        b->size = JFA_DB_CELLS_END;
     for (int s = 0; s < JFA_SEC_COUNT; s++) {
         if (b->size > JFA_DB_MAX_FILE)
             break;
+        if (b->cells && s == JFA_SEC_USERS)
+            b->size = align_cell(b->size);
         b->off[s] = b->size;
         b->size = align8(b->size + b->len[s]);
     }
     if (b->v1_view)
         plan_v1_view(b);
+    if (b->size > JFA_DB_MAX_FILE && b->cells)
+        return plan_without_cells(b);
     if (b->size > JFA_DB_MAX_FILE)
         return bfail(b, "database would be more than %llu bytes",
                      (unsigned long long)JFA_DB_MAX_FILE);
@@ -295,6 +464,33 @@ static void write_groups(struct builder *b)
             name = (size_t)(p - e);
         }
         jfa_put32(b->img + b->off[JFA_SEC2_GINDEX] + 4 * i, b->goff[i]);
+    }
+}
+
+/* Step 4b: the cells, once the entries are written. A cell holds a
+ * byte-identical copy of the record's primary entry when it fits, and
+ * refers to that copy, else to the primary. */
+static void write_cells(struct builder *b)
+{
+    for (int k = 0; k < 4; k++) {
+        const struct cell_table *t = &b->ct[k];
+        enum jfa_db_sec s = k < 2 ? JFA_SEC_USERS : JFA_SEC_GROUPS;
+        const uint32_t *prim = k < 2 ? b->uoff : b->goff;
+        unsigned char *sec = b->img + b->off[s];
+
+        for (uint32_t c = 0; c < t->n; c++) {
+            size_t at = t->off + (size_t)c * t->stride, ref;
+            uint32_t r = t->rec[c];
+            if (r == 0)
+                continue;
+            ref = prim[r - 1];
+            if (rec_size(b, k, r - 1) <= t->stride - 8) {
+                memcpy(sec + at + 8, sec + ref, rec_size(b, k, r - 1));
+                ref = at + 8;
+            }
+            jfa_put32(sec + at, t->tag[c]);
+            jfa_put32(sec + at + 4, (uint32_t)(ref / 8 + 1));
+        }
     }
 }
 
@@ -504,6 +700,20 @@ static void write_header(struct builder *b)
             jfa_put64(img + JFA_DB_DIR_SECTIONS + 16 * s + 8, b->len[s]);
         }
     }
+    if (b->cells) {
+        memcpy(img + JFA_DB_CELLS_OFF, JFA_DB_CELLS_TAG, JFA_DB_CELLS_TAG_LEN);
+        jfa_put32(img + JFA_DB_CELLS_OFF + 4, JFA_DB_CELLS_VERSION);
+        for (int k = 0; k < 4; k++) {
+            const struct cell_table *t = &b->ct[k];
+            unsigned char *p = img + JFA_DB_CELLS_TABLES + JFA_DB_CELLS_ENTRY * k;
+            enum jfa_db_sec s = k < 2 ? JFA_SEC_USERS : JFA_SEC_GROUPS;
+            if (t->n == 0)
+                continue;
+            jfa_put64(p, b->off[s] + t->off);
+            jfa_put64(p + 8, (uint64_t)t->n * t->stride);
+            jfa_put32(p + 16, t->stride);
+        }
+    }
     jfa_put64(img + JFA_DBH_CHECKSUM, jfa_db_image_checksum(img, b->size, 1));
 }
 
@@ -519,7 +729,8 @@ int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
                         .n_users = n_users,
                         .n_groups = n_groups,
                         .generation = generation,
-                        .v1_view = !(flags & JFA_DBW_NO_V1_VIEW)};
+                        .v1_view = !(flags & JFA_DBW_NO_V1_VIEW),
+                        .cells = !(flags & JFA_DBW_NO_CELLS)};
     int rc = -1;
 
     *out = NULL;
@@ -530,6 +741,7 @@ int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
         goto out;
     write_users(&b);
     write_groups(&b);
+    write_cells(&b);
     if (build_indexes(&b) != 0)
         goto out;
     if (b.v1_view)
@@ -543,6 +755,7 @@ out:
     free(b.img);
     free(b.uoff);
     free(b.goff);
+    free_cells(&b);
     return rc;
 }
 

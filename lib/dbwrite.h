@@ -3,7 +3,7 @@
  *
  * Owns: serialising users and groups into the binary format of db_format.h
  * (version 2: one entry per record, index arrays, tagged hash indexes,
- * checksum) in memory. Writing the result to disk atomically is
+ * optional cell tables, checksum) in memory. Writing the result to disk atomically is
  * fileutil.h's job.
  */
 #ifndef JFA_DBWRITE_H
@@ -43,6 +43,9 @@ int jfa_db_build(const struct jfa_dbw_user *users, size_t n_users,
  * Without it (jfa_db_build) the file is transitional: version 2 sections
  * plus a version 1 view of the same records (db_format.h). */
 #define JFA_DBW_NO_V1_VIEW 0x1u
+/* JFA_DBW_NO_CELLS: no cell tables (db_format.h), the layout of files
+ * written before them (for A/B measurement and compatibility tests). */
+#define JFA_DBW_NO_CELLS 0x2u
 int jfa_db_build_flags(const struct jfa_dbw_user *users, size_t n_users,
                        const struct jfa_dbw_group *groups, size_t n_groups, uint64_t generation,
                        unsigned flags, unsigned char **out, size_t *out_len, char *err,

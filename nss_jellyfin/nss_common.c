@@ -93,11 +93,18 @@ static bool db_path_builtin; /* db_path is the compiled-in path */
  * changes, read without it: a hint may be stale or torn, which is
  * harmless because it is used only as a prefetch address (a prefetch
  * never faults and changes no data); the lookup itself reads the table
- * under the lock. Version 2 tables only (8-byte slots); otherwise none.
+ * under the lock. Version 2 tables only (8-byte slots); with a cell table
+ * (db_format.h) also the key's home cell, both of its first two lines (a
+ * 128-byte cell's second line is not fetched by the hardware on its own:
+ * without it a user hit at 100,000 users costs 80-90 ns more; the cell
+ * after it: no gain; bench/README.md "Cell tables"). The lookup reads the
+ * slot first and the cell on a tag match, so the two loads overlap.
  */
 static struct {
     const unsigned char *slots;
     uint32_t mask;
+    const unsigned char *cells; /* NULL: no cell table, prefetch the slot */
+    uint32_t n, stride;
 } hint[4];
 
 static void set_hints(const struct jfa_db *db)
@@ -105,22 +112,41 @@ static void set_hints(const struct jfa_db *db)
     static const enum jfa_db_sec tab[4] = {JFA_SEC_H_UNAME, JFA_SEC_H_UID, JFA_SEC_H_GNAME,
                                            JFA_SEC_H_GID};
     for (int k = 0; k < 4; k++) {
-        const unsigned char *slots = NULL;
-        uint32_t mask = 0;
+        const unsigned char *slots = NULL, *cells = NULL;
+        uint32_t mask = 0, n = 0, stride = 0;
         if (db && db->version == JFA_DB_VERSION) {
             slots = db->base + db->sec_off[tab[k]];
             mask = (uint32_t)(db->sec_len[tab[k]] / JFA_DB2_SLOT_SIZE - 1);
+            if (db->cell_n[k] != 0) {
+                cells = db->base + db->cell_off[k];
+                n = db->cell_n[k];
+                stride = db->cell_stride[k];
+            }
         }
         __atomic_store_n(&hint[k].slots, slots, __ATOMIC_RELAXED);
         __atomic_store_n(&hint[k].mask, mask, __ATOMIC_RELAXED);
+        __atomic_store_n(&hint[k].cells, cells, __ATOMIC_RELAXED);
+        __atomic_store_n(&hint[k].n, n, __ATOMIC_RELAXED);
+        __atomic_store_n(&hint[k].stride, stride, __ATOMIC_RELAXED);
     }
 }
 
 static void prefetch_slot(enum jfa_nss_table t, uint32_t hash)
 {
-    const unsigned char *slots = __atomic_load_n(&hint[t].slots, __ATOMIC_RELAXED);
-    uint32_t mask = __atomic_load_n(&hint[t].mask, __ATOMIC_RELAXED);
+    const unsigned char *cells = __atomic_load_n(&hint[t].cells, __ATOMIC_RELAXED);
+    const unsigned char *slots;
+    uint32_t mask;
 
+    if (cells) {
+        uint32_t stride = __atomic_load_n(&hint[t].stride, __ATOMIC_RELAXED);
+        const unsigned char *c =
+            cells +
+            (size_t)stride * jfa_db_cell_home(hash, __atomic_load_n(&hint[t].n, __ATOMIC_RELAXED));
+        __builtin_prefetch(c);
+        __builtin_prefetch(c + 64);
+    }
+    slots = __atomic_load_n(&hint[t].slots, __ATOMIC_RELAXED);
+    mask = __atomic_load_n(&hint[t].mask, __ATOMIC_RELAXED);
     if (slots)
         __builtin_prefetch(slots + (size_t)JFA_DB2_SLOT_SIZE * (hash & mask));
 }

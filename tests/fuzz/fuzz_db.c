@@ -3,8 +3,10 @@
  *
  * Owns: nothing in the product. Each input is written to a private temp
  * file and opened through the real jfa_db_open (the same validation as the
- * NSS module; format version 2, plain or transitional, and version 1: the
- * seed corpus has all of them), then every read operation runs: lookups of fixed names and
+ * NSS module; format version 2, plain or transitional, with and without
+ * cell tables (and with the primaries inline in the cells, as a first
+ * writer had them), and version 1: the seed corpus has all of them), then every
+ * read operation runs: lookups of fixed names and
  * ids and of every name/id the file itself claims, enumeration, member
  * lists, gid lists and jfa_db_verify; then the writer's jfa_db_mark_replaced
  * on the same file, which must mark exactly the files the reader found a

@@ -5,7 +5,7 @@
  * benchmark make databases without the sync tool, through the real writer
  * (jfa_db_build).
  *
- * Usage: mkdb [-1|-2] [-m MODE] SPEC OUT
+ * Usage: mkdb [-1|-2] [-N] [-m MODE] SPEC OUT
  *   SPEC is a file or "-" (stdin); OUT is written through a temp file in
  *   the same directory and renamed into place (atomic), mode MODE (octal,
  *   default 0644). The file it replaces is NOT marked: mkdb acts as a
@@ -13,7 +13,9 @@
  *   sync writes (transitional: version 2 sections and a version 1 view,
  *   db_format.h); -2 writes a plain version 2 file; -1 a plain version 2
  *   file laid out as databases made before the watch block existed
- *   (sections from offset 192, no block), for compatibility tests.
+ *   (sections from offset 192, no block, no cell tables), for
+ *   compatibility tests; -N writes no cell tables (JFA_DBW_NO_CELLS: the
+ *   layout before them, for A/B measurement).
  *        mkdb -M OUT
  *   only marks the database OUT as replaced (jfa_db_mark_replaced), as
  *   jellyfin-auth sync does just before its rename.
@@ -246,12 +248,14 @@ int main(int argc, char **argv)
     bool old_layout = false;
     unsigned flags = 0;
 
-    while ((opt = getopt(argc, argv, "12m:M:")) != -1) {
+    while ((opt = getopt(argc, argv, "12Nm:M:")) != -1) {
         if (opt == '1') {
             old_layout = true;
-            flags = JFA_DBW_NO_V1_VIEW;
+            flags |= JFA_DBW_NO_V1_VIEW | JFA_DBW_NO_CELLS;
         } else if (opt == '2') {
-            flags = JFA_DBW_NO_V1_VIEW;
+            flags |= JFA_DBW_NO_V1_VIEW;
+        } else if (opt == 'N') {
+            flags |= JFA_DBW_NO_CELLS;
         } else if (opt == 'm') {
             mode = (mode_t)strtoul(optarg, NULL, 8);
         } else if (opt == 'M') {
@@ -259,12 +263,12 @@ int main(int argc, char **argv)
                 die("%s: not marked: %s", optarg, err[0] ? err : "no watch block");
             return 0;
         } else {
-            fprintf(stderr, "usage: mkdb [-1|-2] [-m MODE] SPEC OUT | mkdb -M OUT\n");
+            fprintf(stderr, "usage: mkdb [-1|-2] [-N] [-m MODE] SPEC OUT | mkdb -M OUT\n");
             return 1;
         }
     }
     if (argc - optind != 2) {
-        fprintf(stderr, "usage: mkdb [-1|-2] [-m MODE] SPEC OUT | mkdb -M OUT\n");
+        fprintf(stderr, "usage: mkdb [-1|-2] [-N] [-m MODE] SPEC OUT | mkdb -M OUT\n");
         return 1;
     }
     in = strcmp(argv[optind], "-") == 0 ? stdin : fopen(argv[optind], "r");

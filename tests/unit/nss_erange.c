@@ -18,8 +18,9 @@
  *                                the module keeps DB (it reads the variable
  *                                once per process), in a forked child too
  *   nss_erange SO rootname       JELLYFIN_AUTH_DB is a plain version 2 file
- *                                (mkdb -2) with users and groups roox and
- *                                rooy (uid/gid 100007, 100008); it renames
+ *                                without cell tables (mkdb -2 -N) with
+ *                                users and groups roox and rooy (uid/gid
+ *                                100007, 100008); it renames
  *                                them, hostile, to "root" and "rooz" (slots
  *                                moved, fold flags set), then: "ROOZ" is
  *                                found (the renaming works), and nothing
@@ -436,7 +437,7 @@ static void rename_record(unsigned char *img, int ix, int es, int hs, uint32_t i
     unsigned char *e = img + eoff + at, *slot;
 
     if (jfa_le16(e + len_at) != 4 || memcmp(e + name_at, from, 4) != 0) {
-        fprintf(stderr, "rootname: record %u is not %s (run on mkdb -2 output)\n", idx, from);
+        fprintf(stderr, "rootname: record %u is not %s (run on mkdb -2 -N output)\n", idx, from);
         exit(1);
     }
     memcpy(e + name_at, to, 4);

@@ -10,8 +10,12 @@
  * every truncation of a small database, a fixed-seed random corruption
  * loop, hand-made hostile files of both versions (offsets past the end,
  * entries and strings past their bounds, full hash tables whose tags all
- * match, huge counts), and version 1 files written by the version-1
- * writer (tests/data) answering exactly as version 2.
+ * match, huge counts), version 1 files written by the version-1 writer
+ * (tests/data) answering exactly as version 2, and the cell tables:
+ * inline and overflowing entries by every key, the same answers through
+ * the slot tables and the version 1 view (older readers), colliding homes
+ * (Robin Hood), every rule of the cell block at open, hostile cells, and
+ * verify naming the table and cell at fault.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -130,16 +134,21 @@ static void build_fixture(unsigned char **img, size_t *len)
     assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, img, len, err, sizeof(err)), 0);
 }
 
-/* The fixture as a plain version 2 file (header version 2, no v1 view). */
-static void build_fixture_v2(unsigned char **img, size_t *len)
+/* The fixture written with writer flags (dbwrite.h). */
+static void build_fixture_flags(unsigned flags, unsigned char **img, size_t *len)
 {
     struct jfa_dbw_user u[3];
     struct jfa_dbw_group g[4];
     char err[256];
     fixture(u, g);
-    assert_int_equal(
-        jfa_db_build_flags(u, 3, g, 4, 1700000000, JFA_DBW_NO_V1_VIEW, img, len, err, sizeof(err)),
-        0);
+    assert_int_equal(jfa_db_build_flags(u, 3, g, 4, 1700000000, flags, img, len, err, sizeof(err)),
+                     0);
+}
+
+/* The fixture as a plain version 2 file (header version 2, no v1 view). */
+static void build_fixture_v2(unsigned char **img, size_t *len)
+{
+    build_fixture_flags(JFA_DBW_NO_V1_VIEW, img, len);
 }
 
 static void open_image(struct jfa_db *db, const unsigned char *img, size_t len)
@@ -295,6 +304,7 @@ static void test_case_fold(void **state)
     g[0].flags = JFA_DBG_FOLD;
     assert_int_equal(jfa_db_build(u, 3, g, 4, 1700000000, &img, &len, err, sizeof(err)), 0);
     open_image(&db, img, len);
+    assert_true(db.cell_n[0] != 0 && db.cell_n[2] != 0); /* folding through the cell tables */
     assert_int_equal(jfa_db_user_by_name_ci(&db, "Alice", &du), 0);
     assert_string_equal(du.name, "alice");
     assert_int_equal(jfa_db_user_by_name_ci(&db, "ALICE", &du), 0);
@@ -791,9 +801,10 @@ static void test_verify_flipped_byte(void **state)
             continue; /* the watch word: outside the checksum (test_watch) */
         img[pos] ^= 0x20;
         write_file(dbpath, img, len, 0644);
-        if (pos >= JFA_DB_DIR_OFF && pos < JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE &&
+        if (pos >= JFA_DB_DIR_OFF && pos < JFA_DB_CELLS_END &&
             jfa_db_open(&db, dbpath, false) != 0) {
-            img[pos] ^= 0x20; /* a directory section out of bounds: refused at open */
+            /* a directory section or cell table out of bounds: refused at open */
+            img[pos] ^= 0x20;
             continue;
         }
         assert_int_equal(jfa_db_open(&db, dbpath, false), 0); /* checksum not checked at open */
@@ -942,7 +953,8 @@ static void random_corruption(const unsigned char *img, size_t len)
 }
 
 /* Run check on each form of the fixture: transitional (what sync
- * writes), plain version 2, and the version 1 file of tests/data. */
+ * writes), plain version 2, transitional without cell tables, and the
+ * version 1 file of tests/data. */
 static void on_every_form(void (*check)(const unsigned char *, size_t))
 {
     unsigned char *img;
@@ -952,6 +964,9 @@ static void on_every_form(void (*check)(const unsigned char *, size_t))
     check(img, len);
     free(img);
     build_fixture_v2(&img, &len);
+    check(img, len);
+    free(img);
+    build_fixture_flags(JFA_DBW_NO_CELLS, &img, &len);
     check(img, len);
     free(img);
     img = load_data("users-v1.db", &len);
@@ -1299,7 +1314,9 @@ static void test_hostile_entries_v2(void **state)
     char err[256];
     (void)state;
 
-    build_fixture_v2(&img, &len);
+    /* the slot tables' path: a file without cell tables (test_cells
+     * covers the cells) */
+    build_fixture_flags(JFA_DBW_NO_V1_VIEW | JFA_DBW_NO_CELLS, &img, &len);
     w = malloc(len);
     assert_non_null(w);
     alice = sec_off(img, JFA_SEC_USERS) + jfa_le32(img + sec_off(img, JFA_SEC2_UINDEX));
@@ -1725,6 +1742,662 @@ static void test_transitional(void **state)
     free(img);
 }
 
+/* ---- cell tables ---- */
+
+#define CN 200 /* users of the cell population (and as many private groups) */
+
+/* A population for the cell tables: users cuN (uid 400000 + N) and their
+ * private groups, every twentieth user with a gecos too long for a
+ * 128-byte cell (its entry overflows), and group cusers holding every
+ * user (overflows a 64-byte cell). */
+struct cellpop {
+    struct jfa_dbw_user u[CN];
+    struct jfa_dbw_group g[CN + 1];
+    char names[CN][16];
+    const char *members[CN];
+};
+
+static const char long_gecos[] = "A gecos long enough that the entry no longer fits in a "
+                                 "128-byte cell, 0123456789 0123456789 0123456789";
+
+static void cellpop_init(struct cellpop *p, size_t n)
+{
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(p->names[i], sizeof(p->names[i]), "cu%u", (unsigned)(i % CN));
+        p->u[i] = (struct jfa_dbw_user){.uid = 400000 + (uint32_t)i,
+                                        .gid = 400000 + (uint32_t)i,
+                                        .name = p->names[i],
+                                        .gecos = i % 20 == 7 ? long_gecos : "",
+                                        .home = "/h",
+                                        .shell = "/bin/sh",
+                                        .jf_name = p->names[i]};
+        snprintf(p->u[i].jf_id, sizeof(p->u[i].jf_id), "%032zx", i + 1);
+        p->g[i] = (struct jfa_dbw_group){.gid = 400000 + (uint32_t)i, .name = p->names[i]};
+        p->members[i] = p->names[i];
+    }
+    p->g[n] = (struct jfa_dbw_group){
+        .gid = 399999, .name = "cusers", .members = p->members, .n_members = n};
+}
+
+static void cellpop_build(struct cellpop *p, size_t n, unsigned flags, unsigned char **img,
+                          size_t *len)
+{
+    char err[256];
+    if (jfa_db_build_flags(p->u, n, p->g, n + 1, 1, flags, img, len, err, sizeof(err)) != 0)
+        fail_msg("build: %s", err);
+}
+
+/* Is p inside cell table k of db? */
+static bool in_cells(const struct jfa_db *db, int k, const void *p)
+{
+    const unsigned char *c = db->base + db->cell_off[k];
+    return (const unsigned char *)p >= c &&
+           (const unsigned char *)p < c + (uint64_t)db->cell_n[k] * db->cell_stride[k];
+}
+
+/* The cell of table k (in the image w, laid out as db) holding tag, or
+ * UINT32_MAX. */
+static uint32_t cell_with_tag(const struct jfa_db *db, const unsigned char *w, int k, uint32_t tag)
+{
+    for (uint32_t i = 0; i < db->cell_n[k]; i++) {
+        const unsigned char *c = w + db->cell_off[k] + (uint64_t)db->cell_stride[k] * i;
+        if (jfa_le32(c + 4) != 0 && jfa_le32(c) == tag)
+            return i;
+    }
+    return UINT32_MAX;
+}
+
+static unsigned char *cell_at(const struct jfa_db *db, unsigned char *w, int k, uint32_t i)
+{
+    return w + db->cell_off[k] + (uint64_t)db->cell_stride[k] * i;
+}
+
+/* Every record of the population answers by all four keys. */
+static void cellpop_check(const struct jfa_db *db, const struct cellpop *p, size_t n)
+{
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(jfa_db_user_by_name(db, p->u[i].name, &u), 0);
+        assert_int_equal(u.uid, p->u[i].uid);
+        assert_string_equal(u.gecos, p->u[i].gecos);
+        assert_int_equal(jfa_db_user_by_uid(db, p->u[i].uid, &u), 0);
+        assert_string_equal(u.name, p->u[i].name);
+        assert_int_equal(jfa_db_group_by_name(db, p->g[i].name, &g), 0);
+        assert_int_equal(g.gid, p->g[i].gid);
+        assert_int_equal(jfa_db_group_by_gid(db, p->g[i].gid, &g), 0);
+        assert_string_equal(g.name, p->g[i].name);
+    }
+    assert_int_equal(jfa_db_group_by_gid(db, 399999, &g), 0);
+    assert_int_equal(g.n_members, n);
+    for (uint32_t k = 0; k < g.n_members; k++)
+        assert_string_equal(jfa_db_group_member(db, &g, k), p->names[k]);
+    assert_int_equal(jfa_db_user_by_name(db, "cu999", &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_uid(db, 400999, &u), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name(db, "cu999", &g), -ENOENT);
+    assert_int_equal(jfa_db_group_by_gid(db, 400999, &g), -ENOENT);
+}
+
+/* Lookups through cells: inline and overflowing entries by all four keys,
+ * misses, the strides chosen, both kinds of file; the same answers with
+ * the cell tables ignored (an older version 2 reader: slots and primary
+ * entries) and through the version 1 view. */
+static void test_cells(void **state)
+{
+    static const unsigned forms[] = {0, JFA_DBW_NO_V1_VIEW};
+    struct cellpop *p = malloc(sizeof(*p));
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db, old;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    char err[256];
+    (void)state;
+
+    assert_non_null(p);
+    cellpop_init(p, CN);
+    for (size_t f = 0; f < 2; f++) {
+        cellpop_build(p, CN, forms[f], &img, &len);
+        open_image(&db, img, len);
+        assert_int_equal(db.version, 2);
+        assert_memory_equal(img + JFA_DB_CELLS_OFF, JFA_DB_CELLS_TAG, 4);
+        assert_int_equal(db.cell_stride[0], 128);
+        assert_int_equal(db.cell_stride[1], 128);
+        assert_int_equal(db.cell_stride[2], 64);
+        assert_int_equal(db.cell_stride[3], 64);
+        assert_int_equal(db.cell_n[0], (CN * 100 + 79) / 80);
+        assert_int_equal(db.cell_n[2], ((CN + 1) * 100 + 79) / 80);
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(db.cell_off[k] % JFA_DB_CELL_ALIGN, 0);
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+        cellpop_check(&db, p, CN);
+        /* inline: the by-name answer in the by-name table, the by-id
+         * answer in the by-id table (copies); overflowing: both outside
+         * every cell table; enumeration: the primaries, outside */
+        for (size_t i = 0; i < CN; i++) {
+            bool fits = i % 20 != 7;
+            assert_int_equal(jfa_db_user_by_name(&db, p->u[i].name, &u), 0);
+            assert_true(in_cells(&db, 0, u.name) == fits);
+            assert_int_equal(jfa_db_user_by_uid(&db, p->u[i].uid, &u), 0);
+            assert_true(in_cells(&db, 1, u.name) == fits);
+            assert_false(in_cells(&db, 0, u.name));
+            assert_int_equal(jfa_db_user_at(&db, (uint32_t)i, &u), 0);
+            assert_false(in_cells(&db, 0, u.name) || in_cells(&db, 1, u.name));
+            assert_int_equal(jfa_db_group_by_gid(&db, p->g[i].gid, &g), 0);
+            assert_true(in_cells(&db, 3, g.name));
+        }
+        assert_int_equal(jfa_db_group_by_name(&db, "cusers", &g), 0);
+        assert_false(in_cells(&db, 2, g.name) || in_cells(&db, 3, g.name));
+        /* an older version 2 reader: no cell tables */
+        old = db;
+        memset(old.cell_n, 0, sizeof(old.cell_n));
+        cellpop_check(&old, p, CN);
+        jfa_db_close(&db);
+        /* an older version 1 reader: the transitional file's view */
+        if (forms[f] == 0) {
+            memcpy(img + JFA_DB_DIR_OFF, "XXXX", 4);
+            open_image(&db, img, len);
+            assert_int_equal(db.version, 1);
+            cellpop_check(&db, p, CN);
+            jfa_db_close(&db);
+        }
+        free(img);
+    }
+    /* a kind whose entries mostly overflow 256 bytes: no cell tables for
+     * it, the slot tables answer */
+    for (size_t i = 0; i < CN; i++)
+        p->u[i].home = long_gecos;
+    for (size_t i = 0; i < CN; i += 2)
+        p->u[i].gecos = long_gecos;
+    cellpop_build(p, CN, 0, &img, &len);
+    open_image(&db, img, len);
+    assert_int_equal(db.cell_n[0], 0);
+    assert_int_equal(db.cell_n[1], 0);
+    assert_int_equal(db.cell_stride[2], 64);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    cellpop_check(&db, p, CN);
+    jfa_db_close(&db);
+    free(img);
+    free(p);
+}
+
+/* Files without cell tables read as before: no block (sections right
+ * after the directory or the watch block), the slot tables answer. */
+static void test_no_cells(void **state)
+{
+    static const unsigned forms[] = {JFA_DBW_NO_CELLS, JFA_DBW_NO_CELLS | JFA_DBW_NO_V1_VIEW};
+    struct cellpop *p = malloc(sizeof(*p));
+    unsigned char *img;
+    size_t len;
+    struct jfa_db db;
+    char err[256];
+    (void)state;
+
+    assert_non_null(p);
+    cellpop_init(p, CN);
+    for (size_t f = 0; f < 2; f++) {
+        cellpop_build(p, CN, forms[f], &img, &len);
+        open_image(&db, img, len);
+        assert_int_equal(db.version, 2);
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(db.cell_n[k], 0);
+        assert_int_equal(db.sec_off[0], f == 0 ? JFA_DB_DIR_OFF + JFA_DB_DIR_SIZE
+                                               : JFA_DB_WATCH_OFF + JFA_DB_WATCH_SIZE);
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+        cellpop_check(&db, p, CN);
+        jfa_db_close(&db);
+        free(img);
+    }
+    free(p);
+}
+
+/* Keys whose homes collide: the writer's Robin Hood placement keeps every
+ * key reachable, misses that share the home end, verify accepts it. */
+static void test_cells_collisions(void **state)
+{
+    enum { NU = 40 };
+    struct jfa_dbw_user u[NU];
+    struct jfa_dbw_group g[NU];
+    char names[NU][16], err[256];
+    uint32_t n = (NU * 100 + 79) / 80, uid = 500000, misses[4], nm = 0;
+    unsigned char *img;
+    size_t len, k = 0;
+    struct jfa_db db;
+    struct jfa_db_user du;
+    struct jfa_db_group dg;
+    (void)state;
+
+    memset(u, 0, sizeof(u));
+    memset(g, 0, sizeof(g));
+    /* 30 uids and gids whose home is cell 7 of the n-cell id tables (and
+     * cell 7 is near the start: probes run past it), 10 elsewhere;
+     * names: every one home at cell n - 2, so probes wrap */
+    for (; k < NU; uid++) {
+        bool home7 = jfa_db_cell_home(jfa_db_hash_id(uid), n) == 7;
+        if (k < 30 ? !home7 : home7) {
+            if (home7 && nm < 4)
+                misses[nm++] = uid;
+            continue;
+        }
+        u[k] = (struct jfa_dbw_user){
+            .uid = uid, .gid = uid, .gecos = "", .home = "/h", .shell = "/bin/sh"};
+        snprintf(u[k].jf_id, sizeof(u[k].jf_id), "%032x", uid);
+        g[k] = (struct jfa_dbw_group){.gid = uid};
+        k++;
+    }
+    k = 0;
+    for (uint32_t i = 0; k < NU; i++) {
+        snprintf(names[k], sizeof(names[k]), "c%u", i);
+        if (jfa_db_cell_home(jfa_db_hash_name(names[k], strlen(names[k])), n) != n - 2)
+            continue;
+        u[k].name = u[k].jf_name = g[k].name = names[k];
+        k++;
+    }
+    while (nm < 4)
+        if (jfa_db_cell_home(jfa_db_hash_id(uid++), n) == 7)
+            misses[nm++] = uid - 1;
+    assert_int_equal(jfa_db_build(u, NU, g, NU, 1, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_equal(db.cell_n[0], n);
+    assert_int_equal(db.cell_n[3], n);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    for (size_t i = 0; i < NU; i++) {
+        assert_int_equal(jfa_db_user_by_name(&db, u[i].name, &du), 0);
+        assert_int_equal(du.uid, u[i].uid);
+        assert_int_equal(jfa_db_user_by_uid(&db, u[i].uid, &du), 0);
+        assert_string_equal(du.name, u[i].name);
+        assert_int_equal(jfa_db_group_by_name(&db, g[i].name, &dg), 0);
+        assert_int_equal(jfa_db_group_by_gid(&db, g[i].gid, &dg), 0);
+        assert_string_equal(dg.name, g[i].name);
+    }
+    for (uint32_t i = 0; i < nm; i++) {
+        assert_int_equal(jfa_db_user_by_uid(&db, misses[i], &du), -ENOENT);
+        assert_int_equal(jfa_db_group_by_gid(&db, misses[i], &dg), -ENOENT);
+    }
+    /* the names' cluster wraps from the last cell to cell 0: emptying the
+     * last cell breaks the order at cell 0, which verify reports */
+    {
+        unsigned char *w = malloc(len);
+        const unsigned char *last = img + db.cell_off[0] + (uint64_t)db.cell_stride[0] * (n - 1);
+        assert_non_null(w);
+        assert_true(jfa_le32(last + 4) != 0);
+        assert_true(jfa_le32(img + db.cell_off[0] + 4) != 0);
+        memcpy(w, img, len);
+        memset(w + (last - img), 0, db.cell_stride[0]);
+        resum(w, len);
+        jfa_db_close(&db);
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "user name cell table: cell 0 out of Robin Hood order"));
+        free(w);
+    }
+    jfa_db_close(&db);
+    free(img);
+}
+
+/* The cell block at open: each rule refuses the file; a block that is not
+ * there (tag, version, a section over it) is no block. */
+static void test_cells_hostile_block(void **state)
+{
+    static const unsigned forms[] = {0, JFA_DBW_NO_V1_VIEW};
+    struct cellpop *p = malloc(sizeof(*p));
+    unsigned char *img, *w;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    (void)state;
+
+    assert_non_null(p);
+    cellpop_init(p, CN);
+    for (size_t f = 0; f < 2; f++) {
+        cellpop_build(p, CN, forms[f], &img, &len);
+        w = malloc(len);
+        assert_non_null(w);
+        /* the table of key k in the block */
+#define T(k) (w + JFA_DB_CELLS_TABLES + JFA_DB_CELLS_ENTRY * (k))
+#define RESET() memcpy(w, img, len)
+#define REFUSED() assert_int_equal(open_modified(w, len, &db), -EINVAL)
+        uint64_t uoff = jfa_le64(img + JFA_DB_CELLS_TABLES);
+        uint64_t usize = jfa_le64(img + JFA_DB_CELLS_TABLES + 8);
+        uint64_t goff = jfa_le64(img + JFA_DB_CELLS_TABLES + 2 * JFA_DB_CELLS_ENTRY);
+        uint64_t idoff = jfa_le64(img + JFA_DB_CELLS_TABLES + JFA_DB_CELLS_ENTRY);
+        uint64_t idsize = jfa_le64(img + JFA_DB_CELLS_TABLES + JFA_DB_CELLS_ENTRY + 8);
+        const unsigned char *dir = img + (forms[f] == 0 ? JFA_DB_DIR_SECTIONS : JFA_DBH_SECTIONS);
+        uint64_t users_end =
+            jfa_le64(dir + 16 * JFA_SEC_USERS) + jfa_le64(dir + 16 * JFA_SEC_USERS + 8);
+
+        RESET();
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(db.cell_n[0], usize / 128);
+        jfa_db_close(&db);
+        /* stride */
+        static const uint32_t bad_strides[] = {0, 8, 32, 96, 100, 512};
+        for (size_t i = 0; i < sizeof(bad_strides) / sizeof(bad_strides[0]); i++) {
+            RESET();
+            jfa_put32(T(0) + 16, bad_strides[i]);
+            REFUSED();
+        }
+        /* a stride of 64 fits the size too: accepted (twice the cells) */
+        RESET();
+        jfa_put32(T(0) + 16, 64);
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(db.cell_n[0], usize / 64);
+        jfa_db_close(&db);
+        /* not a whole number of cells */
+        RESET();
+        jfa_put64(T(0) + 8, usize - 8);
+        REFUSED();
+        /* as many cells as records, or fewer */
+        RESET();
+        jfa_put64(T(0) + 8, (uint64_t)CN * 128);
+        REFUSED();
+        RESET();
+        jfa_put64(T(2) + 8, (uint64_t)(CN + 1) * 64);
+        REFUSED();
+        RESET();
+        jfa_put64(T(2) + 8, (uint64_t)(CN + 2) * 64); /* one more: accepted */
+        assert_int_equal(open_modified(w, len, &db), 0);
+        jfa_db_close(&db);
+        /* more than UINT32_MAX cells (and far outside the section) */
+        RESET();
+        jfa_put64(T(0) + 8, ((uint64_t)UINT32_MAX + 1) * 64);
+        jfa_put32(T(0) + 16, 64);
+        REFUSED();
+        /* misaligned (and one cell shorter: it overlaps nothing) */
+        RESET();
+        jfa_put64(T(0), uoff + 4);
+        jfa_put64(T(0) + 8, usize - 128);
+        REFUSED();
+        RESET();
+        jfa_put64(T(0), uoff + 8);
+        jfa_put64(T(0) + 8, usize - 128);
+        assert_int_equal(open_modified(w, len, &db), 0); /* 8-aligned: accepted */
+        jfa_db_close(&db);
+        /* outside its entry section: before it, past its end, in the
+         * other one */
+        RESET();
+        jfa_put64(T(0), uoff - 128);
+        REFUSED();
+        RESET();
+        jfa_put64(T(1), users_end - idsize + 128);
+        REFUSED();
+        RESET();
+        jfa_put64(T(1), users_end + 8); /* past the end: the offset alone */
+        jfa_put64(T(1) + 8, 0);
+        assert_int_equal(open_modified(w, len, &db), 0); /* size 0: no table */
+        assert_int_equal(db.cell_n[1], 0);
+        assert_int_equal(jfa_db_user_by_uid(&db, 400003, &u), 0); /* the slots answer */
+        jfa_db_close(&db);
+        RESET();
+        jfa_put64(T(0), goff); /* a user table in GROUPS */
+        REFUSED();
+        RESET();
+        jfa_put64(T(0), UINT64_MAX - 127); /* wraps */
+        REFUSED();
+        /* overlapping */
+        RESET();
+        jfa_put64(T(1), uoff);
+        REFUSED();
+        RESET();
+        jfa_put64(T(1), idoff - 128);
+        REFUSED();
+        /* no block: another tag, another version, a section over it */
+        RESET();
+        memcpy(w + JFA_DB_CELLS_OFF, "JFAX", 4);
+        jfa_put32(T(0) + 16, 32); /* never looked at */
+        assert_int_equal(open_modified(w, len, &db), 0);
+        for (int k = 0; k < 4; k++)
+            assert_int_equal(db.cell_n[k], 0);
+        assert_int_equal(jfa_db_user_by_uid(&db, 400003, &u), 0);
+        jfa_db_close(&db);
+        RESET();
+        jfa_put32(w + JFA_DB_CELLS_OFF + 4, 2);
+        jfa_put32(T(0) + 16, 32);
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(db.cell_n[0], 0);
+        jfa_db_close(&db);
+        RESET();
+        /* the (empty) unused section starting inside the block */
+        jfa_put64(w + (dir - img) + 16 * JFA_SEC2_UNUSED, JFA_DB_CELLS_END - 8);
+        jfa_put32(T(0) + 16, 32);
+        assert_int_equal(open_modified(w, len, &db), 0);
+        assert_int_equal(db.cell_n[0], 0);
+        assert_int_equal(jfa_db_user_by_name(&db, "cu3", &u), 0);
+        jfa_db_close(&db);
+#undef T
+#undef RESET
+#undef REFUSED
+        free(w);
+        free(img);
+    }
+    free(p);
+}
+
+/* Hostile cells: a ref outside the section or an entry running past it
+ * is refused (-EINVAL), an order that breaks Robin Hood only hides keys
+ * (-ENOENT), a full table whose tags all match ends; verify names the
+ * table and the cell. */
+static void test_cells_hostile(void **state)
+{
+    struct cellpop *p = malloc(sizeof(*p));
+    unsigned char *img, *w, *c;
+    size_t len;
+    struct jfa_db db;
+    struct jfa_db_user u;
+    struct jfa_db_group g;
+    uint32_t i, tag, n, ref;
+    char err[256];
+    (void)state;
+
+    assert_non_null(p);
+    cellpop_init(p, CN);
+    cellpop_build(p, CN, JFA_DBW_NO_V1_VIEW, &img, &len);
+    w = malloc(len);
+    assert_non_null(w);
+#define RESET() memcpy(w, img, len)
+#define REOPEN() (resum(w, len), jfa_db_close(&db), assert_int_equal(open_modified(w, len, &db), 0))
+    RESET();
+    assert_int_equal(open_modified(w, len, &db), 0);
+    n = db.cell_n[0];
+
+    /* cu3's by-name cell refers past the end of USERS */
+    tag = jfa_db_hash_name("cu3", 3);
+    i = cell_with_tag(&db, img, 0, tag);
+    assert_true(i != UINT32_MAX);
+    c = cell_at(&db, w, 0, i);
+    jfa_put32(c + 4, (uint32_t)(db.sec_len[JFA_SEC_USERS] / 8 + 1));
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_name(&db, "cu3", &u), -EINVAL);
+    assert_int_equal(jfa_db_user_by_name(&db, "cu4", &u), 0);
+    assert_int_equal(jfa_db_user_by_uid(&db, 400003, &u), 0); /* its copy */
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "user name cell table"));
+    assert_non_null(strstr(err, "outside"));
+    /* ref 0xffffffff: (ref - 1) * 8 does not wrap */
+    jfa_put32(c + 4, UINT32_MAX);
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_name(&db, "cu3", &u), -EINVAL);
+
+    /* cu4's inline entry claims to run past the section */
+    RESET();
+    i = cell_with_tag(&db, img, 1, jfa_db_hash_id(400004));
+    c = cell_at(&db, w, 1, i);
+    assert_int_equal(jfa_le32(c + 4), (uint32_t)((c + 8 - w - db.sec_off[JFA_SEC_USERS]) / 8 + 1));
+    jfa_put32(c + 8 + JFA_DBE_SIZE, (uint32_t)db.sec_len[JFA_SEC_USERS]);
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_uid(&db, 400004, &u), -EINVAL);
+    assert_int_equal(jfa_db_user_by_name(&db, "cu4", &u), 0); /* its by-name copy */
+    /* a size running into the next cells stays inside the section: read,
+     * and the entry is refused by its own checks */
+    jfa_put32(c + 8 + JFA_DBE_SIZE, 200);
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_uid(&db, 400004, &u), -EINVAL);
+    /* a copy that differs from its primary: verify names the uid table */
+    RESET();
+    REOPEN();
+    {
+        struct jfa_db_user pu;
+        assert_int_equal(jfa_db_user_by_uid(&db, 400004, &pu), 0);
+        w[(size_t)((const unsigned char *)pu.home - db.base)] = 'H'; /* the uid copy */
+    }
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_uid(&db, 400004, &u), 0);
+    assert_string_equal(u.home, "Hh");
+    assert_int_equal(jfa_db_user_by_name(&db, "cu4", &u), 0);
+    assert_string_equal(u.home, "/h");
+    assert_int_equal(jfa_db_user_at(&db, 4, &u), 0); /* the primary */
+    assert_string_equal(u.home, "/h");
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "uid 400004 not found in its cell table"));
+
+    /* Robin Hood order broken: a key two or more cells from its home
+     * behind a cell that claims to be at its own home is not found */
+    RESET();
+    {
+        uint32_t far = UINT32_MAX, d = 0;
+        for (i = 1; i < n && far == UINT32_MAX; i++) {
+            const unsigned char *x = cell_at(&db, (unsigned char *)img, 0, i);
+            uint32_t h = jfa_db_cell_home(jfa_le32(x), n);
+            if (jfa_le32(x + 4) != 0 && i >= h + 2) {
+                far = i;
+                d = i - h;
+            }
+        }
+        assert_true(far != UINT32_MAX && d >= 2);
+        c = cell_at(&db, w, 0, far);
+        /* the key of that cell: its entry's name */
+        {
+            const unsigned char *e =
+                img + db.sec_off[JFA_SEC_USERS] + (uint64_t)(jfa_le32(c + 4) - 1) * 8;
+            char name[33];
+            uint32_t nl = jfa_le16(e + JFA_DBE_LENS);
+            unsigned char *prev = cell_at(&db, w, 0, far - 1);
+            memcpy(name, e + JFA_DBE_STRINGS, nl);
+            name[nl] = '\0';
+            /* a tag whose home is the cell before */
+            tag = (uint32_t)((((uint64_t)(far - 1) << 32) + n - 1) / n);
+            assert_int_equal(jfa_db_cell_home(tag, n), far - 1);
+            jfa_put32(prev, tag);
+            REOPEN();
+            assert_int_equal(jfa_db_user_by_name(&db, name, &u), -ENOENT);
+            assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+            assert_non_null(strstr(err, "user name cell table"));
+        }
+    }
+    /* a pure reorder: the occupant of a cell moved to the first empty cell
+     * after its cluster (its inline ref follows it) */
+    RESET();
+    {
+        /* from: a used cell whose successor is used and away from its
+         * home (so it then follows an empty cell); to: the first empty
+         * cell after it */
+        uint32_t from = UINT32_MAX, to = UINT32_MAX, gn = db.cell_n[2];
+        for (i = 0; i + 1 < gn && from == UINT32_MAX; i++) {
+            const unsigned char *x = cell_at(&db, (unsigned char *)img, 2, i);
+            const unsigned char *y = cell_at(&db, (unsigned char *)img, 2, i + 1);
+            if (jfa_le32(x + 4) != 0 && jfa_le32(y + 4) != 0 &&
+                jfa_db_cell_home(jfa_le32(y), gn) != i + 1)
+                from = i;
+        }
+        for (i = from + 1; from != UINT32_MAX && i < gn && to == UINT32_MAX; i++)
+            if (jfa_le32(cell_at(&db, (unsigned char *)img, 2, i) + 4) == 0)
+                to = i;
+        assert_true(from != UINT32_MAX && to != UINT32_MAX);
+        c = cell_at(&db, w, 2, to);
+        memcpy(c, cell_at(&db, w, 2, from), 64);
+        ref = jfa_le32(c + 4);
+        if ((uint64_t)(ref - 1) * 8 ==
+            (uint64_t)(cell_at(&db, w, 2, from) + 8 - w - db.sec_off[JFA_SEC_GROUPS]))
+            jfa_put32(c + 4, (uint32_t)((c + 8 - w - db.sec_off[JFA_SEC_GROUPS]) / 8 + 1));
+        memset(cell_at(&db, w, 2, from), 0, 64);
+        REOPEN();
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "group name cell table"));
+        assert_non_null(strstr(err, "Robin Hood"));
+    }
+    /* a tag that is not its key's hash (same home, so the order holds):
+     * the key is not found there; verify names the cell */
+    for (int k = 0; k < 4; k += 3) {
+        uint32_t kt = k == 0 ? jfa_db_hash_name("cu9", 3) : jfa_db_hash_id(400009);
+        RESET();
+        i = cell_with_tag(&db, img, k, kt);
+        assert_true(i != UINT32_MAX);
+        assert_int_equal(jfa_db_cell_home(kt + 1, db.cell_n[k]),
+                         jfa_db_cell_home(kt, db.cell_n[k]));
+        jfa_put32(cell_at(&db, w, k, i), kt + 1);
+        REOPEN();
+        if (k == 0)
+            assert_int_equal(jfa_db_user_by_name(&db, "cu9", &u), -ENOENT);
+        else
+            assert_int_equal(jfa_db_group_by_gid(&db, 400009, &g), -ENOENT);
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, k == 0 ? "user name cell table" : "gid cell table"));
+        assert_non_null(strstr(err, "tag does not match"));
+    }
+    /* the slot table is asked first: without the key's tag there, a key
+     * its cell table holds is not found */
+    RESET();
+    memset(w + db.sec_off[JFA_SEC_H_UID], 0, db.sec_len[JFA_SEC_H_UID]);
+    REOPEN();
+    assert_int_equal(jfa_db_user_by_uid(&db, 400003, &u), -ENOENT);
+    assert_int_equal(jfa_db_user_by_name(&db, "cu3", &u), 0);
+    /* a cell emptied at the end of its cluster (the order still holds):
+     * verify counts the cells */
+    RESET();
+    {
+        uint32_t gn = db.cell_n[3];
+        for (i = 0; i < gn; i++) {
+            const unsigned char *x = cell_at(&db, (unsigned char *)img, 3, i);
+            const unsigned char *y = cell_at(&db, (unsigned char *)img, 3, (i + 1) % gn);
+            if (jfa_le32(x + 4) != 0 &&
+                (jfa_le32(y + 4) == 0 || jfa_db_cell_home(jfa_le32(y), gn) == (i + 1) % gn))
+                break;
+        }
+        assert_true(i < gn);
+        memset(cell_at(&db, w, 3, i), 0, 64);
+        REOPEN();
+        assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "gid cell table"));
+        assert_non_null(strstr(err, "cells used for"));
+    }
+    /* a full table whose tags all match the query, refs at another
+     * record: the probe ends, not found (the slot table says the tag is
+     * there too) */
+    RESET();
+    tag = jfa_db_hash_id(499999);
+    ref = jfa_le32(
+        cell_at(&db, (unsigned char *)img, 3, cell_with_tag(&db, img, 3, jfa_db_hash_id(400005))) +
+        4);
+    for (i = 0; i < db.cell_n[3]; i++) {
+        jfa_put32(cell_at(&db, w, 3, i), tag);
+        jfa_put32(cell_at(&db, w, 3, i) + 4, ref);
+    }
+    fill_slots(w, img, JFA_SEC_H_GID, tag, ref);
+    REOPEN();
+    assert_int_equal(jfa_db_group_by_gid(&db, 499999, &g), -ENOENT);
+    assert_int_equal(jfa_db_group_by_name(&db, "cu5", &g), 0);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), -1);
+    /* every cell used, none empty, tags all different from the query's
+     * and distances all 0 claimed: the probe still ends */
+    RESET();
+    for (i = 0; i < db.cell_n[3]; i++) {
+        jfa_put32(cell_at(&db, w, 3, i),
+                  (uint32_t)((((uint64_t)i << 32) + db.cell_n[3] - 1) / db.cell_n[3]));
+        jfa_put32(cell_at(&db, w, 3, i) + 4, ref);
+    }
+    fill_slots(w, img, JFA_SEC_H_GID, jfa_db_hash_id(499998), ref);
+    REOPEN();
+    assert_int_equal(jfa_db_group_by_gid(&db, 499998, &g), -ENOENT);
+    jfa_db_close(&db);
+#undef RESET
+#undef REOPEN
+    free(w);
+    free(img);
+    free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1749,6 +2422,11 @@ int main(void)
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_transitional),
         cmocka_unit_test(test_case_fold),
+        cmocka_unit_test(test_cells),
+        cmocka_unit_test(test_no_cells),
+        cmocka_unit_test(test_cells_collisions),
+        cmocka_unit_test(test_cells_hostile_block),
+        cmocka_unit_test(test_cells_hostile),
     };
     return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
