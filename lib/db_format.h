@@ -117,7 +117,11 @@
  * probing; the writer places by Robin Hood (a record displaces an
  * occupant nearer its own home), so a probe stops at an empty cell or at
  * a cell whose occupant is nearer its home than the probe is to the
- * key's, and visits at most n cells. Load factor 80% (dbwrite.c).
+ * key's, and visits at most n cells. Load factor 80% (dbwrite.c). The
+ * writer puts no record more than 256 cells from its home
+ * (JFA_CELL_MAX_PROBE): a kind whose keys cluster more (names chosen to
+ * share a home) gets no cell tables, so a probe of a file it wrote visits
+ * at most 257 cells.
  *
  * Primary entries: H_* slots, UINDEX/GINDEX and the version 1 view's
  * string refs point at each record's primary entry. With cell tables an

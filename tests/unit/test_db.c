@@ -14,7 +14,8 @@
  * (tests/data) answering exactly as version 2, and the cell tables:
  * inline and overflowing entries by every key, the same answers through
  * the slot tables and the version 1 view (older readers), colliding homes
- * (Robin Hood), every rule of the cell block at open, hostile cells, and
+ * (Robin Hood), names clustered past the writer's limit (no user cells),
+ * every rule of the cell block at open, hostile cells, and
  * verify naming the table and cell at fault.
  */
 #ifndef _GNU_SOURCE
@@ -2037,6 +2038,77 @@ static void test_cells_collisions(void **state)
     free(img);
 }
 
+/* Names chosen to share one home cell (FNV-1a is not keyed: a Jellyfin
+ * user picks their name): more than JFA_CELL_MAX_PROBE of them would make
+ * placement quadratic and every lookup of theirs walk the cluster, so the
+ * writer leaves the users' cell tables out (their lookups use the slot
+ * tables) and keeps the groups' (names elsewhere). Every key still
+ * answers, and verify accepts the file. */
+static void test_cells_clustered(void **state)
+{
+    enum { NU = 300 };
+    struct jfa_dbw_user *u = calloc(NU, sizeof(*u));
+    struct jfa_dbw_group *g = calloc(NU, sizeof(*g));
+    char(*names)[16] = calloc(2 * NU, 16), err[256];
+    uint32_t n = (NU * 100 + 79) / 80;
+    unsigned char *img;
+    size_t len, k = 0;
+    struct jfa_db db;
+    struct jfa_db_user du;
+    struct jfa_db_group dg;
+    (void)state;
+
+    assert_non_null(u);
+    assert_non_null(g);
+    assert_non_null(names);
+    for (uint32_t i = 0; k < NU; i++) {
+        snprintf(names[k], 16, "c%u", i);
+        if (jfa_db_cell_home(jfa_db_hash_name(names[k], strlen(names[k])), n) != 5)
+            continue;
+        assert_int_equal(jfa_db_cell_home(jfa_db_hash_name(names[k], strlen(names[k])), 250),
+                         jfa_db_cell_home(jfa_db_hash_name(names[0], strlen(names[0])), 250));
+        snprintf(names[NU + k], 16, "g%u", (unsigned)k);
+        u[k] = (struct jfa_dbw_user){.uid = 600000 + (uint32_t)k,
+                                     .gid = 600000 + (uint32_t)k,
+                                     .name = names[k],
+                                     .jf_name = names[k],
+                                     .gecos = "",
+                                     .home = "/h",
+                                     .shell = "/bin/sh"};
+        snprintf(u[k].jf_id, sizeof(u[k].jf_id), "%032x", (unsigned)k + 1);
+        g[k] = (struct jfa_dbw_group){.gid = 600000 + (uint32_t)k, .name = names[NU + k]};
+        k++;
+    }
+    assert_int_equal(jfa_db_build(u, NU, g, NU, 1, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_equal(db.cell_n[0], 0);
+    assert_int_equal(db.cell_n[1], 0);
+    assert_int_equal(db.cell_n[2], n);
+    assert_int_equal(db.cell_n[3], n);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    for (size_t i = 0; i < NU; i++) {
+        assert_int_equal(jfa_db_user_by_name(&db, u[i].name, &du), 0);
+        assert_int_equal(du.uid, u[i].uid);
+        assert_int_equal(jfa_db_user_by_uid(&db, u[i].uid, &du), 0);
+        assert_string_equal(du.name, u[i].name);
+        assert_int_equal(jfa_db_group_by_name(&db, g[i].name, &dg), 0);
+        assert_int_equal(dg.gid, g[i].gid);
+    }
+    jfa_db_close(&db);
+    free(img);
+    /* 200 of them share one home of a 250-cell table too (their tags lie
+     * within 1/375 of the range): distances up to 199 keep the cells */
+    assert_int_equal(jfa_db_build(u, 200, g, 200, 1, &img, &len, err, sizeof(err)), 0);
+    open_image(&db, img, len);
+    assert_int_not_equal(db.cell_n[0], 0);
+    assert_int_equal(jfa_db_verify(&db, err, sizeof(err)), 0);
+    jfa_db_close(&db);
+    free(img);
+    free(names);
+    free(g);
+    free(u);
+}
+
 /* The cell block at open: each rule refuses the file; a block that is not
  * there (tag, version, a section over it) is no block. */
 static void test_cells_hostile_block(void **state)
@@ -2425,6 +2497,7 @@ int main(void)
         cmocka_unit_test(test_cells),
         cmocka_unit_test(test_no_cells),
         cmocka_unit_test(test_cells_collisions),
+        cmocka_unit_test(test_cells_clustered),
         cmocka_unit_test(test_cells_hostile_block),
         cmocka_unit_test(test_cells_hostile),
     };
