@@ -5,7 +5,8 @@
  * file and opened through the real jfa_db_open (the same validation as the
  * NSS module; format version 2, plain or transitional, with and without
  * cell tables (and with the primaries inline in the cells, as a first
- * writer had them), and version 1: the seed corpus has all of them), then every
+ * writer had them; names sharing one tag), and version 1: the seed corpus
+ * has all of them), then every
  * read operation runs: lookups of fixed names and
  * ids and of every name/id the file itself claims, enumeration, member
  * lists, gid lists and jfa_db_verify; then the writer's jfa_db_mark_replaced
@@ -88,7 +89,9 @@ static void exercise_group(const struct jfa_db *db, const struct jfa_db_group *g
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const names[] = {"alice", "bob", "jellyfin", "", "x", "u1"};
+    /* vsaq865u2bim: the FNV-1a 32 tag of three users of the seed
+     * cells-tagcollide.db (031j5l5u2bim, 031j5l173eky, vsaq86173eky), absent */
+    static const char *const names[] = {"alice", "bob", "jellyfin", "", "x", "u1", "vsaq865u2bim"};
     /* case-folded lookups: a hit is the lower-case name, with the flag */
     static const char *const folded[] = {"Alice", "BOB", "JellyFin",
                                          "X",     "U1",  "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
