@@ -692,11 +692,22 @@ struct found {
 /* v2: does the entry of slot reference ref hold the key? 1 yes (f filled),
  * 0 no, -EINVAL (the entry does not lie inside its section). Reads only
  * the entry's first bytes; the caller decodes (and checks) the rest. */
+/* The name of a checked user (user) or group entry e of size bytes, its
+ * length in *nl; NULL if the length leaves no room for its NUL. */
+static inline const char *entry_name(const unsigned char *e, uint64_t size, bool user, uint64_t *nl)
+{
+    uint64_t at = user ? JFA_DBE_STRINGS : JFA_DBF_NAME;
+
+    *nl = jfa_le16(e + (user ? JFA_DBE_LENS : JFA_DBF_NAMELEN));
+    return *nl < size - at ? (const char *)e + at : NULL;
+}
+
 static int match_v2(const struct jfa_db *db, const struct key *k, uint32_t ref, struct found *f)
 {
     uint64_t off = (uint64_t)(ref - 1) * 8, size, nl;
     bool user = k->kind == K_UNAME || k->kind == K_UID;
     const unsigned char *e = user ? user_entry(db, off, &size) : group_entry(db, off, &size);
+    const char *name;
     int m;
 
     if (!e)
@@ -708,17 +719,11 @@ static int match_v2(const struct jfa_db *db, const struct key *k, uint32_t ref, 
     case K_GID:
         m = jfa_le32(e + JFA_DBF_GID) == k->id;
         break;
-    case K_UNAME:
-        nl = jfa_le16(e + JFA_DBE_LENS);
-        if (nl >= size - JFA_DBE_STRINGS)
-            return -EINVAL;
-        m = nl == k->len && memcmp(e + JFA_DBE_STRINGS, k->name, k->len) == 0;
-        break;
     default:
-        nl = jfa_le16(e + JFA_DBF_NAMELEN);
-        if (nl >= size - JFA_DBF_NAME)
+        name = entry_name(e, size, user, &nl);
+        if (!name)
             return -EINVAL;
-        m = nl == k->len && memcmp(e + JFA_DBF_NAME, k->name, k->len) == 0;
+        m = nl == k->len && memcmp(name, k->name, k->len) == 0;
         break;
     }
     if (m) {
@@ -788,17 +793,15 @@ static int find_cell(const struct jfa_db *db, const struct key *kp, struct found
 
     for (uint32_t p = 0; p < n; p++) {
         const unsigned char *cell = cells + (uint64_t)stride * i;
-        uint32_t ref = jfa_le32(cell + 4), tag = jfa_le32(cell), home;
+        uint32_t ref = jfa_le32(cell + 4), tag = jfa_le32(cell);
         if (ref == 0)
             return -ENOENT;
         if (tag == k.hash) {
             int m = match_v2(db, &k, ref, f);
             if (m != 0)
                 return m < 0 ? m : 0;
-        } else {
-            home = jfa_db_cell_home(tag, n);
-            if ((i >= home ? i - home : i + n - home) < p)
-                return -ENOENT;
+        } else if (jfa_db_cell_dist(tag, i, n) < p) {
+            return -ENOENT;
         }
         if (++i == n)
             i = 0;
@@ -1049,27 +1052,25 @@ static int verify_table(const struct jfa_db *db, enum jfa_db_sec s, uint32_t n, 
 static int verify_cells(const struct jfa_db *db, int k, char *err, size_t errlen)
 {
     static const char *const what[4] = {"user name", "uid", "group name", "gid"};
-    uint32_t n = db->cell_n[k], used = 0, prev_d = 0;
-    bool prev_used = false, user = k == K_UNAME || k == K_UID;
+    uint32_t n = db->cell_n[k], stride = db->cell_stride[k], used = 0;
+    bool user = k == K_UNAME || k == K_UID;
     const unsigned char *cells = db->base + db->cell_off[k];
     uint32_t want = user ? db->n_users : db->n_groups;
 
     for (uint32_t i = 0; i < n; i++) {
-        const unsigned char *c = cells + (uint64_t)db->cell_stride[k] * i, *e;
-        uint32_t tag = jfa_le32(c), ref = jfa_le32(c + 4), home, d, hash;
+        const unsigned char *c = cells + (uint64_t)stride * i, *e, *pc;
+        uint32_t tag = jfa_le32(c), ref = jfa_le32(c + 4), d, hash, p;
         uint64_t size, nl;
-        if (ref == 0) {
-            prev_used = false;
+        const char *name;
+        if (ref == 0)
             continue;
-        }
         used++;
-        home = jfa_db_cell_home(tag, n);
-        d = i >= home ? i - home : i + n - home;
-        /* (cell 0's predecessor is the last cell: checked after the loop) */
-        if (d > 0 && i > 0 && (!prev_used || prev_d + 1 < d))
+        /* its predecessor (cell 0's is the last cell) */
+        d = jfa_db_cell_dist(tag, i, n);
+        p = i > 0 ? i - 1 : n - 1;
+        pc = cells + (uint64_t)stride * p;
+        if (d > 0 && (jfa_le32(pc + 4) == 0 || jfa_db_cell_dist(jfa_le32(pc), p, n) + 1 < d))
             return fail(err, errlen, "%s cell table: cell %u out of Robin Hood order", what[k], i);
-        prev_used = true;
-        prev_d = d;
         /* the entry lies inside its section and its key hashes to the tag */
         e = user ? user_entry(db, (uint64_t)(ref - 1) * 8, &size)
                  : group_entry(db, (uint64_t)(ref - 1) * 8, &size);
@@ -1079,26 +1080,15 @@ static int verify_cells(const struct jfa_db *db, int k, char *err, size_t errlen
         if (k == K_UID || k == K_GID) {
             hash = jfa_db_hash_id(jfa_le32(e)); /* uid and gid: both at offset 0 */
         } else {
-            uint64_t at = user ? JFA_DBE_STRINGS : JFA_DBF_NAME;
-            nl = jfa_le16(e + (user ? JFA_DBE_LENS : JFA_DBF_NAMELEN));
-            if (nl >= size - at)
+            name = entry_name(e, size, user, &nl);
+            if (!name)
                 return fail(err, errlen, "%s cell table: cell %u refers to a bad entry", what[k],
                             i);
-            hash = jfa_db_hash_name((const char *)e + at, nl);
+            hash = jfa_db_hash_name(name, nl);
         }
         if (hash != tag)
             return fail(err, errlen, "%s cell table: cell %u tag does not match its entry", what[k],
                         i);
-    }
-    /* the wrap: cell 0's predecessor is cell n - 1 */
-    if (n > 0) {
-        const unsigned char *c0 = cells, *cl = cells + (uint64_t)db->cell_stride[k] * (n - 1);
-        if (jfa_le32(c0 + 4) != 0) {
-            uint32_t h0 = jfa_db_cell_home(jfa_le32(c0), n), d0 = h0 == 0 ? 0 : n - h0;
-            uint32_t hl = jfa_db_cell_home(jfa_le32(cl), n), dl = n - 1 - hl;
-            if (d0 > 0 && (jfa_le32(cl + 4) == 0 || dl + 1 < d0))
-                return fail(err, errlen, "%s cell table: cell 0 out of Robin Hood order", what[k]);
-        }
     }
     if (used != want)
         return fail(err, errlen, "%s cell table: %u cells used for %u records", what[k], used,

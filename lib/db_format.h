@@ -237,6 +237,15 @@ static inline uint32_t jfa_db_cell_home(uint32_t tag, uint32_t n)
     return (uint32_t)(((uint64_t)tag * n) >> 32);
 }
 
+/* how far cell i (of n) is from the home cell of tag, probing forward
+ * with wrap-around: what Robin Hood placement orders by */
+static inline uint32_t jfa_db_cell_dist(uint32_t tag, uint32_t i, uint32_t n)
+{
+    uint32_t home = jfa_db_cell_home(tag, n);
+
+    return i >= home ? i - home : i + n - home;
+}
+
 enum jfa_db_sec {
     JFA_SEC_STRINGS = 0,
     JFA_SEC_USERS,

@@ -279,7 +279,7 @@ static bool cell_place(struct cell_table *t, uint32_t tag, uint32_t rec, uint64_
     uint32_t i = jfa_db_cell_home(tag, t->n), d = 0;
 
     for (;;) {
-        uint32_t home, od;
+        uint32_t od;
         if (t->rec[i] == 0) {
             t->rec[i] = rec + 1;
             t->tag[i] = tag;
@@ -288,8 +288,7 @@ static bool cell_place(struct cell_table *t, uint32_t tag, uint32_t rec, uint64_
         if (d >= JFA_CELL_MAX_PROBE || *budget == 0)
             return false;
         --*budget;
-        home = jfa_db_cell_home(t->tag[i], t->n);
-        od = i >= home ? i - home : i + t->n - home;
+        od = jfa_db_cell_dist(t->tag[i], i, t->n);
         if (od < d) {
             uint32_t r = t->rec[i] - 1, g = t->tag[i];
             t->rec[i] = rec + 1;
